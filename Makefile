@@ -1,0 +1,38 @@
+# Breach Desk: `make run` and `make test` are all the set-up a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test lint migrate clean bench
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Breach Desk needs Python 3.11+; run: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+# Local development only: DJANGO_DEBUG=1 allows the built-in development secret key.
+run: export DJANGO_DEBUG ?= 1
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python -m core.run --host $(HOST) --port $(PORT)
+
+test: install
+	@mkdir -p var
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/transitions.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/static

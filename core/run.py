@@ -1,0 +1,61 @@
+"""`make run`: start every process of the app on this machine and stop them together.
+
+Today that is the web server (daphne); later issues add the notifier worker to PROCESSES.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+log = logging.getLogger("breach_desk.run")
+
+
+def processes(host: str, port: int) -> dict[str, list[str]]:
+    py = sys.executable
+    return {
+        "web": [py, "-m", "daphne", "-b", host, "-p", str(port), "core.asgi:application"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    children = {name: subprocess.Popen(cmd) for name, cmd in processes(args.host, args.port).items()}
+    log.info("Breach Desk on http://%s:%s/ (API docs at /api/docs/). Ctrl-C stops it.", args.host, args.port)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                log.error("%s exited with code %s; stopping the rest", name, child.returncode)
+                code, stopping = child.returncode or 1, True
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Admin views. The record is changed only through the domain functions, so incidents, referrals
+and events are read-only here; people change them through the API or the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+
+from incidents.models import Event, Incident, LogHead, Referral
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+class ReferralInline(admin.TabularInline):
+    model = Referral
+    extra = 0
+    can_delete = False
+    fields = ("authority", "authority_name", "state", "case_number", "submitted_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "title", "severity", "state", "commander", "detected_at")
+    list_filter = ("state", "severity", "attack_vector")
+    search_fields = ("reference", "title")
+    inlines = [ReferralInline]
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "authority", "state", "case_number", "submitted_at")
+    list_filter = ("state", "authority")
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "incident", "kind", "actor_username", "from_state", "to_state", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("incident__reference", "actor_username")
+
+
+@admin.register(LogHead)
+class LogHeadAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "hash")

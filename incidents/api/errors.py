@@ -1,0 +1,27 @@
+"""One place where failures become HTTP answers (STYLE.md rule 7). Never a 500 for client input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from incidents.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(exc.body(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "Request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return Response({"detail": "Too many fields."}, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,263 @@
+"""Input serializers parse and type-check; output serializers shape responses (STYLE.md rule 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from rest_framework import serializers
+
+from core.roles import ADMIN, ENGINEER
+from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
+from incidents.lifecycle import EDITABLE_FIELDS, REFERRAL_KEYS, transition_options
+from incidents.models import Event, Incident, Referral
+
+User = get_user_model()
+MAX_SUBJECTS = 10**12
+
+
+class StrictInputMixin:
+    """Refuse keys the serializer does not know, naming read-only ones, instead of ignoring them."""
+
+    read_only_names: tuple[str, ...] = ()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {}
+            for key in data:
+                if key in self.fields:
+                    continue
+                if key in self.read_only_names:
+                    errors[key] = ["This field is read-only; it changes only through the lifecycle."]
+                else:
+                    errors[key] = ["Unknown field."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class AffectedSystemSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    hosting = serializers.ChoiceField(choices=Hosting.choices)
+
+
+def commander_queryset() -> Any:
+    return User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name=ENGINEER)
+    ).distinct()
+
+
+READ_ONLY_INCIDENT_FIELDS = (
+    "reference",
+    "state",
+    "version",
+    "reporter",
+    "scoping_started_at",
+    "restoring_started_at",
+    "restored_at",
+    "referred_at",
+    "closed_at",
+    "dismissed_at",
+    "no_referral_reason",
+    "created_at",
+    "updated_at",
+    "available_transitions",
+    "blocked_transitions",
+)
+
+
+class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
+    read_only_names = READ_ONLY_INCIDENT_FIELDS
+
+    title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(max_length=20000, allow_blank=True, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    commander = serializers.SlugRelatedField(
+        slug_field="username", queryset=commander_queryset(), allow_null=True, required=False
+    )
+    detected_at = serializers.DateTimeField(required=False)
+    aware_at = serializers.DateTimeField(required=False)
+    attack_vector = serializers.ChoiceField(
+        choices=AttackVector.choices, allow_blank=True, required=False
+    )
+    source_details = serializers.CharField(max_length=20000, allow_blank=True, required=False)
+    data_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=DataCategory.choices), required=False, max_length=20
+    )
+    affected_systems = serializers.ListField(
+        child=AffectedSystemSerializer(), required=False, max_length=200
+    )
+    affected_subjects_estimate = serializers.IntegerField(
+        min_value=0, max_value=MAX_SUBJECTS, allow_null=True, required=False
+    )
+    restoration_summary = serializers.CharField(
+        max_length=20000, allow_blank=True, required=False
+    )
+
+    def validate_data_categories(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        detected = attrs.get("detected_at") or getattr(self.instance, "detected_at", None)
+        aware = attrs.get("aware_at") or getattr(self.instance, "aware_at", None)
+        if detected and aware and aware < detected:
+            raise serializers.ValidationError({"aware_at": ["May not be before detected_at."]})
+        assert set(attrs) <= set(EDITABLE_FIELDS)
+        return attrs
+
+
+class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
+    """Every key any transition accepts; which ones a transition may carry is checked below."""
+
+    ALLOWED = {
+        "start_scoping": (),
+        "start_restoration": (),
+        "mark_restored": ("restoration_summary",),
+        "refer": REFERRAL_KEYS,
+        "close": ("reason",),
+        "dismiss": ("reason",),
+        "reopen": ("reason",),
+    }
+
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    restoration_summary = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True
+    )
+    authority = serializers.ChoiceField(choices=Authority.choices, required=False)
+    authority_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    submitted_at = serializers.DateTimeField(required=False)
+    case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        name = self.context["transition"]
+        allowed = set(self.ALLOWED.get(name, ())) | {"note"}
+        extra = sorted(set(attrs) - allowed)
+        if extra:
+            raise serializers.ValidationError(
+                {key: [f"Not accepted by '{name}'."] for key in extra}
+            )
+        if attrs.get("authority") == Authority.OTHER and not attrs.get("authority_name"):
+            raise serializers.ValidationError(
+                {"authority_name": ["Name the authority when it is 'other'."]}
+            )
+        return attrs
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Referral
+        fields = (
+            "id",
+            "state",
+            "authority",
+            "authority_name",
+            "case_number",
+            "contact",
+            "notes",
+            "outcome",
+            "submitted_at",
+            "acknowledged_at",
+            "concluded_at",
+            "created_at",
+            "version",
+        )
+        read_only_fields = fields
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    available_transitions = serializers.SerializerMethodField()
+    blocked_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = (
+            "reference",
+            "title",
+            "summary",
+            "severity",
+            "state",
+            "reporter",
+            "commander",
+            "detected_at",
+            "aware_at",
+            "scoping_started_at",
+            "restoring_started_at",
+            "restored_at",
+            "referred_at",
+            "closed_at",
+            "dismissed_at",
+            "attack_vector",
+            "source_details",
+            "data_categories",
+            "affected_systems",
+            "affected_subjects_estimate",
+            "restoration_summary",
+            "no_referral_reason",
+            "version",
+            "created_at",
+            "updated_at",
+            "available_transitions",
+            "blocked_transitions",
+        )
+        read_only_fields = fields
+
+    def _options(self, incident: Incident) -> list:
+        cache = self.context.setdefault("_options", {})
+        key = (incident.pk, incident.version)
+        if key not in cache:
+            cache[key] = transition_options(incident, self.context["request"].user)
+        return cache[key]
+
+    def get_available_transitions(self, incident: Incident) -> list[str]:
+        return [o.name for o in self._options(incident) if not o.missing]
+
+    def get_blocked_transitions(self, incident: Incident) -> dict[str, list[str]]:
+        return {o.name: list(o.missing) for o in self._options(incident) if o.missing}
+
+
+class IncidentSummarySerializer(serializers.ModelSerializer):
+    """The compact incident carried by each event (websocket and /api/events/)."""
+
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = (
+            "reference",
+            "title",
+            "severity",
+            "state",
+            "version",
+            "commander",
+            "detected_at",
+            "aware_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    actor = serializers.CharField(source="actor_username", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = (
+            "seq",
+            "incident",
+            "kind",
+            "actor",
+            "created_at",
+            "from_state",
+            "to_state",
+            "data",
+            "prev_hash",
+            "hash",
+        )
+        read_only_fields = fields

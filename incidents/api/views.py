@@ -1,0 +1,190 @@
+"""Thin views: parse, call one domain function, answer (STYLE.md rule 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from incidents.api.serializers import (
+    EventSerializer,
+    IncidentSerializer,
+    IncidentSummarySerializer,
+    IncidentWriteSerializer,
+    TransitionPayloadSerializer,
+)
+from incidents.choices import Severity, State
+from incidents.lifecycle import (
+    TRANSITIONS,
+    apply_transition,
+    create_incident,
+    may_write_incidents,
+    update_incident,
+)
+from incidents.errors import UnknownTransition
+from incidents.models import Event, Incident
+
+from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
+
+
+def expected_version(request: Request) -> int | None:
+    """The version named by ``If-Match: "<version>"`` (weak tags accepted), or None."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    tag = raw.strip().removeprefix("W/").strip().strip('"')
+    if not tag.isdigit():
+        raise ParseError('If-Match must be an incident version in quotes, like "3".')
+    return int(tag)
+
+
+class IncidentFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=State.choices)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+
+    class Meta:
+        model = Incident
+        fields = ["state", "severity"]
+
+
+class IncidentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    lookup_field = "reference"
+    lookup_value_regex = r"INC-\d{4}-\d{4,}"
+    serializer_class = IncidentSerializer
+    filterset_class = IncidentFilter
+    search_fields = ["title", "reference"]
+    ordering_fields = [
+        "detected_at",
+        "aware_at",
+        "updated_at",
+        "created_at",
+        "severity",
+        "state",
+        "reference",
+        "ref_number",
+    ]
+    ordering = ["-ref_year", "-ref_number"]
+
+    def get_queryset(self) -> Any:
+        return Incident.objects.visible_to(self.request.user).with_people()
+
+    def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+        body = IncidentSerializer(incident, context=self.get_serializer_context()).data
+        return Response(body, status=code, headers={"ETag": f'"{incident.version}"'})
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._answer(self.get_object())
+
+    @extend_schema(request=IncidentWriteSerializer, responses={201: IncidentSerializer})
+    def create(self, request: Request) -> Response:
+        if not may_write_incidents(request.user):
+            raise PermissionDenied("Only engineers and admins log incidents.")
+        data = IncidentWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident, _ = create_incident(actor=request.user, data=data.validated_data)
+        return self._answer(incident, status.HTTP_201_CREATED)
+
+    @extend_schema(request=IncidentWriteSerializer, responses={200: IncidentSerializer})
+    def partial_update(self, request: Request, reference: str) -> Response:
+        if not has_any_role(request.user, {ENGINEER, LEGAL, ADMIN}):
+            raise PermissionDenied("Your role may not edit incidents.")
+        incident = self.get_object()
+        data = IncidentWriteSerializer(incident, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        incident, _ = update_incident(
+            incident,
+            actor=request.user,
+            changes=data.validated_data,
+            expected_version=expected_version(request),
+        )
+        return self._answer(incident)
+
+    @extend_schema(
+        request=TransitionPayloadSerializer,
+        responses={200: IncidentSerializer},
+        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITIONS)],
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[^/.]+)")
+    def transition(self, request: Request, reference: str, name: str) -> Response:
+        incident = self.get_object()
+        if name not in TRANSITIONS:
+            raise UnknownTransition(name)
+        payload = TransitionPayloadSerializer(
+            data=request.data if request.data else {}, context={"transition": name}
+        )
+        payload.is_valid(raise_exception=True)
+        incident, _ = apply_transition(
+            incident,
+            name,
+            actor=request.user,
+            payload=payload.validated_data,
+            expected_version=expected_version(request),
+        )
+        return self._answer(incident)
+
+    @extend_schema(responses={200: EventSerializer(many=True)})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def timeline(self, request: Request, reference: str) -> Response:
+        incident = self.get_object()
+        events = incident.events.order_by("seq")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+
+class EventFeedView(ListAPIView):
+    """The resync feed: every event after ``seq``, oldest first, each with its incident."""
+
+    filter_backends: list = []
+    serializer_class = EventSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", OpenApiTypes.INT, description="last seq the client has"),
+            OpenApiParameter("incident", OpenApiTypes.STR, description="one incident's reference"),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        raw = self.request.query_params.get("after", "0")
+        try:
+            after = int(raw)
+        except ValueError:
+            raise ParseError("'after' must be an integer sequence number.") from None
+        events = Event.objects.visible_to(self.request.user).after(max(after, 0))
+        reference = self.request.query_params.get("incident")
+        if reference:
+            events = events.filter(incident__reference=reference)
+        return events.select_related("incident", "incident__commander")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        body = [
+            {**EventSerializer(e).data, "incident_summary": IncidentSummarySerializer(e.incident).data}
+            for e in page
+        ]
+        return self.get_paginated_response(body)
+
+
+class TokenView(ObtainAuthToken):
+    """POST {username, password} -> {token}. Throttled per client address."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"

@@ -1,0 +1,83 @@
+"""Domain errors. The API maps each to one HTTP status in one place (incidents/api/errors.py)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def body(self) -> dict:
+        return {"detail": self.detail}
+
+
+class UnknownTransition(DomainError):
+    status = 404
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Unknown transition '{name}'.")
+
+
+class RoleForbidden(DomainError):
+    status = 403
+
+
+class StaleVersion(DomainError):
+    status = 412
+
+    def __init__(self, current: int) -> None:
+        super().__init__(
+            f"The incident changed since you loaded it (now version {current}); reload and retry."
+        )
+        self.current = current
+
+    def body(self) -> dict:
+        return {"detail": self.detail, "version": self.current}
+
+
+class StateConflict(DomainError):
+    status = 409
+
+    def __init__(self, *, state: str, allowed: list[str], name: str) -> None:
+        super().__init__(f"'{name}' is not allowed from state '{state}'.")
+        self.state = state
+        self.allowed = allowed
+
+    def body(self) -> dict:
+        return {"detail": self.detail, "state": self.state, "allowed": self.allowed}
+
+
+class EditNotAllowed(DomainError):
+    status = 409
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"A {state} incident cannot be edited; reopen it first.")
+        self.state = state
+
+    def body(self) -> dict:
+        return {"detail": self.detail, "state": self.state}
+
+
+class RequirementsMissing(DomainError):
+    status = 400
+
+    def __init__(self, missing: list[str], detail: str | None = None) -> None:
+        super().__init__(detail or "Required information is missing: " + ", ".join(missing))
+        self.missing = missing
+
+    def body(self) -> dict:
+        return {"detail": self.detail, "missing": self.missing}
+
+
+class InvalidChange(DomainError):
+    status = 400
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("Invalid change.")
+        self.errors = errors
+
+    def body(self) -> dict:
+        return {"detail": self.detail, **self.errors}

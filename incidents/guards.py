@@ -1,0 +1,65 @@
+"""Pure predicates that gate transitions (STYLE.md rule 2).
+
+Each guard maps to the fields a person must fill to satisfy it, so the API can answer
+``{"missing": [...]}`` instead of a bare refusal. ``by_payload`` says the transition's own payload
+may satisfy it (e.g. the restoration summary can be given with ``mark_restored``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from incidents.models import Incident
+
+
+def has_attack_vector(incident: Incident) -> bool:
+    return bool(incident.attack_vector)
+
+
+def has_affected_systems(incident: Incident) -> bool:
+    return bool(incident.affected_systems)
+
+
+def has_subjects_estimate(incident: Incident) -> bool:
+    return incident.affected_subjects_estimate is not None
+
+
+def has_restoration_summary(incident: Incident) -> bool:
+    return bool((incident.restoration_summary or "").strip())
+
+
+def has_no_referral_reason(incident: Incident) -> bool:
+    return bool((incident.no_referral_reason or "").strip())
+
+
+def has_submitted_referral(incident: Incident) -> bool:
+    # The one guard that reads another table: a referral is its own record (legal issue), and
+    # copying its state onto the incident would be a second source of truth.
+    return incident.referrals.submitted().exists()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    fields: tuple[str, ...]
+    by_payload: bool = False
+
+
+REQUIREMENTS: dict[Callable[[Incident], bool], Requirement] = {
+    has_attack_vector: Requirement(("attack_vector",)),
+    has_affected_systems: Requirement(("affected_systems",)),
+    has_subjects_estimate: Requirement(("affected_subjects_estimate",)),
+    has_restoration_summary: Requirement(("restoration_summary",), by_payload=True),
+    has_no_referral_reason: Requirement(("reason",), by_payload=True),
+    has_submitted_referral: Requirement(("authority", "submitted_at"), by_payload=True),
+}
+
+
+def missing_fields(incident: Incident, conditions: list[Callable[[Incident], bool]]) -> list[str]:
+    missing: list[str] = []
+    for condition in conditions:
+        if not condition(incident):
+            missing.extend(REQUIREMENTS[condition].fields)
+    return missing

@@ -1,0 +1,242 @@
+"""The domain functions: every change of an incident goes through here (STYLE.md rule 4).
+
+Views, admin actions, Telegram buttons and management commands all call these; each runs in
+one transaction that locks the incident, changes it and appends exactly one event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from core.roles import ADMIN, ENGINEER, has_any_role
+from incidents.choices import TERMINAL_STATES
+from incidents.errors import (
+    EditNotAllowed,
+    InvalidChange,
+    RequirementsMissing,
+    RoleForbidden,
+    StaleVersion,
+    StateConflict,
+    UnknownTransition,
+)
+from incidents.events import append_event
+from incidents.guards import REQUIREMENTS, missing_fields
+from incidents.models import Event, Incident, LogHead, Referral
+
+TRANSITIONS = (
+    "start_scoping",
+    "start_restoration",
+    "mark_restored",
+    "refer",
+    "close",
+    "dismiss",
+    "reopen",
+)
+# Payload keys a transition requires whatever the incident holds.
+REQUIRED_PAYLOAD: dict[str, tuple[str, ...]] = {"dismiss": ("reason",), "reopen": ("reason",)}
+# Payload keys that fill an incident field before the guards are checked.
+STAGED_FIELDS: dict[str, dict[str, str]] = {
+    "mark_restored": {"restoration_summary": "restoration_summary"},
+    "close": {"reason": "no_referral_reason"},
+}
+REFERRAL_KEYS = ("authority", "authority_name", "submitted_at", "case_number", "contact", "notes")
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "severity",
+    "commander",
+    "detected_at",
+    "aware_at",
+    "attack_vector",
+    "source_details",
+    "data_categories",
+    "affected_systems",
+    "affected_subjects_estimate",
+    "restoration_summary",
+)
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    name: str
+    target: str
+    missing: tuple[str, ...]
+
+
+def all_transitions() -> list[Any]:
+    """Every django-fsm Transition of the incident lifecycle (one per source state)."""
+    return list(Incident._meta.get_field("state").get_all_transitions(Incident))
+
+
+def _transitions_from(incident: Incident) -> dict[str, Any]:
+    """name -> django-fsm Transition leaving the incident's current state."""
+    return {t.name: t for t in all_transitions() if t.source == incident.state}
+
+
+def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
+    """Transitions this user may run from the current state, with what each still lacks
+    (requirements the payload itself can satisfy are not counted as lacking)."""
+    options = []
+    for name, t in _transitions_from(incident).items():
+        if not t.has_perm(incident, user):
+            continue
+        lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
+        options.append(TransitionOption(name, t.target, tuple(missing_fields(incident, lacking))))
+    return options
+
+
+def role_may_run(user: Any, name: str) -> bool:
+    """Whether the user's role may run this transition from some state."""
+    return any(t.name == name and t.has_perm(None, user) for t in all_transitions())
+
+
+@contextmanager
+def _locked(incident: Incident, expected_version: int | None) -> Iterator[Incident]:
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().with_people().get(pk=incident.pk)
+        if expected_version is not None and expected_version != locked.version:
+            raise StaleVersion(current=locked.version)
+        yield locked
+
+
+def apply_transition(
+    incident: Incident,
+    name: str,
+    *,
+    actor: Any,
+    payload: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> tuple[Incident, Event]:
+    """Run one lifecycle transition. ``payload`` holds already type-checked values."""
+    payload = {k: v for k, v in (payload or {}).items() if v not in (None, "")}
+    if name not in TRANSITIONS:
+        raise UnknownTransition(name)
+    if not role_may_run(actor, name):
+        raise RoleForbidden(f"Your role may not run '{name}'.")
+    with _locked(incident, expected_version) as locked:
+        method = getattr(locked, name)
+        available = _transitions_from(locked)
+        if name not in available:
+            allowed = [o.name for o in transition_options(locked, actor)]
+            raise StateConflict(state=locked.state, allowed=allowed, name=name)
+        if not available[name].has_perm(locked, actor):
+            raise RoleForbidden(f"Your role may not run '{name}' from '{locked.state}'.")
+        _stage(locked, name, payload, actor)
+        missing = [k for k in REQUIRED_PAYLOAD.get(name, ()) if k not in payload]
+        missing += missing_fields(locked, available[name].conditions)
+        if missing:
+            raise RequirementsMissing(missing)
+        from_state = locked.state
+        method(actor=actor)
+        locked.version += 1
+        locked.save()
+        event = append_event(
+            locked,
+            name,
+            actor=actor,
+            data=payload,
+            from_state=from_state,
+            to_state=locked.state,
+        )
+    return locked, event
+
+
+def _stage(locked: Incident, name: str, payload: dict[str, Any], actor: Any) -> None:
+    for key, field in STAGED_FIELDS.get(name, {}).items():
+        if key in payload:
+            setattr(locked, field, payload[key])
+    if name == "refer" and "authority" in payload:
+        _new_submitted_referral(locked, payload, actor)
+
+
+def _new_submitted_referral(incident: Incident, payload: dict[str, Any], actor: Any) -> Referral:
+    if "submitted_at" not in payload:
+        raise RequirementsMissing(["submitted_at"])
+    referral = Referral(
+        incident=incident,
+        created_by=actor,
+        **{k: payload[k] for k in REFERRAL_KEYS if k in payload and k != "submitted_at"},
+    )
+    referral.submit(submitted_at=payload["submitted_at"])
+    referral.save()
+    return referral
+
+
+def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Event]:
+    """Log a new breach in state ``detected``; the caller becomes its reporter."""
+    data = dict(data)
+    now = timezone.now()
+    detected_at = data.pop("detected_at", None) or now
+    aware_at = data.pop("aware_at", None) or detected_at
+    with transaction.atomic():
+        year = timezone.localtime(now).year
+        # Taking the log head first serialises reference numbering with every other append.
+        LogHead.objects.select_for_update().get_or_create(id=1)
+        last = (
+            Incident.objects.filter(ref_year=year).order_by("-ref_number").values_list(
+                "ref_number", flat=True
+            ).first()
+        ) or 0
+        incident = Incident(
+            ref_year=year,
+            ref_number=last + 1,
+            reference=f"INC-{year}-{last + 1:04d}",
+            reporter=actor,
+            detected_at=detected_at,
+            aware_at=aware_at,
+            **data,
+        )
+        incident.save()
+        event = append_event(
+            incident,
+            "created",
+            actor=actor,
+            data={"title": incident.title, "severity": incident.severity},
+            to_state=incident.state,
+        )
+    return incident, event
+
+
+def update_incident(
+    incident: Incident,
+    *,
+    actor: Any,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> tuple[Incident, Event | None]:
+    """Edit fields; records old and new values. No-op edits write nothing."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with _locked(incident, expected_version) as locked:
+        if locked.state in TERMINAL_STATES:
+            raise EditNotAllowed(locked.state)
+        diff = {}
+        for field, new in changes.items():
+            old = getattr(locked, field)
+            if old != new:
+                diff[field] = {"from": _plain(old), "to": _plain(new)}
+                setattr(locked, field, new)
+        if not diff:
+            return locked, None
+        if locked.aware_at < locked.detected_at:
+            raise InvalidChange({"aware_at": ["May not be before detected_at."]})
+        locked.version += 1
+        locked.save()
+        event = append_event(locked, "updated", actor=actor, data={"changes": diff})
+    return locked, event
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "username"):
+        return value.username
+    return value
+
+
+def may_write_incidents(user: Any) -> bool:
+    return has_any_role(user, {ENGINEER, ADMIN})
