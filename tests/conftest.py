@@ -1,0 +1,151 @@
+"""Shared fixtures: users per role, authenticated API clients, incidents built through the
+domain functions (STYLE.md rule 13), and service probes that skip cleanly when a real
+PostgreSQL or Redis is absent (and fail instead when BREACH_DESK_REQUIRE_SERVICES=1, as in CI)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from incidents.lifecycle import apply_transition, create_incident, update_incident
+
+REQUIRE_SERVICES = os.environ.get("BREACH_DESK_REQUIRE_SERVICES") == "1"
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _skip_or_fail(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (BREACH_DESK_REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    if not is_postgres():
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI runs this)")
+
+
+def redis_url() -> str | None:
+    return os.environ.get("REDIS_URL") or None
+
+
+def tcp_open(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def require_redis() -> str:
+    url = redis_url()
+    if not url:
+        pytest.skip("needs Redis: set REDIS_URL=redis://... (CI runs this)")
+    if not tcp_open(url):
+        _skip_or_fail(f"Redis at {url} is not reachable")
+    return url
+
+
+def make_user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    if role == "admin":
+        user.is_staff = user.is_superuser = True
+        user.save()
+    elif role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def users(db: Any) -> dict[str, User]:
+    return {
+        role: make_user(role, None if role == "norole" else role)
+        for role in ("engineer", "legal", "executive", "admin", "norole")
+    }
+
+
+@pytest.fixture
+def engineer(users: dict[str, User]) -> User:
+    return users["engineer"]
+
+
+@pytest.fixture
+def legal(users: dict[str, User]) -> User:
+    return users["legal"]
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(users: dict[str, User]) -> Callable[[str], APIClient]:
+    """api("engineer") -> a client authenticated with that role's token."""
+    return lambda role: client_for(users[role])
+
+
+SCOPE = {
+    "attack_vector": "phishing",
+    "affected_systems": [{"name": "shop-db", "hosting": "own"}],
+    "affected_subjects_estimate": 120,
+    "data_categories": ["contact", "identity"],
+}
+
+# The shortest path from detection to each state, as (transition, payload, role).
+PATH = {
+    "detected": [],
+    "scoping": [("start_scoping", {}, "engineer")],
+    "restoring": [("start_scoping", {}, "engineer"), ("scope", SCOPE, "engineer"),
+                  ("start_restoration", {}, "engineer")],
+}
+PATH["restored"] = PATH["restoring"] + [
+    ("mark_restored", {"restoration_summary": "Patched and rotated keys."}, "engineer")
+]
+PATH["referred"] = PATH["restored"] + [
+    ("refer", {"authority": "cyber_police", "submitted_at": "2026-01-02T10:00:00Z"}, "legal")
+]
+PATH["closed"] = PATH["referred"] + [("close", {}, "legal")]
+PATH["dismissed"] = [("dismiss", {"reason": "false positive"}, "engineer")]
+
+
+@pytest.fixture
+def incident_in(users: dict[str, User]) -> Callable[..., Any]:
+    """incident_in("restored") -> an incident driven there through the real domain functions."""
+
+    def build(state: str, **fields: Any) -> Any:
+        data = {"title": "Leaked backup", "severity": "high", **fields}
+        incident, _ = create_incident(actor=users["engineer"], data=data)
+        for name, payload, role in PATH[state]:
+            if name == "scope":
+                incident, _ = update_incident(incident, actor=users[role], changes=payload)
+            else:
+                from rest_framework.fields import DateTimeField
+
+                payload = dict(payload)
+                if "submitted_at" in payload:
+                    payload["submitted_at"] = DateTimeField().to_internal_value(
+                        payload["submitted_at"]
+                    )
+                incident, _ = apply_transition(incident, name, actor=users[role], payload=payload)
+        return incident
+
+    return build
