@@ -1,0 +1,10 @@
+"""Settings for the test suite: the real settings, with test-only defaults filled in first."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("BREACH_DESK_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var"))
+
+from core.settings import *  # noqa: E402,F403
