@@ -82,7 +82,7 @@ def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
     """Transitions this user may run from the current state, with what each still lacks
     (requirements the payload itself can satisfy are not counted as lacking)."""
     options = []
-    for name, t in _transitions_from(incident).items():
+    for name, t in sorted(_transitions_from(incident).items(), key=lambda i: TRANSITIONS.index(i[0])):
         if not t.has_perm(incident, user):
             continue
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]

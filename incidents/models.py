@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
 from incidents import guards
@@ -48,7 +48,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.select_related("reporter", "commander")
 
 
-class Incident(models.Model):
+class Incident(FSMModelMixin, models.Model):
     ref_year = models.PositiveSmallIntegerField(editable=False)
     ref_number = models.PositiveIntegerField(editable=False)
     reference = models.CharField(max_length=32, unique=True, editable=False)
@@ -189,7 +189,7 @@ class ReferralQuerySet(models.QuerySet):
         return self.filter(state__in=Referral.REACHED_AUTHORITY)
 
 
-class Referral(models.Model):
+class Referral(FSMModelMixin, models.Model):
     """A referral to an authority: its own record with its own small lifecycle."""
 
     DRAFT, SUBMITTED, ACKNOWLEDGED, INVESTIGATING, CONCLUDED, WITHDRAWN = (

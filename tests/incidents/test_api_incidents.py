@@ -1,0 +1,212 @@
+"""The incident resource: create, list, read, edit, with every status code a client can provoke."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+URL = "/api/incidents/"
+
+
+def create(api, role="engineer", **body):
+    return api(role).post(URL, {"title": "Card data in logs", "severity": "high", **body}, format="json")
+
+
+def test_engineer_logs_a_breach(api):
+    r = create(api, summary="Found in app logs", detected_at="2026-03-01T08:00:00Z")
+    assert r.status_code == 201, r.json()
+    body = r.json()
+    assert body["state"] == "detected" and body["reporter"] == "engineer"
+    assert body["reference"].startswith("INC-") and body["version"] == 1
+    assert body["aware_at"] == body["detected_at"] == "2026-03-01T11:30:00+03:30"
+    assert r["ETag"] == '"1"'
+    assert body["available_transitions"] == ["start_scoping", "dismiss"]
+
+
+@pytest.mark.parametrize("role", ["legal", "executive", "norole"])
+def test_only_engineers_and_admins_log_breaches(api, role):
+    assert create(api, role).status_code == 403
+
+
+def test_anonymous_requests_get_401(db):
+    anonymous = client_for(None)
+    assert anonymous.get(URL).status_code == 401
+    assert anonymous.post(URL, {}, format="json").status_code == 401
+
+
+def test_user_without_a_role_reads_nothing(api):
+    assert api("norole").get(URL).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"title": "", "severity": "high"}, "title"),
+        ({"title": "x" * 201, "severity": "high"}, "title"),
+        ({"title": "t", "severity": "apocalyptic"}, "severity"),
+        ({"title": "t", "severity": "high", "affected_subjects_estimate": -1}, "affected_subjects_estimate"),
+        ({"title": "t", "severity": "high", "affected_subjects_estimate": "many"}, "affected_subjects_estimate"),
+        ({"title": "t", "severity": "high", "affected_subjects_estimate": 10**30}, "affected_subjects_estimate"),
+        ({"title": "t", "severity": "high", "data_categories": ["dna"]}, "data_categories"),
+        ({"title": "t", "severity": "high", "data_categories": "contact"}, "data_categories"),
+        ({"title": "t", "severity": "high", "affected_systems": [{"name": "db"}]}, "affected_systems"),
+        ({"title": "t", "severity": "high", "affected_systems": [{"name": "db", "hosting": "moon"}]}, "affected_systems"),
+        ({"title": "t", "severity": "high", "detected_at": "yesterday"}, "detected_at"),
+        ({"title": "t", "severity": "high", "detected_at": "2026-03-02T00:00:00Z",
+          "aware_at": "2026-03-01T00:00:00Z"}, "aware_at"),
+        ({"title": "t", "severity": "high", "state": "closed"}, "state"),
+        ({"title": "t", "severity": "high", "reference": "INC-1"}, "reference"),
+        ({"title": "t", "severity": "high", "colour": "red"}, "colour"),
+        ({"title": ["t"], "severity": "high"}, "title"),
+        ({"title": "t", "severity": "high", "commander": "nobody"}, "commander"),
+    ],
+)
+def test_bad_input_gets_field_errors_and_writes_nothing(api, body, field):
+    from incidents.models import Incident
+
+    r = api("engineer").post(URL, body, format="json")
+    assert r.status_code == 400, r.content
+    assert field in r.json()
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw, content_type, status",
+    [
+        ("{not json", "application/json", 400),
+        ("[1, 2]", "application/json", 400),
+        ("null", "application/json", 400),
+        ("title=x&severity=low", "application/x-www-form-urlencoded", 415),
+        ('"just a string"', "application/json", 400),
+    ],
+)
+def test_malformed_bodies_never_500(api, raw, content_type, status):
+    r = api("engineer").generic("POST", URL, raw, content_type=content_type)
+    assert r.status_code == status
+    assert "detail" in r.json() or r.json()
+
+
+def test_oversize_body_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    r = create(api, summary="x" * 5000)
+    assert r.status_code == 413 and "detail" in r.json()
+
+
+def test_list_is_paginated_filtered_searched_and_ordered(api, incident_in):
+    a = incident_in("detected", title="Phishing wave", severity="low")
+    b = incident_in("scoping", title="Database dump", severity="critical")
+    c = incident_in("dismissed", title="Phishing test", severity="medium")
+    client = api("executive")
+    body = client.get(URL).json()
+    assert set(body) == {"count", "next", "previous", "results"} and body["count"] == 3
+    assert [i["reference"] for i in body["results"]] == [c.reference, b.reference, a.reference]
+    refs = lambda q: [i["reference"] for i in client.get(URL + q).json()["results"]]  # noqa: E731
+    assert refs("?state=scoping") == [b.reference]
+    assert refs("?severity=low&severity=medium") == [c.reference, a.reference]
+    assert refs("?search=phishing") == [c.reference, a.reference]
+    assert refs(f"?search={b.reference}") == [b.reference]
+    assert refs("?ordering=ref_number") == [a.reference, b.reference, c.reference]
+    assert client.get(URL + "?page_size=1").json()["next"]
+    assert client.get(URL + "?state=bogus").status_code == 400
+    assert client.get(URL + "?page=99").status_code == 404
+
+
+def test_retrieve_carries_etag_and_transitions_for_this_caller(api, incident_in):
+    incident = incident_in("restored")
+    url = f"{URL}{incident.reference}/"
+    eng = api("engineer").get(url)
+    assert eng["ETag"] == f'"{incident.version}"'
+    assert eng.json()["available_transitions"] == []
+    assert api("executive").get(url).json()["available_transitions"] == []
+    assert api("admin").get(url).status_code == 200
+    assert api("engineer").get(f"{URL}INC-2020-9999/").status_code == 404
+
+
+def test_legal_sees_refer_and_close_as_runnable_with_payload(api, incident_in):
+    incident = incident_in("restored")
+    body = api("legal").get(f"{URL}{incident.reference}/").json()
+    assert body["available_transitions"] == ["refer", "close"]
+
+
+def test_patch_edits_scope_and_records_the_change(api, incident_in):
+    incident = incident_in("scoping")
+    r = api("engineer").patch(
+        f"{URL}{incident.reference}/",
+        {"attack_vector": "malware", "affected_systems": [{"name": "erp", "hosting": "provider"}],
+         "affected_subjects_estimate": 5, "data_categories": ["usage", "contact", "usage"]},
+        format="json",
+        HTTP_IF_MATCH=f'"{incident.version}"',
+    )
+    assert r.status_code == 200, r.json()
+    body = r.json()
+    assert body["version"] == incident.version + 1 and r["ETag"] == f'"{body["version"]}"'
+    assert body["data_categories"] == ["contact", "usage"]
+    assert body["available_transitions"] == ["start_restoration", "dismiss"]
+    assert incident.events.last().kind == "updated"
+
+
+@pytest.mark.parametrize(
+    "field", ["state", "reference", "version", "restored_at", "closed_at", "reporter", "no_referral_reason"]
+)
+def test_patch_refuses_lifecycle_fields(api, incident_in, field):
+    incident = incident_in("detected")
+    r = api("engineer").patch(f"{URL}{incident.reference}/", {field: "2026-01-01T00:00:00Z"}, format="json")
+    assert r.status_code == 400 and field in r.json()
+
+
+def test_patch_with_stale_if_match_is_412_and_changes_nothing(api, incident_in):
+    incident = incident_in("detected")
+    url = f"{URL}{incident.reference}/"
+    r = api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH='"0"')
+    assert r.status_code == 412 and r.json()["version"] == 1
+    assert api("engineer").get(url).json()["title"] == "Leaked backup"
+    assert api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH="junk").status_code == 400
+    assert api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH="W/\"1\"").status_code == 200
+
+
+def test_patch_aware_before_detected_is_refused(api, incident_in):
+    incident = incident_in("detected", detected_at="2026-03-01T00:00:00Z")
+    r = api("legal").patch(
+        f"{URL}{incident.reference}/", {"aware_at": "2026-02-01T00:00:00Z"}, format="json"
+    )
+    assert r.status_code == 400 and "aware_at" in r.json()
+
+
+def test_executive_cannot_edit(api, incident_in):
+    incident = incident_in("detected")
+    assert api("executive").patch(f"{URL}{incident.reference}/", {"title": "x"}, format="json").status_code == 403
+
+
+def test_closed_incident_cannot_be_edited(api, incident_in):
+    incident = incident_in("closed")
+    r = api("engineer").patch(f"{URL}{incident.reference}/", {"title": "x"}, format="json")
+    assert r.status_code == 409 and r.json()["state"] == "closed"
+
+
+def test_commander_must_be_an_engineer_or_admin(api, incident_in):
+    incident = incident_in("detected")
+    url = f"{URL}{incident.reference}/"
+    assert api("engineer").patch(url, {"commander": "executive"}, format="json").status_code == 400
+    r = api("engineer").patch(url, {"commander": "admin"}, format="json")
+    assert r.status_code == 200 and r.json()["commander"] == "admin"
+
+
+def test_token_endpoint(db, users):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    r = client.post("/api/auth/token/", {"username": "engineer", "password": "correct-horse-battery-staple"}, format="json")
+    assert r.status_code == 200 and len(r.json()["token"]) == 40
+    bad = client.post("/api/auth/token/", {"username": "engineer", "password": "nope"}, format="json")
+    assert bad.status_code == 400
+    ok = client.get(URL, HTTP_AUTHORIZATION=f"Token {r.json()['token']}")
+    assert ok.status_code == 200
+
+
+def test_schema_and_docs_are_served(api):
+    schema = api("engineer").get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/incidents/{reference}/transitions/{name}/" in schema.content
+    assert api("engineer").get("/api/docs/").status_code == 200

@@ -1,0 +1,168 @@
+"""POST /api/incidents/{reference}/transitions/{name}/: every status code and the role matrix."""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.models import Event
+
+pytestmark = pytest.mark.django_db
+
+PAYLOADS = {
+    "start_scoping": {},
+    "start_restoration": {},
+    "mark_restored": {"restoration_summary": "Rebuilt from clean images."},
+    "refer": {"authority": "cyber_police", "submitted_at": "2026-01-05T09:00:00Z"},
+    "close": {},
+    "dismiss": {"reason": "duplicate"},
+    "reopen": {"reason": "new evidence"},
+}
+# (transition, state it starts from) for every edge of the lifecycle.
+EDGES = [
+    ("start_scoping", "detected"),
+    ("start_restoration", "restoring_ready"),
+    ("mark_restored", "restoring"),
+    ("refer", "restored"),
+    ("close", "referred"),
+    ("dismiss", "detected"),
+    ("dismiss", "scoping"),
+    ("reopen", "dismissed"),
+    ("reopen", "closed"),
+]
+ALLOWED = {
+    ("start_scoping", "detected"): {"engineer", "admin"},
+    ("start_restoration", "restoring_ready"): {"engineer", "admin"},
+    ("mark_restored", "restoring"): {"engineer", "admin"},
+    ("refer", "restored"): {"legal", "admin"},
+    ("close", "referred"): {"legal", "admin"},
+    ("dismiss", "detected"): {"engineer", "admin"},
+    ("dismiss", "scoping"): {"engineer", "admin"},
+    ("reopen", "dismissed"): {"engineer", "admin"},
+    ("reopen", "closed"): {"admin"},
+}
+ROLES = ["engineer", "legal", "executive", "admin", "norole"]
+
+
+def url(incident, name):
+    return f"/api/incidents/{incident.reference}/transitions/{name}/"
+
+
+def build(incident_in, engineer_api, start):
+    if start == "restoring_ready":
+        incident = incident_in("scoping")
+        r = engineer_api.patch(
+            f"/api/incidents/{incident.reference}/",
+            {"attack_vector": "phishing", "affected_systems": [{"name": "db", "hosting": "own"}],
+             "affected_subjects_estimate": 3},
+            format="json",
+        )
+        assert r.status_code == 200
+        incident.refresh_from_db()
+        return incident
+    return incident_in(start)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name, start", EDGES)
+def test_role_transition_matrix(api, incident_in, role, name, start):
+    incident = build(incident_in, api("engineer"), start)
+    events_before = Event.objects.count()
+    r = api(role).post(url(incident, name), PAYLOADS[name], format="json")
+    if role in ALLOWED[(name, start)]:
+        assert r.status_code == 200, r.json()
+        assert r.json()["version"] == incident.version + 1
+        assert r["ETag"] == f'"{incident.version + 1}"'
+        assert Event.objects.count() == events_before + 1
+    else:
+        assert r.status_code == 403, r.json()
+        assert "detail" in r.json()
+        assert Event.objects.count() == events_before
+
+
+def test_full_walk_from_detection_to_closure_over_http(api):
+    eng, legal = api("engineer"), api("legal")
+    ref = eng.post("/api/incidents/", {"title": "Customer list leaked", "severity": "critical"},
+                   format="json").json()["reference"]
+    base = f"/api/incidents/{ref}/"
+    assert eng.post(base + "transitions/start_scoping/").json()["state"] == "scoping"
+    eng.patch(base, {"attack_vector": "insider", "affected_systems": [{"name": "crm", "hosting": "provider"}],
+                     "affected_subjects_estimate": 900, "data_categories": ["identity", "contact"]},
+              format="json")
+    assert eng.post(base + "transitions/start_restoration/", {}, format="json").json()["state"] == "restoring"
+    assert eng.post(base + "transitions/mark_restored/", PAYLOADS["mark_restored"], format="json").json()["state"] == "restored"
+    assert legal.post(base + "transitions/refer/", PAYLOADS["refer"], format="json").json()["state"] == "referred"
+    assert legal.post(base + "transitions/close/", {}, format="json").json()["state"] == "closed"
+    timeline = eng.get(base + "timeline/").json()["results"]
+    assert [e["kind"] for e in timeline] == [
+        "created", "start_scoping", "updated", "start_restoration", "mark_restored", "refer", "close"
+    ]
+    assert [e["seq"] for e in timeline] == sorted(e["seq"] for e in timeline)
+
+
+def test_unknown_incident_or_transition_is_404(api, incident_in):
+    incident = incident_in("detected")
+    assert api("engineer").post("/api/incidents/INC-1999-0001/transitions/start_scoping/").status_code == 404
+    r = api("engineer").post(url(incident, "teleport"))
+    assert r.status_code == 404 and "teleport" in r.json()["detail"]
+
+
+def test_wrong_state_is_409_with_state_and_allowed(api, incident_in):
+    incident = incident_in("detected")
+    r = api("engineer").post(url(incident, "mark_restored"), PAYLOADS["mark_restored"], format="json")
+    assert r.status_code == 409
+    assert r.json()["state"] == "detected"
+    assert sorted(r.json()["allowed"]) == ["dismiss", "start_scoping"]
+
+
+def test_missing_requirement_is_400_with_missing(api, incident_in):
+    r = api("engineer").post(url(incident_in("scoping"), "start_restoration"))
+    assert r.status_code == 400
+    assert r.json()["missing"] == ["attack_vector", "affected_systems", "affected_subjects_estimate"]
+    r = api("legal").post(url(incident_in("restored"), "close"))
+    assert r.status_code == 400 and r.json()["missing"] == ["reason"]
+
+
+def test_stale_if_match_is_412(api, incident_in):
+    incident = incident_in("detected")
+    r = api("engineer").post(url(incident, "start_scoping"), HTTP_IF_MATCH='"7"')
+    assert r.status_code == 412
+    ok = api("engineer").post(url(incident, "start_scoping"), HTTP_IF_MATCH=f'"{incident.version}"')
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name, body, field",
+    [
+        ("dismiss", {"reason": 5 * "x" * 1001}, "reason"),
+        ("refer", {"authority": "interpol", "submitted_at": "2026-01-01T00:00:00Z"}, "authority"),
+        ("refer", {"authority": "cyber_police", "submitted_at": "soon"}, "submitted_at"),
+        ("refer", {"authority": "other", "submitted_at": "2026-01-01T00:00:00Z"}, "authority_name"),
+        ("start_scoping", {"reason": "why not"}, "reason"),
+        ("dismiss", {"state": "closed", "reason": "x"}, "state"),
+    ],
+)
+def test_bad_payload_is_400_with_field_errors(api, incident_in, name, body, field):
+    incident = incident_in("restored" if name == "refer" else "detected")
+    role = "legal" if name == "refer" else "engineer"
+    r = api(role).post(url(incident, name), body, format="json")
+    assert r.status_code == 400 and field in r.json(), r.json()
+
+
+def test_malformed_transition_body_is_400(api, incident_in):
+    incident = incident_in("detected")
+    r = api("engineer").generic("POST", url(incident, "dismiss"), "{oops", content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_event_feed_returns_events_after_seq_oldest_first(api, incident_in):
+    incident_in("scoping")
+    incident = incident_in("detected")
+    body = api("executive").get("/api/events/?after=1").json()
+    seqs = [e["seq"] for e in body["results"]]
+    assert seqs == [2, 3] and body["count"] == 2
+    assert body["results"][-1]["incident"] == incident.reference
+    assert body["results"][-1]["incident_summary"]["state"] == "detected"
+    one = api("executive").get(f"/api/events/?after=0&incident={incident.reference}").json()
+    assert [e["seq"] for e in one["results"]] == [3]
+    assert api("executive").get("/api/events/?after=abc").status_code == 400
+    assert api("norole").get("/api/events/").status_code == 403

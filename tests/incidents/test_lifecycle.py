@@ -1,0 +1,175 @@
+"""Every transition and guard, driven through apply_transition (the one domain function)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from incidents.errors import RequirementsMissing, RoleForbidden, StateConflict, UnknownTransition
+from incidents.lifecycle import apply_transition, transition_options, update_incident
+from incidents.models import Event, Referral
+
+pytestmark = pytest.mark.django_db
+SUBMITTED = dt.datetime(2026, 1, 2, 10, tzinfo=dt.UTC)
+
+
+def test_start_scoping_makes_the_actor_commander_when_none(incident_in, engineer):
+    incident = incident_in("detected")
+    incident, event = apply_transition(incident, "start_scoping", actor=engineer)
+    assert incident.state == "scoping"
+    assert incident.commander == engineer
+    assert incident.scoping_started_at is not None
+    assert (event.kind, event.from_state, event.to_state) == ("start_scoping", "detected", "scoping")
+
+
+def test_start_scoping_keeps_an_existing_commander(incident_in, users):
+    incident = incident_in("detected", commander=users["admin"])
+    incident, _ = apply_transition(incident, "start_scoping", actor=users["engineer"])
+    assert incident.commander == users["admin"]
+
+
+def test_start_restoration_names_each_missing_scope_field(incident_in, engineer):
+    incident = incident_in("scoping")
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "start_restoration", actor=engineer)
+    assert err.value.missing == ["attack_vector", "affected_systems", "affected_subjects_estimate"]
+    incident, _ = update_incident(incident, actor=engineer, changes={"attack_vector": "undetermined"})
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "start_restoration", actor=engineer)
+    assert err.value.missing == ["affected_systems", "affected_subjects_estimate"]
+
+
+def test_undetermined_vector_and_zero_subjects_satisfy_the_scope_guard(incident_in, engineer):
+    incident = incident_in("scoping")
+    changes = {
+        "attack_vector": "undetermined",
+        "affected_systems": [{"name": "crm", "hosting": "provider"}],
+        "affected_subjects_estimate": 0,
+    }
+    incident, _ = update_incident(incident, actor=engineer, changes=changes)
+    incident, _ = apply_transition(incident, "start_restoration", actor=engineer)
+    assert incident.state == "restoring" and incident.restoring_started_at
+
+
+def test_mark_restored_needs_a_summary_given_now_or_before(incident_in, engineer):
+    incident = incident_in("restoring")
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "mark_restored", actor=engineer)
+    assert err.value.missing == ["restoration_summary"]
+    incident, _ = apply_transition(
+        incident, "mark_restored", actor=engineer, payload={"restoration_summary": "Rebuilt."}
+    )
+    assert incident.state == "restored" and incident.restoration_summary == "Rebuilt."
+
+
+def test_refer_needs_a_referral_and_creates_a_submitted_one(incident_in, legal):
+    incident = incident_in("restored")
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "refer", actor=legal)
+    assert err.value.missing == ["authority", "submitted_at"]
+    incident, event = apply_transition(
+        incident,
+        "refer",
+        actor=legal,
+        payload={"authority": "cybercrime_prosecutor", "submitted_at": SUBMITTED, "case_number": "9"},
+    )
+    referral = Referral.objects.get(incident=incident)
+    assert incident.state == "referred" and incident.referred_at
+    assert (referral.state, referral.case_number, referral.submitted_at) == ("submitted", "9", SUBMITTED)
+    assert event.data["authority"] == "cybercrime_prosecutor"
+
+
+def test_refer_without_submitted_at_is_refused_and_writes_nothing(incident_in, legal):
+    incident = incident_in("restored")
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "refer", actor=legal, payload={"authority": "cyber_police"})
+    assert err.value.missing == ["submitted_at"]
+    assert not Referral.objects.exists()
+
+
+def test_close_after_referral_needs_no_reason(incident_in, legal):
+    incident, _ = apply_transition(incident_in("referred"), "close", actor=legal)
+    assert incident.state == "closed" and incident.closed_at and incident.no_referral_reason == ""
+
+
+def test_close_without_referral_needs_legal_reason(incident_in, legal):
+    incident = incident_in("restored")
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "close", actor=legal)
+    assert err.value.missing == ["reason"]
+    incident, _ = apply_transition(
+        incident, "close", actor=legal, payload={"reason": "No personal data left the company."}
+    )
+    assert incident.state == "closed"
+    assert incident.no_referral_reason == "No personal data left the company."
+
+
+@pytest.mark.parametrize("state", ["detected", "scoping"])
+def test_dismiss_needs_a_reason(incident_in, engineer, state):
+    incident = incident_in(state)
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "dismiss", actor=engineer)
+    assert err.value.missing == ["reason"]
+    incident, event = apply_transition(incident, "dismiss", actor=engineer, payload={"reason": "test"})
+    assert incident.state == "dismissed" and incident.dismissed_at
+    assert event.data == {"reason": "test"}
+
+
+def test_engineer_reopens_dismissed_but_only_admin_reopens_closed(incident_in, users):
+    dismissed = incident_in("dismissed")
+    reopened, _ = apply_transition(
+        dismissed, "reopen", actor=users["engineer"], payload={"reason": "new evidence"}
+    )
+    assert reopened.state == "scoping" and reopened.dismissed_at is None
+    closed = incident_in("closed")
+    with pytest.raises(RoleForbidden):
+        apply_transition(closed, "reopen", actor=users["engineer"], payload={"reason": "x"})
+    reopened, _ = apply_transition(closed, "reopen", actor=users["admin"], payload={"reason": "x"})
+    assert reopened.state == "scoping"
+
+
+def test_wrong_state_is_a_conflict_naming_what_is_allowed(incident_in, engineer):
+    incident = incident_in("detected")
+    with pytest.raises(StateConflict) as err:
+        apply_transition(incident, "mark_restored", actor=engineer)
+    assert err.value.state == "detected"
+    assert sorted(err.value.allowed) == ["dismiss", "start_scoping"]
+
+
+def test_unknown_transition_name(incident_in, engineer):
+    with pytest.raises(UnknownTransition):
+        apply_transition(incident_in("detected"), "delete", actor=engineer)
+
+
+def test_failed_transition_changes_nothing(incident_in, engineer):
+    incident = incident_in("scoping")
+    before = Event.objects.count()
+    with pytest.raises(RequirementsMissing):
+        apply_transition(incident, "start_restoration", actor=engineer)
+    incident.refresh_from_db()
+    assert (incident.state, incident.version) == ("scoping", 2)
+    assert Event.objects.count() == before
+
+
+def test_each_change_bumps_version_by_one(incident_in, engineer):
+    incident = incident_in("detected")
+    assert incident.version == 1
+    incident, _ = apply_transition(incident, "start_scoping", actor=engineer)
+    assert incident.version == 2
+    incident, _ = update_incident(incident, actor=engineer, changes={"title": "Renamed"})
+    assert incident.version == 3
+
+
+def test_options_list_blocked_transitions_with_missing_fields(incident_in, engineer):
+    options = {o.name: o.missing for o in transition_options(incident_in("scoping"), engineer)}
+    assert options == {
+        "start_restoration": ("attack_vector", "affected_systems", "affected_subjects_estimate"),
+        "dismiss": (),
+    }
+
+
+def test_state_cannot_be_assigned_directly(incident_in):
+    incident = incident_in("detected")
+    with pytest.raises(AttributeError):
+        incident.state = "closed"
