@@ -98,7 +98,7 @@ def role_may_run(user: Any, name: str) -> bool:
 @contextmanager
 def _locked(incident: Incident, expected_version: int | None) -> Iterator[Incident]:
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().with_people().get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).with_people().get(pk=incident.pk)
         if expected_version is not None and expected_version != locked.version:
             raise StaleVersion(current=locked.version)
         yield locked

@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
             else:
-                user.groups.add(Group.objects.get(name=role))
+                user.groups.add(Group.objects.get_or_create(name=role)[0])
         self.stdout.write(f"created {username} ({role})")
 
     def _read_password(self, from_stdin: bool) -> str:

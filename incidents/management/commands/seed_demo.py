@@ -46,7 +46,7 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = True
             user.save()
         else:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         return password
 
     def _incidents(self, users: dict[str, Any]) -> None:
