@@ -93,13 +93,14 @@ def _database() -> dict:
     if engine == "django.db.backends.sqlite3":
         # Many writers on one file: WAL lets readers run beside the writer, IMMEDIATE takes the
         # write lock at BEGIN so two writers queue on busy_timeout instead of failing mid-way
-        # with "database is locked" when a read lock would need upgrading.
+        # with "database is locked" when a read lock would need upgrading. journal_mode=WAL is
+        # stored in the file and set once (core.apps); per connection only cheap PRAGMAs run,
+        # because Django's ASGI handler opens a connection per request (a thread per request).
+        config["ENGINE"] = "core.sqlite_backend"
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
-            ),
+            "init_command": "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
         }
         config["TEST"] = {"NAME": str(VAR_DIR / "test_breach_desk.sqlite3")}
     elif engine in {"django.db.backends.postgresql", "django.db.backends.postgis"}:

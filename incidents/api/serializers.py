@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -168,7 +169,20 @@ class ReferralSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class CachedFieldsMixin:
+    """Build a ModelSerializer's fields once per class, not once per response.
+
+    Model introspection was the largest single cost of a transition response (bench/README.md);
+    each instance still gets its own deep copy, as DRF binds fields to their parent."""
+
+    def get_fields(self) -> dict[str, Any]:
+        cls = type(self)
+        if "_fields_template" not in cls.__dict__:
+            cls._fields_template = super().get_fields()
+        return copy.deepcopy(cls._fields_template)
+
+
+class IncidentSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
     commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
     available_transitions = serializers.SerializerMethodField()
@@ -221,7 +235,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         return {o.name: list(o.missing) for o in self._options(incident) if o.missing}
 
 
-class IncidentSummarySerializer(serializers.ModelSerializer):
+class IncidentSummarySerializer(CachedFieldsMixin, serializers.ModelSerializer):
     """The compact incident carried by each event (websocket and /api/events/)."""
 
     commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -242,7 +256,7 @@ class IncidentSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     actor = serializers.CharField(source="actor_username", read_only=True)
 

@@ -83,6 +83,11 @@ class IncidentViewSet(
     def get_queryset(self) -> Any:
         return Incident.objects.visible_to(self.request.user).with_people()
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        # Filters, search and ordering describe lists; on a detail route they only cost time
+        # (django-filter builds a form per request).
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         body = IncidentSerializer(incident, context=self.get_serializer_context()).data
         return Response(body, status=code, headers={"ETag": f'"{incident.version}"'})

@@ -1,0 +1,219 @@
+"""Transition endpoint vs a bare Django view, on daphne, driven by wrk (32 connections).
+
+    .venv/bin/python bench/transitions.py [--db sqlite|postgres|both] [--duration 15]
+
+Needs Debian's `wrk` (apt-get install wrk). Every request is a real transition (token auth, row
+lock, guard, save, event append): request n runs `start_scoping` on the n-th pre-created
+incident, so connections never contend for one incident and none can legitimately fail; any
+non-2xx or socket error is counted. The bare view runs in the same script, on the same server
+process, with the same load generator, so the ratio is robust to this noisy machine.
+Results land in bench/results/ and are summarised in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PG_URL = "postgres://postgres@127.0.0.1:5432/bench_transitions"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env(db: str, var: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.bench_settings",
+        DJANGO_SECRET_KEY="bench-only",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        BREACH_DESK_VAR_DIR=str(var),
+        PYTHONPATH=str(ROOT),
+        LOG_LEVEL="WARNING",
+    )
+    if db == "postgres":
+        env["DATABASE_URL"] = PG_URL
+    return env
+
+
+def prepare(db: str, env: dict[str, str], count: int) -> dict:
+    if db == "postgres":
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute("DROP DATABASE IF EXISTS bench_transitions")
+            c.execute("CREATE DATABASE bench_transitions")
+    py = sys.executable
+    subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [py, __file__, "_setup", str(count)], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def setup_data(count: int) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    from incidents.lifecycle import create_incident
+
+    user = User.objects.create_superuser("bench", password="bench-password-long")
+    token = Token.objects.create(user=user).key
+    for i in range(count):
+        incident, _ = create_incident(actor=user, data={"title": f"bench {i}", "severity": "low"})
+    print(json.dumps({"token": token, "year": incident.ref_year}))
+
+
+WRK_SCRIPT = """
+local counter = 0
+local nthreads = %(threads)d
+local ids = 0
+function setup(thread)
+  thread:set("id", ids)
+  ids = ids + 1
+end
+function init(args)
+  wrk.headers["Authorization"] = "Token %(token)s"
+  wrk.headers["Content-Type"] = "application/json"
+end
+request = function()
+  if %(transition)s then
+    local n = id + counter * nthreads + 1
+    counter = counter + 1
+    local path = string.format("/api/incidents/INC-%(year)d-%%04d/transitions/start_scoping/", n)
+    return wrk.format("POST", path, nil, "{}")
+  end
+  return wrk.format("GET", "/bench/bare/")
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, " ..
+    "\\"max_us\\": %%d, \\"errors\\": %%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def wrk(base: str, *, transition: bool, token: str, year: int, duration: float,
+        connections: int, tmp: Path) -> dict:
+    threads = 2
+    script = tmp / ("transition.lua" if transition else "bare.lua")
+    script.write_text(WRK_SCRIPT % {
+        "threads": threads, "token": token, "year": year,
+        "transition": "true" if transition else "false",
+    })
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s",
+         "--timeout", "10s", "-s", str(script), base],
+        capture_output=True, text=True, check=True, timeout=duration + 60,
+    ).stdout
+    raw = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "errors": raw["errors"],
+    }
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("daphne exited during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("daphne did not start")
+
+
+def run_one(db: str, duration: float, connections: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-transitions-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = child_env(db, tmp)
+        # Enough incidents for a transition rate well above anything this machine reaches.
+        data = prepare(db, env, int(duration * 400))
+        port = free_port()
+        log = open(tmp / "daphne.log", "w")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "core.asgi:application"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        try:
+            wait_ready(port, proc)
+            base = f"http://127.0.0.1:{port}"
+            common = {"token": data["token"], "year": data["year"], "connections": connections,
+                      "tmp": tmp}
+            wrk(base, transition=False, duration=3, **common)  # warm-up
+            bare = wrk(base, transition=False, duration=duration, **common)
+            trans = wrk(base, transition=True, duration=duration, **common)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+    return {
+        "db": db,
+        "connections": connections,
+        "duration_s": duration,
+        "bare": bare,
+        "transition": trans,
+        "throughput_ratio": round(trans["rps"] / bare["rps"], 3),
+        "p99_ratio": round(trans["p99_ms"] / bare["p99_ms"], 3),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_setup":
+        setup_data(int(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--duration", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench/transitions.py needs wrk: apt-get install wrk")
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    RESULTS.mkdir(exist_ok=True)
+    print("| db | endpoint | req/s | p50 ms | p99 ms | max ms | errors |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for db in dbs:
+        result = run_one(db, args.duration, args.connections)
+        (RESULTS / f"transitions-{db}.json").write_text(json.dumps(result, indent=2) + "\n")
+        for kind in ("bare", "transition"):
+            r = result[kind]
+            print(f"| {db} | {kind} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['errors']} |")
+        print(f"| {db} | ratio | {result['throughput_ratio']} | | {result['p99_ratio']} | | |")
+
+
+if __name__ == "__main__":
+    main()
