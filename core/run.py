@@ -1,6 +1,6 @@
 """`make run`: start every process of the app on this machine and stop them together.
 
-Today that is the web server (daphne); later issues add the notifier worker to PROCESSES.
+The web server (daphne) and the Telegram notifier worker (log-only without a bot token).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def processes(host: str, port: int) -> dict[str, list[str]]:
     py = sys.executable
     return {
         "web": [py, "-m", "daphne", "-b", host, "-p", str(port), "core.asgi:application"],
+        "notifier": [py, "manage.py", "run_notifier"],
     }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_choice, env_int, env_list, env_str
+from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BREACH_DESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -45,15 +45,24 @@ INSTALLED_APPS = [
     "channels",
     "core",
     "incidents",
+    "notifier",
+    "django_htmx",
+    "frontend",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves our static files (and django-htmx's) under daphne, in development and production.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After auth: the user's saved language beats cookie/Accept-Language; their zone is activated.
+    "frontend.middleware.UserPreferencesMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "frontend.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -157,7 +166,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+# Static files come from the apps' folders (no collectstatic needed to run); `collectstatic`
+# into STATIC_ROOT still works for a proxy or CDN in production (docs/pages.md).
+WHITENOISE_USE_FINDERS = True
+LOGIN_FAILURES_BEFORE_DELAY = env_int("LOGIN_FAILURES_BEFORE_DELAY", 3, minimum=1)
+LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -199,6 +215,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# --- Telegram notifier (issue 4; docs/telegram.md) --------------------------------------------
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "") or ""
+TELEGRAM_BOT_USERNAME = (env_str("TELEGRAM_BOT_USERNAME", "") or "").lstrip("@")
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "") or ""
+TELEGRAM_API_BASE_URL = (
+    env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or ""
+).rstrip("/")
+TELEGRAM_INCLUDE_TITLE = env_bool("TELEGRAM_INCLUDE_TITLE", True)
+TELEGRAM_GLOBAL_RATE = env_float("TELEGRAM_GLOBAL_RATE", 30.0, minimum=0.1)
+TELEGRAM_CHAT_INTERVAL_SECONDS = env_float("TELEGRAM_CHAT_INTERVAL_SECONDS", 1.0, minimum=0.0)
+TELEGRAM_MAX_ATTEMPTS = env_int("TELEGRAM_MAX_ATTEMPTS", 8, minimum=1)
+TELEGRAM_RETRY_BASE_SECONDS = env_float("TELEGRAM_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
+TELEGRAM_RETRY_MAX_SECONDS = env_float("TELEGRAM_RETRY_MAX_SECONDS", 600.0, minimum=0.0)
+TELEGRAM_TIMEOUT_SECONDS = env_float("TELEGRAM_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+NOTIFIER_POLL_SECONDS = env_float("NOTIFIER_POLL_SECONDS", 1.0, minimum=0.01)
+NOTIFIER_LEASE_SECONDS = env_float("NOTIFIER_LEASE_SECONDS", 60.0, minimum=1.0)
+ESCALATION_MINUTES = env_float("ESCALATION_MINUTES", 10.0, minimum=0.0)
+ESCALATION_LEVELS = env_int("ESCALATION_LEVELS", 2, minimum=1)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)

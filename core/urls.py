@@ -4,9 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from notifier import urls as notifier_urls
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("incidents.api.urls")),
+    # Pages last: their patterns (e.g. "incidents/<reference>/") must not shadow the roots above.
+    path("", include("frontend.urls")),
+    path("api/", include(notifier_urls.api_urlpatterns)),
+    path("", include(notifier_urls.webhook_urlpatterns)),
 ]

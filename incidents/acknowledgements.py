@@ -1,0 +1,75 @@
+"""Acknowledging an alert and recording an escalation: domain functions like lifecycle.py's.
+
+Both lock the incident, then append one event in the same transaction (STYLE.md rule 4). The
+notifier calls these (a Telegram button, /ack, its escalation scan); it never writes events itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from core.roles import WRITER_ROLES, has_any_role
+from incidents.choices import OPEN_STATES, Severity
+from incidents.errors import DomainError, RoleForbidden
+from incidents.events import append_event
+from incidents.models import Event, Incident
+
+ACKNOWLEDGED = "acknowledged"
+ESCALATED = "escalated"
+
+
+class NotOpen(DomainError):
+    status = 409
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"A {state} incident has nothing left to acknowledge or escalate.")
+        self.state = state
+
+
+def may_acknowledge(user: Any) -> bool:
+    """Roles that act on incidents; executives only read (DESIGN.md)."""
+    return has_any_role(user, WRITER_ROLES)
+
+
+def is_acknowledged(incident: Incident) -> bool:
+    return Event.objects.filter(incident=incident, kind=ACKNOWLEDGED).exists()
+
+
+def acknowledge(incident: Incident, actor: Any) -> tuple[Incident, Event | None]:
+    """Record that ``actor`` has seen the alert and is on it; stops escalation.
+
+    A second acknowledgement by the same person writes nothing (a double tap on the button)."""
+    if not may_acknowledge(actor):
+        raise RoleForbidden("Your role may not acknowledge incidents.")
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+        if locked.state not in OPEN_STATES:
+            raise NotOpen(locked.state)
+        if Event.objects.filter(incident=locked, kind=ACKNOWLEDGED, actor=actor).exists():
+            return locked, None
+        event = append_event(locked, ACKNOWLEDGED, actor=actor, data={})
+    return locked, event
+
+
+def record_escalation(
+    incident: Incident, level: int, *, notified: int = 0
+) -> tuple[Incident, Event | None]:
+    """Record escalation ``level`` of an unacknowledged critical incident, at most once per level.
+
+    Returns no event when the level was already recorded, someone acknowledged meanwhile, or the
+    incident is no longer open and critical: the scan that calls this reads without a lock."""
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+        if locked.state not in OPEN_STATES or locked.severity != Severity.CRITICAL:
+            return locked, None
+        events = Event.objects.filter(incident=locked)
+        if events.filter(kind=ACKNOWLEDGED).exists():
+            return locked, None
+        if events.filter(kind=ESCALATED, data__level=level).exists():
+            return locked, None
+        event = append_event(
+            locked, ESCALATED, actor=None, data={"level": level, "notified": notified}
+        )
+    return locked, event

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from notifier.models import Delivery, LinkAudit, Subscription, TelegramLink
+
+
+@admin.register(TelegramLink)
+class TelegramLinkAdmin(admin.ModelAdmin):
+    list_display = ("user", "telegram_username", "chat_id", "active", "min_severity", "linked_at")
+    list_filter = ("active", "min_severity")
+    search_fields = ("user__username", "telegram_username")
+    readonly_fields = ("telegram_user_id", "chat_id", "linked_at", "deactivated_reason")
+
+
+@admin.register(LinkAudit)
+class LinkAuditAdmin(admin.ModelAdmin):
+    list_display = ("at", "action", "user", "telegram_user_id", "detail")
+    list_filter = ("action",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("user", "incident", "created_at")
+    raw_id_fields = ("incident",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "incident", "user", "status", "attempts", "next_attempt_at",
+                    "last_error")
+    list_filter = ("status", "kind")
+    search_fields = ("key", "incident__reference", "user__username")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    actions = ["retry"]
+
+    @admin.action(description="Retry selected dead or failed deliveries now")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = queryset.filter(status__in=(Delivery.DEAD, Delivery.FAILED)).update(
+            status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now(),
+            claimed_until=None)
+        self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,178 @@
+"""Bot updates -> replies. Shared by the webhook view and ``run_telegram_bot`` (polling).
+
+A handler returns the reply as a Bot API call (``{"method": ..., **params}``): the webhook
+answers with it in the HTTP response, the polling command sends it through the transport.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from core.models import Profile
+from incidents.acknowledgements import acknowledge
+from incidents.errors import DomainError
+from incidents.models import Incident
+from notifier.linking import LinkRefused, link_chat, unlink
+from notifier.messages import scrub, short_title, t
+from notifier.models import ProcessedUpdate, TelegramLink
+from notifier.recipients import may_act
+
+log = logging.getLogger(__name__)
+Reply = dict[str, Any]
+
+REPLIES = {
+    "en": {
+        "help": "Commands: /open, /status INC-2026-0007, /ack INC-2026-0007, /unlink",
+        "linked": "Linked to Breach Desk account {user}. Alerts will arrive here.",
+        "unknown": "This link code is unknown. Create a new one on your profile page.",
+        "used": "This link code was already used. Create a new one on your profile page.",
+        "expired": "This link code has expired. Create a new one on your profile page.",
+        "taken": "This Telegram account is already linked to another Breach Desk account.",
+        "private": "Linking works only in a private chat with the bot.",
+        "unlinked": "Unlinked. No more alerts will be sent here.",
+        "not_linked": "This Telegram account is not linked to Breach Desk.",
+        "no_role": "Your role may not do that.",
+        "not_found": "No such incident.",
+        "acked": "Acknowledged {ref}.",
+        "no_open": "No open incidents.",
+    },
+    "fa": {
+        "help": "فرمان‌ها: /open، /status INC-2026-0007، /ack INC-2026-0007، /unlink",
+        "linked": "به حساب {user} در Breach Desk متصل شد. هشدارها اینجا می‌آیند.",
+        "unknown": "این کد اتصال شناخته نشد. از صفحهٔ نمایه کد تازه بگیرید.",
+        "used": "این کد اتصال پیش‌تر استفاده شده است. از صفحهٔ نمایه کد تازه بگیرید.",
+        "expired": "این کد اتصال منقضی شده است. از صفحهٔ نمایه کد تازه بگیرید.",
+        "taken": "این حساب تلگرام به حساب دیگری در Breach Desk متصل است.",
+        "private": "اتصال فقط در گفت‌وگوی خصوصی با بات ممکن است.",
+        "unlinked": "اتصال برداشته شد. دیگر هشداری اینجا فرستاده نمی‌شود.",
+        "not_linked": "این حساب تلگرام به Breach Desk متصل نیست.",
+        "no_role": "نقش شما اجازهٔ این کار را ندارد.",
+        "not_found": "چنین رخدادی نیست.",
+        "acked": "دریافت {ref} تأیید شد.",
+        "no_open": "رخداد بازی نیست.",
+    },
+}
+
+
+def _say(language: str, key: str, **kw: str) -> str:
+    table = REPLIES.get(language, REPLIES["en"])
+    return table[key].format(**{k: html.escape(v) for k, v in kw.items()})
+
+
+def _link_for(telegram_user_id: int | None) -> TelegramLink | None:
+    if telegram_user_id is None:
+        return None
+    return TelegramLink.objects.active().select_related("user").filter(
+        telegram_user_id=telegram_user_id).first()
+
+
+def _language(link: TelegramLink | None) -> str:
+    return Profile.for_user(link.user).effective_language() if link else settings.LANGUAGE_CODE
+
+
+def process_update(data: dict[str, Any]) -> Reply | None:
+    """Handle one update exactly once: a repeated ``update_id`` does nothing."""
+    with transaction.atomic():
+        _, created = ProcessedUpdate.objects.get_or_create(update_id=int(data["update_id"]))
+        if not created:
+            log.info("ignoring repeated Telegram update %s", data["update_id"])
+            return None
+        if isinstance(data.get("callback_query"), dict):
+            return _callback(data["callback_query"])
+        if isinstance(data.get("message"), dict):
+            return _message(data["message"])
+    return None
+
+
+def _message(msg: dict[str, Any]) -> Reply | None:
+    text, chat = msg.get("text"), msg.get("chat") or {}
+    if not isinstance(text, str) or "id" not in chat:
+        return None
+    command, _, arg = text.strip().partition(" ")
+    command = command.split("@")[0].lower()
+    sender = msg.get("from") or {}
+    link = _link_for(sender.get("id"))
+    language = _language(link)
+
+    def reply(body: str) -> Reply:
+        return {"method": "sendMessage", "chat_id": chat["id"], "text": body, "parse_mode": "HTML"}
+
+    if command == "/start":
+        return reply(_start(chat, sender, arg.strip(), language))
+    if command == "/unlink":
+        if link is None:
+            return reply(_say(language, "not_linked"))
+        unlink(link, "/unlink from Telegram")
+        return reply(_say(language, "unlinked"))
+    if command not in {"/open", "/status", "/ack"}:
+        return reply(_say(language, "help"))
+    if link is None:
+        return reply(_say(language, "not_linked"))
+    return reply(_incident_command(command, arg.strip().upper(), link.user, language))
+
+
+def _start(chat: dict[str, Any], sender: dict[str, Any], token: str, language: str) -> str:
+    if chat.get("type") != "private":
+        return _say(language, "private")
+    if not token:
+        return _say(language, "help")
+    try:
+        user = link_chat(token, telegram_user_id=int(sender["id"]), chat_id=int(chat["id"]),
+                         username=str(sender.get("username") or ""))
+    except LinkRefused as refused:
+        return _say(language, refused.reason)
+    return _say(Profile.for_user(user).effective_language(), "linked", user=user.get_username())
+
+
+def _incident_command(command: str, ref: str, user: Any, language: str) -> str:
+    incidents = Incident.objects.visible_to(user)
+    if command == "/open":
+        rows = incidents.open().order_by("-created_at")[:15]
+        lines = [_line(i, language) for i in rows]
+        return "\n".join(lines) if lines else _say(language, "no_open")
+    incident = incidents.filter(reference=ref).first()
+    if incident is None:
+        return _say(language, "not_found")
+    if command == "/status":
+        return _line(incident, language)
+    try:
+        acknowledge(incident, user)
+    except DomainError as refused:
+        return html.escape(refused.detail)
+    return _say(language, "acked", ref=incident.reference)
+
+
+def _line(incident: Incident, language: str) -> str:
+    title = f" · {html.escape(short_title(incident.title))}" if settings.TELEGRAM_INCLUDE_TITLE else ""
+    return (f"<b>{incident.reference}</b> · {html.escape(t(language, incident.severity))}"
+            f" · {html.escape(incident.state)}{title}")
+
+
+def _callback(query: dict[str, Any]) -> Reply:
+    link = _link_for((query.get("from") or {}).get("id"))
+    language = _language(link)
+
+    def answer(text: str, alert: bool = True) -> Reply:
+        return {"method": "answerCallbackQuery", "callback_query_id": str(query.get("id", "")),
+                "text": scrub(text)[:200], "show_alert": alert}
+
+    data = str(query.get("data") or "")
+    if not data.startswith("ack:"):
+        return answer(_say(language, "help"))
+    if link is None:
+        return answer(_say(language, "not_linked"))
+    if not may_act(link.user):
+        return answer(_say(language, "no_role"))
+    incident = Incident.objects.visible_to(link.user).filter(reference=data[4:]).first()
+    if incident is None:
+        return answer(_say(language, "not_found"))
+    try:
+        acknowledge(incident, link.user)
+    except DomainError as refused:
+        return answer(refused.detail)
+    return answer(_say(language, "acked", ref=incident.reference), alert=False)

@@ -1,0 +1,128 @@
+"""Alert text: reference, severity, state, short scrubbed title, actor, link. Nothing else.
+
+Telegram is a third party (DESIGN.md): a message never carries customers' personal data. Only
+staff-written fields are used, and the title is still scrubbed because people paste things.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from django.conf import settings
+
+MAX_TEXT = 4096  # Telegram's limit for sendMessage text, counted after entity parsing
+TITLE_CHARS = 80
+REDACTED = "[…]"
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "0123456789" * 2)
+_SEP = r"[\s\-‌]?"  # space, hyphen or zero-width non-joiner between digit groups
+_PATTERNS = [
+    re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+", re.UNICODE),  # email
+    re.compile(r"IR" + _SEP + r"(\d" + _SEP + r"?){24}", re.IGNORECASE),  # IBAN (sheba)
+    re.compile(r"(?<!\d)(\d{4}" + _SEP + r"){3}\d{4}(?!\d)"),  # 16-digit card number
+    re.compile(r"(?<!\d)(\+98|0098|0)?9\d{2}" + _SEP + r"\d{3}" + _SEP + r"\d{4}(?!\d)"),  # mobile
+    re.compile(r"(?<!\d)\d{3}" + _SEP + r"?\d{6}" + _SEP + r"?\d(?!\d)"),  # 10-digit national id
+    re.compile(r"(?<!\d)\d{10,}(?!\d)"),  # any other long number: an account, a phone, an id
+]
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "created": "New incident",
+        "start_scoping": "Scoping started",
+        "start_restoration": "Restoration started",
+        "mark_restored": "Restored",
+        "refer": "Referred to authorities",
+        "close": "Closed",
+        "dismiss": "Dismissed",
+        "reopen": "Reopened",
+        "acknowledged": "Acknowledged",
+        "escalated": "ESCALATION: critical incident not acknowledged",
+        "severity": "Severity",
+        "state": "State",
+        "by": "By",
+        "open": "Open",
+        "ack": "Acknowledge",
+        "low": "low", "medium": "medium", "high": "high", "critical": "CRITICAL",
+    },
+    "fa": {
+        "created": "رخداد جدید",
+        "start_scoping": "بررسی دامنه آغاز شد",
+        "start_restoration": "بازیابی آغاز شد",
+        "mark_restored": "بازیابی شد",
+        "refer": "به مراجع ارجاع شد",
+        "close": "بسته شد",
+        "dismiss": "رد شد",
+        "reopen": "دوباره باز شد",
+        "acknowledged": "تأیید دریافت شد",
+        "escalated": "تشدید: رخداد بحرانی هنوز تأیید نشده است",
+        "severity": "شدت",
+        "state": "وضعیت",
+        "by": "توسط",
+        "open": "باز کردن",
+        "ack": "تأیید دریافت",
+        "low": "کم", "medium": "متوسط", "high": "زیاد", "critical": "بحرانی",
+    },
+}
+
+
+def t(language: str, key: str) -> str:
+    table = TEXTS.get(language) or TEXTS["en"]
+    return table.get(key) or TEXTS["en"].get(key, key)
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like personal data with a marker (Persian digits included)."""
+    text = text.translate(_DIGITS)
+    for pattern in _PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def short_title(title: str) -> str:
+    title = " ".join(scrub(title).split())
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
+
+
+def incident_url(reference: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/incidents/{reference}/"
+
+
+def url_button_allowed(url: str) -> bool:
+    # Telegram refuses inline URL buttons that point at loopback or bare hosts ("wrong HTTP URL").
+    host = urlparse(url).hostname or ""
+    return "." in host and host not in {"127.0.0.1", "localhost"} and not host.endswith(".local")
+
+
+def alert_text(
+    *, language: str, kind: str, reference: str, severity: str, state: str, title: str,
+    actor: str, from_state: str = "",
+) -> str:
+    e = html.escape
+    headline = t(language, kind)
+    state_line = f"{from_state} → {state}" if from_state and from_state != state else state
+    lines = [
+        f"{'🚨 ' if severity == 'critical' else ''}<b>{e(headline)}</b>",
+        f"<b>{e(reference)}</b>",
+        f"{e(t(language, 'severity'))}: {e(t(language, severity))}",
+        f"{e(t(language, 'state'))}: {e(state_line)}",
+    ]
+    if settings.TELEGRAM_INCLUDE_TITLE and title:
+        lines.append(f"<i>{e(short_title(title))}</i>")
+    if actor:
+        lines.append(f"{e(t(language, 'by'))}: {e(actor[:64])}")
+    url = incident_url(reference)
+    lines.append(f'<a href="{e(url, quote=True)}">{e(t(language, "open"))}</a>')
+    return "\n".join(lines)[:MAX_TEXT]
+
+
+def alert_buttons(*, language: str, reference: str, acknowledge: bool) -> dict[str, Any] | None:
+    row: list[dict[str, str]] = []
+    if acknowledge:
+        row.append({"text": t(language, "ack"), "callback_data": f"ack:{reference}"})
+    url = incident_url(reference)
+    if url_button_allowed(url):
+        row.append({"text": t(language, "open"), "url": url})
+    return {"inline_keyboard": [row]} if row else None

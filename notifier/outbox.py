@@ -1,0 +1,217 @@
+"""The outbox: turn events into deliveries, claim due ones, record what Telegram answered.
+
+All synchronous ORM code; the worker calls it between its async sends (STYLE.md rules 5, 10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.models import Profile
+from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED, is_acknowledged, record_escalation
+from incidents.choices import OPEN_STATES, Severity
+from incidents.events import latest_seq
+from incidents.models import Event, Incident
+from notifier.messages import alert_buttons, alert_text
+from notifier.models import Cursor, Delivery, LinkAudit, TelegramLink
+from notifier.recipients import recipients
+
+log = logging.getLogger(__name__)
+CURSOR = "events"
+DERIVE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What the sender needs, detached from the ORM so it can cross into the event loop."""
+
+    id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    claim_token: str
+    attempts: int
+
+
+def derive_deliveries(limit: int = DERIVE_BATCH) -> int:
+    """Create deliveries for events after the cursor and advance it, in one transaction."""
+    if Cursor.objects.filter(name=CURSOR, seq__gte=latest_seq()).exists():
+        return 0
+    with transaction.atomic():
+        cursor, _ = Cursor.objects.select_for_update().get_or_create(name=CURSOR)
+        events = list(
+            Event.objects.after(cursor.seq).select_related("incident", "actor")[:limit]
+        )
+        if not events:
+            return 0
+        links = list(TelegramLink.objects.active().select_related("user"))
+        rows = [row for event in events for row in _rows_for(event, links)]
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        cursor.seq = events[-1].seq
+        cursor.save(update_fields=["seq"])
+    return len(rows)
+
+
+def _rows_for(event: Event, links: list[TelegramLink]) -> list[Delivery]:
+    incident = event.incident
+    rows = []
+    for link in recipients(event, links):
+        language = Profile.for_user(link.user).effective_language()
+        rows.append(
+            Delivery(
+                key=f"event:{event.seq}:{link.chat_id}",
+                kind=event.kind,
+                event=event,
+                incident=incident,
+                user=link.user,
+                chat_id=link.chat_id,
+                text=alert_text(
+                    language=language,
+                    kind=event.kind,
+                    reference=incident.reference,
+                    severity=incident.severity,
+                    state=event.to_state or incident.state,
+                    title=incident.title,
+                    actor=event.actor_username,
+                    from_state=event.from_state,
+                ),
+                reply_markup=alert_buttons(
+                    language=language,
+                    reference=incident.reference,
+                    acknowledge=event.kind not in (ACKNOWLEDGED,)
+                    and incident.state in OPEN_STATES,
+                ),
+            )
+        )
+    return rows
+
+
+def enqueue(
+    *, kind: str, key: str, link: TelegramLink, text: str,
+    reply_markup: dict[str, Any] | None = None, incident: Incident | None = None,
+) -> Delivery | None:
+    """Add a delivery that no event produced (a legal-deadline reminder). Idempotent by ``key``:
+    enqueueing the same reminder twice sends it once. Returns None if it already existed."""
+    delivery, created = Delivery.objects.get_or_create(
+        key=key,
+        defaults={"kind": kind, "incident": incident, "user": link.user, "chat_id": link.chat_id,
+                  "text": text, "reply_markup": reply_markup},
+    )
+    return delivery if created else None
+
+
+def claim_due(limit: int, *, busy_chats: set[int], lease_seconds: float) -> list[Outgoing]:
+    """Claim up to ``limit`` due deliveries, at most one per chat and none for ``busy_chats``
+    (chats this worker is still sending to), so another worker never sends the same row."""
+    now = timezone.now()
+    candidates = (
+        Delivery.objects.due(now).exclude(chat_id__in=busy_chats)
+        .order_by("next_attempt_at", "id").values_list("id", "chat_id")[: limit * 4]
+    )
+    picked: dict[int, int] = {}
+    for pk, chat_id in candidates:
+        if chat_id not in picked:
+            picked[chat_id] = pk
+            if len(picked) >= limit:
+                break
+    if not picked:
+        return []
+    token = uuid.uuid4().hex
+    until = now + dt.timedelta(seconds=lease_seconds)
+    with transaction.atomic():
+        rows = Delivery.objects.due(now).filter(id__in=picked.values())
+        if connection.vendor == "postgresql":
+            ids = list(rows.select_for_update(skip_locked=True).values_list("id", flat=True))
+            rows = Delivery.objects.filter(id__in=ids)
+        # Elsewhere the WHERE of this UPDATE re-checks "due", so only one claimer wins a row.
+        rows.update(claim_token=token, claimed_until=until)
+    claimed = Delivery.objects.filter(claim_token=token).order_by("next_attempt_at", "id")
+    return [
+        Outgoing(d.id, d.chat_id, d.text, d.reply_markup, token, d.attempts) for d in claimed
+    ]
+
+
+def record_sent(out: Outgoing, message_id: int | None) -> None:
+    Delivery.objects.filter(id=out.id).update(
+        status=Delivery.SENT, sent_at=timezone.now(), telegram_message_id=message_id,
+        attempts=out.attempts + 1, claimed_until=None, last_error="",
+    )
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+    ceiling = min(settings.TELEGRAM_RETRY_MAX_SECONDS,
+                  settings.TELEGRAM_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def record_failure(
+    out: Outgoing, message: str, *, permanent: bool, chat_gone: bool = False,
+    retry_after: float | None = None,
+) -> str:
+    """Decide retry, backoff or dead letter; returns the new status."""
+    attempts = out.attempts + 1
+    now = timezone.now()
+    if permanent or attempts >= settings.TELEGRAM_MAX_ATTEMPTS:
+        status, next_at = Delivery.DEAD, now
+    elif retry_after is not None:
+        status, next_at = Delivery.FAILED, now + dt.timedelta(seconds=retry_after)
+    else:
+        status, next_at = Delivery.FAILED, now + dt.timedelta(seconds=backoff_seconds(attempts))
+    with transaction.atomic():
+        Delivery.objects.filter(id=out.id).update(
+            status=status, attempts=attempts, next_attempt_at=next_at, claimed_until=None,
+            last_error=message[:2000],
+        )
+        if chat_gone:
+            deactivate_chat(out.chat_id, message)
+    log.warning("delivery %s to chat %s: %s -> %s", out.id, out.chat_id, message, status)
+    return status
+
+
+def deactivate_chat(chat_id: int, reason: str) -> None:
+    """Telegram said this chat is gone for good (blocked the bot, deleted): stop sending there.
+    Its other pending deliveries die now rather than each failing once more."""
+    for link in TelegramLink.objects.filter(chat_id=chat_id, active=True):
+        link.active = False
+        link.deactivated_reason = reason[:200]
+        link.save(update_fields=["active", "deactivated_reason"])
+        LinkAudit.objects.create(
+            user=link.user, action="deactivated", telegram_user_id=link.telegram_user_id,
+            chat_id=chat_id, detail=reason[:200],
+        )
+    Delivery.objects.unsent().filter(chat_id=chat_id).update(
+        status=Delivery.DEAD, last_error=f"chat deactivated: {reason}"[:2000]
+    )
+
+
+def escalate_due(now: dt.datetime | None = None) -> int:
+    """Record the next escalation level of critical incidents nobody acknowledged in time.
+
+    The escalation event itself reaches admins and executives through the normal outbox."""
+    now = now or timezone.now()
+    step = dt.timedelta(minutes=settings.ESCALATION_MINUTES)
+    fired = 0
+    for incident in Incident.objects.open().filter(severity=Severity.CRITICAL,
+                                                    created_at__lte=now - step):
+        if is_acknowledged(incident):
+            continue
+        done = set(Event.objects.filter(incident=incident, kind=ESCALATED)
+                   .values_list("data__level", flat=True))
+        level = min(int((now - incident.created_at) / step) if step else 1,
+                    settings.ESCALATION_LEVELS)
+        for lvl in range(1, level + 1):
+            if lvl not in done:
+                _, event = record_escalation(incident, lvl)
+                fired += event is not None
+                break  # one level per scan: a long outage must not fire them all at once
+    return fired

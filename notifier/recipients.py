@@ -1,0 +1,55 @@
+"""Who gets which alert (issue 4, "Who gets what"). Pure reads; the outbox writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, roles_of
+from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
+from incidents.choices import SEVERITY_RANK, Severity
+from incidents.lifecycle import TRANSITIONS
+from incidents.models import Event
+from notifier.models import Subscription, TelegramLink
+
+LEGAL_TRANSITIONS = frozenset({"refer", "close"})
+
+
+def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: set[int]) -> bool:
+    incident = event.incident
+    critical = incident.severity == Severity.CRITICAL
+    if event.kind == "created":
+        if ENGINEER in roles:
+            return SEVERITY_RANK[incident.severity] >= SEVERITY_RANK[link.min_severity]
+        return critical and EXECUTIVE in roles
+    if event.kind in TRANSITIONS:
+        if link.user_id == incident.commander_id or link.user_id in followers:
+            return True
+        if event.kind in LEGAL_TRANSITIONS and LEGAL in roles:
+            return True
+        return critical and EXECUTIVE in roles
+    if event.kind == ACKNOWLEDGED:
+        return link.user_id == incident.commander_id or link.user_id in followers
+    if event.kind == ESCALATED:
+        return bool(roles & {ADMIN, EXECUTIVE})
+    return False
+
+
+def recipients(event: Event, links: list[TelegramLink] | None = None) -> list[TelegramLink]:
+    """Active links that should hear about this event; never the person who caused it."""
+    if links is None:
+        links = list(TelegramLink.objects.active().select_related("user"))
+    followers = set(
+        Subscription.objects.filter(incident_id=event.incident_id).values_list("user_id", flat=True)
+    )
+    chosen = []
+    for link in links:
+        if event.actor_id is not None and link.user_id == event.actor_id:
+            continue
+        roles = roles_of(link.user)
+        if roles and _wanted(event, link, roles, followers):
+            chosen.append(link)
+    return chosen
+
+
+def may_act(user: Any) -> bool:
+    return bool(roles_of(user) & {ENGINEER, LEGAL, ADMIN})

@@ -1,0 +1,73 @@
+"""HTTP entry points: the Telegram webhook and the link-token API. Thin (STYLE.md rule 7)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifier.bot import process_update
+from notifier.linking import deep_link, issue_link_token, unlink
+from notifier.models import TelegramLink
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@csrf_exempt
+@require_POST
+def telegram_webhook(request: HttpRequest) -> JsonResponse:
+    expected = settings.TELEGRAM_WEBHOOK_SECRET.encode()
+    given = request.headers.get(SECRET_HEADER, "").encode()
+    # Constant-time comparison; no secret configured means the webhook is off, not open.
+    if not expected or not hmac.compare_digest(given, expected):
+        return JsonResponse({"detail": "Forbidden."}, status=403)
+    try:
+        data = json.loads(request.body)
+        int(data["update_id"])
+    except (ValueError, TypeError, KeyError):
+        return JsonResponse({"detail": "Body must be a Telegram Update with an update_id."},
+                            status=400)
+    reply = process_update(data)
+    return JsonResponse(reply or {})
+
+
+class TelegramLinkView(APIView):
+    """POST: a single-use link token and deep link. GET: link status. DELETE: unlink."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        link = TelegramLink.objects.filter(user=request.user).first()
+        return Response(_status(link))
+
+    def post(self, request: Request) -> Response:
+        token, row = issue_link_token(request.user)
+        return Response(
+            {"token": token, "deep_link": deep_link(token), "expires_at": row.expires_at,
+             "bot_username": settings.TELEGRAM_BOT_USERNAME or None,
+             "command": f"/start {token}"},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def delete(self, request: Request) -> Response:
+        link = TelegramLink.objects.filter(user=request.user).first()
+        if link is not None:
+            unlink(link, "unlinked on the web")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _status(link: TelegramLink | None) -> dict[str, Any]:
+    if link is None:
+        return {"linked": False}
+    return {"linked": True, "active": link.active, "telegram_username": link.telegram_username,
+            "linked_at": link.linked_at, "deactivated_reason": link.deactivated_reason}

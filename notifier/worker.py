@@ -1,0 +1,202 @@
+"""The notifier worker: events -> deliveries -> Telegram, with limits, retries and dead letters.
+
+Shape: the ORM runs on the main thread (plain synchronous Django); python-telegram-bot's async
+calls run on one event loop in a helper thread (``Sender``). The main loop derives deliveries from
+the event log, claims due rows, hands them to the sender and records each answer. Sending happens
+outside any transaction, so a crash after Telegram accepted a message but before we recorded it
+resends that one message once its claim expires: at most one duplicate, never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import logging
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from notifier.apps import NOTIFY_CHANNEL
+from notifier.outbox import Outgoing, claim_due, derive_deliveries, escalate_due
+from notifier.outbox import record_failure, record_sent
+from notifier.ratelimit import RateLimiter
+from notifier.transports.telegram import LogOnlyTransport, TelegramTransport, TransportError
+
+log = logging.getLogger(__name__)
+ESCALATION_SCAN_SECONDS = 15.0
+BUSY_TICK = 0.01  # how often the loop looks for new work while sends are in flight
+
+
+@dataclass
+class Result:
+    out: Outgoing
+    message_id: int | None = None
+    error: TransportError | None = None
+
+
+class Sender:
+    """An asyncio loop in a thread that owns the transport and the rate limiter."""
+
+    def __init__(self, transport: TelegramTransport | LogOnlyTransport,
+                 limiter: RateLimiter) -> None:
+        self.transport = transport
+        self.limiter = limiter
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-sender",
+                                       daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        try:
+            self.run(self.transport.start())
+        except TransportError:
+            log.warning("Telegram is not reachable yet; will retry with each send", exc_info=True)
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def submit(self, out: Outgoing) -> cf.Future[Result]:
+        return asyncio.run_coroutine_threadsafe(self._send(out), self.loop)
+
+    async def _send(self, out: Outgoing) -> Result:
+        await self.limiter.wait(out.chat_id)
+        try:
+            message_id = await self.transport.send(out.chat_id, out.text, out.reply_markup)
+        except TransportError as exc:
+            if exc.retry_after:
+                self.limiter.pause_chat(out.chat_id, exc.retry_after)
+            return Result(out, error=exc)
+        except Exception as exc:  # an unknown failure is retried, never allowed to kill the loop
+            log.exception("unexpected error sending delivery %s", out.id)
+            return Result(out, error=TransportError(repr(exc)))
+        finally:
+            self.limiter.sent(out.chat_id)
+        return Result(out, message_id=message_id)
+
+    def stop(self) -> None:
+        try:
+            self.run(self.transport.stop(), timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+
+class Waker:
+    """Blocks until an event may have been committed: PostgreSQL LISTEN, else a short poll."""
+
+    def __init__(self, stop: threading.Event, poll: float) -> None:
+        self.stop = stop
+        self.poll = poll
+        self.conn: Any = None
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            s = connection.settings_dict
+            self.conn = psycopg.connect(
+                dbname=s["NAME"], user=s.get("USER") or None, password=s.get("PASSWORD") or None,
+                host=s.get("HOST") or None, port=s.get("PORT") or None, autocommit=True,
+            )
+            self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float) -> None:
+        if self.conn is None:
+            self.stop.wait(min(timeout, self.poll))
+            return
+        # Wake on the first notification; the timeout bounds both a lost NOTIFY and SIGTERM.
+        for _ in self.conn.notifies(timeout=min(timeout, 1.0), stop_after=1):
+            break
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+class Worker:
+    def __init__(self, transport: TelegramTransport | LogOnlyTransport | None = None, *,
+                 stop: threading.Event | None = None) -> None:
+        from notifier.transports.telegram import transport_from_settings
+
+        self.transport = transport or transport_from_settings()
+        self.stop = stop or threading.Event()
+        self.capacity = max(1, int(settings.TELEGRAM_GLOBAL_RATE * 2))
+        rate = settings.TELEGRAM_GLOBAL_RATE
+        # A claim must outlive the wait for a rate-limit slot plus the request itself.
+        self.lease = settings.NOTIFIER_LEASE_SECONDS + self.capacity / rate
+        self.limiter = RateLimiter(rate, settings.TELEGRAM_CHAT_INTERVAL_SECONDS)
+        self.inflight: dict[cf.Future[Result], Outgoing] = {}
+        self._next_scan = 0.0
+
+    def run(self, *, until_idle: bool = False, max_seconds: float | None = None) -> None:
+        """Work until ``stop`` is set (SIGTERM), or until nothing is due when ``until_idle``."""
+        if self.transport.log_only:
+            log.warning("TELEGRAM_BOT_TOKEN is not set: log-only mode, nothing reaches Telegram")
+        sender = Sender(self.transport, self.limiter)
+        sender.start()
+        waker = Waker(self.stop, settings.NOTIFIER_POLL_SECONDS)
+        deadline = time.monotonic() + max_seconds if max_seconds else None
+        try:
+            while not self.stop.is_set():
+                try:
+                    claimed = self.cycle(sender)
+                    if deadline and time.monotonic() > deadline:
+                        break
+                    if self.inflight:
+                        self._collect(timeout=BUSY_TICK)
+                        continue
+                except DatabaseError:
+                    # The database restarted or a connection died: reconnect on the next cycle.
+                    # Rows stay where they were; nothing is lost, only delayed.
+                    log.exception("database error in the notifier loop; retrying in a second")
+                    connection.close()
+                    self.stop.wait(1.0)
+                    continue
+                if not claimed:
+                    if until_idle:
+                        break
+                    waker.wait(settings.NOTIFIER_POLL_SECONDS if waker.conn is None else 5.0)
+            self._drain()
+        finally:
+            waker.close()
+            sender.stop()
+
+    def cycle(self, sender: Sender) -> int:
+        """Derive, escalate, claim and submit once; returns how many rows were claimed."""
+        derive_deliveries()
+        if time.monotonic() >= self._next_scan:
+            self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
+            if escalate_due():
+                derive_deliveries()
+        free = self.capacity - len(self.inflight)
+        if free <= 0:
+            return 0
+        busy = {out.chat_id for out in self.inflight.values()}
+        batch = claim_due(free, busy_chats=busy, lease_seconds=self.lease)
+        for out in batch:
+            self.inflight[sender.submit(out)] = out
+        return len(batch)
+
+    def _collect(self, timeout: float) -> None:
+        done, _ = cf.wait(list(self.inflight), timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            out = self.inflight.pop(future)
+            result = future.result()
+            if result.error is None:
+                record_sent(out, result.message_id)
+            else:
+                e = result.error
+                record_failure(out, e.message, permanent=e.permanent, chat_gone=e.chat_gone,
+                               retry_after=e.retry_after)
+
+    def _drain(self, timeout: float = 15.0) -> None:
+        """On stop, record the answers of sends already under way; unclaimed rows stay due."""
+        end = time.monotonic() + timeout
+        while self.inflight and time.monotonic() < end:
+            self._collect(timeout=0.2)
+        if self.inflight:
+            log.warning("%d sends unfinished at stop; their claims expire and they are retried",
+                        len(self.inflight))

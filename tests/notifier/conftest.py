@@ -1,0 +1,74 @@
+"""Notifier fixtures: the fake Bot API, settings pointing at it, linked chats, a worker run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from notifier.linking import issue_link_token, link_chat
+from notifier.models import TelegramLink
+from notifier.transports.telegram import TelegramTransport
+from notifier.worker import Worker
+from tests.conftest import make_user
+from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeBotAPI]:
+    fake = FakeBotAPI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def tg_settings(settings: Any, fake_telegram: FakeBotAPI) -> Any:
+    settings.TELEGRAM_BOT_TOKEN = TOKEN
+    settings.TELEGRAM_BOT_USERNAME = "fake_bot"
+    settings.TELEGRAM_API_BASE_URL = fake_telegram.base_url
+    settings.TELEGRAM_WEBHOOK_SECRET = "s3cret-webhook-value"
+    settings.TELEGRAM_TIMEOUT_SECONDS = 0.5
+    settings.TELEGRAM_GLOBAL_RATE = 1000.0
+    settings.TELEGRAM_CHAT_INTERVAL_SECONDS = 0.0
+    settings.TELEGRAM_RETRY_BASE_SECONDS = 0.05
+    settings.TELEGRAM_RETRY_MAX_SECONDS = 0.2
+    settings.TELEGRAM_MAX_ATTEMPTS = 4
+    settings.PUBLIC_BASE_URL = "https://desk.example.com"
+    return settings
+
+
+def link(user: User, chat_id: int) -> TelegramLink:
+    """Link a chat the way a person does: a token from the API, then /start in private."""
+    token, _ = issue_link_token(user)
+    link_chat(token, telegram_user_id=chat_id, chat_id=chat_id, username=user.username)
+    return TelegramLink.objects.get(user=user)
+
+
+@pytest.fixture
+def linked(users: dict[str, User]) -> dict[str, TelegramLink]:
+    """Every role linked; chat ids: engineer 1001, legal 1002, executive 1003, admin 1004,
+    norole 1005, and a second engineer ("engineer2") 1006."""
+    users["engineer2"] = make_user("engineer2", "engineer")
+    chats = {"engineer": 1001, "legal": 1002, "executive": 1003, "admin": 1004, "norole": 1005,
+             "engineer2": 1006}
+    return {role: link(users[role], chat) for role, chat in chats.items()}
+
+
+@pytest.fixture
+def run_worker(tg_settings: Any, fake_telegram: FakeBotAPI) -> Callable[..., Worker]:
+    """run_worker() -> run one worker until nothing is due; ``until`` keeps running (for retries
+    scheduled in the near future) until the predicate holds or ``max_seconds`` pass."""
+
+    def run(until: Callable[[], bool] | None = None, max_seconds: float = 10.0) -> Worker:
+        end = time.monotonic() + max_seconds
+        while True:
+            worker = Worker(TelegramTransport(TOKEN, base_url=fake_telegram.base_url))
+            worker.run(until_idle=True, max_seconds=max_seconds)
+            if until is None or until() or time.monotonic() > end:
+                return worker
+            time.sleep(0.02)
+
+    return run
