@@ -37,6 +37,7 @@ def tg_settings(settings: Any, fake_telegram: FakeBotAPI) -> Any:
     settings.TELEGRAM_RETRY_MAX_SECONDS = 0.2
     settings.TELEGRAM_MAX_ATTEMPTS = 4
     settings.PUBLIC_BASE_URL = "https://desk.example.com"
+    settings.LANGUAGE_CODE = "en"  # replies in English unless a test sets a profile language
     return settings
 
 

@@ -1,0 +1,103 @@
+"""Linking a Telegram chat to an account: no guessing, no hijacking; recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from notifier.bot import process_update
+from notifier.linking import digest
+from notifier.models import LinkAudit, LinkToken, TelegramLink
+
+_update_ids = iter(range(1, 10**6))
+
+
+def start(token: str, *, user_id: int = 5001, chat_type: str = "private",
+          chat_id: int | None = None) -> str:
+    reply = process_update({"update_id": next(_update_ids), "message": {
+        "message_id": 1, "date": 0, "text": f"/start {token}",
+        "chat": {"id": chat_id or user_id, "type": chat_type},
+        "from": {"id": user_id, "is_bot": False, "first_name": "x", "username": "tg_user"},
+    }})
+    assert reply is not None and reply["method"] == "sendMessage"
+    return reply["text"]
+
+
+def new_token(api: Any, role: str = "engineer") -> str:
+    response = api(role).post("/api/me/telegram-link/")
+    assert response.status_code == 201, response.content
+    return response.json()["token"]
+
+
+def test_link_endpoint_returns_single_use_token_and_deep_link(api, tg_settings):
+    body = api("engineer").post("/api/me/telegram-link/").json()
+    assert body["deep_link"] == f"https://t.me/fake_bot?start={body['token']}"
+    row = LinkToken.objects.get()
+    assert row.digest == digest(body["token"]) and body["token"] not in row.digest
+    assert dt.timedelta(minutes=9) < row.expires_at - timezone.now() <= dt.timedelta(minutes=10)
+
+
+def test_link_endpoint_needs_login(client):
+    from rest_framework.test import APIClient
+
+    assert APIClient().post("/api/me/telegram-link/").status_code in (401, 403)
+
+
+def test_start_with_valid_token_links_private_chat_and_is_recorded(api, users, tg_settings):
+    text = start(new_token(api))
+    assert "Linked" in text
+    link = TelegramLink.objects.get(user=users["engineer"])
+    assert (link.chat_id, link.telegram_user_id, link.active) == (5001, 5001, True)
+    assert LinkAudit.objects.filter(user=users["engineer"], action="linked").count() == 1
+    assert api("engineer").get("/api/me/telegram-link/").json()["linked"] is True
+
+
+def test_reused_token_is_refused(api, users, tg_settings):
+    token = new_token(api)
+    start(token)
+    assert "already used" in start(token, user_id=5002)
+    assert TelegramLink.objects.count() == 1
+
+
+def test_expired_token_is_refused(api, tg_settings):
+    token = new_token(api)
+    LinkToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert "expired" in start(token)
+    assert not TelegramLink.objects.exists()
+
+
+def test_unknown_token_is_refused(api, tg_settings):
+    new_token(api)
+    assert "unknown" in start("not-a-real-token-guess-1234567890")
+    assert not TelegramLink.objects.exists()
+
+
+def test_group_chat_cannot_link(api, tg_settings):
+    token = new_token(api)
+    assert "private chat" in start(token, chat_type="group", chat_id=-100123)
+    assert not TelegramLink.objects.exists()
+    assert LinkToken.objects.get().used_at is None  # the token is still good in private
+
+
+def test_one_telegram_account_links_to_one_user_only(api, users, tg_settings):
+    start(new_token(api, "engineer"))
+    assert "another Breach Desk account" in start(new_token(api, "legal"))
+    assert list(TelegramLink.objects.values_list("user__username", flat=True)) == ["engineer"]
+
+
+def test_unlink_command_removes_link_and_is_recorded(api, users, tg_settings):
+    start(new_token(api))
+    reply = process_update({"update_id": next(_update_ids), "message": {
+        "message_id": 2, "date": 0, "text": "/unlink", "chat": {"id": 5001, "type": "private"},
+        "from": {"id": 5001, "is_bot": False, "first_name": "x"}}})
+    assert "Unlinked" in reply["text"]
+    assert not TelegramLink.objects.exists()
+    assert LinkAudit.objects.filter(action="unlinked").count() == 1
+
+
+def test_unlink_from_the_web(api, users, tg_settings):
+    start(new_token(api))
+    assert api("engineer").delete("/api/me/telegram-link/").status_code == 204
+    assert api("engineer").get("/api/me/telegram-link/").json() == {"linked": False}

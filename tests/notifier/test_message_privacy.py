@@ -1,0 +1,80 @@
+"""Telegram is a third party: no customer's personal data ever leaves in a message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from incidents.lifecycle import create_incident
+from notifier.messages import MAX_TEXT, alert_text, scrub
+
+PII = {
+    "email": "ali.rezaei+x@example.co.ir",
+    "mobile": "09121234567",
+    "mobile_intl": "+989121234567",
+    "national_id": "0012345678",
+    "iban": "IR820540102680020817909002",
+    "card": "6037-9912-3456-7890",
+    "card_plain": "6037991234567890",
+    "persian_digits_mobile": "۰۹۱۲۱۲۳۴۵۶۷",
+}
+FORBIDDEN = [
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    re.compile(r"09\d{9}"),
+    re.compile(r"(?<!\d)\d{10}(?!\d)"),
+    re.compile(r"IR\d{24}", re.IGNORECASE),
+    re.compile(r"(?<!\d)\d{16}(?!\d)"),
+]
+
+
+def assert_clean(text: str) -> None:
+    flat = re.sub(r"[\s\-]", "", text)
+    for pattern in FORBIDDEN:
+        assert not pattern.search(text), (pattern.pattern, text)
+        assert not pattern.search(flat), (pattern.pattern, flat)
+
+
+@pytest.mark.parametrize("kind", sorted(PII))
+def test_scrub_removes_each_kind_of_personal_data(kind):
+    cleaned = scrub(f"Leak of {PII[kind]} found")
+    assert_clean(cleaned)
+    assert "Leak of" in cleaned and "found" in cleaned
+
+
+def test_scrub_keeps_incident_references_and_ordinary_numbers():
+    assert scrub("INC-2026-0007 affects 120 rows on 3 servers") == (
+        "INC-2026-0007 affects 120 rows on 3 servers"
+    )
+
+
+def test_alert_never_contains_personal_data_from_title_or_summary(users, linked, run_worker,
+                                                                  fake_telegram):
+    everything = " ".join(PII.values())
+    create_incident(actor=users["admin"], data={
+        "title": f"Dump: {PII['email']} {PII['mobile']} {PII['iban']} {PII['card']}",
+        "summary": f"Customers affected: {everything}", "severity": "critical",
+    })
+    run_worker()
+    sent = fake_telegram.sent()
+    assert sent
+    for call in sent:
+        assert_clean(call.params["text"])
+        assert "Customers affected" not in call.params["text"]
+
+
+def test_alert_text_is_html_escaped_and_bounded(settings):
+    settings.TELEGRAM_INCLUDE_TITLE = True
+    text = alert_text(language="en", kind="created", reference="INC-2026-0001",
+                      severity="high", state="detected", title="<script>x</script>" * 500,
+                      actor="<b>eve</b>")
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "&lt;b&gt;eve&lt;/b&gt;" in text
+    assert len(text) <= MAX_TEXT
+
+
+def test_title_left_out_when_setting_is_off(settings):
+    settings.TELEGRAM_INCLUDE_TITLE = False
+    text = alert_text(language="en", kind="created", reference="INC-2026-0001",
+                      severity="high", state="detected", title="Secret title", actor="eve")
+    assert "Secret title" not in text and "INC-2026-0001" in text

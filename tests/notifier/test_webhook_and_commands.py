@@ -1,0 +1,97 @@
+"""Updates by webhook: secret checked, repeats ignored; Acknowledge and commands from Telegram."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+
+from incidents.models import Event
+from notifier.models import ProcessedUpdate
+
+SECRET = "s3cret-webhook-value"
+_ids = iter(range(10_000, 10**6))
+
+
+def post(body: Any, secret: str | None = SECRET) -> Any:
+    headers = {"HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": secret} if secret is not None else {}
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return Client().post("/telegram/webhook/", raw, content_type="application/json", **headers)
+
+
+def press_ack(reference: str, telegram_user_id: int, update_id: int | None = None) -> Any:
+    return post({"update_id": update_id or next(_ids), "callback_query": {
+        "id": "cb1", "data": f"ack:{reference}", "chat_instance": "1",
+        "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"}}})
+
+
+def command(text: str, telegram_user_id: int) -> str:
+    response = post({"update_id": next(_ids), "message": {
+        "message_id": 1, "date": 0, "text": text,
+        "chat": {"id": telegram_user_id, "type": "private"},
+        "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"}}})
+    assert response.status_code == 200
+    return response.json()["text"]
+
+
+def acks(incident: Any) -> list[str]:
+    return list(Event.objects.filter(incident=incident, kind="acknowledged")
+                .values_list("actor_username", flat=True))
+
+
+def test_forged_secret_is_refused_without_side_effects(linked, incident_in, tg_settings):
+    incident = incident_in("detected")
+    update = {"update_id": 1, "callback_query": {"id": "c", "data": f"ack:{incident.reference}",
+              "chat_instance": "1", "from": {"id": 1006, "is_bot": False, "first_name": "x"}}}
+    for secret in ("wrong", "", None, SECRET[:-1]):
+        assert post(update, secret).status_code == 403
+    assert acks(incident) == [] and not ProcessedUpdate.objects.exists()
+
+
+def test_webhook_is_off_without_a_configured_secret(tg_settings):
+    tg_settings.TELEGRAM_WEBHOOK_SECRET = ""
+    assert post({"update_id": 1}, secret="").status_code == 403
+
+
+def test_malformed_update_is_a_400(tg_settings):
+    assert post("not json").status_code == 400
+    assert post({"no": "update_id"}).status_code == 400
+    assert post([1, 2]).status_code == 400
+
+
+def test_acknowledge_button_records_event_once_even_if_update_repeats(linked, incident_in,
+                                                                      tg_settings):
+    incident = incident_in("detected")
+    first = press_ack(incident.reference, 1006, update_id=77)
+    assert first.status_code == 200 and first.json()["method"] == "answerCallbackQuery"
+    again = press_ack(incident.reference, 1006, update_id=77)
+    assert again.status_code == 200 and again.json() == {}
+    assert acks(incident) == ["engineer2"]
+
+
+def test_acknowledge_by_unlinked_telegram_user_is_refused(linked, incident_in, tg_settings):
+    incident = incident_in("detected")
+    body = press_ack(incident.reference, 999_999).json()
+    assert body["show_alert"] is True and "not linked" in body["text"]
+    assert acks(incident) == []
+
+
+def test_acknowledge_by_role_without_rights_is_refused(linked, incident_in, tg_settings):
+    incident = incident_in("detected")
+    for chat in (1003, 1005):  # executive (read-only) and a user with no role
+        body = press_ack(incident.reference, chat).json()
+        assert body["show_alert"] is True and "may not" in body["text"]
+    assert acks(incident) == []
+
+
+def test_status_open_and_ack_commands(linked, incident_in, tg_settings):
+    first = incident_in("detected", title="Older")
+    second = incident_in("scoping", title="Newer")
+    listing = command("/open", 1006)
+    assert listing.index(second.reference) < listing.index(first.reference)
+    assert "scoping" in command(f"/status {second.reference}", 1006)
+    assert "Acknowledged" in command(f"/ack {first.reference.lower()}", 1006)
+    assert acks(first) == ["engineer2"]
+    assert "No such incident" in command("/status INC-1999-0001", 1006)
+    assert "not linked" in command("/open", 424242)
