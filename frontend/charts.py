@@ -1,0 +1,104 @@
+"""Server-rendered SVG: geometry computed here, drawn by templates (which escape every label)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from frontend.labels import TRANSITION_LABELS
+from incidents.choices import State
+from incidents.lifecycle import all_transitions
+
+BAR_WIDTH, GAP, CHART_HEIGHT = 44, 18, 140
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    width: int
+    height: int
+    label: str
+    value: float
+    key: str
+
+
+def bars(items: list[tuple[str, str, float]]) -> dict[str, Any]:
+    """items: (key, label, value) -> bar geometry scaled to the largest value."""
+    top = max([v for _, _, v in items] + [1])
+    out = []
+    for i, (key, label, value) in enumerate(items):
+        h = round(CHART_HEIGHT * value / top)
+        out.append(Bar(GAP + i * (BAR_WIDTH + GAP), CHART_HEIGHT - h + 10, BAR_WIDTH, h,
+                       label, value, key))
+    return {"bars": out, "width": GAP + len(items) * (BAR_WIDTH + GAP), "height": CHART_HEIGHT + 60,
+            "base": CHART_HEIGHT + 10}
+
+
+NODE_W, NODE_H, COL_W, ROW_H = 110, 34, 160, 80
+
+
+def _layers() -> dict[str, tuple[int, int]]:
+    """Column = shortest distance from ``detected`` along the transitions; row = order within."""
+    edges = defaultdict(list)
+    for t in all_transitions():
+        edges[t.source].append(t.target)
+    column = {State.DETECTED.value: 0}
+    queue = [State.DETECTED.value]
+    while queue:
+        state = queue.pop(0)
+        for target in edges[state]:
+            if target not in column:
+                column[target] = column[state] + 1
+                queue.append(target)
+    rows: dict[int, int] = defaultdict(int)
+    place = {}
+    for state in [s.value for s in State]:  # declaration order keeps the main path on row 0
+        col = column.get(state, 0)
+        place[state] = (col, rows[col])
+        rows[col] += 1
+    return place
+
+
+def lifecycle(current: str | None = None) -> dict[str, Any]:
+    """Nodes and edges of the incident state machine, generated from the model's transitions."""
+    place = _layers()
+    nodes = {}
+    for state in State:
+        col, row = place[state.value]
+        nodes[state.value] = {
+            "key": state.value, "label": state.label, "current": state.value == current,
+            "x": 10 + col * COL_W, "y": 10 + row * ROW_H,
+            "cx": 10 + col * COL_W + NODE_W // 2, "cy": 10 + row * ROW_H + NODE_H // 2,
+        }
+    edges = []
+    for t in all_transitions():
+        a, b = nodes[t.source], nodes[t.target]
+        edges.append(_edge(a, b, t.name))
+    width = 20 + max(n["x"] for n in nodes.values()) + NODE_W
+    height = 30 + max(n["y"] for n in nodes.values()) + NODE_H + ROW_H // 2
+    return {"nodes": list(nodes.values()), "edges": edges, "width": width, "height": height,
+            "node_w": NODE_W, "node_h": NODE_H}
+
+
+def _edge(a: dict[str, Any], b: dict[str, Any], name: str) -> dict[str, Any]:
+    forward = b["x"] > a["x"]
+    if forward:
+        x1, y1 = a["x"] + NODE_W, a["cy"]
+        x2, y2 = b["x"], b["cy"]
+        path = f"M{x1},{y1} L{x2 - 2},{y2}"
+        lx, ly = (x1 + x2) // 2, (y1 + y2) // 2 - 6
+    elif a["x"] == b["x"]:
+        x = a["cx"]
+        y1, y2 = (a["y"] + NODE_H, b["y"]) if b["y"] > a["y"] else (a["y"], b["y"] + NODE_H)
+        path = f"M{x},{y1} L{x},{y2 - 2 if y2 > y1 else y2 + 2}"
+        lx, ly = x + 6, (y1 + y2) // 2
+    else:
+        # Going back (reopen): curve below both boxes so it does not cross the main path.
+        x1, y1 = a["cx"], a["y"] + NODE_H
+        x2, y2 = b["cx"] + 10, b["y"] + NODE_H
+        dip = max(y1, y2) + ROW_H // 2 + 10
+        path = f"M{x1},{y1} C{x1},{dip} {x2},{dip} {x2},{y2 + 2}"
+        lx, ly = (x1 + x2) // 2, dip - 4
+    return {"path": path, "name": name, "label": TRANSITION_LABELS[name], "lx": lx, "ly": ly}

@@ -1,0 +1,155 @@
+"""Page forms. They only parse and type-check; the domain functions do every change."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity, State
+
+MAX_SUBJECTS = 10**12
+
+
+class VersionedForm(forms.Form):
+    """Carries the version the person saw, so a concurrent edit is refused, not overwritten."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class IncidentCreateForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}),
+                              required=False, max_length=20000)
+
+
+class SummaryForm(VersionedForm):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}),
+                              required=False, max_length=20000)
+
+
+class SystemsField(forms.CharField):
+    """One system per line: ``name`` (own servers) or ``name | provider``."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def to_python(self, value: Any) -> list[dict[str, str]]:
+        systems = []
+        for line in (super().to_python(value) or "").splitlines():
+            name, _, hosting = line.partition("|")
+            name, hosting = name.strip(), (hosting.strip().lower() or Hosting.OWN)
+            if not name:
+                continue
+            if hosting not in Hosting.values:
+                raise forms.ValidationError(
+                    _("Hosting must be “own” or “provider” (after a |): %(line)s"),
+                    params={"line": line.strip()},
+                )
+            if len(name) > 200:
+                raise forms.ValidationError(_("A system name is at most 200 characters."))
+            systems.append({"name": name, "hosting": hosting})
+        if len(systems) > 200:
+            raise forms.ValidationError(_("At most 200 systems."))
+        return systems
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(
+                s["name"] if s.get("hosting") == Hosting.OWN else f"{s['name']} | {s['hosting']}"
+                for s in value
+            )
+        return value
+
+
+class ScopeForm(VersionedForm):
+    attack_vector = forms.ChoiceField(
+        label=_("Attack vector (source)"), choices=[("", "—"), *AttackVector.choices],
+        required=False,
+    )
+    source_details = forms.CharField(label=_("Source details"), required=False, max_length=20000,
+                                     widget=forms.Textarea(attrs={"rows": 2}))
+    affected_systems = SystemsField(
+        label=_("Affected systems"), required=False,
+        help_text=_("One per line; add “| provider” for a service provider's system."),
+    )
+    data_categories = forms.MultipleChoiceField(
+        label=_("Data categories"), choices=DataCategory.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    affected_subjects_estimate = forms.IntegerField(
+        label=_("Affected people (estimate)"), min_value=0, max_value=MAX_SUBJECTS, required=False
+    )
+
+    def clean_data_categories(self) -> list[str]:
+        return sorted(set(self.cleaned_data["data_categories"]))
+
+
+class RestorationForm(VersionedForm):
+    restoration_summary = forms.CharField(
+        label=_("Restoration summary"), required=False, max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class TransitionForm(VersionedForm):
+    """Every payload key a page may send with a transition; the domain checks which apply."""
+
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    restoration_summary = forms.CharField(label=_("Restoration summary"), required=False,
+                                          max_length=20000,
+                                          widget=forms.Textarea(attrs={"rows": 2}))
+    authority = forms.ChoiceField(label=_("Authority"), required=False,
+                                  choices=[("", "—"), *Authority.choices])
+    authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
+    submitted_at = forms.DateTimeField(label=_("Submitted at"), required=False,
+                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
+
+    PAYLOAD = {
+        "mark_restored": ("restoration_summary",),
+        "refer": ("authority", "authority_name", "submitted_at", "case_number"),
+        "close": ("reason",),
+        "dismiss": ("reason",),
+        "reopen": ("reason",),
+    }
+
+    def payload(self, name: str) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) for k in self.PAYLOAD.get(name, ())}
+
+
+class IncidentFilterForm(forms.Form):
+    SORTS = {
+        "-detected": ("-detected_at",),
+        "detected": ("detected_at",),
+        "-updated": ("-updated_at",),
+        "reference": ("ref_year", "ref_number"),
+        "-reference": ("-ref_year", "-ref_number"),
+        "state": ("state", "-detected_at"),
+    }
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    state = forms.MultipleChoiceField(label=_("State"), choices=State.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+    severity = forms.MultipleChoiceField(label=_("Severity"), choices=Severity.choices,
+                                         required=False, widget=forms.CheckboxSelectMultiple)
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False,
+        choices=[("-detected", _("Newest first")), ("detected", _("Oldest first")),
+                 ("-updated", _("Recently changed")), ("-reference", _("Reference (desc)")),
+                 ("reference", _("Reference (asc)")), ("state", _("State"))],
+    )
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(z, z) for z in sorted(zoneinfo.available_timezones()) if "/" in z or z == "UTC"]
+
+
+class ProfileForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)

@@ -1,0 +1,28 @@
+"""Words people read for the domain's machine names (transitions, requirement fields, events)."""
+
+from django.utils.translation import gettext_lazy as _
+
+TRANSITION_LABELS = {
+    "start_scoping": _("Start scoping"),
+    "start_restoration": _("Start restoration"),
+    "mark_restored": _("Mark restored"),
+    "refer": _("Refer to an authority"),
+    "close": _("Close"),
+    "dismiss": _("Dismiss"),
+    "reopen": _("Reopen"),
+}
+FIELD_LABELS = {
+    "attack_vector": _("attack vector"),
+    "affected_systems": _("affected systems"),
+    "affected_subjects_estimate": _("affected-people estimate"),
+    "data_categories": _("data categories"),
+    "restoration_summary": _("restoration summary"),
+    "reason": _("reason"),
+    "authority": _("authority"),
+    "submitted_at": _("submission time"),
+}
+EVENT_LABELS = {
+    "created": _("Logged"),
+    "updated": _("Edited"),
+    **TRANSITION_LABELS,
+}

@@ -1,0 +1,143 @@
+"""The numbers on the dashboard, computed from the incidents and the event log (reads only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count
+from django.utils import timezone
+
+from incidents.choices import OPEN_STATES, Severity, State
+from incidents.models import Event, Incident
+
+log = logging.getLogger(__name__)
+
+# When an incident entered each open state: the lifecycle stamps these fields.
+ENTERED_AT = {
+    State.DETECTED: "detected_at",
+    State.SCOPING: "scoping_started_at",
+    State.RESTORING: "restoring_started_at",
+    State.RESTORED: "restored_at",
+    State.REFERRED: "referred_at",
+}
+# Median durations, all measured from detection: scoping ends when restoration may start.
+MEDIANS = (
+    ("scope", "restoring_started_at"),
+    ("restore", "restored_at"),
+    ("refer", "referred_at"),
+)
+WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    incident: Incident
+    age: dt.timedelta
+    in_state: dt.timedelta
+
+
+def counts_by(field: str, values: list[tuple[str, str]], queryset: Any) -> list[dict[str, Any]]:
+    found = dict(queryset.values_list(field).annotate(n=Count("id")).order_by())
+    return [{"value": v, "label": label, "count": found.get(v, 0)} for v, label in values]
+
+
+def open_incidents(now: dt.datetime) -> list[OpenIncident]:
+    rows = []
+    for inc in Incident.objects.open().with_people().order_by("detected_at")[:200]:
+        entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
+        rows.append(OpenIncident(inc, now - inc.detected_at, now - entered))
+    return rows
+
+
+def medians(now: dt.datetime) -> dict[str, dt.timedelta | None]:
+    since = now - dt.timedelta(days=WINDOW_DAYS)
+    result: dict[str, dt.timedelta | None] = {}
+    for name, field in MEDIANS:
+        pairs = Incident.objects.filter(**{f"{field}__gte": since}).values_list(
+            "detected_at", field
+        )
+        spans = [(end - start).total_seconds() for start, end in pairs[:5000]]
+        result[name] = dt.timedelta(seconds=statistics.median(spans)) if spans else None
+    return result
+
+
+def restore_months(now: dt.datetime, months: int = 6) -> list[dict[str, Any]]:
+    """Median hours from detection to restoration for each of the last ``months`` months."""
+    local = timezone.localtime(now)
+    first = (local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+             - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    buckets: dict[tuple[int, int], list[float]] = {}
+    cursor = first
+    while cursor <= local:
+        buckets[(cursor.year, cursor.month)] = []
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    pairs = Incident.objects.filter(restored_at__gte=first).values_list(
+        "detected_at", "restored_at"
+    )
+    for start, end in pairs[:20000]:
+        end_local = timezone.localtime(end)
+        key = (end_local.year, end_local.month)
+        if key in buckets:
+            buckets[key].append((end - start).total_seconds() / 3600)
+    return [
+        {"month": dt.date(y, m, 1), "hours": statistics.median(v) if v else 0.0, "n": len(v)}
+        for (y, m), v in buckets.items()
+    ]
+
+
+def next_deadlines(limit: int = 8) -> list[Any] | None:
+    """Upcoming legal deadlines, once the legal issue's Obligation model exists (else None)."""
+    try:
+        from incidents.models import Obligation  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        queryset = Obligation.objects.all()
+        if hasattr(queryset, "pending"):
+            queryset = queryset.pending()
+        field = "due_at" if hasattr(Obligation, "due_at") else None
+        if field is None:
+            return None
+        return list(queryset.select_related("incident").order_by(field)[:limit])
+    except Exception:  # a half-migrated neighbour must not take the dashboard down
+        log.exception("legal deadlines unavailable")
+        return None
+
+
+def dead_deliveries(limit: int = 8) -> tuple[int, list[Any]] | None:
+    """Telegram messages that gave up, once the notifier exists (else None)."""
+    try:
+        from notifier.models import Delivery
+    except ImportError:
+        return None
+    try:
+        dead = Delivery.objects.dead()
+        return dead.count(), list(dead.select_related("incident").order_by("-id")[:limit])
+    except Exception:  # same reason as above
+        log.exception("dead deliveries unavailable")
+        return None
+
+
+def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    open_qs = Incident.objects.open()
+    return {
+        "now": now,
+        "by_state": counts_by("state", [(s.value, s.label) for s in OPEN_STATES], open_qs),
+        "all_states": counts_by("state", State.choices, Incident.objects.all()),
+        "by_severity": counts_by("severity", Severity.choices, open_qs),
+        "open_total": open_qs.count(),
+        "critical_open": open_qs.filter(severity=Severity.CRITICAL).count(),
+        "open_rows": open_incidents(now),
+        "medians": medians(now),
+        "restore_months": restore_months(now),
+        "deadlines": next_deadlines(),
+        "dead": dead_deliveries(),
+        "latest_events": list(
+            Event.objects.select_related("incident").order_by("-seq")[:12]
+        ),
+    }

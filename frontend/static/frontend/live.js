@@ -1,0 +1,119 @@
+// Live dashboard: listens on the event stream, re-renders the panels from the server after each
+// change, and on (re)connect or a seq gap catches up from /api/events/?after=<seq> so the page
+// never shows stale numbers. User text is only ever set with textContent (never innerHTML).
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  var panels = document.getElementById("panels");
+  var feed = document.getElementById("live-feed");
+  if (!live || !panels || !window.htmx) { return; }
+  var labels = JSON.parse(document.getElementById("live-labels").textContent);
+  var lastSeq = Number(panels.dataset.seq || 0);
+  var retry = 0;
+  var refreshTimer = null;
+  var catching = false;
+  var catchAgain = false;
+
+  function setStatus(kind) {
+    live.className = "live " + kind;
+    live.dataset.state = kind;
+    live.textContent = live.getAttribute("data-label-" + kind);
+  }
+
+  function refresh() {
+    // Several events in a burst cost one re-render.
+    if (refreshTimer) { return; }
+    refreshTimer = window.setTimeout(function () {
+      refreshTimer = null;
+      window.htmx.ajax("GET", window.location.pathname, { target: "#panels", swap: "outerHTML" });
+    }, 80);
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function () {
+    var fresh = document.getElementById("panels");
+    if (fresh) { panels = fresh; }
+  });
+
+  function label(group, key) {
+    return (labels[group] && labels[group][key]) || key || "";
+  }
+
+  function addFeed(event, incident) {
+    var item = document.createElement("li");
+    item.dataset.seq = String(event.seq);
+    var when = document.createElement("time");
+    when.dateTime = event.created_at;
+    when.textContent = new Date(event.created_at).toLocaleTimeString(document.documentElement.lang);
+    var ref = document.createElement("a");
+    ref.href = "/incidents/" + encodeURIComponent(incident.reference) + "/";
+    ref.textContent = incident.reference;
+    var title = document.createElement("span");
+    title.className = "title";
+    title.textContent = " " + (incident.title || "") + " · ";
+    var what = document.createElement("strong");
+    what.textContent = label("events", event.kind);
+    item.append(when, " ", ref, title, what);
+    if (event.from_state && event.to_state) {
+      item.append(" (" + label("states", event.from_state) + " → " + label("states", event.to_state) + ")");
+    }
+    if (event.actor) { item.append(" · " + event.actor); }
+    var empty = feed.querySelector(".muted");
+    if (empty) { empty.remove(); }
+    feed.insertBefore(item, feed.firstChild);
+    while (feed.children.length > 30) { feed.removeChild(feed.lastChild); }
+  }
+
+  function catchUp() {
+    if (catching) { catchAgain = true; return; }
+    catching = true;
+    var url = live.dataset.feed + "?after=" + lastSeq;
+    var changed = false;
+    function page(address) {
+      return fetch(address, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("feed " + r.status); } return r.json(); })
+        .then(function (body) {
+          (body.results || []).forEach(function (e) {
+            if (e.seq > lastSeq) { lastSeq = e.seq; changed = true; addFeed(e, e.incident_summary); }
+          });
+          return body.next ? page(body.next) : null;
+        });
+    }
+    page(url).catch(function () { /* the next hello retries */ }).then(function () {
+      catching = false;
+      if (changed) { refresh(); }
+      if (catchAgain) { catchAgain = false; catchUp(); }
+    });
+  }
+
+  function onMessage(message) {
+    var msg;
+    try { msg = JSON.parse(message.data); } catch (e) { return; }
+    if (msg.type === "hello") {
+      setStatus("live");
+      retry = 0;
+      catchUp();
+    } else if (msg.type === "event") {
+      if (msg.seq <= lastSeq) { return; }
+      if (msg.seq > lastSeq + 1 || catching) { catchUp(); return; }
+      lastSeq = msg.seq;
+      addFeed(msg.event, msg.incident || msg.event.incident_summary || { reference: msg.event.incident });
+      refresh();
+    }
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + live.dataset.wsPath);
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", function () {
+      setStatus(retry > 3 ? "offline" : "reconnecting");
+      var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
+      retry += 1;
+      window.setTimeout(connect, delay);
+    });
+  }
+
+  // Ages and times-in-state grow without events; re-render them once a minute.
+  window.setInterval(refresh, 60000);
+  connect();
+}());

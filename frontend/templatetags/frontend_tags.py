@@ -1,0 +1,102 @@
+"""Dates (Jalali in Persian), durations and digits, in the active language and time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jdatetime
+from django import template
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
+
+register = template.Library()
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def _persian() -> bool:
+    return (translation.get_language() or "").startswith("fa")
+
+
+@register.filter
+def digits(value: Any) -> str:
+    """Persian digits when the page is Persian; the text is unchanged otherwise."""
+    text = str(value)
+    return text.translate(PERSIAN_DIGITS) if _persian() else text
+
+
+@register.filter
+def when(value: dt.datetime | None, fmt: str = "datetime") -> str:
+    """A moment in the user's zone: Jalali with Persian digits in fa, ISO-like Gregorian in en."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    pattern = "%Y/%m/%d" if fmt == "date" else "%Y/%m/%d %H:%M"
+    if _persian():
+        return jdatetime.datetime.fromgregorian(datetime=local).strftime(pattern).translate(
+            PERSIAN_DIGITS
+        )
+    return local.strftime(pattern.replace("/", "-"))
+
+
+@register.filter
+def month(value: dt.date) -> str:
+    if _persian():
+        j = jdatetime.date.fromgregorian(date=value)
+        return f"{j.year}/{j.month:02d}".translate(PERSIAN_DIGITS)
+    return value.strftime("%Y-%m")
+
+
+@register.filter
+def duration(value: dt.timedelta | None) -> str:
+    """The two largest units of a span, e.g. "3 d 4 h"."""
+    if value is None:
+        return "—"
+    minutes = max(0, int(value.total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    if hours and len(parts) < 2:
+        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
+    if not days and (mins or not parts):
+        parts.append(ngettext("%(n)d minute", "%(n)d minutes", mins) % {"n": mins})
+    return digits(" ".join(parts))
+
+
+@register.filter
+def get(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
+
+
+@register.filter
+def get_field(form: Any, name: str) -> Any:
+    return form[name]
+
+
+@register.filter
+def with_id(bound_field: Any, prefix: str) -> Any:
+    """Render a form field with an id unique on a page that has one form per transition."""
+    return bound_field.as_widget(attrs={"id": f"{prefix}-{bound_field.name}"})
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    from frontend.labels import EVENT_LABELS
+
+    return str(EVENT_LABELS.get(kind, kind))
+
+
+@register.filter
+def state_label(value: str) -> str:
+    from incidents.choices import State
+
+    return str(State(value).label) if value in State.values else value
+
+
+@register.filter
+def field_label(name: str) -> str:
+    from frontend.labels import FIELD_LABELS
+
+    return str(FIELD_LABELS.get(name, name.replace("_", " ")))

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from frontend.views import auth, dashboard, incidents, profile
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", auth.set_language, name="set_language"),
+    path("profile/", profile.profile, name="profile"),
+    path("incidents/", incidents.incident_list, name="incidents"),
+    path("incidents/new/", incidents.incident_create, name="incident_create"),
+    path("incidents/<str:reference>/", incidents.incident_detail, name="incident"),
+    path("incidents/<str:reference>/edit/<str:section>/", incidents.incident_edit,
+         name="incident_edit"),
+    path("incidents/<str:reference>/transitions/<str:name>/", incidents.incident_transition,
+         name="incident_transition"),
+]

@@ -1,0 +1,34 @@
+"""The executives' home: live numbers, charts and the latest timeline entries."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from frontend import charts, metrics
+from frontend.labels import EVENT_LABELS
+from frontend.views.common import role_required
+from incidents.choices import State
+from incidents.events import latest_seq
+
+
+@role_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    # The seq is read before the numbers: an event committed in between is then replayed by the
+    # page's catch-up, never silently missing from both.
+    seq = latest_seq()
+    data = metrics.dashboard()
+    data["seq"] = seq
+    data["state_chart"] = charts.bars(
+        [(row["value"], row["label"], row["count"]) for row in data["all_states"]]
+    )
+    data["restore_chart"] = charts.bars(
+        [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]]
+    )
+    data["live_labels"] = {
+        "events": {k: str(v) for k, v in EVENT_LABELS.items()},
+        "states": {s.value: str(s.label) for s in State},
+    }
+    # htmx asks for the panels alone when the live script re-renders them after an event.
+    page = "frontend/partials/dashboard_panels.html" if request.htmx else "frontend/dashboard.html"
+    return render(request, page, data)

@@ -1,0 +1,175 @@
+"""The incidents list and the incident workspace. Every write calls one domain function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
+from frontend import charts, forms
+from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
+from frontend.views.common import error_page, role_required
+from incidents.choices import DataCategory
+from incidents.errors import (
+    DomainError,
+    RequirementsMissing,
+    StaleVersion,
+)
+from incidents.lifecycle import (
+    TRANSITIONS,
+    apply_transition,
+    create_incident,
+    may_write_incidents,
+    transition_options,
+    update_incident,
+)
+from incidents.models import Incident
+
+EDITORS = {ENGINEER, LEGAL, ADMIN}
+SECTIONS = {
+    "summary": forms.SummaryForm,
+    "scope": forms.ScopeForm,
+    "restoration": forms.RestorationForm,
+}
+
+
+@role_required
+def incident_list(request: HttpRequest) -> HttpResponse:
+    filters = forms.IncidentFilterForm(request.GET or None)
+    incidents = Incident.objects.visible_to(request.user).with_people()
+    sort = forms.IncidentFilterForm.SORTS["-detected"]
+    if filters.is_valid():
+        data = filters.cleaned_data
+        if data["q"]:
+            incidents = incidents.filter(
+                Q(title__icontains=data["q"]) | Q(reference__icontains=data["q"])
+            )
+        if data["state"]:
+            incidents = incidents.filter(state__in=data["state"])
+        if data["severity"]:
+            incidents = incidents.filter(severity__in=data["severity"])
+        sort = forms.IncidentFilterForm.SORTS.get(data["sort"] or "-detected", sort)
+    page = Paginator(incidents.order_by(*sort), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "frontend/incident_list.html", {
+        "filters": filters, "page": page, "query": query.urlencode(),
+        "may_create": may_write_incidents(request.user),
+        "create_form": forms.IncidentCreateForm(),
+    })
+
+
+@require_POST
+@role_required
+def incident_create(request: HttpRequest) -> HttpResponse:
+    if not may_write_incidents(request.user):
+        return error_page(request, 403, _("Only engineers and admins log incidents."))
+    form = forms.IncidentCreateForm(request.POST)
+    if not form.is_valid():
+        return render(request, "frontend/incident_new.html", {"create_form": form}, status=400)
+    incident, _event = create_incident(actor=request.user, data=form.cleaned_data)
+    return redirect("frontend:incident", reference=incident.reference)
+
+
+def _incident(request: HttpRequest, reference: str) -> Incident:
+    visible = Incident.objects.visible_to(request.user).with_people()
+    return get_object_or_404(visible, reference=reference)
+
+
+def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
+    """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
+    may_edit = has_any_role(request.user, EDITORS) and incident.state not in ("closed", "dismissed")
+    initial = {
+        "version": incident.version, "title": incident.title, "severity": incident.severity,
+        "summary": incident.summary, "attack_vector": incident.attack_vector,
+        "source_details": incident.source_details, "affected_systems": incident.affected_systems,
+        "data_categories": incident.data_categories,
+        "affected_subjects_estimate": incident.affected_subjects_estimate,
+        "restoration_summary": incident.restoration_summary,
+    }
+    options = [
+        {"name": o.name, "label": TRANSITION_LABELS[o.name], "target": o.target,
+         "missing": [FIELD_LABELS.get(m, m) for m in o.missing],
+         "fields": forms.TransitionForm.PAYLOAD.get(o.name, ())}
+        for o in transition_options(incident, request.user)
+    ]
+    context = {
+        "incident": incident, "may_edit": may_edit, "options": options,
+        "transition_form": forms.TransitionForm(initial={"version": incident.version}),
+        "lifecycle": charts.lifecycle(incident.state),
+        "referrals": list(incident.referrals.all()),
+        "events": list(incident.events.order_by("-seq")[:200]),
+        "categories": [DataCategory(c).label for c in incident.data_categories
+                       if c in DataCategory.values],
+    }
+    for name, form_class in SECTIONS.items():
+        context[f"{name}_form"] = form_class(initial=initial)
+    context.update(extra)
+    return context
+
+
+@role_required
+def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _incident(request, reference)
+    return render(request, "frontend/incident_detail.html", workspace(request, incident))
+
+
+def _refused(request: HttpRequest, incident: Incident, error: DomainError,
+             **extra: Any) -> HttpResponse:
+    if isinstance(error, StaleVersion):
+        message = _("This incident was changed by someone else. Reload to see the change, "
+                    "then make yours again.")
+    elif isinstance(error, RequirementsMissing):
+        message = _("Still missing: %(fields)s") % {
+            "fields": ", ".join(str(FIELD_LABELS.get(m, m)) for m in error.missing)
+        }
+    else:
+        message = error.detail
+    incident.refresh_from_db()
+    context = workspace(request, incident, error=message, **extra)
+    return render(request, "frontend/incident_detail.html", context, status=error.status)
+
+
+@require_POST
+@role_required
+def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpResponse:
+    incident = _incident(request, reference)
+    if section not in SECTIONS:
+        return error_page(request, 404, _("There is no such part of an incident."))
+    if not has_any_role(request.user, EDITORS):
+        return error_page(request, 403, _("Your role may read but not change incidents."))
+    form = SECTIONS[section](request.POST)
+    if not form.is_valid():
+        context = workspace(request, incident, **{f"{section}_form": form})
+        return render(request, "frontend/incident_detail.html", context, status=400)
+    changes = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+    try:
+        update_incident(incident, actor=request.user, changes=changes,
+                        expected_version=form.cleaned_data["version"])
+    except DomainError as error:
+        return _refused(request, incident, error)
+    return redirect("frontend:incident", reference=incident.reference)
+
+
+@require_POST
+@role_required
+def incident_transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
+    incident = _incident(request, reference)
+    if name not in TRANSITIONS:
+        return error_page(request, 404, _("There is no such step in the lifecycle."))
+    form = forms.TransitionForm(request.POST)
+    if not form.is_valid():
+        context = workspace(request, incident, transition_form=form, failed_transition=name)
+        return render(request, "frontend/incident_detail.html", context, status=400)
+    try:
+        apply_transition(incident, name, actor=request.user, payload=form.payload(name),
+                         expected_version=form.cleaned_data["version"])
+    except DomainError as error:
+        return _refused(request, incident, error, transition_form=form, failed_transition=name)
+    return redirect("frontend:incident", reference=incident.reference)
