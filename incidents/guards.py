@@ -41,6 +41,11 @@ def has_submitted_referral(incident: Incident) -> bool:
     return incident.referrals.submitted().exists()
 
 
+def has_no_open_obligations(incident: Incident) -> bool:
+    # A legal deadline is never silently dropped: each is fulfilled or waived before closing.
+    return not incident.obligations.open().exists()
+
+
 @dataclass(frozen=True)
 class Requirement:
     fields: tuple[str, ...]
@@ -54,6 +59,7 @@ REQUIREMENTS: dict[Callable[[Incident], bool], Requirement] = {
     has_restoration_summary: Requirement(("restoration_summary",), by_payload=True),
     has_no_referral_reason: Requirement(("reason",), by_payload=True),
     has_submitted_referral: Requirement(("authority", "submitted_at"), by_payload=True),
+    has_no_open_obligations: Requirement(("obligations",)),
 }
 
 

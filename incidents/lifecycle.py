@@ -27,6 +27,7 @@ from incidents.errors import (
 from incidents.events import append_event
 from incidents.guards import REQUIREMENTS, missing_fields
 from incidents.models import Event, Incident, LogHead, Referral
+from incidents.obligations import sync_obligations
 
 TRANSITIONS = (
     "start_scoping",
@@ -58,6 +59,7 @@ EDITABLE_FIELDS = (
     "affected_systems",
     "affected_subjects_estimate",
     "restoration_summary",
+    "high_risk",
 )
 
 
@@ -192,11 +194,16 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
             **data,
         )
         incident.save()
+        obligations = sync_obligations(incident)
         event = append_event(
             incident,
             "created",
             actor=actor,
-            data={"title": incident.title, "severity": incident.severity},
+            data={
+                "title": incident.title,
+                "severity": incident.severity,
+                **({"obligations": obligations} if obligations else {}),
+            },
             to_state=incident.state,
         )
     return incident, event
@@ -228,7 +235,10 @@ def update_incident(
             raise InvalidChange({"aware_at": ["May not be before detected_at."]})
         locked.version += 1
         locked.save()
-        event = append_event(locked, "updated", actor=actor, data={"changes": diff})
+        # Scope, risk and aware_at decide the legal deadlines; the event records how they moved.
+        obligations = sync_obligations(locked)
+        data = {"changes": diff, **({"obligations": obligations} if obligations else {})}
+        event = append_event(locked, "updated", actor=actor, data=data)
     return locked, event
 
 

@@ -29,6 +29,10 @@ def _legal_or_admin(instance: Any, user: Any) -> bool:
     return has_any_role(user, {LEGAL, ADMIN})
 
 
+def _writer(instance: Any, user: Any) -> bool:
+    return has_any_role(user, {ENGINEER, LEGAL, ADMIN})
+
+
 def _admin(instance: Any, user: Any) -> bool:
     return has_any_role(user, {ADMIN})
 
@@ -88,6 +92,8 @@ class Incident(FSMModelMixin, models.Model):
     )
     restoration_summary = models.TextField(_("restoration summary"), blank=True, max_length=20000)
     no_referral_reason = models.TextField(_("reason for no referral"), blank=True, max_length=5000)
+    # Legal's judgement that the breach is likely to put people at high risk (GDPR art. 34).
+    high_risk = models.BooleanField(_("high risk to data subjects"), default=False)
 
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -153,13 +159,19 @@ class Incident(FSMModelMixin, models.Model):
     def refer(self, *, actor: Any) -> None:
         self.referred_at = timezone.now()
 
-    @transition(field=state, source=State.REFERRED, target=State.CLOSED, permission=_legal_or_admin)
+    @transition(
+        field=state,
+        source=State.REFERRED,
+        target=State.CLOSED,
+        permission=_legal_or_admin,
+        conditions=[guards.has_no_open_obligations],
+    )
     @transition(
         field=state,
         source=State.RESTORED,
         target=State.CLOSED,
         permission=_legal_or_admin,
-        conditions=[guards.has_no_referral_reason],
+        conditions=[guards.has_no_referral_reason, guards.has_no_open_obligations],
     )
     def close(self, *, actor: Any) -> None:
         self.closed_at = timezone.now()
@@ -225,6 +237,7 @@ class Referral(FSMModelMixin, models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    evidence = models.ManyToManyField("Evidence", blank=True, related_name="referrals")
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
@@ -236,9 +249,254 @@ class Referral(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.get_authority_display()} ({self.state})"
 
+    OPEN = (DRAFT, SUBMITTED, ACKNOWLEDGED, INVESTIGATING)
+
+    # Bodies take the moment from the caller so a back-dated fact (a letter filed yesterday)
+    # is recorded as it happened; the event still carries the real time of the entry.
     @transition(field=state, source=DRAFT, target=SUBMITTED, permission=_legal_or_admin)
     def submit(self, *, submitted_at: Any) -> None:
         self.submitted_at = submitted_at
+
+    @transition(field=state, source=SUBMITTED, target=ACKNOWLEDGED, permission=_legal_or_admin)
+    def acknowledge(self, *, at: Any) -> None:
+        self.acknowledged_at = at
+
+    @transition(
+        field=state,
+        source=[SUBMITTED, ACKNOWLEDGED],
+        target=INVESTIGATING,
+        permission=_legal_or_admin,
+    )
+    def start_investigation(self, *, at: Any) -> None:
+        if self.acknowledged_at is None:
+            self.acknowledged_at = at
+
+    @transition(
+        field=state,
+        source=[SUBMITTED, ACKNOWLEDGED, INVESTIGATING],
+        target=CONCLUDED,
+        permission=_legal_or_admin,
+    )
+    def conclude(self, *, at: Any) -> None:
+        self.concluded_at = at
+
+    @transition(field=state, source=list(OPEN), target=WITHDRAWN, permission=_legal_or_admin)
+    def withdraw(self, *, at: Any) -> None:
+        pass
+
+
+class JurisdictionRule(models.Model):
+    """A legal (or company-policy) duty to notify someone within a time of becoming aware.
+
+    ``steps`` is a list of {"key", "name", "recipient", "offset_hours"}; ``data_categories`` empty
+    means any personal data at all triggers the rule (when ``requires_personal_data``)."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    # Not a statute: the UI says so (KALAK is company policy, no Iranian law fixes these times).
+    is_policy = models.BooleanField(default=False)
+    requires_personal_data = models.BooleanField(default=True)
+    data_categories = models.JSONField(default=list, blank=True)
+    min_subjects = models.PositiveBigIntegerField(null=True, blank=True)
+    requires_high_risk = models.BooleanField(default=False)
+    steps = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ObligationQuerySet(models.QuerySet):
+    def open(self) -> ObligationQuerySet:
+        return self.filter(state=Obligation.OPEN)
+
+    def due_before(self, moment: Any) -> ObligationQuerySet:
+        return self.filter(due_at__lt=moment)
+
+    def overdue(self, now: Any) -> ObligationQuerySet:
+        return self.open().filter(due_at__lte=now)
+
+    def for_dashboard(self) -> ObligationQuerySet:
+        return self.select_related("incident", "rule", "decided_by").order_by("due_at", "id")
+
+    def visible_to(self, user: Any) -> ObligationQuerySet:
+        return self.filter(incident__in=Incident.objects.visible_to(user))
+
+    def reminders_due(self, now: Any) -> list[tuple[Obligation, str]]:
+        """(obligation, stage) pairs to remind now: for each open obligation, the latest stage
+        whose time has come, unless that stage or a later one was already reminded. An
+        obligation created 3 h before its due time gets the 1 h and overdue reminders only."""
+        from incidents.obligations import REMINDER_STAGES, stage_times
+
+        pairs = []
+        horizon = now + max(offset for _, offset in REMINDER_STAGES)
+        candidates = self.open().filter(due_at__lte=horizon).prefetch_related("reminders")
+        for obligation in candidates.select_related("incident", "rule"):
+            passed = [s for s, at in stage_times(obligation.due_at) if at <= now]
+            if not passed:
+                continue
+            done = {r.stage for r in obligation.reminders.all()}
+            order = [s for s, _ in REMINDER_STAGES]
+            latest = passed[-1]
+            if not any(order.index(s) >= order.index(latest) for s in done):
+                pairs.append((obligation, latest))
+        return pairs
+
+
+class Obligation(FSMModelMixin, models.Model):
+    """One step of one rule for one incident: due ``offset`` after the incident's ``aware_at``."""
+
+    OPEN, FULFILLED, WAIVED = "open", "fulfilled", "waived"
+    STATES = [(OPEN, _("Open")), (FULFILLED, _("Fulfilled")), (WAIVED, _("Not required"))]
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="obligations")
+    rule = models.ForeignKey(JurisdictionRule, on_delete=models.PROTECT, related_name="+")
+    step_key = models.CharField(max_length=40)
+    step_name = models.CharField(max_length=200)
+    recipient = models.CharField(max_length=200)
+    offset_hours = models.FloatField()
+    due_at = models.DateTimeField()
+    state = FSMField(default=OPEN, choices=STATES, protected=True)
+    note = models.TextField(blank=True, max_length=20000)
+    document = models.ForeignKey(
+        "Evidence", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = ObligationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "rule", "step_key"], name="obligation_one_per_step"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code}/{self.step_key} for {self.incident_id}"
+
+    @transition(field=state, source=OPEN, target=FULFILLED, permission=_writer)
+    def fulfil(self, *, by: Any, at: Any) -> None:
+        self.decided_by, self.decided_at = by, at
+
+    @transition(field=state, source=OPEN, target=WAIVED, permission=_legal_or_admin)
+    def waive(self, *, by: Any, at: Any) -> None:
+        self.decided_by, self.decided_at = by, at
+
+
+class ObligationReminder(models.Model):
+    """A reminder stage that was handed to the notifier; unique, so each is sent once."""
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="reminders")
+    stage = models.CharField(max_length=16)
+    skipped = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["obligation", "stage"], name="reminder_once_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.obligation_id}:{self.stage}"
+
+
+class Evidence(models.Model):
+    """A file held for an authority. Stored under ``stored_name`` (server-made); the name it was
+    uploaded with is metadata only and never touches the file system."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="evidence")
+    stored_name = models.CharField(max_length=100, unique=True, editable=False)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    description = models.TextField(blank=True, max_length=5000)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+    integrity_failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]})"
+
+
+class CustodyEntry(models.Model):
+    """Chain of custody: who touched which evidence, as what role, when (UTC), and why."""
+
+    UPLOADED, DOWNLOADED, HANDED_OVER, INTEGRITY_FAILED = (
+        "uploaded",
+        "downloaded",
+        "handed_over",
+        "integrity_failed",
+    )
+    ACTIONS = [
+        (UPLOADED, _("Uploaded")),
+        (DOWNLOADED, _("Downloaded")),
+        (HANDED_OVER, _("Handed over")),
+        (INTEGRITY_FAILED, _("Integrity check failed")),
+    ]
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.PROTECT, related_name="custody")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=16, blank=True)
+    at = models.DateTimeField()
+    action = models.CharField(max_length=20, choices=ACTIONS)
+    note = models.TextField(blank=True, max_length=5000)
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "custody entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.evidence_id} by {self.actor_username}"
+
+
+class VerificationRunQuerySet(models.QuerySet):
+    def latest_run(self) -> VerificationRun | None:
+        return self.order_by("-finished_at", "-id").first()
+
+
+class VerificationRun(models.Model):
+    """The result of one walk of the hash chain, for the dashboard ("last verified ...")."""
+
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    checked = models.PositiveBigIntegerField()
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    expected = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=20, default="command")
+
+    objects = VerificationRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.ok else 'BROKEN'} at {self.finished_at}"
 
 
 class EventQuerySet(models.QuerySet):

@@ -95,6 +95,7 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
     restoration_summary = serializers.CharField(
         max_length=20000, allow_blank=True, required=False
     )
+    high_risk = serializers.BooleanField(required=False)
 
     def validate_data_categories(self, value: list[str]) -> list[str]:
         return sorted(set(value))
@@ -213,6 +214,7 @@ class IncidentSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "affected_subjects_estimate",
             "restoration_summary",
             "no_referral_reason",
+            "high_risk",
             "version",
             "created_at",
             "updated_at",

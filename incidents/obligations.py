@@ -1,0 +1,206 @@
+"""Legal deadlines: which jurisdiction rules an incident's scope triggers, the obligations they
+create (due an offset after ``aware_at``), their small lifecycle, and which reminders are due.
+
+``sync_obligations`` is called by lifecycle.create_incident / update_incident inside their
+transaction, after the incident row is locked, so obligations always follow the scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import (
+    Event,
+    Evidence,
+    Incident,
+    JurisdictionRule,
+    Obligation,
+    ObligationReminder,
+)
+from incidents.record_transitions import RecordLifecycle, run_record_transition
+
+# Stage name -> how long before the due time the reminder goes out ("overdue" at due time).
+REMINDER_STAGES: tuple[tuple[str, dt.timedelta], ...] = (
+    ("24h", dt.timedelta(hours=24)),
+    ("4h", dt.timedelta(hours=4)),
+    ("1h", dt.timedelta(hours=1)),
+    ("overdue", dt.timedelta(0)),
+)
+
+# The rules seeded by `manage.py seed_jurisdiction_rules` (migration-free so admins' edits stay).
+SEED_RULES: list[dict[str, Any]] = [
+    {
+        "code": "GDPR-33",
+        "title": "GDPR art. 33: notify the supervisory authority",
+        "description": "Personal data breach: notify the supervisory authority within 72 hours "
+        "of becoming aware.",
+        "steps": [{"key": "notify_authority", "name": "Notify supervisory authority",
+                   "recipient": "Supervisory authority", "offset_hours": 72}],
+    },
+    {
+        "code": "GDPR-34",
+        "title": "GDPR art. 34: communicate to data subjects",
+        "description": "High risk to people's rights: tell the data subjects without undue delay "
+        "(tracked here as 72 hours).",
+        "requires_high_risk": True,
+        "steps": [{"key": "notify_subjects", "name": "Communicate to data subjects",
+                   "recipient": "Data subjects", "offset_hours": 72}],
+    },
+    {
+        "code": "NIS2",
+        "title": "NIS2 art. 23: significant incident reporting",
+        "description": "Essential and important entities: early warning 24 h, notification 72 h, "
+        "final report one month.",
+        "enabled": False,
+        "requires_personal_data": False,
+        "steps": [
+            {"key": "early_warning", "name": "Early warning", "recipient": "CSIRT",
+             "offset_hours": 24},
+            {"key": "notification", "name": "Incident notification", "recipient": "CSIRT",
+             "offset_hours": 72},
+            {"key": "final_report", "name": "Final report", "recipient": "CSIRT",
+             "offset_hours": 24 * 30},
+        ],
+    },
+    {
+        "code": "KALAK",
+        "title": "Company policy: referral to the authorities",
+        "description": "Company policy, not statute (no Iranian law fixes these times): legal "
+        "decides on a referral within 24 h and files it within 72 h of awareness.",
+        "is_policy": True,
+        "steps": [
+            {"key": "referral_decision", "name": "Legal decision on referral",
+             "recipient": "Legal", "offset_hours": 24},
+            {"key": "referral_filed", "name": "Referral filed",
+             "recipient": "Cyber police / prosecutor", "offset_hours": 72},
+        ],
+    },
+]
+
+
+def seed_rules() -> list[str]:
+    """Create the seed rules that do not exist yet; never overwrite an admin's edits."""
+    created = []
+    for spec in SEED_RULES:
+        spec = dict(spec)
+        rule, was_created = JurisdictionRule.objects.get_or_create(
+            code=spec.pop("code"), defaults=spec
+        )
+        if was_created:
+            created.append(rule.code)
+    return created
+
+
+def rule_applies(rule: JurisdictionRule, incident: Incident) -> bool:
+    categories = set(incident.data_categories or [])
+    if rule.requires_personal_data and not categories:
+        return False
+    if rule.data_categories and not categories & set(rule.data_categories):
+        return False
+    if rule.min_subjects is not None and (incident.affected_subjects_estimate or 0) < rule.min_subjects:
+        return False
+    return not (rule.requires_high_risk and not incident.high_risk)
+
+
+def due_at(incident: Incident, offset_hours: float) -> dt.datetime:
+    return incident.aware_at + dt.timedelta(hours=offset_hours)
+
+
+def sync_obligations(incident: Incident) -> dict[str, list[dict[str, Any]]]:
+    """Create obligations for newly applying rules and move open ones with ``aware_at``.
+
+    Call inside atomic() with the incident locked. Returns what changed, for the caller's event.
+    Obligations of rules that stop applying stay open: someone must waive them with a reason.
+    """
+    existing = {(o.rule_id, o.step_key): o for o in incident.obligations.all()}
+    created, moved = [], []
+    for rule in JurisdictionRule.objects.filter(enabled=True):
+        if not rule_applies(rule, incident):
+            continue
+        for step in rule.steps:
+            if (rule.pk, step["key"]) in existing:
+                continue
+            obligation = Obligation.objects.create(
+                incident=incident, rule=rule, step_key=step["key"], step_name=step["name"],
+                recipient=step["recipient"], offset_hours=step["offset_hours"],
+                due_at=due_at(incident, step["offset_hours"]),
+            )
+            created.append({"id": obligation.pk, "rule": rule.code, "step": step["key"],
+                            "due_at": obligation.due_at})
+    for obligation in existing.values():
+        new_due = due_at(incident, obligation.offset_hours)
+        if obligation.state == Obligation.OPEN and obligation.due_at != new_due:
+            moved.append({"id": obligation.pk, "step": obligation.step_key,
+                          "from": obligation.due_at, "to": new_due})
+            obligation.due_at = new_due
+            obligation.version += 1
+            obligation.save(update_fields=["due_at", "version"])
+            # A moved deadline gets its reminders afresh.
+            obligation.reminders.all().delete()
+    return {k: v for k, v in (("created", created), ("moved", moved)) if v}
+
+
+def _call_args(obligation: Obligation, name: str, actor: Any, payload: dict[str, Any]) -> dict:
+    return {"by": actor, "at": timezone.now()}
+
+
+def _describe(obligation: Obligation) -> dict[str, Any]:
+    return {"id": obligation.pk, "rule": obligation.rule.code, "step": obligation.step_key,
+            "due_at": obligation.due_at,
+            "document": obligation.document_id}
+
+
+LIFECYCLE = RecordLifecycle(
+    model=Obligation,
+    kind="obligation",
+    transitions=("fulfil", "waive"),
+    required={"fulfil": ("note",), "waive": ("note",)},
+    staged={"fulfil": ("note", "document"), "waive": ("note",)},
+    call_args=_call_args,
+    describe=_describe,
+)
+
+
+def apply_obligation_transition(
+    obligation: Obligation,
+    name: str,
+    *,
+    actor: Any,
+    payload: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> tuple[Obligation, Event]:
+    """fulfil (note, optional ``document``: an Evidence of the same incident) or waive (note)."""
+    document = (payload or {}).get("document")
+    if isinstance(document, Evidence) and document.incident_id != obligation.incident_id:
+        from incidents.errors import InvalidChange
+
+        raise InvalidChange({"document": ["Must be evidence of the same incident."]})
+    return run_record_transition(
+        LIFECYCLE, obligation, name, actor=actor, payload=payload, expected_version=expected_version
+    )
+
+
+def stage_times(due: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    return [(stage, due - before) for stage, before in REMINDER_STAGES]
+
+
+def mark_reminded(obligation: Obligation, stage: str) -> bool:
+    """Record that ``stage`` was handed to the notifier (and earlier stages skipped).
+
+    Call inside the same transaction that writes the notifier's outbox rows. Returns False when
+    another worker recorded it first (the caller then writes nothing)."""
+    order = [s for s, _ in REMINDER_STAGES]
+    with transaction.atomic():
+        if ObligationReminder.objects.filter(obligation=obligation, stage=stage).exists():
+            return False
+        earlier = order[: order.index(stage)]
+        ObligationReminder.objects.bulk_create(
+            [ObligationReminder(obligation=obligation, stage=s, skipped=True) for s in earlier],
+            ignore_conflicts=True,
+        )
+        _, created = ObligationReminder.objects.get_or_create(obligation=obligation, stage=stage)
+    return created
