@@ -102,8 +102,12 @@ class TelegramTransport:
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         """A raw Bot API call (a bot reply: sendMessage, answerCallbackQuery)."""
         await self.start()
+        methods = {"sendMessage": self.bot.send_message,
+                   "answerCallbackQuery": self.bot.answer_callback_query}
+        if method not in methods:
+            raise TransportError(f"unsupported bot reply {method!r}", permanent=True)
         try:
-            return await self.bot.do_api_request(method, api_kwargs=params)
+            return await methods[method](**params)
         except TelegramError as exc:
             raise translate(exc) from exc
 

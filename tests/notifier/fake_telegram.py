@@ -32,6 +32,7 @@ class Call:
 @dataclass
 class FakeBotAPI:
     enforce_limits: bool = False
+    delay: float = 0.0  # every sendMessage answers this late (a slow Telegram)
     global_limit: int = 30
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -112,6 +113,8 @@ class FakeBotAPI:
             if answer == "ok" and method == "sendMessage" and self._over_limit(call):
                 answer = ("429", 1)
             self.calls.append(call)
+        if method == "sendMessage" and self.delay:
+            await asyncio.sleep(self.delay)
         if isinstance(answer, tuple) and answer[0] == "hang":
             await asyncio.sleep(answer[1])
             answer = "ok"
