@@ -20,12 +20,14 @@ install: $(BIN)/.installed
 run: export DJANGO_DEBUG ?= 1
 run: install
 	@mkdir -p var
+	$(BIN)/python manage.py compile_translations
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python -m core.run --host $(HOST) --port $(PORT)
 
 test: install
 	@mkdir -p var
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compile_translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
