@@ -42,7 +42,7 @@ class SystemsField(forms.CharField):
     def to_python(self, value: Any) -> list[dict[str, str]]:
         systems = []
         for line in (super().to_python(value) or "").splitlines():
-            name, _, hosting = line.partition("|")
+            name, _bar, hosting = line.partition("|")
             name, hosting = name.strip(), (hosting.strip().lower() or Hosting.OWN)
             if not name:
                 continue

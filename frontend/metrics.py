@@ -68,13 +68,12 @@ def medians(now: dt.datetime) -> dict[str, dt.timedelta | None]:
 def restore_months(now: dt.datetime, months: int = 6) -> list[dict[str, Any]]:
     """Median hours from detection to restoration for each of the last ``months`` months."""
     local = timezone.localtime(now)
-    first = (local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-             - dt.timedelta(days=31 * (months - 1))).replace(day=1)
-    buckets: dict[tuple[int, int], list[float]] = {}
-    cursor = first
-    while cursor <= local:
-        buckets[(cursor.year, cursor.month)] = []
-        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    index = local.year * 12 + local.month - 1
+    keys = [divmod(i, 12) for i in range(index - months + 1, index + 1)]
+    buckets: dict[tuple[int, int], list[float]] = {(y, m + 1): [] for y, m in keys}
+    first_year, first_month = next(iter(buckets))
+    first = local.replace(year=first_year, month=first_month, day=1, hour=0, minute=0, second=0,
+                          microsecond=0)
     pairs = Incident.objects.filter(restored_at__gte=first).values_list(
         "detected_at", "restored_at"
     )

@@ -1,0 +1,98 @@
+"""The dashboard's numbers, charts and live-update hooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+
+from frontend import metrics
+from incidents.lifecycle import apply_transition
+from tests.frontend.helpers import browser
+
+
+def test_dashboard_counts_open_incidents_by_state_and_severity(users, incident_in):
+    incident_in("scoping", severity="critical")
+    incident_in("scoping", severity="low")
+    incident_in("restored", severity="critical")
+    incident_in("closed", severity="critical")
+    incident_in("dismissed")
+    data = metrics.dashboard()
+    by_state = {row["value"]: row["count"] for row in data["by_state"]}
+    by_severity = {row["value"]: row["count"] for row in data["by_severity"]}
+    assert by_state == {"detected": 0, "scoping": 2, "restoring": 0, "restored": 1, "referred": 0}
+    assert by_severity == {"low": 1, "medium": 0, "high": 0, "critical": 2}
+    assert data["critical_open"] == 2 and data["open_total"] == 3
+
+
+def test_dashboard_page_shows_the_numbers(users, incident_in):
+    incident_in("scoping", severity="critical")
+    html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
+    assert re.search(r'id="critical-open">1<', html)
+    assert re.search(r'data-state="scoping">.*?<td>1</td>', html, re.S)
+
+
+def test_persian_dashboard_uses_persian_digits(users, incident_in):
+    incident_in("scoping", severity="critical")
+    html = browser(users["executive"]).get("/").content.decode()
+    assert re.search(r'id="critical-open">۱<', html)
+
+
+def test_open_incident_age_and_time_in_state(users, incident_in):
+    detected = timezone.now() - dt.timedelta(hours=5)
+    incident = incident_in("detected", detected_at=detected)
+    apply_transition(incident, "start_scoping", actor=users["engineer"])
+    now = timezone.now() + dt.timedelta(hours=1)
+    (row,) = metrics.open_incidents(now)
+    assert dt.timedelta(hours=5, minutes=59) < row.age <= dt.timedelta(hours=6, minutes=1)
+    assert dt.timedelta(minutes=59) < row.in_state <= dt.timedelta(hours=1, minutes=1)
+
+
+def test_medians_measure_from_detection_over_the_last_90_days(users, incident_in):
+    for hours in (2, 4, 30):
+        incident_in("restored", detected_at=timezone.now() - dt.timedelta(hours=hours))
+    result = metrics.medians(timezone.now())
+    assert abs(result["restore"].total_seconds() - 4 * 3600) < 120
+    assert result["refer"] is None
+
+
+def test_restore_chart_has_one_bar_per_recent_month(users, incident_in):
+    incident_in("restored", detected_at=timezone.now() - dt.timedelta(hours=3))
+    months = metrics.restore_months(timezone.now())
+    assert len(months) == 6
+    assert months[-1]["n"] == 1 and 2.9 < months[-1]["hours"] < 3.1
+
+
+def test_dashboard_shows_latest_timeline_entries_and_charts(users, incident_in):
+    incident = incident_in("restored")
+    html = browser(users["executive"]).get("/").content.decode()
+    latest = html.split('id="latest-events"')[1].split("</ol>")[0]
+    assert incident.reference in latest
+    assert html.count('<svg class="chart"') == 2
+
+
+def test_dashboard_carries_the_seq_and_stream_addresses_for_the_live_script(users, incident_in):
+    incident_in("scoping")
+    html = browser(users["executive"]).get("/").content.decode()
+    assert 'data-seq="2"' in html
+    assert 'data-ws-path="/ws/events/"' in html and 'data-feed="/api/events/"' in html
+    assert 'src="/static/frontend/live.js"' in html
+    assert 'id="live-labels" type="application/json"' in html
+
+
+def test_htmx_refresh_gets_only_the_panels(users, incident_in):
+    incident_in("scoping")
+    response = browser(users["executive"]).get("/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="panels"') and "<html" not in html
+
+
+def test_dead_telegram_deliveries_are_counted_on_the_dashboard(users, incident_in):
+    from notifier.models import Delivery
+
+    incident = incident_in("scoping")
+    Delivery.objects.create(key="t1", kind="alert", incident=incident, chat_id=1, text="x",
+                            status=Delivery.DEAD)
+    html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
+    assert re.search(r'id="dead-count">1<', html)

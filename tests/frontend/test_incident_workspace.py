@@ -1,0 +1,188 @@
+"""The incident page writes only through the domain functions, with versions and clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.models import Event, Incident
+from tests.frontend.helpers import browser
+
+
+def scope_post(version: int, **extra: object) -> dict:
+    return {
+        "version": version,
+        "attack_vector": "phishing",
+        "source_details": "mail",
+        "affected_systems": "shop-db\ncrm | provider",
+        "data_categories": ["contact", "identity"],
+        "affected_subjects_estimate": "250",
+        **extra,
+    }
+
+
+def test_engineer_scopes_from_the_page_and_an_event_is_appended(users, incident_in):
+    incident = incident_in("scoping")
+    before = Event.objects.count()
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/scope/", scope_post(incident.version)
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.affected_systems == [
+        {"name": "shop-db", "hosting": "own"}, {"name": "crm", "hosting": "provider"}
+    ]
+    assert incident.data_categories == ["contact", "identity"]
+    assert incident.affected_subjects_estimate == 250
+    assert Event.objects.count() == before + 1
+    assert Event.objects.latest("seq").kind == "updated"
+
+
+def test_page_shows_data_categories_by_their_plain_names(users, incident_in):
+    incident = incident_in("restoring")
+    html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get(
+        f"/incidents/{incident.reference}/"
+    ).content.decode()
+    assert "Contact (mobile number, email)" in html and "Identity (names)" in html
+
+
+def test_second_editor_with_an_old_version_is_told_to_reload(users, incident_in):
+    incident = incident_in("scoping")
+    seen = incident.version
+    first = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/scope/", scope_post(seen)
+    )
+    assert first.status_code == 302
+    second = browser(users["admin"], HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/incidents/{incident.reference}/edit/scope/",
+        scope_post(seen, affected_subjects_estimate="9"),
+    )
+    assert second.status_code == 412
+    assert "changed by someone else" in second.content.decode()
+    incident.refresh_from_db()
+    assert incident.affected_subjects_estimate == 250
+
+
+def test_a_stale_transition_is_refused_with_412(users, incident_in):
+    incident = incident_in("detected")
+    client = browser(users["engineer"])
+    client.post(f"/incidents/{incident.reference}/transitions/start_scoping/",
+                {"version": incident.version})
+    stale = client.post(f"/incidents/{incident.reference}/transitions/dismiss/",
+                        {"version": incident.version, "reason": "duplicate"})
+    assert stale.status_code == 412
+    assert Incident.objects.get(pk=incident.pk).state == "scoping"
+
+
+def test_button_with_missing_requirement_says_what_is_missing(users, incident_in):
+    incident = incident_in("scoping")
+    html = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").get(
+        f"/incidents/{incident.reference}/"
+    ).content.decode()
+    block = html.split('id="action-start_restoration"')[1].split("</div>")[0]
+    assert "disabled" in block
+    assert "attack vector" in block and "affected systems" in block
+    assert "affected-people estimate" in block
+
+
+def test_engineer_runs_a_transition_from_the_page(users, incident_in):
+    incident = incident_in("restoring")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/transitions/mark_restored/",
+        {"version": incident.version, "restoration_summary": "Keys rotated."},
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.state == "restored" and incident.restoration_summary == "Keys rotated."
+
+
+def test_legal_refers_with_a_referral_from_the_page(users, incident_in):
+    incident = incident_in("restored")
+    response = browser(users["legal"]).post(
+        f"/incidents/{incident.reference}/transitions/refer/",
+        {"version": incident.version, "authority": "cyber_police",
+         "submitted_at": "2026-03-01T10:00", "case_number": "F-1"},
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.state == "referred"
+    assert incident.referrals.get().case_number == "F-1"
+
+
+def test_missing_transition_input_is_a_400_naming_it(users, incident_in):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/incidents/{incident.reference}/transitions/dismiss/", {"version": incident.version}
+    )
+    assert response.status_code == 400
+    assert "Still missing: reason" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"affected_subjects_estimate": "-3"},
+        {"affected_subjects_estimate": "lots"},
+        {"affected_systems": "db | cloud"},
+        {"data_categories": ["bogus"]},
+        {"attack_vector": "telepathy"},
+        {"version": "abc"},
+    ],
+)
+def test_bad_form_input_is_a_400_not_a_500(users, incident_in, post):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/scope/", {**scope_post(incident.version), **post}
+    )
+    assert response.status_code == 400
+    assert Event.objects.filter(incident=incident).count() == 2
+
+
+def test_unknown_section_transition_and_incident_are_404(users, incident_in):
+    incident = incident_in("scoping")
+    client = browser(users["engineer"])
+    assert client.post(f"/incidents/{incident.reference}/edit/state/", {}).status_code == 404
+    assert client.post(f"/incidents/{incident.reference}/transitions/explode/",
+                       {"version": 1}).status_code == 404
+    assert client.get("/incidents/INC-1999-0001/").status_code == 404
+
+
+def test_closed_incident_cannot_be_edited_from_the_page(users, incident_in):
+    incident = incident_in("closed")
+    response = browser(users["admin"]).post(
+        f"/incidents/{incident.reference}/edit/summary/",
+        {"version": incident.version, "title": "new", "severity": "low"},
+    )
+    assert response.status_code == 409
+
+
+def test_engineer_logs_a_new_incident_from_the_list(users):
+    response = browser(users["engineer"]).post(
+        "/incidents/new/", {"title": "Leaked API key", "severity": "critical"}
+    )
+    assert response.status_code == 302
+    incident = Incident.objects.get(title="Leaked API key")
+    assert response.headers["Location"] == f"/incidents/{incident.reference}/"
+    assert incident.events.get().kind == "created"
+
+
+def test_invalid_new_incident_is_a_400(users):
+    response = browser(users["engineer"]).post("/incidents/new/", {"title": "", "severity": "x"})
+    assert response.status_code == 400
+
+
+def test_lifecycle_picture_is_generated_and_highlights_the_current_state(users, incident_in):
+    from incidents.lifecycle import all_transitions
+
+    incident = incident_in("restoring")
+    html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
+    svg = html.split('<svg class="lifecycle"')[1].split("</svg>")[0]
+    assert svg.count('class="edge"') == len(all_transitions())
+    assert svg.count('class="node') == 7
+    assert 'class="node current" data-state="restoring"' in svg
+
+
+def test_timeline_lists_every_event(users, incident_in):
+    incident = incident_in("restored")
+    html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
+    timeline = html.split('id="timeline"')[1].split("</ol>")[0]
+    assert timeline.count("<li") == incident.events.count()

@@ -1,0 +1,120 @@
+"""Language order, RTL/Jalali/Persian digits, time zones, escaping and the CSP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from core.models import Profile
+from tests.frontend.helpers import browser
+
+MOMENT = dt.datetime(2026, 3, 21, 10, 0, tzinfo=dt.UTC)  # 13:30 in Tehran, 1 Farvardin 1405
+
+
+def html_lang(response) -> tuple[str, str]:
+    match = re.search(r'<html lang="(\w+)" dir="(\w+)">', response.content.decode())
+    return match.group(1), match.group(2)
+
+
+def test_default_language_is_persian_right_to_left(users):
+    assert html_lang(browser(users["executive"]).get("/")) == ("fa", "rtl")
+
+
+def test_accept_language_beats_the_default(users):
+    client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert html_lang(client.get("/")) == ("en", "ltr")
+
+
+def test_cookie_beats_accept_language(users):
+    client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "fa"
+    assert html_lang(client.get("/")) == ("fa", "rtl")
+
+
+def test_saved_choice_beats_cookie_and_accept_language(users):
+    Profile.objects.create(user=users["executive"], language="en")
+    client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="fa")
+    client.cookies["django_language"] = "fa"
+    assert html_lang(client.get("/")) == ("en", "ltr")
+
+
+def test_login_page_follows_accept_language_without_a_user(db):
+    assert html_lang(browser(HTTP_ACCEPT_LANGUAGE="en").get("/login/")) == ("en", "ltr")
+
+
+def test_switching_language_saves_the_choice_for_a_signed_in_user(users):
+    Profile.objects.create(user=users["executive"], language="en")
+    client = browser(users["executive"])
+    response = client.post("/i18n/setlang/", {"language": "fa", "next": "/incidents/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/incidents/"
+    assert Profile.objects.get(user=users["executive"]).language == "fa"
+    assert html_lang(client.get("/incidents/")) == ("fa", "rtl")
+
+
+def test_persian_pages_show_jalali_dates_with_persian_digits(users, incident_in):
+    incident = incident_in("detected", detected_at=MOMENT)
+    html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert "۱۴۰۵/۰۱/۰۱ ۱۳:۳۰" in html
+    assert "2026-03-21" not in html
+
+
+def test_english_pages_show_gregorian_dates_in_the_users_zone(users, incident_in):
+    incident = incident_in("detected", detected_at=MOMENT)
+    client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+    assert "2026-03-21 13:30" in client.get(f"/incidents/{incident.reference}/").content.decode()
+    Profile.objects.create(user=users["executive"], time_zone="Europe/Berlin")
+    assert "2026-03-21 11:00" in client.get(f"/incidents/{incident.reference}/").content.decode()
+
+
+def test_profile_saves_language_and_time_zone(users):
+    client = browser(users["engineer"])
+    response = client.post("/profile/", {"language": "en", "time_zone": "UTC"})
+    assert response.status_code == 302
+    saved = Profile.objects.get(user=users["engineer"])
+    assert (saved.language, saved.time_zone) == ("en", "UTC")
+
+
+@pytest.mark.parametrize("post", [{"language": "de", "time_zone": "UTC"},
+                                  {"language": "en", "time_zone": "Mars/Olympus"}])
+def test_profile_refuses_unknown_values_with_400(users, post):
+    assert browser(users["engineer"]).post("/profile/", post).status_code == 400
+
+
+def test_user_text_is_escaped_everywhere(users, incident_in):
+    evil = "<img src=x onerror=alert(1)>"
+    incident = incident_in("scoping", title=evil, summary=evil)
+    client = browser(users["executive"])
+    for path in ("/", "/incidents/", f"/incidents/{incident.reference}/"):
+        html = client.get(path).content.decode()
+        assert evil not in html, path
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html, path
+
+
+@pytest.mark.parametrize("path", ["/", "/incidents/", "/profile/", "/login/", "INCIDENT"])
+def test_pages_carry_a_strict_csp_and_no_inline_script_or_style(users, incident_in, path):
+    incident = incident_in("restored")
+    path = f"/incidents/{incident.reference}/" if path == "INCIDENT" else path
+    client = browser(None if path == "/login/" else users["engineer"])
+    response = client.get(path)
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    html = response.content.decode()
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert 'src="' in tag or 'type="application/json"' in tag, tag
+    assert "<style" not in html
+    assert not re.search(r"\sstyle=", html)
+    assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_static_files_are_served_including_htmx_from_django_htmx(users):
+    client = browser(users["engineer"])
+    html = client.get("/").content.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert any("django_htmx" in s for s in scripts)
+    for src in scripts + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html):
+        response = client.get(src)
+        assert response.status_code == 200, src
+        response.close()
