@@ -89,19 +89,13 @@ def restore_months(now: dt.datetime, months: int = 6) -> list[dict[str, Any]]:
 
 
 def next_deadlines(limit: int = 8) -> list[Any] | None:
-    """Upcoming legal deadlines, once the legal issue's Obligation model exists (else None)."""
+    """Open legal obligations, soonest first, once the legal issue's models exist (else None)."""
     try:
         from incidents.models import Obligation  # type: ignore[attr-defined]
     except ImportError:
         return None
     try:
-        queryset = Obligation.objects.all()
-        if hasattr(queryset, "pending"):
-            queryset = queryset.pending()
-        field = "due_at" if hasattr(Obligation, "due_at") else None
-        if field is None:
-            return None
-        return list(queryset.select_related("incident").order_by(field)[:limit])
+        return list(Obligation.objects.open().for_dashboard()[:limit])
     except Exception:  # a half-migrated neighbour must not take the dashboard down
         log.exception("legal deadlines unavailable")
         return None

@@ -15,7 +15,6 @@
   var catchAgain = false;
 
   function setStatus(kind) {
-    live.className = "live " + kind;
     live.dataset.state = kind;
     live.textContent = live.getAttribute("data-label-" + kind);
   }
