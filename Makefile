@@ -22,6 +22,7 @@ run: install
 	@mkdir -p var
 	$(BIN)/python manage.py compile_translations
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_jurisdiction_rules
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python -m core.run --host $(HOST) --port $(PORT)
 

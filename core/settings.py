@@ -166,6 +166,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
+# --- Legal workspace (issue 6; docs/legal.md) ------------------------------------------------
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
+# Executives read the record but do not handle evidence unless the company decides otherwise.
+EVIDENCE_EXECUTIVE_DOWNLOAD = env_bool("EVIDENCE_EXECUTIVE_DOWNLOAD", False)
+# Evidence streams to a temporary file past this size instead of memory (Django's default).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

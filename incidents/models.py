@@ -281,8 +281,8 @@ class Referral(FSMModelMixin, models.Model):
         self.concluded_at = at
 
     @transition(field=state, source=list(OPEN), target=WITHDRAWN, permission=_legal_or_admin)
-    def withdraw(self, *, at: Any) -> None:
-        pass
+    def withdraw(self, *, at: Any, reason: str) -> None:
+        self.withdrawn_reason = reason
 
 
 class JurisdictionRule(models.Model):

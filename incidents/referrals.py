@@ -23,7 +23,10 @@ _MOMENT_ARG = {"submit": "submitted_at"}
 
 
 def _call_args(referral: Referral, name: str, actor: Any, payload: dict[str, Any]) -> dict:
-    return {_MOMENT_ARG.get(name, "at"): payload.get("at") or timezone.now()}
+    args = {_MOMENT_ARG.get(name, "at"): payload.get("at") or timezone.now()}
+    if name == "withdraw":
+        args["reason"] = payload["reason"]
+    return args
 
 
 def _describe(referral: Referral) -> dict[str, Any]:

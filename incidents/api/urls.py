@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from incidents.api import legal_evidence, legal_obligations, legal_record, legal_referrals
 from incidents.api.views import EventFeedView, IncidentViewSet, TokenView
 
 router = SimpleRouter(trailing_slash=True)
@@ -9,5 +10,31 @@ router.register("incidents", IncidentViewSet, basename="incident")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("events/", EventFeedView.as_view(), name="event-feed"),
+    # Legal workspace (issue 6; docs/legal.md)
+    path("incidents/<str:reference>/referrals/",
+         legal_referrals.IncidentReferralsView.as_view(), name="incident-referrals"),
+    path("referrals/<int:pk>/", legal_referrals.ReferralView.as_view(), name="referral"),
+    path("referrals/<int:pk>/transitions/<str:name>/",
+         legal_referrals.ReferralTransitionView.as_view(), name="referral-transition"),
+    path("referrals/<int:pk>/evidence/",
+         legal_referrals.ReferralHandoverView.as_view(), name="referral-handover"),
+    path("incidents/<str:reference>/obligations/",
+         legal_obligations.IncidentObligationsView.as_view(), name="incident-obligations"),
+    path("obligations/", legal_obligations.ObligationListView.as_view(), name="obligations"),
+    path("obligations/<int:pk>/transitions/<str:name>/",
+         legal_obligations.ObligationTransitionView.as_view(), name="obligation-transition"),
+    path("jurisdiction-rules/", legal_obligations.JurisdictionRuleListView.as_view(),
+         name="jurisdiction-rules"),
+    path("incidents/<str:reference>/evidence/",
+         legal_evidence.IncidentEvidenceView.as_view(), name="incident-evidence"),
+    path("evidence/<int:pk>/", legal_evidence.EvidenceView.as_view(), name="evidence"),
+    path("evidence/<int:pk>/download/", legal_evidence.EvidenceDownloadView.as_view(),
+         name="evidence-download"),
+    path("incidents/<str:reference>/dossier.pdf", legal_record.DossierPdfView.as_view(),
+         name="dossier-pdf"),
+    path("incidents/<str:reference>/dossier.zip", legal_record.DossierZipView.as_view(),
+         name="dossier-zip"),
+    path("record/verification/", legal_record.VerificationView.as_view(),
+         name="record-verification"),
     *router.urls,
 ]

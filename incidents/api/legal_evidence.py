@@ -1,0 +1,72 @@
+"""Evidence endpoints: multipart upload (hashed while streaming, 413 above the limit), list,
+metadata with custody, verified download. Only the upload view parses multipart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, HttpRequest
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents.api.legal_referrals import incident_for
+from incidents.api.legal_serializers import EvidenceSerializer, EvidenceUploadSerializer
+from incidents.evidence import HashingUploadHandler, open_for_download, store_evidence
+from incidents.models import Evidence, Incident
+
+
+def _evidence_for(request: Request, pk: int) -> Evidence:
+    visible = Evidence.objects.filter(incident__in=Incident.objects.visible_to(request.user))
+    return get_object_or_404(visible.select_related("incident", "uploaded_by"), pk=pk)
+
+
+class IncidentEvidenceView(APIView):
+    parser_classes = [MultiPartParser]
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # Before anything (CSRF's read of request.POST included) touches the body, so every
+        # byte of the file passes the counting, hashing handler.
+        if request.method == "POST":
+            request.upload_handlers = [HashingUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(responses={200: EvidenceSerializer(many=True)})
+    def get(self, request: Request, reference: str) -> Response:
+        items = incident_for(request, reference).evidence.select_related("uploaded_by")
+        return Response(EvidenceSerializer(items.prefetch_related("custody"), many=True).data)
+
+    @extend_schema(request={"multipart/form-data": EvidenceUploadSerializer},
+                   responses={201: EvidenceSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        incident = incident_for(request, reference)
+        data = EvidenceUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        evidence, _ = store_evidence(
+            incident, actor=request.user, upload=data.validated_data["file"],
+            description=data.validated_data.get("description", ""),
+            note=data.validated_data.get("note", ""),
+        )
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceView(APIView):
+    @extend_schema(responses={200: EvidenceSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(EvidenceSerializer(_evidence_for(request, pk)).data)
+
+
+class EvidenceDownloadView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        evidence = _evidence_for(request, pk)
+        handle = open_for_download(evidence, actor=request.user,
+                                   note=request.query_params.get("note", "")[:2000])
+        response = FileResponse(handle, as_attachment=True, filename=evidence.original_name,
+                                content_type="application/octet-stream")
+        response["X-Content-SHA256"] = evidence.sha256
+        return response

@@ -1,0 +1,101 @@
+"""Obligation endpoints: an incident's deadlines, the dashboard list, fulfil / waive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import DateTimeField
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents.api.legal_referrals import incident_for
+from incidents.api.legal_serializers import (
+    JurisdictionRuleSerializer,
+    ObligationSerializer,
+    ObligationTransitionSerializer,
+)
+from incidents.api.views import expected_version
+from incidents.errors import UnknownTransition
+from incidents.models import JurisdictionRule, Obligation
+from incidents.obligations import LIFECYCLE, apply_obligation_transition
+
+
+def _context(request: Request) -> dict[str, Any]:
+    return {"request": request, "now": timezone.now()}
+
+
+class IncidentObligationsView(APIView):
+    @extend_schema(responses={200: ObligationSerializer(many=True)})
+    def get(self, request: Request, reference: str) -> Response:
+        obligations = incident_for(request, reference).obligations.for_dashboard()
+        return Response(ObligationSerializer(obligations, many=True, context=_context(request)).data)
+
+
+class ObligationListView(ListAPIView):
+    """The dashboard's deadlines: ``?status=open&due_before=<ISO time>``, soonest first."""
+
+    serializer_class = ObligationSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", OpenApiTypes.STR, enum=[s for s, _ in Obligation.STATES]),
+        OpenApiParameter("due_before", OpenApiTypes.DATETIME),
+        OpenApiParameter("incident", OpenApiTypes.STR),
+    ])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        obligations = Obligation.objects.visible_to(self.request.user).for_dashboard()
+        state = params.get("status")
+        if state:
+            if state not in {s for s, _ in Obligation.STATES}:
+                raise ValidationError({"status": [f"Unknown status '{state}'."]})
+            obligations = obligations.filter(state=state)
+        if params.get("due_before"):
+            try:
+                moment = DateTimeField().to_internal_value(params["due_before"])
+            except ValidationError:
+                raise ValidationError({"due_before": ["Give an ISO 8601 date-time."]}) from None
+            obligations = obligations.due_before(moment)
+        if params.get("incident"):
+            obligations = obligations.filter(incident__reference=params["incident"])
+        return obligations
+
+
+class ObligationTransitionView(APIView):
+    @extend_schema(request=ObligationTransitionSerializer, responses={200: ObligationSerializer})
+    def post(self, request: Request, pk: int, name: str) -> Response:
+        visible = Obligation.objects.visible_to(request.user).select_related("rule", "incident")
+        obligation = get_object_or_404(visible, pk=pk)
+        if name not in LIFECYCLE.transitions:
+            raise UnknownTransition(name)
+        payload = ObligationTransitionSerializer(data=request.data or {}, context={"transition": name})
+        payload.is_valid(raise_exception=True)
+        obligation, _ = apply_obligation_transition(
+            obligation, name, actor=request.user, payload=payload.validated_data,
+            expected_version=expected_version(request),
+        )
+        body = ObligationSerializer(obligation, context=_context(request)).data
+        return Response(body, headers={"ETag": f'"{obligation.version}"'})
+
+
+class JurisdictionRuleListView(ListAPIView):
+    """The rules in force (admins edit them in the admin site); ``is_policy`` marks company
+    policy that no statute fixes, which the UI must say."""
+
+    serializer_class = JurisdictionRuleSerializer
+    filter_backends: list = []
+    pagination_class = None
+    queryset = JurisdictionRule.objects.all()

@@ -1,0 +1,59 @@
+"""The record's verification (dashboard: legal and admins) and the incident dossier."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.roles import ADMIN, LEGAL, has_any_role
+from incidents.api.legal_referrals import incident_for
+from incidents.api.legal_serializers import VerificationRunSerializer
+from incidents.dossier import build_zip, gather, render_pdf
+from incidents.evidence import may_download
+from incidents.models import VerificationRun
+from incidents.record import verify_record
+
+
+def _legal_or_admin(request: Request) -> None:
+    if not has_any_role(request.user, {LEGAL, ADMIN}):
+        raise PermissionDenied("Only legal and admins see the record's verification.")
+
+
+class VerificationView(APIView):
+    """GET: the last verification (or null). POST: verify the whole chain now."""
+
+    @extend_schema(responses={200: VerificationRunSerializer})
+    def get(self, request: Request) -> Response:
+        _legal_or_admin(request)
+        run = VerificationRun.objects.latest_run()
+        return Response({"latest": VerificationRunSerializer(run).data if run else None})
+
+    @extend_schema(request=None, responses={200: VerificationRunSerializer})
+    def post(self, request: Request) -> Response:
+        _legal_or_admin(request)
+        run = verify_record(source="api")
+        return Response({"latest": VerificationRunSerializer(run).data})
+
+
+class DossierPdfView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request: Request, reference: str) -> HttpResponse:
+        incident = incident_for(request, reference)
+        response = HttpResponse(render_pdf(gather(incident)), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{incident.reference}-dossier.pdf"'
+        return response
+
+
+class DossierZipView(APIView):
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, reference: str) -> FileResponse:
+        incident = incident_for(request, reference)
+        if not may_download(request.user):
+            raise PermissionDenied("Your role may not download evidence, so not the dossier ZIP.")
+        return FileResponse(build_zip(incident, actor=request.user), as_attachment=True,
+                            filename=f"{incident.reference}-dossier.zip",
+                            content_type="application/zip")

@@ -1,0 +1,109 @@
+"""Referral endpoints: list/create under an incident, read/edit one, run its transitions,
+record an evidence handover. Thin views (STYLE.md rule 7); errors via the one handler."""
+
+from __future__ import annotations
+
+
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents.api.legal_serializers import (
+    HandoverSerializer,
+    ReferralSerializer,
+    ReferralTransitionSerializer,
+    ReferralWriteSerializer,
+)
+from incidents.api.views import expected_version
+from incidents.errors import UnknownTransition
+from incidents.models import Incident, Referral
+from incidents.referrals import (
+    TRANSITIONS,
+    apply_referral_transition,
+    create_referral,
+    hand_over_evidence,
+    update_referral,
+)
+
+
+def incident_for(request: Request, reference: str) -> Incident:
+    return get_object_or_404(Incident.objects.visible_to(request.user), reference=reference)
+
+
+def referral_for(request: Request, pk: int) -> Referral:
+    visible = Referral.objects.filter(incident__in=Incident.objects.visible_to(request.user))
+    return get_object_or_404(visible.select_related("incident"), pk=pk)
+
+
+def answer(request: Request, referral: Referral, code: int = status.HTTP_200_OK) -> Response:
+    body = ReferralSerializer(referral, context={"request": request}).data
+    return Response(body, status=code, headers={"ETag": f'"{referral.version}"'})
+
+
+class IncidentReferralsView(APIView):
+    @extend_schema(responses={200: ReferralSerializer(many=True)})
+    def get(self, request: Request, reference: str) -> Response:
+        referrals = incident_for(request, reference).referrals.prefetch_related("evidence")
+        return Response(ReferralSerializer(referrals, many=True, context={"request": request}).data)
+
+    @extend_schema(request=ReferralWriteSerializer, responses={201: ReferralSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        incident = incident_for(request, reference)
+        data = ReferralWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral, _ = create_referral(incident, actor=request.user, data=data.validated_data)
+        return answer(request, referral, status.HTTP_201_CREATED)
+
+
+class ReferralView(APIView):
+    @extend_schema(responses={200: ReferralSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return answer(request, referral_for(request, pk))
+
+    @extend_schema(request=ReferralWriteSerializer, responses={200: ReferralSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        referral = referral_for(request, pk)
+        data = ReferralWriteSerializer(referral, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        referral, _ = update_referral(
+            referral, actor=request.user, changes=data.validated_data,
+            expected_version=expected_version(request),
+        )
+        return answer(request, referral)
+
+
+class ReferralTransitionView(APIView):
+    @extend_schema(request=ReferralTransitionSerializer, responses={200: ReferralSerializer})
+    def post(self, request: Request, pk: int, name: str) -> Response:
+        referral = referral_for(request, pk)
+        if name not in TRANSITIONS:
+            raise UnknownTransition(name)
+        payload = ReferralTransitionSerializer(
+            data=request.data or {}, context={"transition": name}
+        )
+        payload.is_valid(raise_exception=True)
+        referral, _ = apply_referral_transition(
+            referral, name, actor=request.user, payload=payload.validated_data,
+            expected_version=expected_version(request),
+        )
+        return answer(request, referral)
+
+
+class ReferralHandoverView(APIView):
+    @extend_schema(request=HandoverSerializer, responses={200: ReferralSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        referral = referral_for(request, pk)
+        data = HandoverSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hand_over_evidence(
+            referral, actor=request.user, evidence_ids=data.validated_data["evidence"],
+            note=data.validated_data.get("note", ""),
+        )
+        referral.refresh_from_db()
+        return answer(request, referral)
+
+

@@ -1,0 +1,306 @@
+"""The dossier legal hands to an authority: a PDF (Persian shaped right-to-left) and a ZIP with
+the PDF, the evidence files, a JSON export and a SHA256SUMS manifest (`sha256sum -c` accepts it).
+
+PDF: fpdf2 with HarfBuzz text shaping (uharfbuzz) joins Persian letters and orders mixed
+Persian/Latin lines; the font is Noto Sans Arabic from a PyPI package (it also covers Latin
+letters and digits), so no system font is needed on any machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import zipfile
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import fontpkg_noto_sans_arabic
+import jdatetime
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+from fontTools.ttLib import TTFont
+from fontTools.varLib import instancer
+from fpdf import FPDF
+
+from incidents.evidence import EvidenceTampered, open_for_download
+from incidents.models import Incident, VerificationRun
+from incidents.record import verify_record
+
+TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
+ARABIC = re.compile("[\u0600-\u06ff]")
+
+
+# fontTools narrates every subsetting step at INFO; one dossier would flood the log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+
+def font_path() -> Path:
+    return next((fontpkg_noto_sans_arabic.ROOT / "files").glob("NotoSansArabic*.ttf"))
+
+
+@functools.cache
+def static_font(weight: int) -> str:
+    """The packaged variable font pinned to one weight, made once per process: instancing
+    costs a quarter second, which every PDF would otherwise pay twice."""
+    folder = Path(settings.VAR_DIR) / "cache" / "fonts"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"NotoSansArabic-{weight}-{font_path().stat().st_size}.ttf"
+    if not target.exists():
+        font = instancer.instantiateVariableFont(TTFont(font_path()), {"wght": weight, "wdth": 100})
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        font.save(partial)
+        os.replace(partial, target)  # atomic: a parallel process never reads half a font
+    return str(target)
+
+
+def when(moment: dt.datetime | None) -> str:
+    """Tehran time, Jalali then Gregorian: '1405/09/03 21:30 — 2026-11-24 21:30 (Tehran)'."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(TEHRAN)
+    jalali = jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
+    return f"{jalali} — {local:%Y-%m-%d %H:%M} (Tehran)"
+
+
+@dataclass
+class DossierData:
+    incident: Incident
+    verification: VerificationRun
+
+    @property
+    def events(self) -> list[Any]:
+        return list(self.incident.events.order_by("seq"))
+
+    @property
+    def referrals(self) -> list[Any]:
+        return list(self.incident.referrals.prefetch_related("evidence"))
+
+    @property
+    def obligations(self) -> list[Any]:
+        return list(self.incident.obligations.select_related("rule", "decided_by"))
+
+    @property
+    def evidence(self) -> list[Any]:
+        return list(self.incident.evidence.select_related("uploaded_by").prefetch_related("custody"))
+
+
+def gather(incident: Incident) -> DossierData:
+    """Verify the record now (stored like any verification) and collect the incident's parts."""
+    return DossierData(incident=incident, verification=verify_record(source="dossier"))
+
+
+class _Pdf(FPDF):
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.add_font("noto", "", static_font(400))
+        self.add_font("noto", "B", static_font(700))
+        self.set_text_shaping(True)
+        self.set_auto_page_break(True, margin=15)
+        self.set_font("noto", size=10)
+
+    def text_line(self, text: str, *, size: float = 10, bold: bool = False) -> None:
+        self.set_font("noto", "B" if bold else "", size)
+        align = "R" if ARABIC.search(text) else "L"
+        self.multi_cell(0, size * 0.6, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
+    def heading(self, text: str) -> None:
+        self.ln(3)
+        self.text_line(text, size=13, bold=True)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("noto", "", 8)
+        self.cell(0, 6, f"{self.page_no()}", align="C")
+
+
+def _facts(pdf: _Pdf, incident: Incident) -> None:
+    pdf.text_line(f"پرونده رخداد {incident.reference}", size=16, bold=True)
+    pdf.text_line(f"Incident dossier {incident.reference} — {incident.title}", size=12)
+    pdf.text_line(f"تاریخ تهیه / Prepared: {when(timezone.now())}")
+    pdf.heading("واقعیت‌ها و دامنه / Facts and scope")
+    systems = ", ".join(f"{s.get('name')} ({s.get('hosting')})" for s in incident.affected_systems)
+    for label, value in (
+        ("عنوان / Title", incident.title),
+        ("شدت / Severity", incident.get_severity_display()),
+        ("وضعیت / State", incident.get_state_display()),
+        ("کشف / Detected", when(incident.detected_at)),
+        ("آگاهی / Aware", when(incident.aware_at)),
+        ("منشأ / Attack vector", incident.get_attack_vector_display() or "—"),
+        ("جزئیات منشأ / Source details", incident.source_details or "—"),
+        ("دسته‌های داده / Data categories", ", ".join(incident.data_categories) or "—"),
+        ("سامانه‌ها / Affected systems", systems or "—"),
+        ("تعداد اشخاص / Subjects (estimate)", str(incident.affected_subjects_estimate or "—")),
+        ("خطر بالا / High risk", "بله / yes" if incident.high_risk else "خیر / no"),
+        ("خلاصه بازیابی / Restoration", incident.restoration_summary or "—"),
+        ("دلیل عدم ارجاع / No-referral reason", incident.no_referral_reason or "—"),
+        ("خلاصه / Summary", incident.summary or "—"),
+    ):
+        pdf.text_line(f"{label}: {value}")
+
+
+def _timeline(pdf: _Pdf, data: DossierData) -> None:
+    pdf.heading("گاه‌شمار / Timeline (Tehran time, Jalali — Gregorian)")
+    for event in data.events:
+        move = f" {event.from_state} → {event.to_state}" if event.to_state else ""
+        pdf.text_line(f"#{event.seq}  {when(event.created_at)}  {event.actor_username or '—'}  "
+                 f"{event.kind}{move}", size=9)
+
+
+def _referrals(pdf: _Pdf, data: DossierData) -> None:
+    pdf.heading("ارجاع به مراجع / Referrals")
+    for r in data.referrals or []:
+        pdf.text_line(f"{r.get_authority_display()} {r.authority_name} — {r.state}; case "
+                 f"{r.case_number or '—'}; submitted {when(r.submitted_at)}; acknowledged "
+                 f"{when(r.acknowledged_at)}; concluded {when(r.concluded_at)}", size=9)
+        if r.outcome or r.withdrawn_reason:
+            pdf.text_line(f"   {r.outcome or r.withdrawn_reason}", size=9)
+        handed = ", ".join(f"#{e.pk} {e.sha256[:16]}…" for e in r.evidence.all())
+        if handed:
+            pdf.text_line(f"   evidence handed over: {handed}", size=9)
+    if not data.referrals:
+        pdf.text_line("—")
+
+
+def _obligations(pdf: _Pdf, data: DossierData) -> None:
+    pdf.heading("تکالیف قانونی / Legal obligations")
+    for o in data.obligations:
+        kind = " (company policy, not statute)" if o.rule.is_policy else ""
+        met = ""
+        if o.decided_at:
+            who = o.decided_by.username if o.decided_by else "—"
+            met = f"; {o.get_state_display()} by {who} at {when(o.decided_at)}: {o.note}"
+        pdf.text_line(f"{o.rule.code}{kind} {o.step_name} → {o.recipient}; due {when(o.due_at)}; "
+                 f"{o.state}{met}", size=9)
+    if not data.obligations:
+        pdf.text_line("—")
+
+
+def _evidence(pdf: _Pdf, data: DossierData) -> None:
+    pdf.heading("ادله / Evidence (SHA-256)")
+    for e in data.evidence:
+        pdf.text_line(f"#{e.pk} {e.original_name} — {e.size} bytes — uploaded by "
+                 f"{e.uploaded_by.username} {when(e.uploaded_at)}", size=9)
+        pdf.text_line(f"   sha256 {e.sha256}", size=8)
+        for c in e.custody.all():
+            pdf.text_line(f"   {when(c.at)} {c.action} {c.actor_username} ({c.role}) {c.note}", size=8)
+    if not data.evidence:
+        pdf.text_line("—")
+
+
+def _verification(pdf: _Pdf, run: VerificationRun) -> None:
+    pdf.heading("اعتبارسنجی سابقه / Record verification")
+    verdict = "سالم / intact" if run.ok else f"شکسته / BROKEN at #{run.broken_seq}: {run.detail}"
+    pdf.text_line(f"{verdict} — {run.checked} events checked, {when(run.finished_at)}")
+    pdf.text_line(f"checkpoint {run.last_seq}:{run.last_hash}", size=8)
+
+
+def render_pdf(data: DossierData) -> bytes:
+    pdf = _Pdf()
+    pdf.set_title(f"Dossier {data.incident.reference}")
+    pdf.add_page()
+    _facts(pdf, data.incident)
+    _timeline(pdf, data)
+    _referrals(pdf, data)
+    _obligations(pdf, data)
+    _evidence(pdf, data)
+    _verification(pdf, data.verification)
+    return bytes(pdf.output())
+
+
+def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+def export(data: DossierData) -> dict[str, Any]:
+    """The machine-readable twin of the PDF (times in UTC, ISO 8601)."""
+    incident = data.incident
+    run = data.verification
+    return {
+        "incident": _fields(incident, (
+            "reference", "title", "summary", "severity", "state", "detected_at", "aware_at",
+            "scoping_started_at", "restoring_started_at", "restored_at", "referred_at",
+            "closed_at", "attack_vector", "source_details", "data_categories",
+            "affected_systems", "affected_subjects_estimate", "high_risk",
+            "restoration_summary", "no_referral_reason")),
+        "timeline": [
+            {**_fields(e, ("seq", "kind", "created_at", "from_state", "to_state", "data",
+                           "prev_hash", "hash")), "actor": e.actor_username}
+            for e in data.events
+        ],
+        "referrals": [
+            {**_fields(r, ("id", "state", "authority", "authority_name", "case_number", "contact",
+                           "notes", "outcome", "withdrawn_reason", "submitted_at",
+                           "acknowledged_at", "concluded_at")),
+             "evidence": [e.pk for e in r.evidence.all()]}
+            for r in data.referrals
+        ],
+        "obligations": [
+            {**_fields(o, ("id", "step_key", "step_name", "recipient", "due_at", "state", "note",
+                           "decided_at", "document_id")),
+             "rule": o.rule.code, "company_policy": o.rule.is_policy,
+             "decided_by": o.decided_by.username if o.decided_by else None}
+            for o in data.obligations
+        ],
+        "evidence": [
+            {**_fields(e, ("id", "original_name", "content_type", "size", "sha256",
+                           "uploaded_at", "integrity_failed_at")),
+             "uploaded_by": e.uploaded_by.username,
+             "custody": [
+                 {**_fields(c, ("at", "action", "role", "note", "referral_id")),
+                  "actor": c.actor_username}
+                 for c in e.custody.all()
+             ]}
+            for e in data.evidence
+        ],
+        "verification": _fields(run, ("ok", "checked", "last_seq", "last_hash", "broken_seq",
+                                      "detail", "finished_at")),
+    }
+
+
+def export_json(data: DossierData) -> bytes:
+    body = export(data)
+    return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
+
+
+def _zip_name(evidence: Any) -> str:
+    safe = re.sub(r"[^\w.\-]+", "_", evidence.original_name).strip("._")[:80] or "file"
+    return f"evidence/{evidence.pk}-{safe}"
+
+
+def build_zip(incident: Incident, *, actor: Any) -> IO[bytes]:
+    """The ZIP as a temporary file (rewound). Each evidence file is read through the custody
+    path (verified, recorded); a file whose hash fails is left out and listed as withheld."""
+    data = gather(incident)
+    sums: list[tuple[str, str]] = []
+    out = tempfile.TemporaryFile()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        withheld = []
+        for evidence in data.evidence:
+            try:
+                handle = open_for_download(evidence, actor=actor, note="dossier")
+            except EvidenceTampered:
+                withheld.append(evidence.pk)
+                continue
+            name = _zip_name(evidence)
+            with handle, archive.open(name, "w", force_zip64=True) as target:
+                while chunk := handle.read(1024 * 1024):
+                    target.write(chunk)
+            sums.append((evidence.sha256, name))
+        for name, blob in (("dossier.pdf", render_pdf(data)), ("incident.json", export_json(data))):
+            archive.writestr(name, blob)
+            sums.append((hashlib.sha256(blob).hexdigest(), name))
+        if withheld:
+            archive.writestr("WITHHELD.txt", "Evidence withheld (hash mismatch): "
+                             + ", ".join(map(str, withheld)) + "\n")
+        archive.writestr("SHA256SUMS", "".join(f"{digest}  {name}\n" for digest, name in sums))
+    out.seek(0)
+    return out
