@@ -85,6 +85,7 @@ class ScopeForm(VersionedForm):
     affected_subjects_estimate = forms.IntegerField(
         label=_("Affected people (estimate)"), min_value=0, max_value=MAX_SUBJECTS, required=False
     )
+    high_risk = forms.BooleanField(label=_("High risk to the people affected"), required=False)
 
     def clean_data_categories(self) -> list[str]:
         return sorted(set(self.cleaned_data["data_categories"]))
@@ -153,3 +154,42 @@ def time_zone_choices() -> list[tuple[str, str]]:
 class ProfileForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+
+class ReferralForm(forms.Form):
+    authority = forms.ChoiceField(label=_("Authority"), choices=Authority.choices)
+    authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
+    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
+    contact = forms.CharField(label=_("Contact"), required=False, max_length=300)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=20000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("authority") == Authority.OTHER and not data.get("authority_name"):
+            self.add_error("authority_name", _("Name the authority when it is “other”."))
+        return data
+
+
+class RecordTransitionForm(VersionedForm):
+    """Payload of a referral or obligation transition; which keys apply is in FIELDS."""
+
+    FIELDS = {
+        "acknowledge": ("case_number",),
+        "conclude": ("outcome",),
+        "withdraw": ("reason",),
+        "fulfil": ("note",),
+        "waive": ("note",),
+    }
+    note = forms.CharField(label=_("Note"), required=False, max_length=5000)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=5000)
+    outcome = forms.CharField(label=_("Outcome"), required=False, max_length=20000)
+    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
+
+    def payload(self, name: str) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) for k in self.FIELDS.get(name, ())}
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+    description = forms.CharField(label=_("Description"), required=False, max_length=5000)

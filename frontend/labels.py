@@ -26,3 +26,13 @@ EVENT_LABELS = {
     "updated": _("Edited"),
     **TRANSITION_LABELS,
 }
+
+RECORD_TRANSITION_LABELS = {
+    "submit": _("Mark submitted"),
+    "acknowledge": _("Mark acknowledged"),
+    "start_investigation": _("Mark investigating"),
+    "conclude": _("Conclude"),
+    "withdraw": _("Withdraw"),
+    "fulfil": _("Mark fulfilled"),
+    "waive": _("Not required"),
+}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.views import auth, dashboard, incidents, profile
+from frontend.views import auth, dashboard, incidents, legal, profile
 
 app_name = "frontend"
 
@@ -17,4 +17,8 @@ urlpatterns = [
          name="incident_edit"),
     path("incidents/<str:reference>/transitions/<str:name>/", incidents.incident_transition,
          name="incident_transition"),
+    path("incidents/<str:reference>/referrals/new/", legal.referral_create, name="referral_create"),
+    path("incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",
+         legal.record_transition, name="record_transition"),
+    path("incidents/<str:reference>/evidence/", legal.evidence_upload, name="evidence_upload"),
 ]

@@ -100,3 +100,15 @@ def field_label(name: str) -> str:
     from frontend.labels import FIELD_LABELS
 
     return str(FIELD_LABELS.get(name, name.replace("_", " ")))
+
+
+
+@register.simple_tag
+def join_id(*parts: Any) -> str:
+    """An element id from parts, for pages with one small form per record and action."""
+    return "-".join(str(p) for p in parts)
+
+
+@register.simple_tag
+def widget_with_id(form: Any, name: str, element_id: str) -> str:
+    return form[name].as_widget(attrs={"id": element_id})

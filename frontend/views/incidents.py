@@ -18,6 +18,7 @@ from frontend.views.common import error_page, role_required
 from incidents.choices import DataCategory
 from incidents.errors import (
     DomainError,
+    InvalidChange,
     RequirementsMissing,
     StaleVersion,
 )
@@ -91,7 +92,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         "source_details": incident.source_details, "affected_systems": incident.affected_systems,
         "data_categories": incident.data_categories,
         "affected_subjects_estimate": incident.affected_subjects_estimate,
-        "restoration_summary": incident.restoration_summary,
+        "restoration_summary": incident.restoration_summary, "high_risk": incident.high_risk,
     }
     options = [
         {"name": o.name, "label": TRANSITION_LABELS[o.name], "target": o.target,
@@ -110,6 +111,9 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
     }
     for name, form_class in SECTIONS.items():
         context[f"{name}_form"] = form_class(initial=initial)
+    from frontend.views.legal import legal_context  # legal.py builds on this module
+
+    context.update(legal_context(request, incident))
     context.update(extra)
     return context
 
@@ -129,6 +133,8 @@ def _refused(request: HttpRequest, incident: Incident, error: DomainError,
         message = _("Still missing: %(fields)s") % {
             "fields": ", ".join(str(FIELD_LABELS.get(m, m)) for m in error.missing)
         }
+    elif isinstance(error, InvalidChange):
+        message = " ".join(f"{k}: {' '.join(map(str, v))}" for k, v in error.errors.items())
     else:
         message = error.detail
     incident.refresh_from_db()

@@ -1,0 +1,120 @@
+"""Referrals, legal deadlines and evidence from the incident page, through the legal domain."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from incidents.models import Event, Obligation, Referral
+from incidents.obligations import seed_rules
+from tests.frontend.helpers import browser
+
+
+def test_legal_prepares_and_submits_a_referral_from_the_page(users, incident_in):
+    incident = incident_in("restored")
+    client = browser(users["legal"])
+    created = client.post(f"/incidents/{incident.reference}/referrals/new/",
+                          {"authority": "cybercrime_prosecutor", "case_number": ""})
+    assert created.status_code == 302
+    referral = Referral.objects.get(incident=incident, authority="cybercrime_prosecutor")
+    assert referral.state == "draft"
+    page = client.get(f"/incidents/{incident.reference}/").content.decode()
+    assert f"/referrals/{referral.pk}/transitions/submit/" in page
+    submitted = client.post(
+        f"/incidents/{incident.reference}/referrals/{referral.pk}/transitions/submit/",
+        {"version": referral.version},
+    )
+    assert submitted.status_code == 302
+    referral.refresh_from_db()
+    assert referral.state == "submitted"
+    assert Event.objects.filter(incident=incident, kind="referral.submit").exists()
+
+
+def test_withdrawing_without_a_reason_says_so(users, incident_in):
+    incident = incident_in("referred")
+    referral = incident.referrals.get()
+    response = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/incidents/{incident.reference}/referrals/{referral.pk}/transitions/withdraw/",
+        {"version": referral.version},
+    )
+    assert response.status_code == 400
+    assert "Still missing: reason" in response.content.decode()
+
+
+def test_executive_cannot_prepare_a_referral(users, incident_in):
+    incident = incident_in("restored")
+    client = browser(users["executive"])
+    assert "referrals/new/" not in client.get(f"/incidents/{incident.reference}/").content.decode()
+    response = client.post(f"/incidents/{incident.reference}/referrals/new/",
+                           {"authority": "cyber_police"})
+    assert response.status_code == 403
+    assert not Referral.objects.filter(incident=incident).exists()
+
+
+def test_referral_of_another_incident_is_404(users, incident_in):
+    first, second = incident_in("referred"), incident_in("restored")
+    referral = first.referrals.get()
+    response = browser(users["legal"]).post(
+        f"/incidents/{second.reference}/referrals/{referral.pk}/transitions/withdraw/",
+        {"version": referral.version, "reason": "x"},
+    )
+    assert response.status_code == 404
+
+
+def test_deadlines_show_on_the_page_and_can_be_fulfilled(users, incident_in):
+    seed_rules()
+    incident = incident_in("restoring")  # personal data in scope: GDPR-33 and policy rules apply
+    obligation = Obligation.objects.filter(incident=incident).order_by("due_at").first()
+    assert obligation is not None
+    client = browser(users["legal"])
+    page = client.get(f"/incidents/{incident.reference}/").content.decode()
+    assert obligation.step_name in page
+    dashboard = client.get("/").content.decode()
+    deadlines = dashboard.split('id="deadlines"')[1].split("</section>")[0]
+    assert obligation.step_name in deadlines and incident.reference in deadlines
+    done = client.post(
+        f"/incidents/{incident.reference}/obligations/{obligation.pk}/transitions/fulfil/",
+        {"version": obligation.version, "note": "Filed by email."},
+    )
+    assert done.status_code == 302
+    obligation.refresh_from_db()
+    assert obligation.state == "fulfilled" and obligation.note == "Filed by email."
+
+
+def test_unknown_record_kind_is_404(users, incident_in):
+    incident = incident_in("restored")
+    response = browser(users["legal"]).post(
+        f"/incidents/{incident.reference}/widgets/1/transitions/fulfil/", {"version": 1}
+    )
+    assert response.status_code == 404
+
+
+needs_evidence = pytest.mark.skipif(
+    importlib.util.find_spec("incidents.evidence") is None, reason="evidence storage not built"
+)
+
+
+@needs_evidence
+def test_engineer_uploads_evidence_from_the_page(users, incident_in, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    incident = incident_in("scoping")
+    upload = SimpleUploadedFile("access.log", b"GET /admin 200\n", content_type="text/plain")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/evidence/", {"file": upload, "description": "web log"}
+    )
+    assert response.status_code == 302
+    page = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert "access.log" in page and "web log" in page and "dossier.pdf" in page
+
+
+@needs_evidence
+def test_executive_cannot_upload_evidence(users, incident_in, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    incident = incident_in("scoping")
+    upload = SimpleUploadedFile("x.txt", b"x")
+    response = browser(users["executive"]).post(
+        f"/incidents/{incident.reference}/evidence/", {"file": upload}
+    )
+    assert response.status_code == 403
