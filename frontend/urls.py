@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", auth.set_language, name="set_language"),
     path("profile/", profile.profile, name="profile"),
+    path("profile/telegram/", profile.telegram_link, name="telegram_link"),
     path("incidents/", incidents.incident_list, name="incidents"),
     path("incidents/new/", incidents.incident_create, name="incident_create"),
     path("incidents/<str:reference>/", incidents.incident_detail, name="incident"),

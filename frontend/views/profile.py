@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from django.conf import settings
@@ -9,28 +10,26 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.views.decorators.http import require_POST
 
 from core.models import Profile
 from frontend.forms import ProfileForm
 
 
 def telegram_status(user: Any) -> dict[str, Any] | None:
-    """The chat link and a deep link to start one, once the notifier exists (else None)."""
-    try:
-        from notifier.models import TelegramLink
-    except ImportError:
+    """The person's chat link, once the notifier exists (else None)."""
+    if importlib.util.find_spec("notifier.linking") is None:
         return None
-    status: dict[str, Any] = {
-        "link": TelegramLink.objects.filter(user=user, active=True).first(), "deep_link": None
-    }
-    try:
-        from notifier import linking  # the Telegram issue's deep-link helper
-    except ImportError:
-        return status
-    make = getattr(linking, "deep_link_for", None)
-    if make is not None and status["link"] is None:
-        status["deep_link"] = make(user)
-    return status
+    from notifier.models import TelegramLink
+
+    return {"link": TelegramLink.objects.filter(user=user, active=True).first(),
+            "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME)}
+
+
+def _render(request: HttpRequest, form: ProfileForm, status: int = 200,
+            **extra: Any) -> HttpResponse:
+    context = {"form": form, "telegram": telegram_status(request.user), **extra}
+    return render(request, "frontend/profile.html", context, status=status)
 
 
 @login_required
@@ -47,8 +46,20 @@ def profile(request: HttpRequest) -> HttpResponse:
             response = redirect("frontend:profile")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, saved.language, samesite="Lax")
             return response
-        status = 400
-    else:
-        status = 200
-    context = {"form": form, "telegram": telegram_status(request.user)}
-    return render(request, "frontend/profile.html", context, status=status)
+        return _render(request, form, 400)
+    return _render(request, form)
+
+
+@require_POST
+@login_required
+def telegram_link(request: HttpRequest) -> HttpResponse:
+    """A fresh single-use deep link, shown once (only its digest is stored)."""
+    if telegram_status(request.user) is None:
+        return redirect("frontend:profile")
+    from notifier.linking import deep_link, issue_link_token
+
+    token, _row = issue_link_token(request.user)
+    saved = Profile.for_user(request.user)
+    form = ProfileForm(initial={"language": saved.effective_language(),
+                                "time_zone": saved.effective_time_zone()})
+    return _render(request, form, deep_link=deep_link(token), start_command=f"/start {token}")

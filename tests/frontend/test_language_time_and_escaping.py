@@ -118,3 +118,16 @@ def test_static_files_are_served_including_htmx_from_django_htmx(users):
         response = client.get(src)
         assert response.status_code == 200, src
         response.close()
+
+
+def test_profile_hands_out_a_single_use_telegram_deep_link(users, settings):
+    from notifier.models import LinkToken
+
+    settings.TELEGRAM_BOT_USERNAME = "breach_desk_bot"
+    client = browser(users["engineer"])
+    assert LinkToken.objects.count() == 0  # viewing the profile writes nothing
+    client.get("/profile/")
+    assert LinkToken.objects.count() == 0
+    html = client.post("/profile/telegram/").content.decode()
+    assert "https://t.me/breach_desk_bot?start=" in html
+    assert LinkToken.objects.filter(user=users["engineer"]).count() == 1
