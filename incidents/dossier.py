@@ -124,7 +124,7 @@ class _Pdf(FPDF):
 
 def _facts(pdf: _Pdf, incident: Incident) -> None:
     pdf.text_line(f"پرونده رخداد {incident.reference}", size=16, bold=True)
-    pdf.text_line(f"Incident dossier {incident.reference} — {incident.title}", size=12)
+    pdf.text_line(f"Incident dossier {incident.reference}", size=12)
     pdf.text_line(f"تاریخ تهیه / Prepared: {when(timezone.now())}")
     pdf.heading("واقعیت‌ها و دامنه / Facts and scope")
     systems = ", ".join(f"{s.get('name')} ({s.get('hosting')})" for s in incident.affected_systems)
