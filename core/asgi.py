@@ -1,8 +1,32 @@
-"""ASGI root: HTTP goes to Django. The live-stream issue adds the websocket routes here."""
+"""ASGI root: HTTP goes to Django; websockets pass the origin check, then the stream's
+authentication (session cookie or ``Authorization: Token``), then the stream's routes."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
-application = get_asgi_application()
+# Set Django up before importing anything that touches models.
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from incidents.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(websocket_application()),
+    }
+)
+
+if settings.WEB_GC_TUNING:
+    # The stream's latency tail is mostly collector pauses walking the start-up heap (Django,
+    # DRF, models): freeze it out of every collection, and collect young objects less often.
+    # Measured in bench/README.md ("Live stream").
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)

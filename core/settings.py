@@ -144,6 +144,17 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Live stream (issue 3; docs/live-stream.md) -----------------------------------------------
+# Longest a committed change waits for its broadcast (Redis down must not stall requests).
+STREAM_SEND_TIMEOUT = env_float("STREAM_SEND_TIMEOUT", 0.5, minimum=0.01)
+# Frames held for a client that does not read; past this it is dropped (close 4008) and resyncs.
+STREAM_CLIENT_QUEUE = env_int("STREAM_CLIENT_QUEUE", 200, minimum=1)
+# How long a consumer holds an event that arrived before an earlier seq (two processes committed
+# close together) before giving up on the missing one and letting the client resync.
+STREAM_REORDER_SECONDS = env_float("STREAM_REORDER_SECONDS", 0.2, minimum=0.0)
+# gc.freeze() + a higher gen-0 threshold in daphne after start-up (bench/README.md, Live stream).
+WEB_GC_TUNING = env_bool("WEB_GC_TUNING", True)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,84 @@
+"""The publishing side: one broadcast per committed event, after commit, never failing a write."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from incidents import stream
+from incidents.api.serializers import EventSerializer, IncidentSummarySerializer
+from incidents.lifecycle import apply_transition
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Layer messages handed to the channel layer (the edge of this process)."""
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(stream, "broadcast_now", sent.append)
+    return sent
+
+
+def test_broadcast_waits_for_the_commit_and_carries_rest_shapes(
+    django_capture_on_commit_callbacks, incident_in, users, published
+):
+    incident = incident_in("detected")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        changed, event = apply_transition(incident, "start_scoping", actor=users["engineer"])
+        assert published == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    [message] = published
+    assert message["type"] == stream.MESSAGE_TYPE
+    assert (message["seq"], message["reference"]) == (event.seq, incident.reference)
+    frame = json.loads(message["text"])
+    assert frame == {
+        "type": "event",
+        "seq": event.seq,
+        "event": json.loads(json.dumps(EventSerializer(event).data)),
+        "incident": json.loads(json.dumps(IncidentSummarySerializer(changed).data)),
+    }
+    assert frame["incident"]["state"] == "scoping"
+
+
+def test_failed_transition_registers_no_broadcast(
+    django_capture_on_commit_callbacks, incident_in, users, published
+):
+    incident = incident_in("scoping")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(Exception, match="Required information is missing"):
+            apply_transition(incident, "start_restoration", actor=users["engineer"])
+    assert callbacks == [] and published == []
+
+
+class HangingLayer:
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        await asyncio.sleep(30)
+
+
+class BrokenLayer:
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("layer", [HangingLayer(), BrokenLayer()], ids=["hanging", "down"])
+def test_transition_succeeds_quickly_and_logs_when_the_layer_fails(
+    api, incident_in, monkeypatch, caplog, settings, layer
+):
+    settings.STREAM_SEND_TIMEOUT = 0.2
+    monkeypatch.setattr(stream, "get_channel_layer", lambda: layer)
+    incident = incident_in("detected")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="breach_desk.stream"):
+        response = api("engineer").post(
+            f"/api/incidents/{incident.reference}/transitions/start_scoping/", {}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "scoping"
+    assert time.monotonic() - started < 3
+    assert "not broadcast" in caplog.text and "resync" in caplog.text

@@ -1,0 +1,225 @@
+"""The live stream over the real ASGI stack: who may connect, what they receive, in what order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.auth import SESSION_KEY
+from django.db import transaction
+from django.test import Client
+
+from incidents import stream
+from incidents.consumers import (
+    CLOSE_NO_ROLE,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_INCIDENT,
+)
+from incidents.events import latest_seq
+from incidents.lifecycle import apply_transition, update_incident
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def closed_with(communicator: Any) -> int:
+    connected, _ = await communicator.connect()
+    assert connected  # accepted first, so that the client learns the reason
+    message = await communicator.receive_output(timeout=2)
+    assert message["type"] == "websocket.close"
+    await communicator.wait()
+    return message["code"]
+
+
+async def hello(communicator: Any) -> int:
+    connected, _ = await communicator.connect()
+    assert connected
+    message = await communicator.receive_json_from(timeout=2)
+    assert message["type"] == "hello"
+    return message["seq"]
+
+
+async def test_anonymous_connection_is_closed_with_4401(ws):
+    assert await closed_with(await ws(None)) == CLOSE_UNAUTHENTICATED
+
+
+async def test_unknown_token_is_closed_with_4401(ws):
+    bad = [(b"authorization", b"Token 0123456789abcdef0123456789abcdef01234567")]
+    assert await closed_with(await ws(None, headers=bad)) == CLOSE_UNAUTHENTICATED
+
+
+async def test_user_without_role_is_closed_with_4403(ws):
+    assert await closed_with(await ws("norole")) == CLOSE_NO_ROLE
+
+
+async def test_foreign_origin_is_refused_at_the_handshake(ws):
+    communicator = await ws("engineer", origin="https://evil.example")
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_unknown_incident_is_closed_with_4404(ws):
+    communicator = await ws("engineer", path="/ws/incidents/INC-2026-9999/")
+    assert await closed_with(communicator) == CLOSE_UNKNOWN_INCIDENT
+
+
+async def test_hello_carries_the_latest_seq(ws, incident_in):
+    await database_sync_to_async(incident_in)("scoping")
+    expected = await database_sync_to_async(latest_seq)()
+    communicator = await ws("executive")
+    assert await hello(communicator) == expected == 2
+    await communicator.disconnect()
+
+
+async def test_session_cookie_authenticates_a_browser(ws, users):
+    def session_cookie() -> str:
+        client = Client()
+        client.force_login(users["legal"])
+        assert client.session[SESSION_KEY] == str(users["legal"].pk)
+        return client.cookies["sessionid"].value
+
+    cookie = await database_sync_to_async(session_cookie)()
+    communicator = await ws(None, headers=[(b"cookie", f"sessionid={cookie}".encode())])
+    assert await hello(communicator) == 0
+    await communicator.disconnect()
+
+
+async def test_committed_transitions_reach_every_role_in_seq_order_with_rest_shapes(
+    ws, incident_in, users
+):
+    incident = await database_sync_to_async(incident_in)("detected")
+    watchers = [await ws(role) for role in ("executive", "engineer")]
+    for watcher in watchers:
+        assert await hello(watcher) == 1
+
+    def drive() -> None:
+        changed, _ = apply_transition(incident, "start_scoping", actor=users["engineer"])
+        update_incident(changed, actor=users["engineer"], changes={"severity": "critical"})
+
+    await database_sync_to_async(drive)()
+    for watcher in watchers:
+        first = await watcher.receive_json_from(timeout=2)
+        second = await watcher.receive_json_from(timeout=2)
+        assert [first["seq"], second["seq"]] == [2, 3]
+        assert first["type"] == "event"
+        assert first["event"]["kind"] == "start_scoping"
+        assert first["event"]["to_state"] == "scoping"
+        assert first["incident"]["reference"] == incident.reference
+        assert first["incident"]["state"] == "scoping"
+        assert second["incident"]["severity"] == "critical"
+        assert second["incident"]["version"] == first["incident"]["version"] + 1
+        assert set(first["event"]) >= {"seq", "incident", "kind", "actor", "created_at", "hash"}
+        await watcher.disconnect()
+
+
+async def test_incident_stream_forwards_only_that_incident(ws, incident_in, users):
+    watched = await database_sync_to_async(incident_in)("detected")
+    other = await database_sync_to_async(incident_in)("detected")
+    communicator = await ws("legal", path=f"/ws/incidents/{watched.reference}/")
+    await hello(communicator)
+    await database_sync_to_async(apply_transition)(
+        other, "start_scoping", actor=users["engineer"]
+    )
+    await database_sync_to_async(apply_transition)(
+        watched, "start_scoping", actor=users["engineer"]
+    )
+    message = await communicator.receive_json_from(timeout=2)
+    assert message["incident"]["reference"] == watched.reference
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_rolled_back_change_sends_nothing(ws, incident_in, users):
+    incident = await database_sync_to_async(incident_in)("detected")
+    communicator = await ws("engineer")
+    seq = await hello(communicator)
+
+    class Abandon(Exception):
+        pass
+
+    def change_then_fail() -> None:
+        with pytest.raises(Abandon), transaction.atomic():
+            apply_transition(incident, "start_scoping", actor=users["engineer"])
+            raise Abandon
+
+    await database_sync_to_async(change_then_fail)()
+    assert await communicator.receive_nothing(timeout=0.5)
+    assert await database_sync_to_async(latest_seq)() == seq
+    await communicator.disconnect()
+
+
+def frame(seq: int, reference: str = "INC-2026-0001") -> dict[str, Any]:
+    text = json.dumps({"type": "event", "seq": seq})
+    return {"type": stream.MESSAGE_TYPE, "seq": seq, "reference": reference, "text": text}
+
+
+async def test_events_published_out_of_order_are_delivered_in_seq_order(ws):
+    communicator = await ws("engineer")
+    assert await hello(communicator) == 0
+    layer = get_channel_layer()
+    for seq in (2, 3, 1):
+        await layer.group_send(stream.GROUP, frame(seq))
+    received = [(await communicator.receive_json_from(timeout=2))["seq"] for _ in range(3)]
+    assert received == [1, 2, 3]
+    await communicator.disconnect()
+
+
+async def test_a_seq_that_never_arrives_is_skipped_after_the_hold(ws, settings):
+    settings.STREAM_REORDER_SECONDS = 0.05
+    communicator = await ws("engineer")
+    await hello(communicator)
+    layer = get_channel_layer()
+    await layer.group_send(stream.GROUP, frame(2))
+    # The client sees the gap (1 missing) and fetches it from /api/events/?after=0.
+    assert (await communicator.receive_json_from(timeout=2))["seq"] == 2
+    await layer.group_send(stream.GROUP, frame(1))
+    await layer.group_send(stream.GROUP, frame(3))
+    assert (await communicator.receive_json_from(timeout=2))["seq"] == 3
+    await communicator.disconnect()
+
+
+async def test_slow_client_is_dropped_while_others_keep_receiving(ws, settings, monkeypatch):
+    settings.STREAM_CLIENT_QUEUE = 3
+    from incidents import consumers
+
+    real_gate = consumers.TransportGate
+    gates: list[Any] = []
+
+    def gate(send: Any) -> Any:
+        made = real_gate(send)
+        gates.append(made)
+        return made
+
+    monkeypatch.setattr(consumers, "TransportGate", gate)
+    slow, fast = await ws("engineer"), await ws("executive")
+    await hello(slow)
+    gates[0].pauseProducing()  # what daphne's transport does when the client stops reading
+    await hello(fast)
+    layer = get_channel_layer()
+    for seq in range(1, 6):
+        await layer.group_send(stream.GROUP, frame(seq))
+    assert [(await fast.receive_json_from(timeout=2))["seq"] for _ in range(5)] == [1, 2, 3, 4, 5]
+    closing = await slow.receive_output(timeout=2)
+    assert closing == {"type": "websocket.close", "code": CLOSE_TOO_SLOW}
+    await fast.disconnect()
+
+
+async def test_paused_client_gets_its_backlog_in_order_when_it_reads_again(ws, monkeypatch):
+    from incidents import consumers
+
+    real_gate = consumers.TransportGate
+    gates: list[Any] = []
+    monkeypatch.setattr(consumers, "TransportGate", lambda send: gates.append(real_gate(send)) or gates[-1])
+    communicator = await ws("engineer")
+    await hello(communicator)
+    gates[0].pauseProducing()
+    layer = get_channel_layer()
+    for seq in (1, 2):
+        await layer.group_send(stream.GROUP, frame(seq))
+    assert await communicator.receive_nothing(timeout=0.2)
+    gates[0].resumeProducing()
+    assert [(await communicator.receive_json_from(timeout=2))["seq"] for _ in range(2)] == [1, 2]
+    await communicator.disconnect()
