@@ -10,7 +10,7 @@ from frontend.labels import TRANSITION_LABELS
 from incidents.choices import State
 from incidents.lifecycle import all_transitions
 
-BAR_WIDTH, GAP, CHART_HEIGHT = 44, 18, 140
+BAR_WIDTH, GAP, CHART_HEIGHT = 60, 20, 160
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,11 @@ def bars(items: list[tuple[str, str, float]]) -> dict[str, Any]:
     top = max([v for _, _, v in items] + [1])
     out = []
     for i, (key, label, value) in enumerate(items):
-        h = round(CHART_HEIGHT * value / top)
+        h = round((CHART_HEIGHT - 20) * value / top)
         out.append(Bar(GAP + i * (BAR_WIDTH + GAP), CHART_HEIGHT - h + 10, BAR_WIDTH, h,
                        label, value, key))
-    return {"bars": out, "width": GAP + len(items) * (BAR_WIDTH + GAP), "height": CHART_HEIGHT + 60,
-            "base": CHART_HEIGHT + 10}
+    return {"bars": out, "width": GAP + len(items) * (BAR_WIDTH + GAP), "height": CHART_HEIGHT + 40,
+            "base": CHART_HEIGHT + 10, "mid": BAR_WIDTH // 2}
 
 
 NODE_W, NODE_H, COL_W, ROW_H = 110, 34, 160, 80

@@ -42,7 +42,12 @@
     item.dataset.seq = String(event.seq);
     var when = document.createElement("time");
     when.dateTime = event.created_at;
-    when.textContent = new Date(event.created_at).toLocaleTimeString(document.documentElement.lang);
+    try {
+      when.textContent = new Date(event.created_at).toLocaleTimeString(
+        document.documentElement.lang, { timeZone: live.dataset.timeZone });
+    } catch (e) {
+      when.textContent = new Date(event.created_at).toLocaleTimeString(document.documentElement.lang);
+    }
     var ref = document.createElement("a");
     ref.href = "/incidents/" + encodeURIComponent(incident.reference) + "/";
     ref.textContent = incident.reference;
