@@ -90,7 +90,8 @@ class DossierData:
 
     @property
     def evidence(self) -> list[Any]:
-        return list(self.incident.evidence.select_related("uploaded_by").prefetch_related("custody"))
+        items = self.incident.evidence.select_related("uploaded_by")
+        return list(items.prefetch_related("custody"))
 
 
 def gather(incident: Incident) -> DossierData:
@@ -150,7 +151,7 @@ def _facts(pdf: _Pdf, incident: Incident) -> None:
 def _timeline(pdf: _Pdf, data: DossierData) -> None:
     pdf.heading("گاه‌شمار / Timeline (Tehran time, Jalali — Gregorian)")
     for event in data.events:
-        move = f" {event.from_state} → {event.to_state}" if event.to_state else ""
+        move = f" {event.from_state}  ->  {event.to_state}" if event.to_state else ""
         pdf.text_line(f"#{event.seq}  {when(event.created_at)}  {event.actor_username or '—'}  "
                  f"{event.kind}{move}", size=9)
 
@@ -163,7 +164,7 @@ def _referrals(pdf: _Pdf, data: DossierData) -> None:
                  f"{when(r.acknowledged_at)}; concluded {when(r.concluded_at)}", size=9)
         if r.outcome or r.withdrawn_reason:
             pdf.text_line(f"   {r.outcome or r.withdrawn_reason}", size=9)
-        handed = ", ".join(f"#{e.pk} {e.sha256[:16]}…" for e in r.evidence.all())
+        handed = ", ".join(f"#{e.pk} {e.sha256[:16]}..." for e in r.evidence.all())
         if handed:
             pdf.text_line(f"   evidence handed over: {handed}", size=9)
     if not data.referrals:
@@ -178,7 +179,8 @@ def _obligations(pdf: _Pdf, data: DossierData) -> None:
         if o.decided_at:
             who = o.decided_by.username if o.decided_by else "—"
             met = f"; {o.get_state_display()} by {who} at {when(o.decided_at)}: {o.note}"
-        pdf.text_line(f"{o.rule.code}{kind} {o.step_name} → {o.recipient}; due {when(o.due_at)}; "
+        pdf.text_line(f"{o.rule.code}{kind} {o.step_name}  ->  {o.recipient}; "
+                      f"due {when(o.due_at)}; "
                  f"{o.state}{met}", size=9)
     if not data.obligations:
         pdf.text_line("—")
@@ -191,7 +193,9 @@ def _evidence(pdf: _Pdf, data: DossierData) -> None:
                  f"{e.uploaded_by.username} {when(e.uploaded_at)}", size=9)
         pdf.text_line(f"   sha256 {e.sha256}", size=8)
         for c in e.custody.all():
-            pdf.text_line(f"   {when(c.at)} {c.action} {c.actor_username} ({c.role}) {c.note}", size=8)
+            pdf.text_line(
+                f"   {when(c.at)} {c.action} {c.actor_username} ({c.role}) {c.note}", size=8
+            )
     if not data.evidence:
         pdf.text_line("—")
 

@@ -52,7 +52,11 @@ class EvidenceTampered(DomainError):
         self.expected, self.actual = evidence.sha256, actual
 
     def body(self) -> dict:
-        return {"detail": self.detail, "expected_sha256": self.expected, "actual_sha256": self.actual}
+        return {
+            "detail": self.detail,
+            "expected_sha256": self.expected,
+            "actual_sha256": self.actual,
+        }
 
 
 class HashingUploadHandler(TemporaryFileUploadHandler):
@@ -110,7 +114,9 @@ def may_download(user: Any) -> bool:
     return EXECUTIVE in roles and settings.EVIDENCE_EXECUTIVE_DOWNLOAD
 
 
-def _custody(evidence: Evidence, actor: Any, action: str, note: str = "", **extra: Any) -> CustodyEntry:
+def _custody(
+    evidence: Evidence, actor: Any, action: str, note: str = "", **extra: Any
+) -> CustodyEntry:
     return CustodyEntry.objects.create(
         evidence=evidence, actor=actor, actor_username=actor.username,
         role=primary_role(actor) or "", at=timezone.now(), action=action, note=note, **extra,

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+
 from core.roles import ADMIN, ENGINEER, has_any_role
 from incidents.choices import TERMINAL_STATES
 from incidents.errors import (

@@ -101,7 +101,8 @@ def rule_applies(rule: JurisdictionRule, incident: Incident) -> bool:
         return False
     if rule.data_categories and not categories & set(rule.data_categories):
         return False
-    if rule.min_subjects is not None and (incident.affected_subjects_estimate or 0) < rule.min_subjects:
+    subjects = incident.affected_subjects_estimate or 0
+    if rule.min_subjects is not None and subjects < rule.min_subjects:
         return False
     return not (rule.requires_high_risk and not incident.high_risk)
 

@@ -29,7 +29,8 @@ class Checkpoint:
         """``SEQ:HASH`` as printed by ``verify_record --checkpoint``."""
         seq, sep, digest = raw.strip().partition(":")
         digest = digest.lower()
-        if not sep or not seq.isdigit() or len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
+        hex_ok = len(digest) == 64 and set(digest) <= set("0123456789abcdef")
+        if not sep or not seq.isdigit() or not hex_ok:
             raise ValueError("a checkpoint looks like SEQ:HASH (a number, a colon, 64 hex digits)")
         return cls(int(seq), digest)
 
@@ -83,7 +84,8 @@ def walk_chain() -> Verification:
 
 
 def _broken(event: Event, checked: int, prev_hash: str, detail: str) -> Verification:
-    return Verification(False, checked, event.seq - 1 if checked else 0, prev_hash, event.seq, detail)
+    last_good = event.seq - 1 if checked else 0
+    return Verification(False, checked, last_good, prev_hash, event.seq, detail)
 
 
 def check_expected(result: Verification, expect: Checkpoint) -> Verification:

@@ -53,7 +53,9 @@ def _require_writer(actor: Any) -> None:
         raise RoleForbidden("Only legal and admins record referrals.")
 
 
-def create_referral(incident: Incident, *, actor: Any, data: dict[str, Any]) -> tuple[Referral, Event]:
+def create_referral(
+    incident: Incident, *, actor: Any, data: dict[str, Any]
+) -> tuple[Referral, Event]:
     """A new draft referral (``data`` already validated: the EDITABLE keys)."""
     _require_writer(actor)
     with transaction.atomic():

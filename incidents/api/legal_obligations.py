@@ -35,7 +35,8 @@ class IncidentObligationsView(APIView):
     @extend_schema(responses={200: ObligationSerializer(many=True)})
     def get(self, request: Request, reference: str) -> Response:
         obligations = incident_for(request, reference).obligations.for_dashboard()
-        return Response(ObligationSerializer(obligations, many=True, context=_context(request)).data)
+        body = ObligationSerializer(obligations, many=True, context=_context(request)).data
+        return Response(body)
 
 
 class ObligationListView(ListAPIView):
@@ -81,7 +82,9 @@ class ObligationTransitionView(APIView):
         obligation = get_object_or_404(visible, pk=pk)
         if name not in LIFECYCLE.transitions:
             raise UnknownTransition(name)
-        payload = ObligationTransitionSerializer(data=request.data or {}, context={"transition": name})
+        payload = ObligationTransitionSerializer(
+            data=request.data or {}, context={"transition": name}
+        )
         payload.is_valid(raise_exception=True)
         obligation, _ = apply_obligation_transition(
             obligation, name, actor=request.user, payload=payload.validated_data,

@@ -3,8 +3,6 @@ record an evidence handover. Thin views (STYLE.md rule 7); errors via the one ha
 
 from __future__ import annotations
 
-
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status

@@ -23,7 +23,9 @@ def _check_other_named(attrs: dict[str, Any], instance: Any = None) -> None:
     authority = attrs.get("authority", getattr(instance, "authority", None))
     name = attrs.get("authority_name", getattr(instance, "authority_name", ""))
     if authority == Authority.OTHER and not name:
-        raise serializers.ValidationError({"authority_name": ["Name the authority when it is 'other'."]})
+        raise serializers.ValidationError(
+            {"authority_name": ["Name the authority when it is 'other'."]}
+        )
 
 
 class ReferralWriteSerializer(StrictInputMixin, serializers.Serializer):

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from rest_framework import serializers
 
-from core.roles import ADMIN, ENGINEER
+from core.roles import ENGINEER
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
 from incidents.lifecycle import EDITABLE_FIELDS, REFERRAL_KEYS, transition_options
 from incidents.models import Event, Incident, Referral

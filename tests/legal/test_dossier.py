@@ -10,7 +10,6 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-
 import pypdfium2
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -132,7 +132,9 @@ def test_handover_to_a_referral_is_a_custody_entry(api, incident_in, media):
     )
     assert response.status_code == 200 and response.json()["evidence"] == [pk]
     entry = CustodyEntry.objects.order_by("-id").first()
-    assert (entry.action, entry.referral_id, entry.note) == ("handed_over", referral["id"], "USB, sealed")
+    assert (entry.action, entry.referral_id, entry.note) == (
+        "handed_over", referral["id"], "USB, sealed"
+    )
     other = incident_in("restored")
     foreign = upload(api, other.reference).json()["id"]
     refused = api("legal").post(

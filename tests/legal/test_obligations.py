@@ -120,7 +120,8 @@ def test_closing_with_open_obligations_is_refused_with_missing(rules, api, incid
 
 def test_dashboard_list_filters_by_status_and_due_before(rules, api, incident_in, legal):
     incident = incident_in("restoring", aware_at=AWARE, detected_at=AWARE)
-    apply_obligation(incident.obligations.get(step_key="referral_filed"), "fulfil", legal, note="ok")
+    filed = incident.obligations.get(step_key="referral_filed")
+    apply_obligation(filed, "fulfil", legal, note="ok")
     before = (AWARE + dt.timedelta(hours=48)).isoformat()
     response = api("executive").get("/api/obligations/", {"status": "open", "due_before": before})
     assert response.status_code == 200
@@ -152,7 +153,8 @@ def test_each_reminder_stage_is_due_once(rules, incident_in):
     decision = incident.obligations.get(step_key="referral_decision")  # due in 24 h
 
     def due_at(moment: dt.datetime) -> list[tuple[int, str]]:
-        return [(o.pk, s) for o, s in Obligation.objects.reminders_due(moment) if o.pk == decision.pk]
+        pairs = Obligation.objects.reminders_due(moment)
+        return [(o.pk, s) for o, s in pairs if o.pk == decision.pk]
 
     assert due_at(now - dt.timedelta(minutes=1)) == []
     assert due_at(now + dt.timedelta(minutes=1)) == [(decision.pk, "24h")]

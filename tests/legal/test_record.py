@@ -47,7 +47,8 @@ def test_intact_chain_verifies_with_exit_0_and_is_stored(log):
 
 def test_edited_event_is_named(log):
     victim = log[2]
-    sql(f"UPDATE {Event._meta.db_table} SET actor_username = %s WHERE seq = %s", "mallory", victim.seq)
+    table = Event._meta.db_table
+    sql(f"UPDATE {table} SET actor_username = %s WHERE seq = %s", "mallory", victim.seq)
     code, _, err = verify()
     assert code == 1
     assert f"event #{victim.seq}" in err and "changed" in err

@@ -35,7 +35,9 @@ class Command(BaseCommand):
         if not run.ok:
             self.stderr.write(f"BROKEN at event #{run.broken_seq}: {run.detail}")
             raise SystemExit(1)
-        self.stdout.write(f"OK: {run.checked} events, chain ends at #{run.last_seq} {run.last_hash}")
+        self.stdout.write(
+            f"OK: {run.checked} events, chain ends at #{run.last_seq} {run.last_hash}"
+        )
         if expect is not None:
             self.stdout.write(f"checkpoint {expect} confirmed")
         if options["checkpoint"]:
