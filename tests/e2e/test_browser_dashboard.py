@@ -181,3 +181,31 @@ def test_switching_to_persian_gives_rtl_and_jalali_dates(served, page):
         page.wait_for_selector("#live[data-state=live]", timeout=10000)
     assert page.csp_errors == []
     page.screenshot(path=str(screenshot_dir() / "dashboard-fa.png"), full_page=True)
+
+
+def test_engineer_on_a_phone_scopes_and_transitions(served, page):
+    base, passwords = served
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, base, "engineer", passwords["engineer"])
+    token = api(base, "POST", "/api/auth/token/",
+                {"username": "engineer", "password": passwords["engineer"]})["token"]
+    reference = api(base, "POST", "/api/incidents/", {"title": "Phone test", "severity": "high"},
+                    token=token)["reference"]
+    page.goto(f"{base}/incidents/{reference}/")
+    page.click("#action-start_scoping button[type=submit]")
+    page.wait_for_selector("#state.s-scoping")
+    assert page.is_disabled("#action-start_restoration button")
+    page.click("text=" + page.locator("#h-scope ~ details summary").inner_text())
+    page.select_option("#id_attack_vector", "phishing")
+    page.fill("#id_affected_systems", "mail-gw")
+    page.check("input[name=data_categories][value=contact]")
+    page.fill("#id_affected_subjects_estimate", "40")
+    page.click("#h-scope ~ details button[type=submit]")
+    page.wait_for_selector("#action-start_restoration form")
+    page.focus("#action-start_restoration button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#state.s-restoring")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, "the page scrolls sideways on a phone"
+    assert page.csp_errors == []
+    page.screenshot(path=str(screenshot_dir() / "incident-phone-en.png"), full_page=True)
