@@ -15,10 +15,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from incidents.routing import websocket_application  # noqa: E402
+from incidents.upload_limit import BodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        # Oversized bodies are refused before Django spools them to disk (docs/legal.md).
+        "http": BodyLimit(django_application),
         "websocket": AllowedHostsOriginValidator(websocket_application()),
     }
 )

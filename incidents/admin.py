@@ -7,7 +7,17 @@ from typing import Any
 
 from django.contrib import admin
 
-from incidents.models import Event, Incident, LogHead, Referral
+from incidents.models import (
+    CustodyEntry,
+    Event,
+    Evidence,
+    Incident,
+    JurisdictionRule,
+    LogHead,
+    Obligation,
+    Referral,
+    VerificationRun,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -56,3 +66,44 @@ class EventAdmin(ReadOnlyAdmin):
 @admin.register(LogHead)
 class LogHeadAdmin(ReadOnlyAdmin):
     list_display = ("seq", "hash")
+
+
+@admin.register(JurisdictionRule)
+class JurisdictionRuleAdmin(admin.ModelAdmin):
+    """Admins edit the rules here; new incidents and scope changes use them at once. Existing
+    obligations keep the step they were made from (a rule edit is not a retroactive deadline)."""
+
+    list_display = ("code", "title", "enabled", "is_policy", "requires_high_risk", "min_subjects")
+    list_filter = ("enabled", "is_policy")
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        # Obligations point at their rule; disabling keeps the history readable.
+        return False
+
+
+@admin.register(Obligation)
+class ObligationAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "rule", "step_name", "due_at", "state", "decided_by")
+    list_filter = ("state", "rule")
+
+
+class CustodyInline(admin.TabularInline):
+    model = CustodyEntry
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "actor_username", "role", "note", "referral")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "original_name", "size", "sha256", "uploaded_at")
+    inlines = [CustodyInline]
+
+
+@admin.register(VerificationRun)
+class VerificationRunAdmin(ReadOnlyAdmin):
+    list_display = ("finished_at", "ok", "checked", "last_seq", "broken_seq", "source")

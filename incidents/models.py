@@ -285,6 +285,9 @@ class Referral(FSMModelMixin, models.Model):
         self.withdrawn_reason = reason
 
 
+STEP_KEYS = {"key", "name", "recipient", "offset_hours"}
+
+
 class JurisdictionRule(models.Model):
     """A legal (or company-policy) duty to notify someone within a time of becoming aware.
 
@@ -308,6 +311,32 @@ class JurisdictionRule(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        """The admin form's check: steps must be usable by obligations.sync_obligations."""
+        from django.core.exceptions import ValidationError
+
+        from incidents.choices import DataCategory
+
+        errors = []
+        if not isinstance(self.steps, list) or not self.steps:
+            errors.append("Give at least one step.")
+        keys = set()
+        for step in self.steps if isinstance(self.steps, list) else []:
+            if not isinstance(step, dict) or set(step) != STEP_KEYS:
+                errors.append("Each step is {key, name, recipient, offset_hours}.")
+                continue
+            offset = step["offset_hours"]
+            if not isinstance(offset, int | float) or isinstance(offset, bool) or offset < 0:
+                errors.append(f"Step {step['key']!r}: offset_hours must be a number >= 0.")
+            if step["key"] in keys:
+                errors.append(f"Step key {step['key']!r} is used twice.")
+            keys.add(step["key"])
+        unknown = set(self.data_categories or []) - set(DataCategory.values)
+        if unknown:
+            errors.append(f"Unknown data categories: {sorted(unknown)}")
+        if errors:
+            raise ValidationError({"steps": errors})
 
 
 class ObligationQuerySet(models.QuerySet):

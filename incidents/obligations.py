@@ -205,3 +205,21 @@ def mark_reminded(obligation: Obligation, stage: str) -> bool:
         )
         _, created = ObligationReminder.objects.get_or_create(obligation=obligation, stage=stage)
     return created
+
+
+def reminder_facts(obligation: Obligation, stage: str) -> dict[str, Any]:
+    """What a reminder message may say: the incident's reference, severity and state, the
+    rule and step, the recipient and the due time. Never personal data of customers."""
+    incident = obligation.incident
+    return {
+        "obligation": obligation.pk,
+        "stage": stage,
+        "reference": incident.reference,
+        "severity": incident.severity,
+        "state": incident.state,
+        "rule": obligation.rule.code,
+        "company_policy": obligation.rule.is_policy,
+        "step": obligation.step_name,
+        "recipient": obligation.recipient,
+        "due_at": obligation.due_at,
+    }

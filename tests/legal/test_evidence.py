@@ -166,3 +166,44 @@ def test_obligation_fulfilled_with_an_evidence_document(rules, api, incident_in,
         {"note": "x", "document": pk}, format="json",
     )
     assert refused.status_code == 400 and foreign
+
+
+async def _run_limited(headers: list, chunks: list[bytes]) -> tuple[list, list]:
+    from incidents.upload_limit import BodyLimit
+
+    seen, sent = [], []
+    queue = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+             for i, c in enumerate(chunks)]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            seen.append(message["type"])
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                return
+
+    async def receive() -> dict:
+        return queue.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await BodyLimit(app)({"type": "http", "headers": headers}, receive, send)
+    return seen, sent
+
+
+async def test_asgi_guard_refuses_an_announced_oversized_body_before_django(settings):
+    settings.EVIDENCE_MAX_BYTES = 1000
+    seen, sent = await _run_limited([(b"content-length", b"999999999")], [b"x"])
+    assert seen == [] and sent[0]["status"] == 413
+
+
+async def test_asgi_guard_cuts_a_body_that_streams_past_the_limit(settings):
+    from incidents.upload_limit import body_limit
+
+    settings.EVIDENCE_MAX_BYTES = 1000
+    chunk = b"x" * (body_limit() // 2 + 1)
+    seen, sent = await _run_limited([], [chunk, chunk, chunk])
+    assert seen == ["http.request", "http.disconnect"] and sent == []
+    ok_seen, _ = await _run_limited([(b"content-length", b"10")], [b"0123456789"])
+    assert ok_seen == ["http.request"]

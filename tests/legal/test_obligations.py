@@ -202,3 +202,37 @@ def test_domain_close_refused_too(rules, incident_in, legal):
     with pytest.raises(RequirementsMissing) as caught:
         apply_transition(incident, "close", actor=legal)
     assert caught.value.missing == ["obligations"]
+
+
+def test_seeding_is_idempotent_and_keeps_admin_edits(rules):
+    from django.core.management import call_command
+
+    assert sorted(rules) == ["GDPR-33", "GDPR-34", "KALAK", "NIS2"]
+    JurisdictionRule.objects.filter(code="KALAK").update(enabled=False)
+    call_command("seed_jurisdiction_rules", stdout=__import__("io").StringIO())
+    assert JurisdictionRule.objects.count() == 4
+    assert JurisdictionRule.objects.get(code="KALAK").enabled is False
+
+
+@pytest.mark.parametrize("steps", [
+    [],
+    [{"key": "a", "name": "A", "recipient": "R"}],
+    [{"key": "a", "name": "A", "recipient": "R", "offset_hours": -1}],
+    [{"key": "a", "name": "A", "recipient": "R", "offset_hours": 1}] * 2,
+])
+def test_rule_with_unusable_steps_is_refused_by_validation(rules, steps):
+    from django.core.exceptions import ValidationError
+
+    rule = JurisdictionRule.objects.get(code="KALAK")
+    rule.steps = steps
+    with pytest.raises(ValidationError):
+        rule.full_clean()
+
+
+def test_reminder_facts_carry_no_personal_data(rules, incident_in):
+    from incidents.obligations import reminder_facts
+
+    obligation = incident_in("restoring", summary="Customer Ali Rezaei's card").obligations.first()
+    facts = reminder_facts(obligation, "24h")
+    assert facts["reference"] == obligation.incident.reference
+    assert "Rezaei" not in repr(facts)

@@ -1,0 +1,69 @@
+"""ASGI guard for request bodies, in front of Django.
+
+Django's ASGI handler reads a whole body into a spooled file before any view or upload handler
+runs, so the evidence limit checked while parsing (incidents.evidence.HashingUploadHandler)
+would come only after a huge upload had filled the disk. This refuses a body announced larger
+than the largest allowed evidence upload at once (413), and cuts one that streams past it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+
+from incidents.evidence import MULTIPART_OVERHEAD
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def body_limit() -> int:
+    return settings.EVIDENCE_MAX_BYTES + MULTIPART_OVERHEAD
+
+
+class BodyLimit:
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit()
+        announced = dict(scope.get("headers") or []).get(b"content-length")
+        if announced is not None:
+            if not announced.strip().isdigit():
+                await _refuse(send, 400, "Content-Length must be a number.")
+                return
+            if int(announced) > limit:
+                await _refuse(send, 413, f"Request body is larger than {limit} bytes.")
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Django treats this as the client going away: no view runs, nothing kept.
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": body})
