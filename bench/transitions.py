@@ -116,7 +116,7 @@ end
 
 def wrk(base: str, *, transition: bool, token: str, year: int, duration: float,
         connections: int, tmp: Path) -> dict:
-    threads = 2
+    threads = min(2, connections)
     script = tmp / ("transition.lua" if transition else "bare.lua")
     script.write_text(WRK_SCRIPT % {
         "threads": threads, "token": token, "year": year,
