@@ -152,6 +152,8 @@ STREAM_CLIENT_QUEUE = env_int("STREAM_CLIENT_QUEUE", 200, minimum=1)
 # How long a consumer holds an event that arrived before an earlier seq (two processes committed
 # close together) before giving up on the missing one and letting the client resync.
 STREAM_REORDER_SECONDS = env_float("STREAM_REORDER_SECONDS", 0.2, minimum=0.0)
+# Each web process reads the log head this often and tells clients that are behind it.
+STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
 # gc.freeze() + a higher gen-0 threshold in daphne after start-up (bench/README.md, Live stream).
 WEB_GC_TUNING = env_bool("WEB_GC_TUNING", True)
 

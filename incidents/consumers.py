@@ -1,5 +1,7 @@
 """Websocket consumers of the live stream (STYLE.md rule 11: authenticate, join, forward).
 
+Frames: ``hello`` on connect, ``event`` per committed change, ``heartbeat`` (the head seq, every
+STREAM_HEARTBEAT_SECONDS, only to clients that are behind it: an event was not broadcast).
 Close codes (docs/live-stream.md): 4401 not signed in, 4403 no Breach Desk role, 4404 unknown
 incident, 4008 too slow (dropped; reconnect and resync), 1011 channel layer unavailable.
 A foreign Origin is refused at the handshake (HTTP 403) by AllowedHostsOriginValidator.
@@ -11,6 +13,7 @@ import asyncio
 import collections
 import json
 import logging
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -40,6 +43,50 @@ def may_see(roles: frozenset[str], reference: str) -> bool:
 
 def _incident_exists(user: Any, reference: str) -> bool:
     return Incident.objects.visible_to(user).filter(reference=reference).exists()
+
+
+# Per event loop (one per daphne process): the connected consumers and the task that tells them
+# the head seq now and then. One query per process per beat, not one per client.
+_watchers: dict[asyncio.AbstractEventLoop, weakref.WeakSet] = {}
+_beats: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+
+def _watch(consumer: EventStreamConsumer) -> None:
+    loop = asyncio.get_running_loop()
+    _watchers.setdefault(loop, weakref.WeakSet()).add(consumer)
+    if loop not in _beats or _beats[loop].done():
+        _beats[loop] = loop.create_task(_beat(loop))
+
+
+def _unwatch(consumer: EventStreamConsumer) -> None:
+    loop = asyncio.get_running_loop()
+    watchers = _watchers.get(loop)
+    if watchers is not None:
+        watchers.discard(consumer)
+        if not watchers:
+            del _watchers[loop]
+            task = _beats.pop(loop, None)
+            if task is not None:
+                task.cancel()
+
+
+async def _beat(loop: asyncio.AbstractEventLoop) -> None:
+    """A broadcast lost while Redis was down would leave an idle client stale until the next
+    event; the heartbeat lets it notice and resync within one beat."""
+    while True:
+        await asyncio.sleep(settings.STREAM_HEARTBEAT_SECONDS)
+        try:
+            seq = await database_sync_to_async(latest_seq)()
+        except Exception as exc:
+            log.warning("live stream: heartbeat cannot read the log head (%s)", exc)
+            continue
+        for consumer in list(_watchers.get(loop, ())):
+            try:
+                await consumer.heartbeat(seq)
+            except StopConsumer:
+                pass  # dropped as too slow; daphne's disconnect message ends it
+            except Exception:
+                log.exception("live stream: heartbeat to one client failed")
 
 
 class TransportGate:
@@ -106,6 +153,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.gate = TransportGate(self.base_send)
         await self.accept()
         await self.send(text_data=json.dumps({"type": "hello", "seq": seq}))
+        _watch(self)
 
     async def _refuse(self, code: int) -> None:
         # Accept first: a close before accept becomes an HTTP 403 and the client never learns
@@ -116,6 +164,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
             self.joined = False
+            _unwatch(self)
             if self.hold_timer is not None:
                 self.hold_timer.cancel()
             if self.drainer is not None:
@@ -134,6 +183,10 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             return  # before hello, or given up on and already covered by the client's resync
         self.held[seq] = message
         await self._release()
+
+    async def heartbeat(self, seq: int) -> None:
+        if self.joined and seq >= self.next_seq:
+            await self._deliver(json.dumps({"type": "heartbeat", "seq": seq}))
 
     async def _release(self) -> None:
         while self.next_seq in self.held:

@@ -223,3 +223,23 @@ async def test_paused_client_gets_its_backlog_in_order_when_it_reads_again(ws, m
     gates[0].resumeProducing()
     assert [(await communicator.receive_json_from(timeout=2))["seq"] for _ in range(2)] == [1, 2]
     await communicator.disconnect()
+
+
+async def test_heartbeat_tells_a_client_about_an_event_that_was_not_broadcast(
+    ws, incident_in, users, settings, monkeypatch
+):
+    settings.STREAM_HEARTBEAT_SECONDS = 0.1
+    incident = await database_sync_to_async(incident_in)("detected")
+    communicator = await ws("executive")
+    assert await hello(communicator) == 1
+    assert await communicator.receive_nothing(timeout=0.3)  # up to date: no heartbeat
+
+    def redis_down(message: dict[str, Any]) -> None:
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(stream, "broadcast_now", redis_down)
+    await database_sync_to_async(apply_transition)(
+        incident, "start_scoping", actor=users["engineer"]
+    )
+    assert await communicator.receive_json_from(timeout=2) == {"type": "heartbeat", "seq": 2}
+    await communicator.disconnect()
