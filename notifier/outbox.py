@@ -23,7 +23,7 @@ from incidents.events import latest_seq
 from incidents.models import Event, Incident
 from notifier.messages import alert_buttons, alert_text
 from notifier.models import Cursor, Delivery, LinkAudit, TelegramLink
-from notifier.recipients import recipients
+from notifier.recipients import active_links, recipients
 
 log = logging.getLogger(__name__)
 CURSOR = "events"
@@ -53,19 +53,21 @@ def derive_deliveries(limit: int = DERIVE_BATCH) -> int:
         )
         if not events:
             return 0
-        links = list(TelegramLink.objects.active().select_related("user"))
-        rows = [row for event in events for row in _rows_for(event, links)]
+        links = active_links()
+        languages = {p.user_id: p.effective_language()
+                     for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])}
+        rows = [row for event in events for row in _rows_for(event, links, languages)]
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         cursor.seq = events[-1].seq
         cursor.save(update_fields=["seq"])
     return len(rows)
 
 
-def _rows_for(event: Event, links: list[TelegramLink]) -> list[Delivery]:
+def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]) -> list[Delivery]:
     incident = event.incident
     rows = []
     for link in recipients(event, links):
-        language = Profile.for_user(link.user).effective_language()
+        language = languages.get(link.user_id) or settings.LANGUAGE_CODE
         rows.append(
             Delivery(
                 key=f"event:{event.seq}:{link.chat_id}",
@@ -106,6 +108,10 @@ def enqueue(
         defaults={"kind": kind, "incident": incident, "user": link.user, "chat_id": link.chat_id,
                   "text": text, "reply_markup": reply_markup},
     )
+    if created and connection.vendor == "postgresql":
+        from notifier.apps import notify_worker
+
+        transaction.on_commit(lambda: notify_worker(delivery), robust=True)
     return delivery if created else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from incidents.lifecycle import create_incident
@@ -10,16 +11,30 @@ from notifier.outbox import derive_deliveries
 from notifier.ratelimit import RateLimiter
 
 
-def test_limiter_schedules_per_chat_and_global_slots():
-    limiter = RateLimiter(per_second=10, chat_interval=1.0)
-    slots = [limiter.reserve(chat, now=0.0) for chat in (1, 2, 3, 1)]
-    gap = 1 / (10 * RateLimiter.MARGIN)
-    assert slots[:3] == [0.0, gap, 2 * gap]
-    assert slots[3] == 1.0  # chat 1 again waits its full second
+async def test_limiter_spaces_messages_per_chat_and_overall():
+    limiter = RateLimiter(per_second=20, chat_interval=0.3)
+    times: dict[int, list[float]] = {1: [], 2: [], 3: []}
+
+    async def send(chat: int) -> None:
+        await limiter.wait(chat)
+        times[chat].append(time.monotonic())
+
+    await asyncio.gather(*(send(chat) for chat in (1, 2, 3, 1, 1)))
+    everything = sorted(t for ts in times.values() for t in ts)
+    gap = 1 / 20
+    assert all(b - a >= gap * 0.99 for a, b in zip(everything, everything[1:], strict=False))
+    assert all(b - a >= 0.3 for a, b in zip(times[1], times[1][1:], strict=False))
+    assert times[2][0] - everything[0] < 0.3  # chat 2 did not wait behind chat 1's second
+
+
+async def test_paused_chat_waits_while_others_go_on():
+    limiter = RateLimiter(per_second=100, chat_interval=0.0)
+    limiter.pause_chat(2, 0.5)
     t0 = time.monotonic()
-    limiter.pause_chat(2, 30)  # a 429 for chat 2
-    assert limiter.reserve(3) < t0 + 1  # other chats go on
-    assert limiter.reserve(2) >= t0 + 30
+    await limiter.wait(3)
+    assert time.monotonic() - t0 < 0.2
+    await limiter.wait(2)
+    assert time.monotonic() - t0 >= 0.5
 
 
 def test_one_chat_gets_at_most_one_message_per_second(users, linked, run_worker,
