@@ -25,8 +25,8 @@ class LoginView(auth_views.LoginView):
         wait = throttle.wait_seconds(address, username)
         if wait:
             # Refused before the password is even checked, so guessing gains nothing by hurrying.
-            form = self.get_form()
-            form.errors.clear()
+            # An unbound form: binding it would run authenticate() and check the password.
+            form = self.get_form_class()(request)
             context = self.get_context_data(form=form, throttled=wait)
             return self.render_to_response(context, status=429)
         response = super().post(request, *args, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from frontend import charts, metrics
 from frontend.labels import EVENT_LABELS
@@ -31,4 +32,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     # htmx asks for the panels alone when the live script re-renders them after an event.
     page = "frontend/partials/dashboard_panels.html" if request.htmx else "frontend/dashboard.html"
-    return render(request, page, data)
+    response = render(request, page, data)
+    patch_vary_headers(response, ["HX-Request"])  # two bodies at one URL: caches must not mix
+    return response

@@ -28,12 +28,19 @@ def test_wrong_password_is_refused_and_logged(users, caplog):
     assert any("login failed for 'engineer'" in r.getMessage() for r in caplog.records)
 
 
-def test_repeated_failures_slow_down_even_the_right_password(users):
+def test_repeated_failures_slow_down_even_the_right_password(users, monkeypatch):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(3):
         assert login(client, "nope").status_code == 200
+    from django.contrib.auth import forms as auth_forms
+
+    checked = []
+    real = auth_forms.authenticate
+    monkeypatch.setattr(auth_forms, "authenticate",
+                        lambda *a, **k: checked.append(1) or real(*a, **k))
     refused = login(client, PASSWORD)
     assert refused.status_code == 429
+    assert checked == []  # refused before the password is even checked
     assert "Wait" in refused.content.decode()
     assert "_auth_user_id" not in client.session
 
