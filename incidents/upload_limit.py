@@ -43,19 +43,26 @@ class BodyLimit:
             if int(announced) > limit:
                 await _refuse(send, 413, f"Request body is larger than {limit} bytes.")
                 return
-        received = 0
+        received, refused = 0, False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if not refused:
+                        refused = True
+                        await _refuse(send, 413, f"Request body is larger than {limit} bytes.")
                     # Django treats this as the client going away: no view runs, nothing kept.
                     return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, limited, guarded_send)
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:

@@ -204,6 +204,7 @@ async def test_asgi_guard_cuts_a_body_that_streams_past_the_limit(settings):
     settings.EVIDENCE_MAX_BYTES = 1000
     chunk = b"x" * (body_limit() // 2 + 1)
     seen, sent = await _run_limited([], [chunk, chunk, chunk])
-    assert seen == ["http.request", "http.disconnect"] and sent == []
+    assert seen == ["http.request", "http.disconnect"]
+    assert sent[0]["status"] == 413 and len(sent) == 2
     ok_seen, _ = await _run_limited([(b"content-length", b"10")], [b"0123456789"])
     assert ok_seen == ["http.request"]
