@@ -152,7 +152,10 @@ def measure_throughput(fake: object, engineers: list, bulk: int) -> dict:
     by_chat: dict[int, list[float]] = {}
     for c in sent:
         by_chat.setdefault(int(c.params["chat_id"]), []).append(c.at)
-    gaps = [b - a for ts in by_chat.values() for a, b in zip(sorted(ts), sorted(ts)[1:])]
+    gaps = []
+    for ts in by_chat.values():
+        ts.sort()
+        gaps += [b - a for a, b in zip(ts, ts[1:], strict=False)]
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     busiest = max(sum(1 for t in times if s <= t < s + 1.0) for s in times) if times else 0
     return {"delivered": len(sent), "of": bulk, "seconds": round(times[-1] - times[0], 2),

@@ -34,6 +34,7 @@ REPLIES = {
         "expired": "This link code has expired. Create a new one on your profile page.",
         "taken": "This Telegram account is already linked to another Breach Desk account.",
         "private": "Linking works only in a private chat with the bot.",
+        "private_only": "Incident commands work only in a private chat with the bot.",
         "unlinked": "Unlinked. No more alerts will be sent here.",
         "not_linked": "This Telegram account is not linked to Breach Desk.",
         "no_role": "Your role may not do that.",
@@ -49,6 +50,7 @@ REPLIES = {
         "expired": "این کد اتصال منقضی شده است. از صفحهٔ نمایه کد تازه بگیرید.",
         "taken": "این حساب تلگرام به حساب دیگری در Breach Desk متصل است.",
         "private": "اتصال فقط در گفت‌وگوی خصوصی با بات ممکن است.",
+        "private_only": "فرمان‌های رخداد فقط در گفت‌وگوی خصوصی با بات کار می‌کنند.",
         "unlinked": "اتصال برداشته شد. دیگر هشداری اینجا فرستاده نمی‌شود.",
         "not_linked": "این حساب تلگرام به Breach Desk متصل نیست.",
         "no_role": "نقش شما اجازهٔ این کار را ندارد.",
@@ -111,6 +113,8 @@ def _message(msg: dict[str, Any]) -> Reply | None:
         return reply(_say(language, "unlinked"))
     if command not in {"/open", "/status", "/ack"}:
         return reply(_say(language, "help"))
+    if chat.get("type") != "private":  # incident lists must not land in a group's history
+        return reply(_say(language, "private_only"))
     if link is None:
         return reply(_say(language, "not_linked"))
     return reply(_incident_command(command, arg.strip().upper(), link.user, language))
@@ -148,7 +152,9 @@ def _incident_command(command: str, ref: str, user: Any, language: str) -> str:
 
 
 def _line(incident: Incident, language: str) -> str:
-    title = f" · {html.escape(short_title(incident.title))}" if settings.TELEGRAM_INCLUDE_TITLE else ""
+    title = ""
+    if settings.TELEGRAM_INCLUDE_TITLE:
+        title = f" · {html.escape(short_title(incident.title))}"
     return (f"<b>{incident.reference}</b> · {html.escape(t(language, incident.severity))}"
             f" · {html.escape(incident.state)}{title}")
 

@@ -118,7 +118,9 @@ class Delivery(models.Model):
     is ``event:<seq>:<chat>``; a reminder without an event uses its own key (docs/telegram.md)."""
 
     PENDING, SENT, FAILED, DEAD = "pending", "sent", "failed", "dead"
-    STATUSES = [(PENDING, "pending"), (SENT, "sent"), (FAILED, "failed (will retry)"), (DEAD, "dead")]
+    STATUSES = [
+        (PENDING, "pending"), (SENT, "sent"), (FAILED, "failed (will retry)"), (DEAD, "dead"),
+    ]
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40)

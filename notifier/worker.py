@@ -22,8 +22,14 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from notifier.apps import NOTIFY_CHANNEL
-from notifier.outbox import Outgoing, claim_due, derive_deliveries, escalate_due
-from notifier.outbox import record_failure, record_sent
+from notifier.outbox import (
+    Outgoing,
+    claim_due,
+    derive_deliveries,
+    escalate_due,
+    record_failure,
+    record_sent,
+)
 from notifier.ratelimit import RateLimiter
 from notifier.transports.telegram import LogOnlyTransport, TelegramTransport, TransportError
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.test import Client
 
 from incidents.models import Event
-from notifier.models import ProcessedUpdate
+from notifier.models import ProcessedUpdate, Subscription
 
 SECRET = "s3cret-webhook-value"
 _ids = iter(range(10_000, 10**6))
@@ -95,3 +95,33 @@ def test_status_open_and_ack_commands(linked, incident_in, tg_settings):
     assert acks(first) == ["engineer2"]
     assert "No such incident" in command("/status INC-1999-0001", 1006)
     assert "not linked" in command("/open", 424242)
+
+
+def test_incident_commands_refused_in_group_chats(linked, incident_in, tg_settings):
+    incident = incident_in("detected")
+    response = post({"update_id": next(_ids), "message": {
+        "message_id": 1, "date": 0, "text": "/open", "chat": {"id": -100500, "type": "group"},
+        "from": {"id": 1006, "is_bot": False, "first_name": "x"}}})
+    text = response.json()["text"]
+    assert "private chat" in text and incident.reference not in text
+
+
+def test_transition_in_api_reaches_linked_chat_and_acknowledge_works_from_it(
+        api, users, linked, incident_in, run_worker, fake_telegram, tg_settings):
+    incident = incident_in("detected")
+    Subscription.objects.create(user=users["engineer2"], incident=incident)
+    run_worker()
+    fake_telegram.calls.clear()
+    url = f"/api/incidents/{incident.reference}/transitions/start_scoping/"
+    response = api("admin").post(url, {}, format="json")
+    assert response.status_code == 200, response.content
+    run_worker()
+    message = fake_telegram.sent(1006)[-1]
+    assert incident.reference in message.params["text"] and "scoping" in message.params["text"]
+    button = message.params["reply_markup"]["inline_keyboard"][0][0]
+    callback = {"update_id": next(_ids), "callback_query": {
+        "id": "cb-42", "data": button["callback_data"], "chat_instance": "1",
+        "from": {"id": 1006, "is_bot": False, "first_name": "x"}}}
+    answer = post(callback).json()
+    assert answer["method"] == "answerCallbackQuery" and answer["show_alert"] is False
+    assert acks(incident) == ["engineer2"]
