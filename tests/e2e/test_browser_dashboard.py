@@ -209,3 +209,31 @@ def test_engineer_on_a_phone_scopes_and_transitions(served, page):
     assert width <= 390 + 1, "the page scrolls sideways on a phone"
     assert page.csp_errors == []
     page.screenshot(path=str(screenshot_dir() / "incident-phone-en.png"), full_page=True)
+
+
+def test_dashboard_catches_up_after_missing_events_while_disconnected(served, page):
+    if not stream_wired():
+        pytest.skip("the websocket stream (/ws/events/) is not wired in core/asgi.py yet")
+    base, passwords = served
+    sign_in(page, base, "executive", passwords["executive"])
+    page.wait_for_selector("#live[data-state=live]", timeout=10000)
+    # Reconnects go to a path with no stream until the test lets them through again.
+    page.evaluate("""() => {
+        window.__RealWebSocket = window.WebSocket;
+        window.WebSocket = function (url) {
+            return new window.__RealWebSocket(url.replace('/ws/events/', '/ws/nowhere/'));
+        };
+        window.breachDeskLive.socket().close();
+    }""")
+    page.wait_for_selector("#live[data-state=reconnecting], #live[data-state=offline]")
+    token = api(base, "POST", "/api/auth/token/",
+                {"username": "engineer", "password": passwords["engineer"]})["token"]
+    reference = api(base, "POST", "/api/incidents/", {"title": "Missed while away",
+                    "severity": "low"}, token=token)["reference"]
+    row = f'#open-incidents tr[data-reference="{reference}"]'
+    page.wait_for_timeout(500)
+    assert page.locator(row).count() == 0  # really disconnected: nothing arrived
+    page.evaluate("() => { window.WebSocket = window.__RealWebSocket; }")
+    page.wait_for_selector(row, timeout=20000)  # next backoff retry, then /api/events/?after=
+    page.wait_for_selector("#live[data-state=live]")
+    assert "Missed while away" in page.locator("#live-feed").inner_text()

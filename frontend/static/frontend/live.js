@@ -105,16 +105,27 @@
     }
   }
 
+  var socket = null;
+  // For operators and the browser tests: the current socket (e.g. to drop it on purpose).
+  window.breachDeskLive = { socket: function () { return socket; } };
+
+  function retryLater() {
+    setStatus(retry > 3 ? "offline" : "reconnecting");
+    var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
+    retry += 1;
+    window.setTimeout(connect, delay);
+  }
+
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + live.dataset.wsPath);
+    try {
+      socket = new WebSocket(scheme + window.location.host + live.dataset.wsPath);
+    } catch (e) {
+      retryLater();  // a refused constructor must not end the reconnect loop
+      return;
+    }
     socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", function () {
-      setStatus(retry > 3 ? "offline" : "reconnecting");
-      var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
-      retry += 1;
-      window.setTimeout(connect, delay);
-    });
+    socket.addEventListener("close", retryLater);
   }
 
   // Ages and times-in-state grow without events; re-render them once a minute.
