@@ -30,7 +30,7 @@ def tg_settings(settings: Any, fake_telegram: FakeBotAPI) -> Any:
     settings.TELEGRAM_BOT_USERNAME = "fake_bot"
     settings.TELEGRAM_API_BASE_URL = fake_telegram.base_url
     settings.TELEGRAM_WEBHOOK_SECRET = "s3cret-webhook-value"
-    settings.TELEGRAM_TIMEOUT_SECONDS = 0.5
+    settings.TELEGRAM_TIMEOUT_SECONDS = 1.0
     settings.TELEGRAM_GLOBAL_RATE = 1000.0
     settings.TELEGRAM_CHAT_INTERVAL_SECONDS = 0.0
     settings.TELEGRAM_RETRY_BASE_SECONDS = 0.05

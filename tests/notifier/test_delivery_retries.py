@@ -31,7 +31,7 @@ def test_429_waits_retry_after_then_delivers(users, linked, run_worker, fake_tel
 
 def test_server_error_and_timeout_back_off_then_deliver(users, linked, run_worker,
                                                         fake_telegram):
-    fake_telegram.script_chat(1001, "500", ("hang", 2.0))
+    fake_telegram.script_chat(1001, "500", ("hang", 3.0))
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     run_worker()
     d = only_delivery()

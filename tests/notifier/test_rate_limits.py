@@ -61,6 +61,8 @@ def test_overall_rate_never_exceeds_the_ceiling(users, run_worker, fake_telegram
     run_worker(until=lambda: Delivery.objects.sent().count() == 40, max_seconds=10)
     times = sorted(c.at for c in fake_telegram.sent())
     assert len(times) == 40
-    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 20
-    assert times[-1] - times[0] >= 1.9  # 40 messages at 20/s cannot finish sooner
+    # 21 messages at 20/s need a full second; arrival times on a loaded 2-core machine jitter
+    # by a few milliseconds, so allow 50 ms of it (unlimited, all 40 arrive within ~0.1 s).
+    spans = [times[i + 20] - times[i] for i in range(len(times) - 20)]
+    assert min(spans) >= 0.95
+    assert times[-1] - times[0] >= 1.9

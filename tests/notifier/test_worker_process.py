@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -79,15 +80,19 @@ def test_alert_survives_worker_killed_mid_batch(users, fake_telegram, run_worker
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_stops_cleanly_on_sigterm(fake_telegram, tg_settings):
-    worker = start_worker(fake_telegram)
+    worker = start_worker(fake_telegram, LOG_LEVEL="INFO")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
+    reader.start()
     try:
-        assert wait_for(lambda: len(fake_telegram.attempts("getMe")) >= 0 and
-                        worker.poll() is None, 1)
-        time.sleep(2.0)  # let Django start and the loop go idle
+        # SIGTERM only once the handler is installed (the start-up log line comes after it)
+        assert wait_for(lambda: any("notifier worker starting" in x for x in lines), 30), lines
+        time.sleep(0.3)
         worker.send_signal(signal.SIGTERM)
-        output, _ = worker.communicate(timeout=10)
+        worker.wait(15)
     finally:
         if worker.poll() is None:
             worker.kill()
-    assert worker.returncode == 0, output
-    assert "notifier worker stopped" in output
+    reader.join(5)
+    assert worker.returncode == 0, lines
+    assert any("notifier worker stopped" in x for x in lines)
