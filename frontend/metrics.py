@@ -8,10 +8,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
 
-from incidents.choices import OPEN_STATES, Severity, State
+from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
 from incidents.models import Event, Incident
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ MEDIANS = (
     ("refer", "referred_at"),
 )
 WINDOW_DAYS = 90
+# An executive reads a screenful; the full list is one click away (and each row costs render
+# time on every live refresh: bench/README.md, "Dashboard").
+OPEN_ROWS = 50
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,14 @@ def counts_by(field: str, values: list[tuple[str, str]], queryset: Any) -> list[
     return [{"value": v, "label": label, "count": found.get(v, 0)} for v, label in values]
 
 
-def open_incidents(now: dt.datetime) -> list[OpenIncident]:
+def open_incidents(now: dt.datetime, limit: int = OPEN_ROWS) -> list[OpenIncident]:
+    """The most severe open incidents first, oldest first within a severity."""
     rows = []
-    for inc in Incident.objects.open().with_people().order_by("detected_at")[:200]:
+    fields = ("reference", "title", "severity", "state", *ENTERED_AT.values())
+    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
+                output_field=IntegerField())
+    ordered = Incident.objects.open().only(*fields).order_by(-rank, "detected_at")
+    for inc in ordered[:limit]:
         entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
         rows.append(OpenIncident(inc, now - inc.detected_at, now - entered))
     return rows
@@ -133,4 +141,8 @@ def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
         "latest_events": list(
             Event.objects.select_related("incident").order_by("-seq")[:12]
         ),
+        # get_FOO_display() rebuilds its lookup (forcing every lazy label) on each call: with
+        # hundreds of rows that was a third of the render (bench/README.md, "Dashboard").
+        "state_labels": {value: str(label) for value, label in State.choices},
+        "severity_labels": {value: str(label) for value, label in Severity.choices},
     }

@@ -96,3 +96,11 @@ def test_dead_telegram_deliveries_are_counted_on_the_dashboard(users, incident_i
                             status=Delivery.DEAD)
     html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
     assert re.search(r'id="dead-count">1<', html)
+
+
+def test_dashboard_lists_the_most_severe_open_incidents_first(users, incident_in):
+    low = incident_in("detected", severity="low")
+    critical = incident_in("scoping", severity="critical")
+    rows = metrics.open_incidents(timezone.now())
+    assert [r.incident.pk for r in rows] == [critical.pk, low.pk]
+    assert [r.incident.pk for r in metrics.open_incidents(timezone.now(), limit=1)] == [critical.pk]
