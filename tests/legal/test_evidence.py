@@ -208,3 +208,26 @@ async def test_asgi_guard_cuts_a_body_that_streams_past_the_limit(settings):
     assert sent[0]["status"] == 413 and len(sent) == 2
     ok_seen, _ = await _run_limited([(b"content-length", b"10")], [b"0123456789"])
     assert ok_seen == ["http.request"]
+
+
+def test_browser_session_upload_passes_csrf_and_the_limit(users, incident_in, media, settings):
+    from django.middleware.csrf import _get_new_csrf_string
+    from rest_framework.test import APIClient
+
+    from tests.conftest import PASSWORD
+
+    reference = incident_in("scoping").reference
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="legal", password=PASSWORD)
+    secret = _get_new_csrf_string()
+    client.cookies["csrftoken"] = secret
+    url = f"/api/incidents/{reference}/evidence/"
+
+    def post(content: bytes, **headers: str) -> Any:
+        return client.post(url, {"file": SimpleUploadedFile("a.txt", content)},
+                           format="multipart", **headers)
+
+    assert post(b"data").status_code == 403  # no CSRF token
+    assert post(b"data", HTTP_X_CSRFTOKEN=secret).status_code == 201
+    settings.EVIDENCE_MAX_BYTES = 10
+    assert post(b"x" * 11, HTTP_X_CSRFTOKEN=secret).status_code == 413
