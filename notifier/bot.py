@@ -21,13 +21,17 @@ from notifier.linking import LinkRefused, link_chat, unlink
 from notifier.messages import scrub, short_title, t
 from notifier.models import ProcessedUpdate, TelegramLink
 from notifier.recipients import may_act
+from notifier.subscriptions import follow, unfollow
 
 log = logging.getLogger(__name__)
 Reply = dict[str, Any]
 
 REPLIES = {
     "en": {
-        "help": "Commands: /open, /status INC-2026-0007, /ack INC-2026-0007, /unlink",
+        "help": "Commands: /open, /status INC-2026-0007, /ack INC-2026-0007, "
+                "/follow INC-2026-0007, /unfollow INC-2026-0007, /unlink",
+        "following": "You will get every change of {ref}.",
+        "unfollowed": "You no longer follow {ref}.",
         "linked": "Linked to Breach Desk account {user}. Alerts will arrive here.",
         "unknown": "This link code is unknown. Create a new one on your profile page.",
         "used": "This link code was already used. Create a new one on your profile page.",
@@ -43,7 +47,10 @@ REPLIES = {
         "no_open": "No open incidents.",
     },
     "fa": {
-        "help": "فرمان‌ها: /open، /status INC-2026-0007، /ack INC-2026-0007، /unlink",
+        "help": "فرمان‌ها: /open، /status INC-2026-0007، /ack INC-2026-0007، "
+                "/follow INC-2026-0007، /unfollow INC-2026-0007، /unlink",
+        "following": "از این پس هر تغییر {ref} را دریافت می‌کنید.",
+        "unfollowed": "دیگر {ref} را دنبال نمی‌کنید.",
         "linked": "به حساب {user} در Breach Desk متصل شد. هشدارها اینجا می‌آیند.",
         "unknown": "این کد اتصال شناخته نشد. از صفحهٔ نمایه کد تازه بگیرید.",
         "used": "این کد اتصال پیش‌تر استفاده شده است. از صفحهٔ نمایه کد تازه بگیرید.",
@@ -111,7 +118,7 @@ def _message(msg: dict[str, Any]) -> Reply | None:
             return reply(_say(language, "not_linked"))
         unlink(link, "/unlink from Telegram")
         return reply(_say(language, "unlinked"))
-    if command not in {"/open", "/status", "/ack"}:
+    if command not in {"/open", "/status", "/ack", "/follow", "/unfollow"}:
         return reply(_say(language, "help"))
     if chat.get("type") != "private":  # incident lists must not land in a group's history
         return reply(_say(language, "private_only"))
@@ -144,6 +151,12 @@ def _incident_command(command: str, ref: str, user: Any, language: str) -> str:
         return _say(language, "not_found")
     if command == "/status":
         return _line(incident, language)
+    if command == "/follow":
+        follow(user, incident)
+        return _say(language, "following", ref=incident.reference)
+    if command == "/unfollow":
+        unfollow(user, incident)
+        return _say(language, "unfollowed", ref=incident.reference)
     try:
         acknowledge(incident, user)
     except DomainError as refused:

@@ -29,6 +29,14 @@ def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: 
         if event.kind in LEGAL_TRANSITIONS and LEGAL in roles:
             return True
         return critical and EXECUTIVE in roles
+    if event.kind == "updated":
+        # Edits are not alerts, except a severity change: raised to critical, executives hear too.
+        change = (event.data.get("changes") or {}).get("severity")
+        if not change:
+            return False
+        if link.user_id == incident.commander_id or link.user_id in followers:
+            return True
+        return change.get("to") == Severity.CRITICAL and EXECUTIVE in roles
     if event.kind == ACKNOWLEDGED:
         return link.user_id == incident.commander_id or link.user_id in followers
     if event.kind == ESCALATED:

@@ -8,17 +8,21 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.roles import roles_of
+from incidents.models import Incident
 from notifier.bot import process_update
 from notifier.linking import deep_link, issue_link_token, unlink
 from notifier.models import TelegramLink
+from notifier.subscriptions import follow, followed_references, unfollow
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -63,6 +67,39 @@ class TelegramLinkView(APIView):
         link = TelegramLink.objects.filter(user=request.user).first()
         if link is not None:
             unlink(link, "unlinked on the web")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnyRole(BasePermission):
+    message = "Your account has no Breach Desk role."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(roles_of(request.user))
+
+
+class SubscriptionsView(APIView):
+    """GET: references of the incidents the user follows."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"following": followed_references(request.user)})
+
+
+class SubscriptionView(APIView):
+    """PUT follows an incident's Telegram alerts; DELETE stops. Any Breach Desk role may:
+    following changes nothing about the incident, so readers (executives) may too."""
+
+    permission_classes = [AnyRole]
+
+    def _incident(self, request: Request, reference: str) -> Incident:
+        return get_object_or_404(Incident.objects.visible_to(request.user), reference=reference)
+
+    def put(self, request: Request, reference: str) -> Response:
+        created = follow(request.user, self._incident(request, reference))
+        return Response({"following": True},
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def delete(self, request: Request, reference: str) -> Response:
+        unfollow(request.user, self._incident(request, reference))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

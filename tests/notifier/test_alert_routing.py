@@ -116,3 +116,19 @@ def test_unlinked_and_inactive_users_get_nothing(users, linked, run_worker, fake
     create_incident(actor=users["admin"], data={"title": "x", "severity": "low"})
     run_worker()
     assert chats_of(fake_telegram) == [1001]
+
+
+def test_severity_raised_to_critical_alerts_commander_and_executives(users, linked, incident_in,
+                                                                      run_worker, fake_telegram):
+    from incidents.lifecycle import update_incident
+
+    incident = incident_in("scoping")  # engineer is commander
+    run_worker()
+    fake_telegram.calls.clear()
+    update_incident(incident, actor=users["admin"], changes={"summary": "more detail"})
+    run_worker()
+    assert chats_of(fake_telegram) == []  # ordinary edits are not alerts
+    update_incident(incident, actor=users["admin"], changes={"severity": "critical"})
+    run_worker()
+    assert chats_of(fake_telegram) == [1001, 1003]
+    assert "Severity changed" in fake_telegram.sent(1003)[0].params["text"]

@@ -125,3 +125,26 @@ def test_transition_in_api_reaches_linked_chat_and_acknowledge_works_from_it(
     answer = post(callback).json()
     assert answer["method"] == "answerCallbackQuery" and answer["show_alert"] is False
     assert acks(incident) == ["engineer2"]
+
+
+def test_follow_from_telegram_and_the_api(api, users, linked, incident_in, run_worker,
+                                          fake_telegram, tg_settings):
+    incident = incident_in("detected")
+    assert "every change" in command(f"/follow {incident.reference}", 1003)  # executive
+    url = f"/api/me/subscriptions/{incident.reference}/"
+    assert api("legal").put(url).status_code == 201
+    assert api("legal").put(url).status_code == 200
+    assert api("legal").get("/api/me/subscriptions/").json() == {
+        "following": [incident.reference]}
+    assert api("norole").put(url).status_code == 403
+    assert api("legal").put("/api/me/subscriptions/INC-1999-0001/").status_code == 404
+    run_worker()
+    fake_telegram.calls.clear()
+    from incidents.lifecycle import apply_transition
+
+    apply_transition(incident, "start_scoping", actor=users["engineer"])
+    run_worker()
+    assert sorted(int(c.params["chat_id"]) for c in fake_telegram.sent()) == [1002, 1003]
+    assert api("legal").delete(url).status_code == 204
+    assert "no longer" in command(f"/unfollow {incident.reference}", 1003)
+    assert not Subscription.objects.exists()
