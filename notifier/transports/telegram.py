@@ -128,7 +128,7 @@ class LogOnlyTransport:
     log_only = True
 
     async def start(self) -> None:
-        log.warning("TELEGRAM_BOT_TOKEN is not set: the notifier runs in log-only mode")
+        return None  # the worker announces log-only mode at start-up
 
     async def stop(self) -> None:
         return None
