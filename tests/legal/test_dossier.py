@@ -34,7 +34,7 @@ def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
 
 def line_image(text: str, *, shaping: bool) -> Image.Image:
     pdf = _Pdf()
-    pdf.set_text_shaping(shaping)
+    pdf.shape_persian = shaping
     pdf.add_page()
     pdf.text_line(text, size=20)
     image = render(bytes(pdf.output()))
