@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 
@@ -99,27 +100,43 @@ class Waker:
         self.stop = stop
         self.poll = poll
         self.conn: Any = None
-        if connection.vendor == "postgresql":
-            import psycopg
+        self.listening = connection.vendor == "postgresql"
+        if self.listening:
+            self._connect()
 
-            s = connection.settings_dict
+    def _connect(self) -> None:
+        s = connection.settings_dict
+        try:
             self.conn = psycopg.connect(
                 dbname=s["NAME"], user=s.get("USER") or None, password=s.get("PASSWORD") or None,
                 host=s.get("HOST") or None, port=s.get("PORT") or None, autocommit=True,
             )
             self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except psycopg.Error:
+            log.warning("cannot LISTEN for wake-ups; polling until the database is back")
+            self.conn = None
 
     def wait(self, timeout: float) -> None:
         if self.conn is None:
             self.stop.wait(min(timeout, self.poll))
+            if self.listening:
+                self._connect()
             return
-        # Wake on the first notification; the timeout bounds both a lost NOTIFY and SIGTERM.
-        for _ in self.conn.notifies(timeout=min(timeout, 1.0), stop_after=1):
-            break
+        try:
+            # Wake on the first notification; the timeout bounds a lost NOTIFY and SIGTERM.
+            for _ in self.conn.notifies(timeout=min(timeout, 1.0), stop_after=1):
+                break
+        except psycopg.Error:
+            log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
+            self.close()
+            self.conn = None
 
     def close(self) -> None:
         if self.conn is not None:
-            self.conn.close()
+            try:
+                self.conn.close()
+            except Exception:  # closing a broken connection must not stop the worker
+                log.debug("closing the LISTEN connection failed", exc_info=True)
 
 
 class Worker:
@@ -164,7 +181,7 @@ class Worker:
                 if not claimed:
                     if until_idle:
                         break
-                    waker.wait(settings.NOTIFIER_POLL_SECONDS if waker.conn is None else 5.0)
+                    waker.wait(5.0 if waker.listening else settings.NOTIFIER_POLL_SECONDS)
             self._drain()
         finally:
             waker.close()
