@@ -75,6 +75,14 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
 
     list_display = ("code", "title", "enabled", "is_policy", "requires_high_risk", "min_subjects")
     list_filter = ("enabled", "is_policy")
+    actions = ["apply_to_open_incidents"]
+
+    @admin.action(description="Apply the enabled rules to every open incident now")
+    def apply_to_open_incidents(self, request: Any, queryset: Any) -> None:
+        from incidents.obligations import resync_open_incidents
+
+        changed = resync_open_incidents(actor=request.user)
+        self.message_user(request, f"Obligations updated on {changed} open incident(s).")
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         # Obligations point at their rule; disabling keeps the history readable.

@@ -145,6 +145,24 @@ def sync_obligations(incident: Incident) -> dict[str, list[dict[str, Any]]]:
     return {k: v for k, v in (("created", created), ("moved", moved)) if v}
 
 
+def resync_open_incidents(*, actor: Any) -> int:
+    """After an admin enables or edits a rule: bring every open incident's obligations up to
+    date, one transaction and one ``obligations.synced`` event per incident that changed.
+    Returns how many incidents changed."""
+    from incidents.events import append_event
+
+    changed = 0
+    for pk in Incident.objects.open().values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=pk)
+            result = sync_obligations(locked)
+            if result:
+                data = {"obligations": result}
+                append_event(locked, "obligations.synced", actor=actor, data=data)
+                changed += 1
+    return changed
+
+
 def _call_args(obligation: Obligation, name: str, actor: Any, payload: dict[str, Any]) -> dict:
     return {"by": actor, "at": timezone.now()}
 

@@ -236,3 +236,17 @@ def test_reminder_facts_carry_no_personal_data(rules, incident_in):
     facts = reminder_facts(obligation, "24h")
     assert facts["reference"] == obligation.incident.reference
     assert "Rezaei" not in repr(facts)
+
+
+def test_enabling_a_rule_can_be_applied_to_open_incidents(rules, incident_in, users):
+    from incidents.obligations import resync_open_incidents
+
+    incident = incident_in("restoring")
+    closed_before = incident_in("dismissed")
+    JurisdictionRule.objects.filter(code="NIS2").update(enabled=True)
+    assert resync_open_incidents(actor=users["admin"]) == 1
+    assert any(k.startswith("NIS2") for k in _steps(incident))
+    assert closed_before.obligations.count() == 0
+    event = Event.objects.order_by("-seq").first()
+    assert event.kind == "obligations.synced" and event.incident_id == incident.pk
+    assert resync_open_incidents(actor=users["admin"]) == 0  # nothing new: no event
