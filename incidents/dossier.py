@@ -162,17 +162,26 @@ def _timeline(pdf: _Pdf, data: DossierData) -> None:
                  f"{event.kind}{move}", size=9)
 
 
+# Free text (names, notes, outcomes) goes on lines of its own: a line mixing a Persian note
+# with English labels is laid out right-to-left as a whole and reads scrambled.
 def _referrals(pdf: _Pdf, data: DossierData) -> None:
     pdf.heading("ارجاع به مراجع / Referrals")
-    for r in data.referrals or []:
-        pdf.text_line(f"{r.get_authority_display()} {r.authority_name} — {r.state}; case "
-                 f"{r.case_number or '—'}; submitted {when(r.submitted_at)}; acknowledged "
-                 f"{when(r.acknowledged_at)}; concluded {when(r.concluded_at)}", size=9)
-        if r.outcome or r.withdrawn_reason:
-            pdf.text_line(f"   {r.outcome or r.withdrawn_reason}", size=9)
+    for r in data.referrals:
+        pdf.text_line(f"#{r.pk} {r.get_authority_display()}", size=10, bold=True)
+        if r.authority_name:
+            pdf.text_line(r.authority_name, size=9)
+        pdf.text_line(f"state {r.state}; case number {r.case_number or '—'}; contact "
+                      f"{'recorded' if r.contact else '—'}", size=9)
+        for label, moment in (("submitted", r.submitted_at), ("acknowledged", r.acknowledged_at),
+                              ("concluded", r.concluded_at)):
+            if moment:
+                pdf.text_line(f"{label} {when(moment)}", size=9)
+        for text in (r.outcome, r.withdrawn_reason):
+            if text:
+                pdf.text_line(text, size=9)
         handed = ", ".join(f"#{e.pk} {e.sha256[:16]}..." for e in r.evidence.all())
         if handed:
-            pdf.text_line(f"   evidence handed over: {handed}", size=9)
+            pdf.text_line(f"evidence handed over: {handed}", size=9)
     if not data.referrals:
         pdf.text_line("—")
 
@@ -181,13 +190,14 @@ def _obligations(pdf: _Pdf, data: DossierData) -> None:
     pdf.heading("تکالیف قانونی / Legal obligations")
     for o in data.obligations:
         kind = " (company policy, not statute)" if o.rule.is_policy else ""
-        met = ""
+        pdf.text_line(f"{o.rule.code}{kind}: {o.step_name}  ->  {o.recipient}", size=9, bold=True)
+        pdf.text_line(f"due {when(o.due_at)}; {o.state}", size=9)
         if o.decided_at:
             who = o.decided_by.username if o.decided_by else "—"
-            met = f"; {o.get_state_display()} by {who} at {when(o.decided_at)}: {o.note}"
-        pdf.text_line(f"{o.rule.code}{kind} {o.step_name}  ->  {o.recipient}; "
-                      f"due {when(o.due_at)}; "
-                 f"{o.state}{met}", size=9)
+            document = f"; document: evidence #{o.document_id}" if o.document_id else ""
+            pdf.text_line(f"{o.state} by {who} at {when(o.decided_at)}{document}", size=9)
+        if o.note:
+            pdf.text_line(o.note, size=9)
     if not data.obligations:
         pdf.text_line("—")
 
@@ -195,13 +205,14 @@ def _obligations(pdf: _Pdf, data: DossierData) -> None:
 def _evidence(pdf: _Pdf, data: DossierData) -> None:
     pdf.heading("ادله / Evidence (SHA-256)")
     for e in data.evidence:
-        pdf.text_line(f"#{e.pk} {e.original_name} — {e.size} bytes — uploaded by "
-                 f"{e.uploaded_by.username} {when(e.uploaded_at)}", size=9)
+        pdf.text_line(e.original_name, size=9, bold=True)
+        pdf.text_line(f"#{e.pk}, {e.size} bytes, uploaded by {e.uploaded_by.username} "
+                      f"{when(e.uploaded_at)}", size=9)
         pdf.text_line(f"   sha256 {e.sha256}", size=8)
         for c in e.custody.all():
-            pdf.text_line(
-                f"   {when(c.at)} {c.action} {c.actor_username} ({c.role}) {c.note}", size=8
-            )
+            pdf.text_line(f"   {when(c.at)} {c.action} {c.actor_username} ({c.role})", size=8)
+            if c.note:
+                pdf.text_line(c.note, size=8)
     if not data.evidence:
         pdf.text_line("—")
 
