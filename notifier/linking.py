@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifier.models import LinkAudit, LinkToken, TelegramLink
+from notifier.models import Delivery, LinkAudit, LinkToken, TelegramLink
 
 TOKEN_TTL = dt.timedelta(minutes=10)
 
@@ -71,7 +71,10 @@ def link_chat(token: str, *, telegram_user_id: int, chat_id: int, username: str 
 
 
 def unlink(link: TelegramLink, detail: str) -> None:
+    """Remove the link; alerts already queued for that chat are not sent after all."""
     with transaction.atomic():
         LinkAudit.objects.create(user=link.user, action="unlinked", detail=detail[:200],
                                  telegram_user_id=link.telegram_user_id, chat_id=link.chat_id)
+        Delivery.objects.unsent().filter(chat_id=link.chat_id).update(
+            status=Delivery.DEAD, last_error="chat unlinked")
         link.delete()

@@ -174,7 +174,10 @@ def record_failure(
     else:
         status, next_at = Delivery.FAILED, now + dt.timedelta(seconds=backoff_seconds(attempts))
     with transaction.atomic():
-        Delivery.objects.filter(id=out.id).update(
+        # Only while our claim stands: if it expired and another worker took the row, its
+        # answer wins (overwriting a "sent" with "failed" would cause a duplicate).
+        Delivery.objects.filter(id=out.id, claim_token=out.claim_token).exclude(
+            status=Delivery.SENT).update(
             status=status, attempts=attempts, next_attempt_at=next_at, claimed_until=None,
             last_error=message[:2000],
         )

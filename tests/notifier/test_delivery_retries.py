@@ -98,3 +98,18 @@ def test_log_only_mode_without_token(users, linked, tg_settings, fake_telegram, 
     assert "log-only" in caplog.text
     assert fake_telegram.attempts() == []
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_late_failure_never_overwrites_a_send_by_another_worker(users, linked):
+    from notifier.outbox import claim_due, record_failure, record_sent
+
+    create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
+    derive_deliveries()
+    first = next(o for o in claim_due(10, busy_chats=set(), lease_seconds=60) if o.chat_id == 1001)
+    Delivery.objects.filter(id=first.id).update(claimed_until=timezone.now())  # lease expired
+    second = next(o for o in claim_due(10, busy_chats=set(), lease_seconds=60)
+                  if o.chat_id == 1001)
+    record_sent(second, 99)
+    record_failure(first, "timed out", permanent=False)  # the first worker's late answer
+    d = only_delivery()
+    assert (d.status, d.telegram_message_id) == ("sent", 99)

@@ -101,3 +101,18 @@ def test_unlink_from_the_web(api, users, tg_settings):
     start(new_token(api))
     assert api("engineer").delete("/api/me/telegram-link/").status_code == 204
     assert api("engineer").get("/api/me/telegram-link/").json() == {"linked": False}
+
+
+def test_alerts_queued_before_unlink_are_not_sent(users, linked, run_worker, fake_telegram):
+    from incidents.lifecycle import create_incident
+    from notifier.models import Delivery
+    from notifier.outbox import derive_deliveries
+
+    create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
+    derive_deliveries()
+    process_update({"update_id": next(_update_ids), "message": {
+        "message_id": 2, "date": 0, "text": "/unlink", "chat": {"id": 1001, "type": "private"},
+        "from": {"id": 1001, "is_bot": False, "first_name": "x"}}})
+    run_worker()
+    assert fake_telegram.sent(1001) == [] and len(fake_telegram.sent(1006)) == 1
+    assert Delivery.objects.get(chat_id=1001).status == "dead"
