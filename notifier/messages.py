@@ -6,11 +6,14 @@ staff-written fields are used, and the title is still scrubbed because people pa
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
+import zoneinfo
 from typing import Any
 from urllib.parse import urlparse
 
+import jdatetime
 from django.conf import settings
 
 MAX_TEXT = 4096  # Telegram's limit for sendMessage text, counted after entity parsing
@@ -47,6 +50,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "open": "Open",
         "ack": "Acknowledge",
         "low": "low", "medium": "medium", "high": "high", "critical": "CRITICAL",
+        "reminder": "Legal deadline",
+        "24h": "due in 24 hours", "4h": "due in 4 hours", "1h": "due in 1 hour",
+        "overdue": "OVERDUE",
+        "step": "Step", "rule": "Rule", "due": "Due",
     },
     "fa": {
         "created": "رخداد جدید",
@@ -66,6 +73,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "open": "باز کردن",
         "ack": "تأیید دریافت",
         "low": "کم", "medium": "متوسط", "high": "زیاد", "critical": "بحرانی",
+        "reminder": "مهلت قانونی",
+        "24h": "۲۴ ساعت مانده", "4h": "۴ ساعت مانده", "1h": "۱ ساعت مانده",
+        "overdue": "مهلت گذشته است",
+        "step": "گام", "rule": "قاعده", "due": "مهلت",
     },
 }
 
@@ -128,3 +139,30 @@ def alert_buttons(*, language: str, reference: str, acknowledge: bool) -> dict[s
     if url_button_allowed(url):
         row.append({"text": t(language, "open"), "url": url})
     return {"inline_keyboard": [row]} if row else None
+
+
+def local_time(moment: dt.datetime, *, language: str, time_zone: str) -> str:
+    """A due time as people read it: their zone, Jalali in Persian (DESIGN.md)."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(time_zone))
+    if language == "fa":
+        return jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def reminder_text(*, language: str, time_zone: str, facts: dict[str, Any]) -> str:
+    """A legal-deadline reminder from ``incidents.obligations.reminder_facts`` (no personal
+    data by construction; step and recipient are staff-written, so scrubbed like titles)."""
+    e = html.escape
+    stage = facts["stage"]
+    lines = [
+        f"{'⚠️' if stage == 'overdue' else '⏰'} <b>{e(t(language, 'reminder'))}</b>"
+        f" · {e(t(language, stage))}",
+        f"<b>{e(facts['reference'])}</b> · {e(t(language, facts['severity']))}",
+        f"{e(t(language, 'step'))}: {e(short_title(facts['step']))}"
+        f" → {e(short_title(facts['recipient']))}",
+        f"{e(t(language, 'rule'))}: {e(facts['rule'])}",
+        f"{e(t(language, 'due'))}: "
+        f"{e(local_time(facts['due_at'], language=language, time_zone=time_zone))}",
+        f'<a href="{e(incident_url(facts["reference"]), quote=True)}">{e(t(language, "open"))}</a>',
+    ]
+    return "\n".join(lines)[:MAX_TEXT]

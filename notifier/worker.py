@@ -32,6 +32,7 @@ from notifier.outbox import (
     record_sent,
 )
 from notifier.ratelimit import RateLimiter
+from notifier.reminders import enqueue_reminders
 from notifier.transports.telegram import LogOnlyTransport, TelegramTransport, TransportError
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ class Worker:
             self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
             if escalate_due():
                 derive_deliveries()
+            enqueue_reminders()
         free = self.capacity - len(self.inflight)
         if free <= 0:
             return 0

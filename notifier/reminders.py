@@ -1,0 +1,54 @@
+"""Legal-deadline reminders (issue 6) into the same outbox as alerts: deliveries without an event.
+
+``incidents`` decides which (obligation, stage) pairs are due and records each as handed over
+(``mark_reminded``); this module writes the deliveries in that same transaction, so a reminder is
+either recorded and queued, or neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.models import Profile
+from core.roles import LEGAL
+from incidents.models import Obligation
+from incidents.obligations import mark_reminded, reminder_facts
+from notifier.messages import alert_buttons, reminder_text
+from notifier.outbox import enqueue
+from notifier.recipients import active_links
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_reminders(now: dt.datetime | None = None) -> int:
+    """Queue every due reminder for linked legal users; returns how many deliveries."""
+    pairs = Obligation.objects.reminders_due(now or timezone.now())
+    if not pairs:
+        return 0
+    links = [link for link in active_links() if LEGAL in link.user._breach_desk_roles]
+    profiles = {p.user_id: p for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])}
+    queued = 0
+    for obligation, stage in pairs:
+        with transaction.atomic():
+            if not mark_reminded(obligation, stage):
+                continue  # another worker took it
+            facts = reminder_facts(obligation, stage)
+            for link in links:
+                profile = profiles.get(link.user_id) or Profile(user=link.user)
+                language = profile.effective_language()
+                text = reminder_text(language=language, facts=facts,
+                                     time_zone=profile.effective_time_zone())
+                created = enqueue(
+                    kind="reminder", key=f"obligation:{obligation.pk}:{stage}:{link.chat_id}",
+                    link=link, text=text, incident=obligation.incident,
+                    reply_markup=alert_buttons(language=language, reference=facts["reference"],
+                                               acknowledge=False),
+                )
+                queued += created is not None
+    if queued:
+        log.info("queued %d legal-deadline reminders", queued)
+    return queued
