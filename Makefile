@@ -36,6 +36,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/transitions.py
+	$(BIN)/python bench/notifier_bench.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static
