@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
 import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from core.roles import roles_of
@@ -33,6 +34,10 @@ CLOSE_NO_ROLE = 4403
 CLOSE_UNKNOWN_INCIDENT = 4404
 CLOSE_TOO_SLOW = 4008
 CLOSE_UNAVAILABLE = 1011
+# Joining the group waits longer than a broadcast may: after a deploy a thousand clients
+# reconnect at once, and refusing them on a short timeout would only make them come back.
+# A Redis that is down refuses at once; this only bounds a Redis that hangs.
+JOIN_TIMEOUT = 10.0
 
 
 def may_see(roles: frozenset[str], reference: str) -> bool:
@@ -45,48 +50,92 @@ def _incident_exists(user: Any, reference: str) -> bool:
     return Incident.objects.visible_to(user).filter(reference=reference).exists()
 
 
-# Per event loop (one per daphne process): the connected consumers and the task that tells them
-# the head seq now and then. One query per process per beat, not one per client.
-_watchers: dict[asyncio.AbstractEventLoop, weakref.WeakSet] = {}
-_beats: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+class Hub:
+    """One per event loop, i.e. per daphne process: a single channel-layer subscription whose
+    frames are fanned out to the local consumers, and the heartbeat.
 
+    channels' own path (a layer channel per consumer, a receive task and a dispatch per frame
+    per client) cost ~3.5 s at 1,000 clients in one process; this one is a loop over the
+    consumers (bench/README.md, "Live stream"). Sends under daphne never block (a slow client's
+    frames wait in its own bounded backlog), so one client cannot hold up the loop."""
 
-def _watch(consumer: EventStreamConsumer) -> None:
-    loop = asyncio.get_running_loop()
-    _watchers.setdefault(loop, weakref.WeakSet()).add(consumer)
-    if loop not in _beats or _beats[loop].done():
-        _beats[loop] = loop.create_task(_beat(loop))
+    def __init__(self) -> None:
+        self.consumers: set[EventStreamConsumer] = set()
+        self.ready: asyncio.Future | None = None
+        self.tasks: list[asyncio.Task] = []
 
-
-def _unwatch(consumer: EventStreamConsumer) -> None:
-    loop = asyncio.get_running_loop()
-    watchers = _watchers.get(loop)
-    if watchers is not None:
-        watchers.discard(consumer)
-        if not watchers:
-            del _watchers[loop]
-            task = _beats.pop(loop, None)
-            if task is not None:
-                task.cancel()
-
-
-async def _beat(loop: asyncio.AbstractEventLoop) -> None:
-    """A broadcast lost while Redis was down would leave an idle client stale until the next
-    event; the heartbeat lets it notice and resync within one beat."""
-    while True:
-        await asyncio.sleep(settings.STREAM_HEARTBEAT_SECONDS)
+    async def join(self, consumer: EventStreamConsumer) -> None:
+        """Return once frames committed from now on will reach ``consumer``."""
+        loop = asyncio.get_running_loop()
+        if self.ready is None or (self.ready.done() and self.ready.exception() is not None):
+            self.ready = loop.create_future()
+            self.tasks = [loop.create_task(self._listen(self.ready)), loop.create_task(self._beat())]
+        self.consumers.add(consumer)
         try:
-            seq = await database_sync_to_async(latest_seq)()
+            await asyncio.wait_for(asyncio.shield(self.ready), JOIN_TIMEOUT)
+        except BaseException:
+            self.leave(consumer)
+            raise
+
+    def leave(self, consumer: EventStreamConsumer) -> None:
+        self.consumers.discard(consumer)
+        if not self.consumers:
+            for task in self.tasks:
+                task.cancel()
+            self.tasks, self.ready = [], None
+
+    async def _listen(self, ready: asyncio.Future) -> None:
+        layer = get_channel_layer()
+        try:
+            channel = await layer.new_channel()
+            await layer.group_add(stream.GROUP, channel)
         except Exception as exc:
-            log.warning("live stream: heartbeat cannot read the log head (%s)", exc)
-            continue
-        for consumer in list(_watchers.get(loop, ())):
+            ready.set_exception(exc)
+            ready.exception()  # retrieved: each waiting consumer reports it
+            return
+        ready.set_result(channel)
+        try:
+            while True:
+                message = await layer.receive(channel)
+                if message.get("type") == stream.MESSAGE_TYPE:
+                    await self._fan_out(message)
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(stream.GROUP, channel)
+
+    async def _fan_out(self, message: dict[str, Any]) -> None:
+        for consumer in list(self.consumers):
             try:
-                await consumer.heartbeat(seq)
-            except StopConsumer:
-                pass  # dropped as too slow; daphne's disconnect message ends it
+                await consumer.stream_event(message)
             except Exception:
-                log.exception("live stream: heartbeat to one client failed")
+                log.exception("live stream: forwarding to one client failed")
+
+    async def _beat(self) -> None:
+        """A broadcast lost while Redis was down would leave an idle client stale until the
+        next event; the heartbeat lets it notice and resync within one beat. One query per
+        process per beat, not one per client."""
+        while True:
+            await asyncio.sleep(settings.STREAM_HEARTBEAT_SECONDS)
+            try:
+                seq = await database_sync_to_async(latest_seq)()
+            except Exception as exc:
+                log.warning("live stream: heartbeat cannot read the log head (%s)", exc)
+                continue
+            for consumer in list(self.consumers):
+                try:
+                    await consumer.heartbeat(seq)
+                except Exception:
+                    log.exception("live stream: heartbeat to one client failed")
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = Hub()
+    return _hubs[loop]
 
 
 class TransportGate:
@@ -133,27 +182,29 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             user, self.reference
         ):
             return await self._refuse(CLOSE_UNKNOWN_INCIDENT)
-        try:
-            # Join before reading the head: an event committed after the read is then certain
-            # to come through the group, and one committed before it is covered by hello's seq.
-            await asyncio.wait_for(
-                self.channel_layer.group_add(stream.GROUP, self.channel_name),
-                settings.STREAM_SEND_TIMEOUT * 4,
-            )
-        except Exception as exc:
-            log.warning("live stream: cannot join the channel layer (%s)", exc)
-            return await self._refuse(CLOSE_UNAVAILABLE)
-        self.joined = True
-        seq = await database_sync_to_async(latest_seq)()
-        self.next_seq = seq + 1
+        self.next_seq: int | None = None  # unknown until the head is read
         self.held: dict[int, dict[str, Any]] = {}
         self.hold_timer: asyncio.TimerHandle | None = None
         self.backlog: collections.deque[str] = collections.deque()
         self.drainer: asyncio.Task | None = None
         self.gate = TransportGate(self.base_send)
+        try:
+            # Join before reading the head: an event committed after the read is then certain
+            # to reach us, and one committed before it is covered by hello's seq.
+            await hub().join(self)
+        except Exception as exc:
+            log.warning("live stream: cannot join the channel layer (%s)", exc)
+            return await self._refuse(CLOSE_UNAVAILABLE)
+        self.joined = True
+        try:
+            seq = await database_sync_to_async(latest_seq)()
+        except BaseException:
+            self._leave()
+            raise
+        self.next_seq = seq + 1
         await self.accept()
         await self.send(text_data=json.dumps({"type": "hello", "seq": seq}))
-        _watch(self)
+        await self._release()  # anything that came in while the head was being read
 
     async def _refuse(self, code: int) -> None:
         # Accept first: a close before accept becomes an HTTP 403 and the client never learns
@@ -162,40 +213,46 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
         if getattr(self, "joined", False):
             self.joined = False
-            _unwatch(self)
+            hub().leave(self)
             if self.hold_timer is not None:
                 self.hold_timer.cancel()
             if self.drainer is not None:
                 self.drainer.cancel()
-            try:
-                await self.channel_layer.group_discard(stream.GROUP, self.channel_name)
-            except Exception:  # Redis down: its subscription dies with it
-                log.debug("live stream: group_discard failed", exc_info=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients only listen; anything they send is ignored (the stream never writes)."""
 
     async def stream_event(self, message: dict[str, Any]) -> None:
         seq = message["seq"]
-        if not self.joined or seq < self.next_seq:
-            return  # before hello, or given up on and already covered by the client's resync
+        if not self.joined:
+            return
+        if self.next_seq is not None and seq < self.next_seq:
+            return  # covered by hello, or given up on and covered by the client's resync
         self.held[seq] = message
-        await self._release()
+        if self.next_seq is not None:
+            await self._release()
 
     async def heartbeat(self, seq: int) -> None:
-        if self.joined and seq >= self.next_seq:
+        if self.joined and self.next_seq is not None and seq >= self.next_seq:
             await self._deliver(json.dumps({"type": "heartbeat", "seq": seq}))
 
     async def _release(self) -> None:
-        while self.next_seq in self.held:
+        for seq in [s for s in self.held if s < self.next_seq]:
+            del self.held[seq]
+        while self.joined and self.next_seq in self.held:
             message = self.held.pop(self.next_seq)
             self.next_seq += 1
             if self.reference in (None, message["reference"]) and may_see(
                 self.roles, message["reference"]
             ):
                 await self._deliver(message["text"])
+        if not self.joined:
+            return
         if self.held and self.hold_timer is None:
             loop = asyncio.get_running_loop()
             self.hold_timer = loop.call_later(
@@ -211,10 +268,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.hold_timer = None
         if self.joined and self.held:
             self.next_seq = min(self.held)
-            try:
-                await self._release()
-            except StopConsumer:
-                pass  # closed as too slow; daphne's disconnect message ends the consumer
+            await self._release()
 
     async def _deliver(self, text: str) -> None:
         if not self.backlog and self.gate.open.is_set():
@@ -234,8 +288,8 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.drainer = None
 
     async def _drop_slow_client(self) -> None:
+        """Daphne's disconnect message then ends the consumer; it resyncs when it returns."""
         log.info("live stream: dropping a client %s frames behind", len(self.backlog))
         self.backlog.clear()
+        self._leave()
         await self.close(code=CLOSE_TOO_SLOW)
-        await self.disconnect(CLOSE_TOO_SLOW)
-        raise StopConsumer()
