@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +16,7 @@ import jdatetime
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES
+from tests.e2e.servers import demo_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("BREACH_DESK_CHROMIUM", "/usr/bin/chromium"))
@@ -31,12 +29,6 @@ def _skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (BREACH_DESK_REQUIRE_SERVICES=1 forbids skipping)")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def screenshot_dir() -> Path:
@@ -56,41 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _skip_or_fail("needs the playwright package")
-    tmp = tmp_path_factory.mktemp("browser")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "CHANNELS_"))}
-    env.update(DJANGO_SETTINGS_MODULE="core.settings", DJANGO_DEBUG="1",
-               BREACH_DESK_VAR_DIR=str(tmp), PYTHONPATH=str(ROOT), TELEGRAM_BOT_TOKEN="")
-    py = sys.executable
-    for command in (["compile_translations"], ["migrate", "-v0"]):
-        subprocess.run([py, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=120)
-    seeded = subprocess.run([py, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True,
-                            capture_output=True, text=True, timeout=120).stdout
-    passwords = dict(re.findall(r"^\s+(\w+)\s+\w+\s+(\S+)$", seeded, re.M))
-    port = free_port()
-    log = open(tmp / "daphne.log", "w")
-    proc = subprocess.Popen(
-        [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "core.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    pytest.fail("daphne did not start: " + (tmp / "daphne.log").read_text())
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", passwords
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with demo_app(tmp_path_factory.mktemp("browser")) as app:
+        yield app
 
 
 def api(base: str, method: str, path: str, body: dict | None = None,

@@ -5,22 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.servers import demo_app
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def walkthrough() -> str:
@@ -31,48 +24,9 @@ def walkthrough() -> str:
 
 @pytest.fixture
 def served_app(tmp_path):
-    """migrate + seed_demo (as `make run` does) + daphne on a free port, on a fresh SQLite file."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
-        DJANGO_DEBUG="1",
-        BREACH_DESK_VAR_DIR=str(tmp_path),
-        PYTHONPATH=str(ROOT),
-        TELEGRAM_BOT_TOKEN="",
-    )
-    py = sys.executable
-    subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    seeded = subprocess.run(
-        [py, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True,
-        text=True, timeout=120,
-    ).stdout
-    passwords = dict(re.findall(r"^\s+(\w+)\s+\w+\s+(\S+)$", seeded, re.M))
-    port = free_port()
-    log = open(tmp_path / "daphne.log", "w")
-    proc = subprocess.Popen(
-        [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "core.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    pytest.fail("daphne did not start: " + (tmp_path / "daphne.log").read_text())
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", passwords
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    """The app as `make run` serves it (tests/e2e/servers.py), on a fresh SQLite file."""
+    with demo_app(tmp_path) as app:
+        yield app
 
 
 @pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
