@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import shutil
 import time
 from pathlib import Path
 
@@ -60,8 +60,12 @@ def prepare(db: str, env: dict[str, str], count: int) -> dict:
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
-        [py, __file__, "_setup", str(count)], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True,
+        [py, __file__, "_setup", str(count)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -114,18 +118,46 @@ end
 """
 
 
-def wrk(base: str, *, transition: bool, token: str, year: int, duration: float,
-        connections: int, tmp: Path) -> dict:
+def wrk(
+    base: str,
+    *,
+    transition: bool,
+    token: str,
+    year: int,
+    duration: float,
+    connections: int,
+    tmp: Path,
+) -> dict:
     threads = min(2, connections)
     script = tmp / ("transition.lua" if transition else "bare.lua")
-    script.write_text(WRK_SCRIPT % {
-        "threads": threads, "token": token, "year": year,
-        "transition": "true" if transition else "false",
-    })
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "threads": threads,
+            "token": token,
+            "year": year,
+            "transition": "true" if transition else "false",
+        }
+    )
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s",
-         "--timeout", "10s", "-s", str(script), base],
-        capture_output=True, text=True, check=True, timeout=duration + 60,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{int(duration)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
     ).stdout
     raw = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     seconds = raw["duration_us"] / 1e6
@@ -161,15 +193,30 @@ def run_one(db: str, duration: float, connections: int) -> dict:
         port = free_port()
         log = open(tmp / "daphne.log", "w")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "core.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "core.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         try:
             wait_ready(port, proc)
             base = f"http://127.0.0.1:{port}"
-            common = {"token": data["token"], "year": data["year"], "connections": connections,
-                      "tmp": tmp}
+            common = {
+                "token": data["token"],
+                "year": data["year"],
+                "connections": connections,
+                "tmp": tmp,
+            }
             wrk(base, transition=False, duration=3, **common)  # warm-up
             bare = wrk(base, transition=False, duration=duration, **common)
             trans = wrk(base, transition=True, duration=duration, **common)
@@ -211,7 +258,8 @@ def main() -> None:
         (RESULTS / f"transitions-{db}.json").write_text(json.dumps(result, indent=2) + "\n")
         for kind in ("bare", "transition"):
             r = result[kind]
-            print(f"| {db} | {kind} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['errors']} |")
+            cells = [r["rps"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"]]
+            print(f"| {db} | {kind} | " + " | ".join(map(str, cells)) + " |")
         print(f"| {db} | ratio | {result['throughput_ratio']} | | {result['p99_ratio']} | | |")
 
 

@@ -1,4 +1,4 @@
-"""Roles are Django groups; superusers act as admins. Every check on the server goes through here."""
+"""Roles are Django groups; superusers act as admins. Every server-side check goes through here."""
 
 from __future__ import annotations
 

@@ -30,8 +30,14 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    children = {name: subprocess.Popen(cmd) for name, cmd in processes(args.host, args.port).items()}
-    log.info("Breach Desk on http://%s:%s/ (API docs at /api/docs/). Ctrl-C stops it.", args.host, args.port)
+    children = {
+        name: subprocess.Popen(cmd) for name, cmd in processes(args.host, args.port).items()
+    }
+    log.info(
+        "Breach Desk on http://%s:%s/ (API docs at /api/docs/). Ctrl-C stops it.",
+        args.host,
+        args.port,
+    )
     stopping = False
 
     def stop(signum: int, frame: object) -> None:

@@ -85,7 +85,9 @@ def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
     """Transitions this user may run from the current state, with what each still lacks
     (requirements the payload itself can satisfy are not counted as lacking)."""
     options = []
-    for name, t in sorted(_transitions_from(incident).items(), key=lambda i: TRANSITIONS.index(i[0])):
+    for name, t in sorted(
+        _transitions_from(incident).items(), key=lambda i: TRANSITIONS.index(i[0])
+    ):
         if not t.has_perm(incident, user):
             continue
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
@@ -181,9 +183,10 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
         # Taking the log head first serialises reference numbering with every other append.
         LogHead.objects.select_for_update().get_or_create(id=1)
         last = (
-            Incident.objects.filter(ref_year=year).order_by("-ref_number").values_list(
-                "ref_number", flat=True
-            ).first()
+            Incident.objects.filter(ref_year=year)
+            .order_by("-ref_number")
+            .values_list("ref_number", flat=True)
+            .first()
         ) or 0
         incident = Incident(
             ref_year=year,

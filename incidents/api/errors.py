@@ -20,7 +20,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(exc.body(), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"detail": "Request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            {"detail": "Request body is too large."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, TooManyFieldsSent):
         return Response({"detail": "Too many fields."}, status=status.HTTP_400_BAD_REQUEST)

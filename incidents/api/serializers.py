@@ -30,7 +30,9 @@ class StrictInputMixin:
                 if key in self.fields:
                     continue
                 if key in self.read_only_names:
-                    errors[key] = ["This field is read-only; it changes only through the lifecycle."]
+                    errors[key] = [
+                        "This field is read-only; it changes only through the lifecycle."
+                    ]
                 else:
                     errors[key] = ["Unknown field."]
             if errors:
@@ -44,9 +46,11 @@ class AffectedSystemSerializer(serializers.Serializer):
 
 
 def commander_queryset() -> Any:
-    return User.objects.filter(is_active=True).filter(
-        Q(is_superuser=True) | Q(groups__name=ENGINEER)
-    ).distinct()
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=ENGINEER))
+        .distinct()
+    )
 
 
 READ_ONLY_INCIDENT_FIELDS = (
@@ -92,9 +96,7 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
     affected_subjects_estimate = serializers.IntegerField(
         min_value=0, max_value=MAX_SUBJECTS, allow_null=True, required=False
     )
-    restoration_summary = serializers.CharField(
-        max_length=20000, allow_blank=True, required=False
-    )
+    restoration_summary = serializers.CharField(max_length=20000, allow_blank=True, required=False)
     high_risk = serializers.BooleanField(required=False)
 
     def validate_data_categories(self, value: list[str]) -> list[str]:
@@ -124,9 +126,7 @@ class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
 
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    restoration_summary = serializers.CharField(
-        max_length=20000, required=False, allow_blank=True
-    )
+    restoration_summary = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     authority = serializers.ChoiceField(choices=Authority.choices, required=False)
     authority_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     submitted_at = serializers.DateTimeField(required=False)

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
 from incidents.api.serializers import (
     EventSerializer,
     IncidentSerializer,
@@ -25,6 +26,7 @@ from incidents.api.serializers import (
     TransitionPayloadSerializer,
 )
 from incidents.choices import Severity, State
+from incidents.errors import UnknownTransition
 from incidents.lifecycle import (
     TRANSITIONS,
     apply_transition,
@@ -32,10 +34,7 @@ from incidents.lifecycle import (
     may_write_incidents,
     update_incident,
 )
-from incidents.errors import UnknownTransition
 from incidents.models import Event, Incident
-
-from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
 
 
 def expected_version(request: Request) -> int | None:
@@ -122,7 +121,9 @@ class IncidentViewSet(
     @extend_schema(
         request=TransitionPayloadSerializer,
         responses={200: IncidentSerializer},
-        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITIONS)],
+        parameters=[
+            OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITIONS)
+        ],
     )
     @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[^/.]+)")
     def transition(self, request: Request, reference: str, name: str) -> Response:
@@ -181,7 +182,10 @@ class EventFeedView(ListAPIView):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         body = [
-            {**EventSerializer(e).data, "incident_summary": IncidentSummarySerializer(e.incident).data}
+            {
+                **EventSerializer(e).data,
+                "incident_summary": IncidentSummarySerializer(e.incident).data,
+            }
             for e in page
         ]
         return self.get_paginated_response(body)

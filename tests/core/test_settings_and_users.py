@@ -33,7 +33,9 @@ def test_env_helpers_parse_and_reject(monkeypatch):
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+    }
     clean.update(env)
     code = "import django; from django.conf import settings; settings.DATABASES; print('ok')"
     return subprocess.run(
@@ -50,7 +52,10 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     "env, message",
     [
         ({}, "DJANGO_SECRET_KEY is required"),
-        ({"DJANGO_SECRET_KEY": "s", "DJANGO_ALLOWED_HOSTS": "x", "DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG"),
+        (
+            {"DJANGO_SECRET_KEY": "s", "DJANGO_ALLOWED_HOSTS": "x", "DJANGO_DEBUG": "perhaps"},
+            "DJANGO_DEBUG",
+        ),
         ({"DJANGO_SECRET_KEY": "s"}, "DJANGO_ALLOWED_HOSTS is required"),
         ({"DJANGO_DEBUG": "1", "DATABASE_URL": "mysql://x/y"}, "not supported"),
         ({"DJANGO_DEBUG": "1", "TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),

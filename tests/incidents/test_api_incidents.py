@@ -11,7 +11,9 @@ URL = "/api/incidents/"
 
 
 def create(api, role="engineer", **body):
-    return api(role).post(URL, {"title": "Card data in logs", "severity": "high", **body}, format="json")
+    return api(role).post(
+        URL, {"title": "Card data in logs", "severity": "high", **body}, format="json"
+    )
 
 
 def test_engineer_logs_a_breach(api):
@@ -46,16 +48,42 @@ def test_user_without_a_role_reads_nothing(api):
         ({"title": "", "severity": "high"}, "title"),
         ({"title": "x" * 201, "severity": "high"}, "title"),
         ({"title": "t", "severity": "apocalyptic"}, "severity"),
-        ({"title": "t", "severity": "high", "affected_subjects_estimate": -1}, "affected_subjects_estimate"),
-        ({"title": "t", "severity": "high", "affected_subjects_estimate": "many"}, "affected_subjects_estimate"),
-        ({"title": "t", "severity": "high", "affected_subjects_estimate": 10**30}, "affected_subjects_estimate"),
+        (
+            {"title": "t", "severity": "high", "affected_subjects_estimate": -1},
+            "affected_subjects_estimate",
+        ),
+        (
+            {"title": "t", "severity": "high", "affected_subjects_estimate": "many"},
+            "affected_subjects_estimate",
+        ),
+        (
+            {"title": "t", "severity": "high", "affected_subjects_estimate": 10**30},
+            "affected_subjects_estimate",
+        ),
         ({"title": "t", "severity": "high", "data_categories": ["dna"]}, "data_categories"),
         ({"title": "t", "severity": "high", "data_categories": "contact"}, "data_categories"),
-        ({"title": "t", "severity": "high", "affected_systems": [{"name": "db"}]}, "affected_systems"),
-        ({"title": "t", "severity": "high", "affected_systems": [{"name": "db", "hosting": "moon"}]}, "affected_systems"),
+        (
+            {"title": "t", "severity": "high", "affected_systems": [{"name": "db"}]},
+            "affected_systems",
+        ),
+        (
+            {
+                "title": "t",
+                "severity": "high",
+                "affected_systems": [{"name": "db", "hosting": "moon"}],
+            },
+            "affected_systems",
+        ),
         ({"title": "t", "severity": "high", "detected_at": "yesterday"}, "detected_at"),
-        ({"title": "t", "severity": "high", "detected_at": "2026-03-02T00:00:00Z",
-          "aware_at": "2026-03-01T00:00:00Z"}, "aware_at"),
+        (
+            {
+                "title": "t",
+                "severity": "high",
+                "detected_at": "2026-03-02T00:00:00Z",
+                "aware_at": "2026-03-01T00:00:00Z",
+            },
+            "aware_at",
+        ),
         ({"title": "t", "severity": "high", "state": "closed"}, "state"),
         ({"title": "t", "severity": "high", "reference": "INC-1"}, "reference"),
         ({"title": "t", "severity": "high", "colour": "red"}, "colour"),
@@ -134,8 +162,12 @@ def test_patch_edits_scope_and_records_the_change(api, incident_in):
     incident = incident_in("scoping")
     r = api("engineer").patch(
         f"{URL}{incident.reference}/",
-        {"attack_vector": "malware", "affected_systems": [{"name": "erp", "hosting": "provider"}],
-         "affected_subjects_estimate": 5, "data_categories": ["usage", "contact", "usage"]},
+        {
+            "attack_vector": "malware",
+            "affected_systems": [{"name": "erp", "hosting": "provider"}],
+            "affected_subjects_estimate": 5,
+            "data_categories": ["usage", "contact", "usage"],
+        },
         format="json",
         HTTP_IF_MATCH=f'"{incident.version}"',
     )
@@ -148,11 +180,14 @@ def test_patch_edits_scope_and_records_the_change(api, incident_in):
 
 
 @pytest.mark.parametrize(
-    "field", ["state", "reference", "version", "restored_at", "closed_at", "reporter", "no_referral_reason"]
+    "field",
+    ["state", "reference", "version", "restored_at", "closed_at", "reporter", "no_referral_reason"],
 )
 def test_patch_refuses_lifecycle_fields(api, incident_in, field):
     incident = incident_in("detected")
-    r = api("engineer").patch(f"{URL}{incident.reference}/", {field: "2026-01-01T00:00:00Z"}, format="json")
+    r = api("engineer").patch(
+        f"{URL}{incident.reference}/", {field: "2026-01-01T00:00:00Z"}, format="json"
+    )
     assert r.status_code == 400 and field in r.json()
 
 
@@ -162,8 +197,14 @@ def test_patch_with_stale_if_match_is_412_and_changes_nothing(api, incident_in):
     r = api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH='"0"')
     assert r.status_code == 412 and r.json()["version"] == 1
     assert api("engineer").get(url).json()["title"] == "Leaked backup"
-    assert api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH="junk").status_code == 400
-    assert api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH="W/\"1\"").status_code == 200
+    assert (
+        api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH="junk").status_code
+        == 400
+    )
+    assert (
+        api("engineer").patch(url, {"title": "A"}, format="json", HTTP_IF_MATCH='W/"1"').status_code
+        == 200
+    )
 
 
 def test_patch_aware_before_detected_is_refused(api, incident_in):
@@ -176,7 +217,12 @@ def test_patch_aware_before_detected_is_refused(api, incident_in):
 
 def test_executive_cannot_edit(api, incident_in):
     incident = incident_in("detected")
-    assert api("executive").patch(f"{URL}{incident.reference}/", {"title": "x"}, format="json").status_code == 403
+    assert (
+        api("executive")
+        .patch(f"{URL}{incident.reference}/", {"title": "x"}, format="json")
+        .status_code
+        == 403
+    )
 
 
 def test_closed_incident_cannot_be_edited(api, incident_in):
@@ -197,9 +243,15 @@ def test_token_endpoint(db, users):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    r = client.post("/api/auth/token/", {"username": "engineer", "password": "correct-horse-battery-staple"}, format="json")
+    r = client.post(
+        "/api/auth/token/",
+        {"username": "engineer", "password": "correct-horse-battery-staple"},
+        format="json",
+    )
     assert r.status_code == 200 and len(r.json()["token"]) == 40
-    bad = client.post("/api/auth/token/", {"username": "engineer", "password": "nope"}, format="json")
+    bad = client.post(
+        "/api/auth/token/", {"username": "engineer", "password": "nope"}, format="json"
+    )
     assert bad.status_code == 400
     ok = client.get(URL, HTTP_AUTHORIZATION=f"Token {r.json()['token']}")
     assert ok.status_code == 200

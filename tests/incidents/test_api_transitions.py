@@ -52,8 +52,11 @@ def build(incident_in, engineer_api, start):
         incident = incident_in("scoping")
         r = engineer_api.patch(
             f"/api/incidents/{incident.reference}/",
-            {"attack_vector": "phishing", "affected_systems": [{"name": "db", "hosting": "own"}],
-             "affected_subjects_estimate": 3},
+            {
+                "attack_vector": "phishing",
+                "affected_systems": [{"name": "db", "hosting": "own"}],
+                "affected_subjects_estimate": 3,
+            },
             format="json",
         )
         assert r.status_code == 200
@@ -81,34 +84,64 @@ def test_role_transition_matrix(api, incident_in, role, name, start):
 
 def test_full_walk_from_detection_to_closure_over_http(api):
     eng, legal = api("engineer"), api("legal")
-    ref = eng.post("/api/incidents/", {"title": "Customer list leaked", "severity": "critical"},
-                   format="json").json()["reference"]
+    ref = eng.post(
+        "/api/incidents/", {"title": "Customer list leaked", "severity": "critical"}, format="json"
+    ).json()["reference"]
     base = f"/api/incidents/{ref}/"
     assert eng.post(base + "transitions/start_scoping/").json()["state"] == "scoping"
-    eng.patch(base, {"attack_vector": "insider", "affected_systems": [{"name": "crm", "hosting": "provider"}],
-                     "affected_subjects_estimate": 900, "data_categories": ["identity", "contact"]},
-              format="json")
-    assert eng.post(base + "transitions/start_restoration/", {}, format="json").json()["state"] == "restoring"
-    assert eng.post(base + "transitions/mark_restored/", PAYLOADS["mark_restored"], format="json").json()["state"] == "restored"
-    assert legal.post(base + "transitions/refer/", PAYLOADS["refer"], format="json").json()["state"] == "referred"
+    eng.patch(
+        base,
+        {
+            "attack_vector": "insider",
+            "affected_systems": [{"name": "crm", "hosting": "provider"}],
+            "affected_subjects_estimate": 900,
+            "data_categories": ["identity", "contact"],
+        },
+        format="json",
+    )
+    assert (
+        eng.post(base + "transitions/start_restoration/", {}, format="json").json()["state"]
+        == "restoring"
+    )
+    assert (
+        eng.post(
+            base + "transitions/mark_restored/", PAYLOADS["mark_restored"], format="json"
+        ).json()["state"]
+        == "restored"
+    )
+    assert (
+        legal.post(base + "transitions/refer/", PAYLOADS["refer"], format="json").json()["state"]
+        == "referred"
+    )
     assert legal.post(base + "transitions/close/", {}, format="json").json()["state"] == "closed"
     timeline = eng.get(base + "timeline/").json()["results"]
     assert [e["kind"] for e in timeline] == [
-        "created", "start_scoping", "updated", "start_restoration", "mark_restored", "refer", "close"
+        "created",
+        "start_scoping",
+        "updated",
+        "start_restoration",
+        "mark_restored",
+        "refer",
+        "close",
     ]
     assert [e["seq"] for e in timeline] == sorted(e["seq"] for e in timeline)
 
 
 def test_unknown_incident_or_transition_is_404(api, incident_in):
     incident = incident_in("detected")
-    assert api("engineer").post("/api/incidents/INC-1999-0001/transitions/start_scoping/").status_code == 404
+    assert (
+        api("engineer").post("/api/incidents/INC-1999-0001/transitions/start_scoping/").status_code
+        == 404
+    )
     r = api("engineer").post(url(incident, "teleport"))
     assert r.status_code == 404 and "teleport" in r.json()["detail"]
 
 
 def test_wrong_state_is_409_with_state_and_allowed(api, incident_in):
     incident = incident_in("detected")
-    r = api("engineer").post(url(incident, "mark_restored"), PAYLOADS["mark_restored"], format="json")
+    r = api("engineer").post(
+        url(incident, "mark_restored"), PAYLOADS["mark_restored"], format="json"
+    )
     assert r.status_code == 409
     assert r.json()["state"] == "detected"
     assert sorted(r.json()["allowed"]) == ["dismiss", "start_scoping"]
@@ -117,7 +150,11 @@ def test_wrong_state_is_409_with_state_and_allowed(api, incident_in):
 def test_missing_requirement_is_400_with_missing(api, incident_in):
     r = api("engineer").post(url(incident_in("scoping"), "start_restoration"))
     assert r.status_code == 400
-    assert r.json()["missing"] == ["attack_vector", "affected_systems", "affected_subjects_estimate"]
+    assert r.json()["missing"] == [
+        "attack_vector",
+        "affected_systems",
+        "affected_subjects_estimate",
+    ]
     r = api("legal").post(url(incident_in("restored"), "close"))
     assert r.status_code == 400 and r.json()["missing"] == ["reason"]
 
@@ -150,7 +187,9 @@ def test_bad_payload_is_400_with_field_errors(api, incident_in, name, body, fiel
 
 def test_malformed_transition_body_is_400(api, incident_in):
     incident = incident_in("detected")
-    r = api("engineer").generic("POST", url(incident, "dismiss"), "{oops", content_type="application/json")
+    r = api("engineer").generic(
+        "POST", url(incident, "dismiss"), "{oops", content_type="application/json"
+    )
     assert r.status_code == 400
 
 

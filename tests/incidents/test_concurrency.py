@@ -67,7 +67,11 @@ def test_racing_with_the_same_if_match_one_wins_the_other_gets_412(
     version = incident.version
     before = Event.objects.count()
     dismiss = lambda: apply_transition(  # noqa: E731
-        incident, "dismiss", actor=users["engineer"], payload={"reason": "dup"}, expected_version=version
+        incident,
+        "dismiss",
+        actor=users["engineer"],
+        payload={"reason": "dup"},
+        expected_version=version,
     )
     results = race([dismiss, dismiss, dismiss])
     counts = Counter(outcome(r) for r in results)

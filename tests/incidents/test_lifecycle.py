@@ -20,7 +20,11 @@ def test_start_scoping_makes_the_actor_commander_when_none(incident_in, engineer
     assert incident.state == "scoping"
     assert incident.commander == engineer
     assert incident.scoping_started_at is not None
-    assert (event.kind, event.from_state, event.to_state) == ("start_scoping", "detected", "scoping")
+    assert (event.kind, event.from_state, event.to_state) == (
+        "start_scoping",
+        "detected",
+        "scoping",
+    )
 
 
 def test_start_scoping_keeps_an_existing_commander(incident_in, users):
@@ -34,7 +38,9 @@ def test_start_restoration_names_each_missing_scope_field(incident_in, engineer)
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "start_restoration", actor=engineer)
     assert err.value.missing == ["attack_vector", "affected_systems", "affected_subjects_estimate"]
-    incident, _ = update_incident(incident, actor=engineer, changes={"attack_vector": "undetermined"})
+    incident, _ = update_incident(
+        incident, actor=engineer, changes={"attack_vector": "undetermined"}
+    )
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "start_restoration", actor=engineer)
     assert err.value.missing == ["affected_systems", "affected_subjects_estimate"]
@@ -72,11 +78,19 @@ def test_refer_needs_a_referral_and_creates_a_submitted_one(incident_in, legal):
         incident,
         "refer",
         actor=legal,
-        payload={"authority": "cybercrime_prosecutor", "submitted_at": SUBMITTED, "case_number": "9"},
+        payload={
+            "authority": "cybercrime_prosecutor",
+            "submitted_at": SUBMITTED,
+            "case_number": "9",
+        },
     )
     referral = Referral.objects.get(incident=incident)
     assert incident.state == "referred" and incident.referred_at
-    assert (referral.state, referral.case_number, referral.submitted_at) == ("submitted", "9", SUBMITTED)
+    assert (referral.state, referral.case_number, referral.submitted_at) == (
+        "submitted",
+        "9",
+        SUBMITTED,
+    )
     assert event.data["authority"] == "cybercrime_prosecutor"
 
 
@@ -111,7 +125,9 @@ def test_dismiss_needs_a_reason(incident_in, engineer, state):
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "dismiss", actor=engineer)
     assert err.value.missing == ["reason"]
-    incident, event = apply_transition(incident, "dismiss", actor=engineer, payload={"reason": "test"})
+    incident, event = apply_transition(
+        incident, "dismiss", actor=engineer, payload={"reason": "test"}
+    )
     assert incident.state == "dismissed" and incident.dismissed_at
     assert event.data == {"reason": "test"}
 

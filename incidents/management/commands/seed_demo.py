@@ -98,7 +98,9 @@ class Command(BaseCommand):
             inc,
             "mark_restored",
             actor=eng,
-            payload={"restoration_summary": "Passwords reset, MFA enforced, mailbox rules removed."},
+            payload={
+                "restoration_summary": "Passwords reset, MFA enforced, mailbox rules removed."
+            },
         )
         apply_transition(
             inc,
@@ -114,8 +116,11 @@ class Command(BaseCommand):
 
         inc, _ = create_incident(
             actor=eng,
-            data={"title": "Port scan from a cloud host", "severity": "low",
-                  "detected_at": now - timedelta(days=2)},
+            data={
+                "title": "Port scan from a cloud host",
+                "severity": "low",
+                "detected_at": now - timedelta(days=2),
+            },
         )
         apply_transition(inc, "dismiss", actor=eng, payload={"reason": "Routine scan, blocked."})
 
