@@ -147,7 +147,7 @@ async def _clients(urls: list[str], n: int, expect: int, token: str, idle: float
         hello = loop.create_future()
         name, port = host.split(":")
         _, client = await loop.create_connection(
-            lambda: RawClient("/" + path, host, token, hello), name, int(port)
+            lambda p=path, h=host, f=hello: RawClient("/" + p, h, token, f), name, int(port)
         )
         clients.append(client)
         waits.append(hello)
@@ -247,7 +247,9 @@ class Bench:
         if self.redis is not None:
             stop(self.redis)
 
-    def servers(self, kind: str, procs: int, layer: str, gc_tuning: bool) -> list[tuple[int, subprocess.Popen]]:
+    def servers(
+        self, kind: str, procs: int, layer: str, gc_tuning: bool
+    ) -> list[tuple[int, subprocess.Popen]]:
         env = dict(self.env, WEB_GC_TUNING="1" if gc_tuning else "0",
                    CHANNELS_PREFIX=f"b{uuid.uuid4().hex[:8]}", BENCH_CHANNEL_LAYER=layer)
         if procs > 1:
@@ -316,7 +318,9 @@ class Bench:
             for _, proc in servers:
                 stop(proc)
         values = sorted(result["latencies_ms"])
-        pick = (lambda q: values[min(len(values) - 1, int(q * (len(values) - 1)))]) if values else (lambda q: float("nan"))
+        def pick(q: float) -> float:
+            return values[int(q * (len(values) - 1))] if values else float("nan")
+
         return {
             "case": case_name(kind, procs, layer, gc_tuning), "clients": n,
             "frames": len(values), "lost": result["lost"],
@@ -357,16 +361,20 @@ def driver_main(args: argparse.Namespace) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     machine = f"{os.cpu_count()} CPU, {platform.platform()}, Python {platform.python_version()}"
-    (RESULTS / f"stream-{stamp}.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
+    summary = json.dumps({"machine": machine, "rows": rows}, indent=1)
+    (RESULTS / f"stream-{stamp}.json").write_text(summary)
     print(f"\nmachine: {machine}\n")
     print("| clients | case | p50 ms | p99 ms | max ms | frames | lost |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['clients']} | {r['case']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['frames']} | {r['lost']} |")
+        cells = [r[k] for k in ("clients", "case", "p50_ms", "p99_ms", "max_ms", "frames", "lost")]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="mode")
     client = sub.add_parser("client")
     client.add_argument("--urls", required=True)

@@ -69,7 +69,8 @@ class Hub:
         loop = asyncio.get_running_loop()
         if self.ready is None or (self.ready.done() and self.ready.exception() is not None):
             self.ready = loop.create_future()
-            self.tasks = [loop.create_task(self._listen(self.ready)), loop.create_task(self._beat())]
+            listen, beat = self._listen(self.ready), self._beat()
+            self.tasks = [loop.create_task(listen), loop.create_task(beat)]
         self.consumers.add(consumer)
         try:
             await asyncio.wait_for(asyncio.shield(self.ready), JOIN_TIMEOUT)

@@ -11,7 +11,6 @@ import pytest
 from channels.db import database_sync_to_async
 
 from incidents.events import latest_seq
-
 from tests.stream.conftest import token_of
 from tests.stream.servers import REDIS_SERVER, LiveClient, RedisServer, daphne, edit, transition
 

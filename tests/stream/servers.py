@@ -37,7 +37,8 @@ def run_database_url() -> str:
     if db["ENGINE"].endswith("postgresql"):
         user = db.get("USER") or "postgres"
         auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
-        return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+        return f"postgres://{auth}@{host}/{db['NAME']}"
     return f"sqlite:///{db['NAME']}"
 
 
@@ -64,7 +65,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def daphne(tmp_path: Path, *, redis_url: str | None, prefix: str, name: str = "web") -> Iterator[str]:
+def daphne(
+    tmp_path: Path, *, redis_url: str | None, prefix: str, name: str = "web"
+) -> Iterator[str]:
     """A daphne child on a free port serving this run's database; yields its base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))}
     env.update(

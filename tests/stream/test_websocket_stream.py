@@ -212,7 +212,9 @@ async def test_paused_client_gets_its_backlog_in_order_when_it_reads_again(ws, m
 
     real_gate = consumers.TransportGate
     gates: list[Any] = []
-    monkeypatch.setattr(consumers, "TransportGate", lambda send: gates.append(real_gate(send)) or gates[-1])
+    monkeypatch.setattr(
+        consumers, "TransportGate", lambda send: gates.append(real_gate(send)) or gates[-1]
+    )
     communicator = await ws("engineer")
     await hello(communicator)
     gates[0].pauseProducing()
