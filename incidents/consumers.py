@@ -97,7 +97,13 @@ class Hub:
         ready.set_result(channel)
         try:
             while True:
-                message = await layer.receive(channel)
+                try:
+                    message = await layer.receive(channel)
+                except Exception:
+                    # Keep listening: a dead hub would leave every client connected but deaf.
+                    log.exception("live stream: receiving from the channel layer failed")
+                    await asyncio.sleep(1)
+                    continue
                 if message.get("type") == stream.MESSAGE_TYPE:
                     await self._fan_out(message)
         finally:

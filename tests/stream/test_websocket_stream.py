@@ -245,3 +245,19 @@ async def test_heartbeat_tells_a_client_about_an_event_that_was_not_broadcast(
     )
     assert await communicator.receive_json_from(timeout=2) == {"type": "heartbeat", "seq": 2}
     await communicator.disconnect()
+
+
+async def test_connection_is_closed_with_1011_while_the_channel_layer_is_down(ws, monkeypatch):
+    from incidents import consumers
+
+    class RedisDown:
+        async def new_channel(self) -> str:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(consumers, "get_channel_layer", lambda: RedisDown())
+    assert await closed_with(await ws("engineer")) == consumers.CLOSE_UNAVAILABLE
+    monkeypatch.undo()
+    # The next client, once the layer is back, joins normally.
+    communicator = await ws("engineer")
+    assert await hello(communicator) == 0
+    await communicator.disconnect()
