@@ -102,6 +102,9 @@
       lastSeq = msg.seq;
       addFeed(msg.event, msg.incident || msg.event.incident_summary || { reference: msg.event.incident });
       refresh();
+    } else if (msg.type === "heartbeat" && msg.seq > lastSeq) {
+      // A push was lost while the socket stayed open (e.g. Redis restarted): fetch what we missed.
+      catchUp();
     }
   }
 
