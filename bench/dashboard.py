@@ -30,9 +30,13 @@ def setup(tmp: str) -> None:
     sys.path.insert(0, str(ROOT))
     for key in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(key, None)
-    os.environ.update(DJANGO_SETTINGS_MODULE="bench.bench_settings", DJANGO_DEBUG="0",
-                      DJANGO_SECRET_KEY="bench-only", DJANGO_ALLOWED_HOSTS="testserver",
-                      BREACH_DESK_VAR_DIR=tmp)
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="bench.bench_settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="bench-only",
+        DJANGO_ALLOWED_HOSTS="testserver",
+        BREACH_DESK_VAR_DIR=tmp,
+    )
     import django
 
     django.setup()
@@ -54,14 +58,23 @@ def populate(count: int) -> object:
     eng.groups.add(Group.objects.get_or_create(name="engineer")[0])
     exe = User.objects.create_user("exe")
     exe.groups.add(Group.objects.get_or_create(name="executive")[0])
-    scope = {"attack_vector": "phishing", "affected_systems": [{"name": "db", "hosting": "own"}],
-             "affected_subjects_estimate": 10, "data_categories": ["contact"]}
+    scope = {
+        "attack_vector": "phishing",
+        "affected_systems": [{"name": "db", "hosting": "own"}],
+        "affected_subjects_estimate": 10,
+        "data_categories": ["contact"],
+    }
     now = timezone.now()
     for i in range(count):
         detected = now - dt.timedelta(days=(i * 7) % 180, hours=i % 24)
-        inc, _ = create_incident(actor=eng, data={"title": f"Incident {i}", "severity":
-                                 ("low", "medium", "high", "critical")[i % 4],
-                                 "detected_at": detected})
+        inc, _ = create_incident(
+            actor=eng,
+            data={
+                "title": f"Incident {i}",
+                "severity": ("low", "medium", "high", "critical")[i % 4],
+                "detected_at": detected,
+            },
+        )
         steps = i % 3
         if steps >= 1:
             inc, _ = apply_transition(inc, "start_scoping", actor=eng)
@@ -69,8 +82,9 @@ def populate(count: int) -> object:
             inc, _ = update_incident(inc, actor=eng, changes=scope)
             inc, _ = apply_transition(inc, "start_restoration", actor=eng)
             if i % 6 == 5:
-                apply_transition(inc, "mark_restored", actor=eng,
-                                 payload={"restoration_summary": "done"})
+                apply_transition(
+                    inc, "mark_restored", actor=eng, payload={"restoration_summary": "done"}
+                )
     return exe
 
 
@@ -82,9 +96,11 @@ def timed(client: object, path: str, n: int, **headers: str) -> dict[str, float]
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (path, response.status_code)
     samples.sort()
-    return {"p50_ms": round(statistics.median(samples), 2),
-            "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 2),
-            "max_ms": round(samples[-1], 2)}
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 2),
+        "max_ms": round(samples[-1], 2),
+    }
 
 
 def main() -> int:
@@ -103,7 +119,8 @@ def main() -> int:
         client.force_login(exe)
         timed(client, "/", 5)  # warm caches, templates, translations
         result = {
-            "incidents": args.incidents, "requests": args.requests,
+            "incidents": args.incidents,
+            "requests": args.requests,
             "populate_seconds": round(built, 1),
             "bare": timed(client, "/bench/bare/", args.requests),
             "panels": timed(client, "/", args.requests, HTTP_HX_REQUEST="true"),

@@ -31,16 +31,22 @@ PG_URL = "postgres://postgres@127.0.0.1:5432/bench_notifier"
 
 def setup_env(db: str, var: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.update(DJANGO_SETTINGS_MODULE="core.settings", DJANGO_SECRET_KEY="bench-only",
-               DJANGO_ALLOWED_HOSTS="127.0.0.1",
-               BREACH_DESK_VAR_DIR=str(var), LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
-               TELEGRAM_GLOBAL_RATE="30", TELEGRAM_CHAT_INTERVAL_SECONDS="1",
-               NOTIFIER_POLL_SECONDS="0.02", PUBLIC_BASE_URL="https://desk.example.com")
+    env.update(
+        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_SECRET_KEY="bench-only",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        BREACH_DESK_VAR_DIR=str(var),
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+        TELEGRAM_GLOBAL_RATE="30",
+        TELEGRAM_CHAT_INTERVAL_SECONDS="1",
+        NOTIFIER_POLL_SECONDS="0.02",
+        PUBLIC_BASE_URL="https://desk.example.com",
+    )
     if db == "postgres":
         import psycopg
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
-                             autocommit=True) as c:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
             c.execute("DROP DATABASE IF EXISTS bench_notifier")
             c.execute("CREATE DATABASE bench_notifier")
         env["DATABASE_URL"] = PG_URL
@@ -83,8 +89,12 @@ def main() -> int:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
         fake.stop()
-    result = {"db": args.db, "latency_ms": latency, "throughput": throughput,
-              "worker_exit_code": worker.returncode}
+    result = {
+        "db": args.db,
+        "latency_ms": latency,
+        "throughput": throughput,
+        "worker_exit_code": worker.returncode,
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"notifier-{args.db}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
@@ -101,9 +111,13 @@ def prepare(samples: int, chats: int) -> tuple[list, object, list]:
     engineers = [make_user(f"bench-eng{n}", "engineer") for n in range(chats)]
     # Incidents first, each commanded by one of 20 engineers, and their "created" events consumed
     # before anyone links: then each later transition alerts exactly one chat, its commander.
-    incidents = [create_incident(actor=admin, data={"title": f"bench {n}", "severity": "low",
-                                                    "commander": engineers[n % 20]})[0]
-                 for n in range(samples)]
+    incidents = [
+        create_incident(
+            actor=admin,
+            data={"title": f"bench {n}", "severity": "low", "commander": engineers[n % 20]},
+        )[0]
+        for n in range(samples)
+    ]
     derive_deliveries(limit=samples + 10)
     for n, user in enumerate(engineers):
         link(user, 9_000_000 + n)
@@ -126,9 +140,13 @@ def measure_latency(fake: object, admin: object, incidents: list) -> dict:
         if len(arrivals) > before:
             samples.append((arrivals[-1].at - committed) * 1000)
         time.sleep(0.1)
-    return {"samples": len(samples), "lost": len(incidents) - len(samples),
-            "p50": round(percentile(samples, 0.5), 2), "p99": round(percentile(samples, 0.99), 2),
-            "max": round(max(samples), 2)}
+    return {
+        "samples": len(samples),
+        "lost": len(incidents) - len(samples),
+        "p50": round(percentile(samples, 0.5), 2),
+        "p99": round(percentile(samples, 0.99), 2),
+        "max": round(max(samples), 2),
+    }
 
 
 def measure_throughput(fake: object, engineers: list, bulk: int) -> dict:
@@ -158,11 +176,17 @@ def measure_throughput(fake: object, engineers: list, bulk: int) -> dict:
         gaps += [b - a for a, b in zip(ts, ts[1:], strict=False)]
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     busiest = max(sum(1 for t in times if s <= t < s + 1.0) for s in times) if times else 0
-    return {"delivered": len(sent), "of": bulk, "seconds": round(times[-1] - times[0], 2),
-            "msgs_per_s": round(rate, 2), "percent_of_30": round(rate / 30 * 100, 1),
-            "busiest_1s_window": busiest, "min_gap_same_chat_s": round(min(gaps), 3),
-            "http_429": sum(1 for c in fake.calls if c.status == 429),
-            "stats_gap_median_s": round(statistics.median(gaps), 3)}
+    return {
+        "delivered": len(sent),
+        "of": bulk,
+        "seconds": round(times[-1] - times[0], 2),
+        "msgs_per_s": round(rate, 2),
+        "percent_of_30": round(rate / 30 * 100, 1),
+        "busiest_1s_window": busiest,
+        "min_gap_same_chat_s": round(min(gaps), 3),
+        "http_429": sum(1 for c in fake.calls if c.status == 429),
+        "stats_gap_median_s": round(statistics.median(gaps), 3),
+    }
 
 
 if __name__ == "__main__":

@@ -192,9 +192,7 @@ def _measure(frames: list[list[tuple[float, bytes]]], expect: int) -> dict:
 
 
 def client_main(args: argparse.Namespace) -> None:
-    result = asyncio.run(
-        _clients(args.urls.split(","), args.n, args.expect, args.token, args.idle)
-    )
+    result = asyncio.run(_clients(args.urls.split(","), args.n, args.expect, args.token, args.idle))
     Path(args.out).write_text(json.dumps(result))
 
 
@@ -208,7 +206,8 @@ class Bench:
         self.redis_port = free_port()
         self.redis: subprocess.Popen | None = None
         self.env = {
-            k: v for k, v in os.environ.items()
+            k: v
+            for k, v in os.environ.items()
             if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "CHANNELS_"))
         }
         self.env.update(
@@ -233,13 +232,27 @@ class Bench:
             "print(Token.objects.create(user=u).key, i.reference)\n"
         )
         out = subprocess.run(
-            [PY, "manage.py", "shell", "-c", script], cwd=ROOT, env=self.env, check=True,
-            capture_output=True, text=True,
+            [PY, "manage.py", "shell", "-c", script],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()
         self.token, self.reference = out[-2], out[-1]
         self.redis = subprocess.Popen(
-            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
         )
         wait_port(self.redis_port, self.redis)
 
@@ -250,8 +263,12 @@ class Bench:
     def servers(
         self, kind: str, procs: int, layer: str, gc_tuning: bool
     ) -> list[tuple[int, subprocess.Popen]]:
-        env = dict(self.env, WEB_GC_TUNING="1" if gc_tuning else "0",
-                   CHANNELS_PREFIX=f"b{uuid.uuid4().hex[:8]}", BENCH_CHANNEL_LAYER=layer)
+        env = dict(
+            self.env,
+            WEB_GC_TUNING="1" if gc_tuning else "0",
+            CHANNELS_PREFIX=f"b{uuid.uuid4().hex[:8]}",
+            BENCH_CHANNEL_LAYER=layer,
+        )
         if procs > 1:
             env["REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
         started = []
@@ -262,8 +279,13 @@ class Bench:
             else:
                 app = "core.asgi:application" if kind == "app" else "bench.stream_bare:application"
                 cmd = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=open(self.var / "server.log", "a"))
+            proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(self.var / "server.log", "a"),
+            )
             started.append((port, proc))
         for port, proc in started:
             wait_port(port, proc)
@@ -274,9 +296,13 @@ class Bench:
             for i in range(self.events):
                 body = json.dumps({"title": f"Bench {i}"}).encode()
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/incidents/{self.reference}/", data=body,
-                    method="PATCH", headers={"Authorization": f"Token {self.token}",
-                                             "Content-Type": "application/json"},
+                    f"http://127.0.0.1:{port}/api/incidents/{self.reference}/",
+                    data=body,
+                    method="PATCH",
+                    headers={
+                        "Authorization": f"Token {self.token}",
+                        "Content-Type": "application/json",
+                    },
                 )
                 with urllib.request.urlopen(request, timeout=30) as response:
                     assert response.status == 200
@@ -287,8 +313,9 @@ class Bench:
     async def _publish_ws(self, port: int, path: str) -> None:
         import websockets
 
-        async with websockets.connect(f"ws://127.0.0.1:{port}{path}", ping_interval=None,
-                                      origin=f"http://127.0.0.1:{port}") as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}{path}", ping_interval=None, origin=f"http://127.0.0.1:{port}"
+        ) as ws:
             await ws.recv()
             for i in range(self.events):
                 frame = {"type": "bench", "seq": i, "t0": time.time(), "pad": PAD}
@@ -301,9 +328,25 @@ class Bench:
         urls = ",".join(f"ws://127.0.0.1:{port}{path}" for port, _ in servers)
         out = self.var / f"client-{uuid.uuid4().hex[:6]}.json"
         client = subprocess.Popen(
-            [PY, __file__, "client", "--urls", urls, "--n", str(n), "--expect", str(self.events),
-             "--token", self.token if kind == "app" else "", "--out", str(out)],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, text=True,
+            [
+                PY,
+                __file__,
+                "client",
+                "--urls",
+                urls,
+                "--n",
+                str(n),
+                "--expect",
+                str(self.events),
+                "--token",
+                self.token if kind == "app" else "",
+                "--out",
+                str(out),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             line = client.stdout.readline()
@@ -318,13 +361,17 @@ class Bench:
             for _, proc in servers:
                 stop(proc)
         values = sorted(result["latencies_ms"])
+
         def pick(q: float) -> float:
             return values[int(q * (len(values) - 1))] if values else float("nan")
 
         return {
-            "case": case_name(kind, procs, layer, gc_tuning), "clients": n,
-            "frames": len(values), "lost": result["lost"],
-            "p50_ms": round(pick(0.5), 1), "p99_ms": round(pick(0.99), 1),
+            "case": case_name(kind, procs, layer, gc_tuning),
+            "clients": n,
+            "frames": len(values),
+            "lost": result["lost"],
+            "p50_ms": round(pick(0.5), 1),
+            "p99_ms": round(pick(0.99), 1),
             "max_ms": round(values[-1], 1) if values else None,
         }
 
@@ -346,8 +393,14 @@ def driver_main(args: argparse.Namespace) -> None:
     rows = []
     try:
         bench.prepare()
-        plan = [("floor", 1, "pubsub"), ("bare", 1, "pubsub"), ("app", 1, "pubsub"),
-                ("bare", 2, "pubsub"), ("app", 2, "pubsub"), ("app", 2, "core")]
+        plan = [
+            ("floor", 1, "pubsub"),
+            ("bare", 1, "pubsub"),
+            ("app", 1, "pubsub"),
+            ("bare", 2, "pubsub"),
+            ("app", 2, "pubsub"),
+            ("app", 2, "core"),
+        ]
         for n in counts:
             for kind, procs, layer in plan:
                 rows.append(bench.run(kind, procs, layer, n))

@@ -13,7 +13,9 @@ _totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
 def _report() -> None:
     for kind, (total, n) in sorted(_totals.items()):
         if n:
-            print(f"TIMING {kind} n={n} mean_ms={total / n * 1000:.3f}", file=sys.stderr, flush=True)
+            print(
+                f"TIMING {kind} n={n} mean_ms={total / n * 1000:.3f}", file=sys.stderr, flush=True
+            )
 
 
 if os.environ.get("BENCH_TIMING"):

@@ -29,9 +29,13 @@ def setup(tmp: str, database_url: str | None) -> None:
     os.environ.pop("DATABASE_URL", None)
     if database_url:
         os.environ["DATABASE_URL"] = database_url
-    os.environ.update(DJANGO_SETTINGS_MODULE="core.settings", DJANGO_DEBUG="0",
-                      DJANGO_SECRET_KEY="bench-only", DJANGO_ALLOWED_HOSTS="testserver",
-                      BREACH_DESK_VAR_DIR=tmp)
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="bench-only",
+        DJANGO_ALLOWED_HOSTS="testserver",
+        BREACH_DESK_VAR_DIR=tmp,
+    )
     import django
 
     django.setup()
@@ -58,10 +62,16 @@ def populate(count: int) -> object:
     for i in range(count):
         seq += 1
         incident = busy if i < 1000 else other
-        event = Event(seq=seq, incident=incident, kind="updated", actor=user,
-                      actor_username="bench", created_at=start + dt.timedelta(seconds=i),
-                      data={"changes": {"summary": {"from": "", "to": f"step {i}"}}},
-                      prev_hash=prev)
+        event = Event(
+            seq=seq,
+            incident=incident,
+            kind="updated",
+            actor=user,
+            actor_username="bench",
+            created_at=start + dt.timedelta(seconds=i),
+            data={"changes": {"summary": {"from": "", "to": f"step {i}"}}},
+            prev_hash=prev,
+        )
         event.hash = prev = event_hash(event, reference=incident.reference)
         batch.append(event)
         if len(batch) == 5000:

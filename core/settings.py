@@ -217,7 +217,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "20/min")},
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Breach Desk API",
@@ -240,9 +242,9 @@ LOGGING = {
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "") or ""
 TELEGRAM_BOT_USERNAME = (env_str("TELEGRAM_BOT_USERNAME", "") or "").lstrip("@")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "") or ""
-TELEGRAM_API_BASE_URL = (
-    env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or ""
-).rstrip("/")
+TELEGRAM_API_BASE_URL = (env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "").rstrip(
+    "/"
+)
 TELEGRAM_INCLUDE_TITLE = env_bool("TELEGRAM_INCLUDE_TITLE", True)
 TELEGRAM_GLOBAL_RATE = env_float("TELEGRAM_GLOBAL_RATE", 30.0, minimum=0.1)
 TELEGRAM_CHAT_INTERVAL_SECONDS = env_float("TELEGRAM_CHAT_INTERVAL_SECONDS", 1.0, minimum=0.0)

@@ -30,10 +30,16 @@ def bars(items: list[tuple[str, str, float]]) -> dict[str, Any]:
     out = []
     for i, (key, label, value) in enumerate(items):
         h = round((CHART_HEIGHT - 20) * value / top)
-        out.append(Bar(GAP + i * (BAR_WIDTH + GAP), CHART_HEIGHT - h + 10, BAR_WIDTH, h,
-                       label, value, key))
-    return {"bars": out, "width": GAP + len(items) * (BAR_WIDTH + GAP), "height": CHART_HEIGHT + 40,
-            "base": CHART_HEIGHT + 10, "mid": BAR_WIDTH // 2}
+        out.append(
+            Bar(GAP + i * (BAR_WIDTH + GAP), CHART_HEIGHT - h + 10, BAR_WIDTH, h, label, value, key)
+        )
+    return {
+        "bars": out,
+        "width": GAP + len(items) * (BAR_WIDTH + GAP),
+        "height": CHART_HEIGHT + 40,
+        "base": CHART_HEIGHT + 10,
+        "mid": BAR_WIDTH // 2,
+    }
 
 
 NODE_W, NODE_H, COL_W, ROW_H = 110, 34, 160, 80
@@ -68,9 +74,13 @@ def lifecycle(current: str | None = None) -> dict[str, Any]:
     for state in State:
         col, row = place[state.value]
         nodes[state.value] = {
-            "key": state.value, "label": state.label, "current": state.value == current,
-            "x": 10 + col * COL_W, "y": 10 + row * ROW_H,
-            "cx": 10 + col * COL_W + NODE_W // 2, "cy": 10 + row * ROW_H + NODE_H // 2,
+            "key": state.value,
+            "label": state.label,
+            "current": state.value == current,
+            "x": 10 + col * COL_W,
+            "y": 10 + row * ROW_H,
+            "cx": 10 + col * COL_W + NODE_W // 2,
+            "cy": 10 + row * ROW_H + NODE_H // 2,
         }
     edges = []
     for t in all_transitions():
@@ -78,8 +88,14 @@ def lifecycle(current: str | None = None) -> dict[str, Any]:
         edges.append(_edge(a, b, t.name))
     width = 20 + max(n["x"] for n in nodes.values()) + NODE_W
     height = 30 + max(n["y"] for n in nodes.values()) + NODE_H + ROW_H // 2
-    return {"nodes": list(nodes.values()), "edges": edges, "width": width, "height": height,
-            "node_w": NODE_W, "node_h": NODE_H}
+    return {
+        "nodes": list(nodes.values()),
+        "edges": edges,
+        "width": width,
+        "height": height,
+        "node_w": NODE_W,
+        "node_h": NODE_H,
+    }
 
 
 def _edge(a: dict[str, Any], b: dict[str, Any], name: str) -> dict[str, Any]:

@@ -23,15 +23,23 @@ class VersionedForm(forms.Form):
 class IncidentCreateForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
-    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}),
-                              required=False, max_length=20000)
+    summary = forms.CharField(
+        label=_("Summary"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=20000,
+    )
 
 
 class SummaryForm(VersionedForm):
     title = forms.CharField(label=_("Title"), max_length=200)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
-    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}),
-                              required=False, max_length=20000)
+    summary = forms.CharField(
+        label=_("Summary"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=20000,
+    )
 
 
 class SystemsField(forms.CharField):
@@ -69,17 +77,25 @@ class SystemsField(forms.CharField):
 
 class ScopeForm(VersionedForm):
     attack_vector = forms.ChoiceField(
-        label=_("Attack vector (source)"), choices=[("", "—"), *AttackVector.choices],
+        label=_("Attack vector (source)"),
+        choices=[("", "—"), *AttackVector.choices],
         required=False,
     )
-    source_details = forms.CharField(label=_("Source details"), required=False, max_length=20000,
-                                     widget=forms.Textarea(attrs={"rows": 2}))
+    source_details = forms.CharField(
+        label=_("Source details"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     affected_systems = SystemsField(
-        label=_("Affected systems"), required=False,
+        label=_("Affected systems"),
+        required=False,
         help_text=_("One per line; add “| provider” for a service provider's system."),
     )
     data_categories = forms.MultipleChoiceField(
-        label=_("Data categories"), choices=DataCategory.choices, required=False,
+        label=_("Data categories"),
+        choices=DataCategory.choices,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     affected_subjects_estimate = forms.IntegerField(
@@ -93,7 +109,9 @@ class ScopeForm(VersionedForm):
 
 class RestorationForm(VersionedForm):
     restoration_summary = forms.CharField(
-        label=_("Restoration summary"), required=False, max_length=20000,
+        label=_("Restoration summary"),
+        required=False,
+        max_length=20000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -101,16 +119,24 @@ class RestorationForm(VersionedForm):
 class TransitionForm(VersionedForm):
     """Every payload key a page may send with a transition; the domain checks which apply."""
 
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
-    restoration_summary = forms.CharField(label=_("Restoration summary"), required=False,
-                                          max_length=20000,
-                                          widget=forms.Textarea(attrs={"rows": 2}))
-    authority = forms.ChoiceField(label=_("Authority"), required=False,
-                                  choices=[("", "—"), *Authority.choices])
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    restoration_summary = forms.CharField(
+        label=_("Restoration summary"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    authority = forms.ChoiceField(
+        label=_("Authority"), required=False, choices=[("", "—"), *Authority.choices]
+    )
     authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
-    submitted_at = forms.DateTimeField(label=_("Submitted at"), required=False,
-                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    submitted_at = forms.DateTimeField(
+        label=_("Submitted at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
     case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
 
     PAYLOAD = {
@@ -135,15 +161,26 @@ class IncidentFilterForm(forms.Form):
         "state": ("state", "-detected_at"),
     }
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    state = forms.MultipleChoiceField(label=_("State"), choices=State.choices, required=False,
-                                      widget=forms.CheckboxSelectMultiple)
-    severity = forms.MultipleChoiceField(label=_("Severity"), choices=Severity.choices,
-                                         required=False, widget=forms.CheckboxSelectMultiple)
+    state = forms.MultipleChoiceField(
+        label=_("State"), choices=State.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    severity = forms.MultipleChoiceField(
+        label=_("Severity"),
+        choices=Severity.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     sort = forms.ChoiceField(
-        label=_("Sort"), required=False,
-        choices=[("-detected", _("Newest first")), ("detected", _("Oldest first")),
-                 ("-updated", _("Recently changed")), ("-reference", _("Reference (desc)")),
-                 ("reference", _("Reference (asc)")), ("state", _("State"))],
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("-detected", _("Newest first")),
+            ("detected", _("Oldest first")),
+            ("-updated", _("Recently changed")),
+            ("-reference", _("Reference (desc)")),
+            ("reference", _("Reference (asc)")),
+            ("state", _("State")),
+        ],
     )
 
 
@@ -161,8 +198,9 @@ class ReferralForm(forms.Form):
     authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
     case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
     contact = forms.CharField(label=_("Contact"), required=False, max_length=300)
-    notes = forms.CharField(label=_("Notes"), required=False, max_length=20000,
-                            widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

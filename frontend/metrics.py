@@ -52,8 +52,10 @@ def open_incidents(now: dt.datetime, limit: int = OPEN_ROWS) -> list[OpenInciden
     """The most severe open incidents first, oldest first within a severity."""
     rows = []
     fields = ("reference", "title", "severity", "state", *ENTERED_AT.values())
-    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
-                output_field=IntegerField())
+    rank = Case(
+        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
+        output_field=IntegerField(),
+    )
     ordered = Incident.objects.open().only(*fields).order_by(-rank, "detected_at")
     for inc in ordered[:limit]:
         entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
@@ -80,8 +82,9 @@ def restore_months(now: dt.datetime, months: int = 6) -> list[dict[str, Any]]:
     keys = [divmod(i, 12) for i in range(index - months + 1, index + 1)]
     buckets: dict[tuple[int, int], list[float]] = {(y, m + 1): [] for y, m in keys}
     first_year, first_month = next(iter(buckets))
-    first = local.replace(year=first_year, month=first_month, day=1, hour=0, minute=0, second=0,
-                          microsecond=0)
+    first = local.replace(
+        year=first_year, month=first_month, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
     pairs = Incident.objects.filter(restored_at__gte=first).values_list(
         "detected_at", "restored_at"
     )
@@ -138,9 +141,7 @@ def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
         "restore_months": restore_months(now),
         "deadlines": next_deadlines(),
         "dead": dead_deliveries(),
-        "latest_events": list(
-            Event.objects.select_related("incident").order_by("-seq")[:12]
-        ),
+        "latest_events": list(Event.objects.select_related("incident").order_by("-seq")[:12]),
         # get_FOO_display() rebuilds its lookup (forcing every lazy label) on each call: with
         # hundreds of rows that was a third of the render (bench/README.md, "Dashboard").
         "state_labels": {value: str(label) for value, label in State.choices},

@@ -28,9 +28,11 @@ class UserPreferencesMiddleware:
         language, zone = "", ""
         if request.user.is_authenticated:
             # A read, not Profile.for_user: a page view must never write a row.
-            saved = Profile.objects.filter(user=request.user).values_list(
-                "language", "time_zone"
-            ).first()
+            saved = (
+                Profile.objects.filter(user=request.user)
+                .values_list("language", "time_zone")
+                .first()
+            )
             if saved:
                 language, zone = saved
         if language in SUPPORTED_LANGUAGES:

@@ -14,12 +14,21 @@ urlpatterns = [
     path("incidents/", incidents.incident_list, name="incidents"),
     path("incidents/new/", incidents.incident_create, name="incident_create"),
     path("incidents/<str:reference>/", incidents.incident_detail, name="incident"),
-    path("incidents/<str:reference>/edit/<str:section>/", incidents.incident_edit,
-         name="incident_edit"),
-    path("incidents/<str:reference>/transitions/<str:name>/", incidents.incident_transition,
-         name="incident_transition"),
+    path(
+        "incidents/<str:reference>/edit/<str:section>/",
+        incidents.incident_edit,
+        name="incident_edit",
+    ),
+    path(
+        "incidents/<str:reference>/transitions/<str:name>/",
+        incidents.incident_transition,
+        name="incident_transition",
+    ),
     path("incidents/<str:reference>/referrals/new/", legal.referral_create, name="referral_create"),
-    path("incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",
-         legal.record_transition, name="record_transition"),
+    path(
+        "incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",
+        legal.record_transition,
+        name="record_transition",
+    ),
     path("incidents/<str:reference>/evidence/", legal.evidence_upload, name="evidence_upload"),
 ]

@@ -58,7 +58,15 @@ class ReferralAdmin(ReadOnlyAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("seq", "incident", "kind", "actor_username", "from_state", "to_state", "created_at")
+    list_display = (
+        "seq",
+        "incident",
+        "kind",
+        "actor_username",
+        "from_state",
+        "to_state",
+        "created_at",
+    )
     list_filter = ("kind",)
     search_fields = ("incident__reference", "actor_username")
 

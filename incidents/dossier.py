@@ -158,8 +158,11 @@ def _timeline(pdf: _Pdf, data: DossierData) -> None:
     pdf.heading("گاه‌شمار / Timeline (Tehran time, Jalali — Gregorian)")
     for event in data.events:
         move = f" {event.from_state}  ->  {event.to_state}" if event.to_state else ""
-        pdf.text_line(f"#{event.seq}  {when(event.created_at)}  {event.actor_username or '—'}  "
-                 f"{event.kind}{move}", size=9)
+        pdf.text_line(
+            f"#{event.seq}  {when(event.created_at)}  {event.actor_username or '—'}  "
+            f"{event.kind}{move}",
+            size=9,
+        )
 
 
 # Free text (names, notes, outcomes) goes on lines of its own: a line mixing a Persian note
@@ -170,10 +173,16 @@ def _referrals(pdf: _Pdf, data: DossierData) -> None:
         pdf.text_line(f"#{r.pk} {r.get_authority_display()}", size=10, bold=True)
         if r.authority_name:
             pdf.text_line(r.authority_name, size=9)
-        pdf.text_line(f"state {r.state}; case number {r.case_number or '—'}; contact "
-                      f"{'recorded' if r.contact else '—'}", size=9)
-        for label, moment in (("submitted", r.submitted_at), ("acknowledged", r.acknowledged_at),
-                              ("concluded", r.concluded_at)):
+        pdf.text_line(
+            f"state {r.state}; case number {r.case_number or '—'}; contact "
+            f"{'recorded' if r.contact else '—'}",
+            size=9,
+        )
+        for label, moment in (
+            ("submitted", r.submitted_at),
+            ("acknowledged", r.acknowledged_at),
+            ("concluded", r.concluded_at),
+        ):
             if moment:
                 pdf.text_line(f"{label} {when(moment)}", size=9)
         for text in (r.outcome, r.withdrawn_reason):
@@ -206,8 +215,10 @@ def _evidence(pdf: _Pdf, data: DossierData) -> None:
     pdf.heading("ادله / Evidence (SHA-256)")
     for e in data.evidence:
         pdf.text_line(e.original_name, size=9, bold=True)
-        pdf.text_line(f"#{e.pk}, {e.size} bytes, uploaded by {e.uploaded_by.username} "
-                      f"{when(e.uploaded_at)}", size=9)
+        pdf.text_line(
+            f"#{e.pk}, {e.size} bytes, uploaded by {e.uploaded_by.username} {when(e.uploaded_at)}",
+            size=9,
+        )
         pdf.text_line(f"   sha256 {e.sha256}", size=8)
         for c in e.custody.all():
             pdf.text_line(f"   {when(c.at)} {c.action} {c.actor_username} ({c.role})", size=8)
@@ -246,44 +257,123 @@ def export(data: DossierData) -> dict[str, Any]:
     incident = data.incident
     run = data.verification
     return {
-        "incident": _fields(incident, (
-            "reference", "title", "summary", "severity", "state", "detected_at", "aware_at",
-            "scoping_started_at", "restoring_started_at", "restored_at", "referred_at",
-            "closed_at", "attack_vector", "source_details", "data_categories",
-            "affected_systems", "affected_subjects_estimate", "high_risk",
-            "restoration_summary", "no_referral_reason")),
+        "incident": _fields(
+            incident,
+            (
+                "reference",
+                "title",
+                "summary",
+                "severity",
+                "state",
+                "detected_at",
+                "aware_at",
+                "scoping_started_at",
+                "restoring_started_at",
+                "restored_at",
+                "referred_at",
+                "closed_at",
+                "attack_vector",
+                "source_details",
+                "data_categories",
+                "affected_systems",
+                "affected_subjects_estimate",
+                "high_risk",
+                "restoration_summary",
+                "no_referral_reason",
+            ),
+        ),
         "timeline": [
-            {**_fields(e, ("seq", "kind", "created_at", "from_state", "to_state", "data",
-                           "prev_hash", "hash")), "actor": e.actor_username}
+            {
+                **_fields(
+                    e,
+                    (
+                        "seq",
+                        "kind",
+                        "created_at",
+                        "from_state",
+                        "to_state",
+                        "data",
+                        "prev_hash",
+                        "hash",
+                    ),
+                ),
+                "actor": e.actor_username,
+            }
             for e in data.events
         ],
         "referrals": [
-            {**_fields(r, ("id", "state", "authority", "authority_name", "case_number", "contact",
-                           "notes", "outcome", "withdrawn_reason", "submitted_at",
-                           "acknowledged_at", "concluded_at")),
-             "evidence": [e.pk for e in r.evidence.all()]}
+            {
+                **_fields(
+                    r,
+                    (
+                        "id",
+                        "state",
+                        "authority",
+                        "authority_name",
+                        "case_number",
+                        "contact",
+                        "notes",
+                        "outcome",
+                        "withdrawn_reason",
+                        "submitted_at",
+                        "acknowledged_at",
+                        "concluded_at",
+                    ),
+                ),
+                "evidence": [e.pk for e in r.evidence.all()],
+            }
             for r in data.referrals
         ],
         "obligations": [
-            {**_fields(o, ("id", "step_key", "step_name", "recipient", "due_at", "state", "note",
-                           "decided_at", "document_id")),
-             "rule": o.rule.code, "company_policy": o.rule.is_policy,
-             "decided_by": o.decided_by.username if o.decided_by else None}
+            {
+                **_fields(
+                    o,
+                    (
+                        "id",
+                        "step_key",
+                        "step_name",
+                        "recipient",
+                        "due_at",
+                        "state",
+                        "note",
+                        "decided_at",
+                        "document_id",
+                    ),
+                ),
+                "rule": o.rule.code,
+                "company_policy": o.rule.is_policy,
+                "decided_by": o.decided_by.username if o.decided_by else None,
+            }
             for o in data.obligations
         ],
         "evidence": [
-            {**_fields(e, ("id", "original_name", "content_type", "size", "sha256",
-                           "uploaded_at", "integrity_failed_at")),
-             "uploaded_by": e.uploaded_by.username,
-             "custody": [
-                 {**_fields(c, ("at", "action", "role", "note", "referral_id")),
-                  "actor": c.actor_username}
-                 for c in e.custody.all()
-             ]}
+            {
+                **_fields(
+                    e,
+                    (
+                        "id",
+                        "original_name",
+                        "content_type",
+                        "size",
+                        "sha256",
+                        "uploaded_at",
+                        "integrity_failed_at",
+                    ),
+                ),
+                "uploaded_by": e.uploaded_by.username,
+                "custody": [
+                    {
+                        **_fields(c, ("at", "action", "role", "note", "referral_id")),
+                        "actor": c.actor_username,
+                    }
+                    for c in e.custody.all()
+                ],
+            }
             for e in data.evidence
         ],
-        "verification": _fields(run, ("ok", "checked", "last_seq", "last_hash", "broken_seq",
-                                      "detail", "finished_at")),
+        "verification": _fields(
+            run, ("ok", "checked", "last_seq", "last_hash", "broken_seq", "detail", "finished_at")
+        ),
     }
 
 
@@ -320,8 +410,10 @@ def build_zip(incident: Incident, *, actor: Any) -> IO[bytes]:
             archive.writestr(name, blob)
             sums.append((hashlib.sha256(blob).hexdigest(), name))
         if withheld:
-            archive.writestr("WITHHELD.txt", "Evidence withheld (hash mismatch): "
-                             + ", ".join(map(str, withheld)) + "\n")
+            archive.writestr(
+                "WITHHELD.txt",
+                "Evidence withheld (hash mismatch): " + ", ".join(map(str, withheld)) + "\n",
+            )
         archive.writestr("SHA256SUMS", "".join(f"{digest}  {name}\n" for digest, name in sums))
     out.seek(0)
     return out

@@ -118,8 +118,14 @@ def _custody(
     evidence: Evidence, actor: Any, action: str, note: str = "", **extra: Any
 ) -> CustodyEntry:
     return CustodyEntry.objects.create(
-        evidence=evidence, actor=actor, actor_username=actor.username,
-        role=primary_role(actor) or "", at=timezone.now(), action=action, note=note, **extra,
+        evidence=evidence,
+        actor=actor,
+        actor_username=actor.username,
+        role=primary_role(actor) or "",
+        at=timezone.now(),
+        action=action,
+        note=note,
+        **extra,
     )
 
 
@@ -153,11 +159,15 @@ def store_evidence(
         with transaction.atomic():
             locked = Incident.objects.select_for_update().get(pk=incident.pk)
             evidence = Evidence.objects.create(
-                incident=locked, stored_name=stored_name,
+                incident=locked,
+                stored_name=stored_name,
                 original_name=clean_original_name(getattr(upload, "name", "")),
                 content_type=(getattr(upload, "content_type", "") or "")[:200],
-                size=size, sha256=sha256, description=description,
-                uploaded_by=actor, uploaded_at=timezone.now(),
+                size=size,
+                sha256=sha256,
+                description=description,
+                uploaded_by=actor,
+                uploaded_at=timezone.now(),
             )
             _custody(evidence, actor, CustodyEntry.UPLOADED, note)
             event = append_event(locked, "evidence.uploaded", actor=actor, data=_describe(evidence))
@@ -168,8 +178,14 @@ def store_evidence(
 
 
 def _describe(evidence: Evidence) -> dict[str, Any]:
-    return {"evidence": {"id": evidence.pk, "name": evidence.original_name,
-                         "size": evidence.size, "sha256": evidence.sha256}}
+    return {
+        "evidence": {
+            "id": evidence.pk,
+            "name": evidence.original_name,
+            "size": evidence.size,
+            "sha256": evidence.sha256,
+        }
+    }
 
 
 def verified_copy(evidence: Evidence) -> tuple[IO[bytes] | None, str | None]:
@@ -204,8 +220,12 @@ def open_for_download(evidence: Evidence, *, actor: Any, note: str = "") -> IO[b
             append_event(locked, "evidence.downloaded", actor=actor, data=_describe(evidence))
         else:
             Evidence.objects.filter(pk=evidence.pk).update(integrity_failed_at=timezone.now())
-            _custody(evidence, actor, CustodyEntry.INTEGRITY_FAILED,
-                     f"expected {evidence.sha256}, found {actual or 'no file'}")
+            _custody(
+                evidence,
+                actor,
+                CustodyEntry.INTEGRITY_FAILED,
+                f"expected {evidence.sha256}, found {actual or 'no file'}",
+            )
             data = {**_describe(evidence), "actual_sha256": actual}
             append_event(locked, "evidence.integrity_failed", actor=actor, data=data)
     if not ok:

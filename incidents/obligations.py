@@ -38,8 +38,14 @@ SEED_RULES: list[dict[str, Any]] = [
         "title": "GDPR art. 33: notify the supervisory authority",
         "description": "Personal data breach: notify the supervisory authority within 72 hours "
         "of becoming aware.",
-        "steps": [{"key": "notify_authority", "name": "Notify supervisory authority",
-                   "recipient": "Supervisory authority", "offset_hours": 72}],
+        "steps": [
+            {
+                "key": "notify_authority",
+                "name": "Notify supervisory authority",
+                "recipient": "Supervisory authority",
+                "offset_hours": 72,
+            }
+        ],
     },
     {
         "code": "GDPR-34",
@@ -47,8 +53,14 @@ SEED_RULES: list[dict[str, Any]] = [
         "description": "High risk to people's rights: tell the data subjects without undue delay "
         "(tracked here as 72 hours).",
         "requires_high_risk": True,
-        "steps": [{"key": "notify_subjects", "name": "Communicate to data subjects",
-                   "recipient": "Data subjects", "offset_hours": 72}],
+        "steps": [
+            {
+                "key": "notify_subjects",
+                "name": "Communicate to data subjects",
+                "recipient": "Data subjects",
+                "offset_hours": 72,
+            }
+        ],
     },
     {
         "code": "NIS2",
@@ -58,12 +70,24 @@ SEED_RULES: list[dict[str, Any]] = [
         "enabled": False,
         "requires_personal_data": False,
         "steps": [
-            {"key": "early_warning", "name": "Early warning", "recipient": "CSIRT",
-             "offset_hours": 24},
-            {"key": "notification", "name": "Incident notification", "recipient": "CSIRT",
-             "offset_hours": 72},
-            {"key": "final_report", "name": "Final report", "recipient": "CSIRT",
-             "offset_hours": 24 * 30},
+            {
+                "key": "early_warning",
+                "name": "Early warning",
+                "recipient": "CSIRT",
+                "offset_hours": 24,
+            },
+            {
+                "key": "notification",
+                "name": "Incident notification",
+                "recipient": "CSIRT",
+                "offset_hours": 72,
+            },
+            {
+                "key": "final_report",
+                "name": "Final report",
+                "recipient": "CSIRT",
+                "offset_hours": 24 * 30,
+            },
         ],
     },
     {
@@ -73,10 +97,18 @@ SEED_RULES: list[dict[str, Any]] = [
         "decides on a referral within 24 h and files it within 72 h of awareness.",
         "is_policy": True,
         "steps": [
-            {"key": "referral_decision", "name": "Legal decision on referral",
-             "recipient": "Legal", "offset_hours": 24},
-            {"key": "referral_filed", "name": "Referral filed",
-             "recipient": "Cyber police / prosecutor", "offset_hours": 72},
+            {
+                "key": "referral_decision",
+                "name": "Legal decision on referral",
+                "recipient": "Legal",
+                "offset_hours": 24,
+            },
+            {
+                "key": "referral_filed",
+                "name": "Referral filed",
+                "recipient": "Cyber police / prosecutor",
+                "offset_hours": 72,
+            },
         ],
     },
 ]
@@ -126,17 +158,33 @@ def sync_obligations(incident: Incident) -> dict[str, list[dict[str, Any]]]:
             if (rule.pk, step["key"]) in existing:
                 continue
             obligation = Obligation.objects.create(
-                incident=incident, rule=rule, step_key=step["key"], step_name=step["name"],
-                recipient=step["recipient"], offset_hours=step["offset_hours"],
+                incident=incident,
+                rule=rule,
+                step_key=step["key"],
+                step_name=step["name"],
+                recipient=step["recipient"],
+                offset_hours=step["offset_hours"],
                 due_at=due_at(incident, step["offset_hours"]),
             )
-            created.append({"id": obligation.pk, "rule": rule.code, "step": step["key"],
-                            "due_at": obligation.due_at})
+            created.append(
+                {
+                    "id": obligation.pk,
+                    "rule": rule.code,
+                    "step": step["key"],
+                    "due_at": obligation.due_at,
+                }
+            )
     for obligation in existing.values():
         new_due = due_at(incident, obligation.offset_hours)
         if obligation.state == Obligation.OPEN and obligation.due_at != new_due:
-            moved.append({"id": obligation.pk, "step": obligation.step_key,
-                          "from": obligation.due_at, "to": new_due})
+            moved.append(
+                {
+                    "id": obligation.pk,
+                    "step": obligation.step_key,
+                    "from": obligation.due_at,
+                    "to": new_due,
+                }
+            )
             obligation.due_at = new_due
             obligation.version += 1
             obligation.save(update_fields=["due_at", "version"])
@@ -168,9 +216,13 @@ def _call_args(obligation: Obligation, name: str, actor: Any, payload: dict[str,
 
 
 def _describe(obligation: Obligation) -> dict[str, Any]:
-    return {"id": obligation.pk, "rule": obligation.rule.code, "step": obligation.step_key,
-            "due_at": obligation.due_at,
-            "document": obligation.document_id}
+    return {
+        "id": obligation.pk,
+        "rule": obligation.rule.code,
+        "step": obligation.step_key,
+        "due_at": obligation.due_at,
+        "document": obligation.document_id,
+    }
 
 
 LIFECYCLE = RecordLifecycle(

@@ -50,8 +50,18 @@ class Verification:
     detail: str = ""
 
 
-FIELDS = ("seq", "incident_id", "kind", "actor_username", "created_at", "from_state", "to_state",
-          "data", "prev_hash", "hash")
+FIELDS = (
+    "seq",
+    "incident_id",
+    "kind",
+    "actor_username",
+    "created_at",
+    "from_state",
+    "to_state",
+    "data",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True)
@@ -86,10 +96,15 @@ def _hash(row: _Row, references: dict[int, str]) -> str:
     if row.incident_id not in references:
         references.update(Incident.objects.values_list("id", "reference"))
     raw = canonical_bytes(
-        seq=row.seq, reference=references[row.incident_id], kind=row.kind,
+        seq=row.seq,
+        reference=references[row.incident_id],
+        kind=row.kind,
         actor=row.actor_username,
         created_at=row.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        from_state=row.from_state, to_state=row.to_state, data=row.data, prev_hash=row.prev_hash,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        data=row.data,
+        prev_hash=row.prev_hash,
     )
     return hashlib.sha256(raw).hexdigest()
 
@@ -100,20 +115,35 @@ def walk_chain() -> Verification:
     references: dict[int, str] = {}
     for event in _events():
         if event.seq != expected_seq:
-            return _broken(event, checked, prev_hash,
-                           f"event #{expected_seq} is missing (next found is #{event.seq})")
+            return _broken(
+                event,
+                checked,
+                prev_hash,
+                f"event #{expected_seq} is missing (next found is #{event.seq})",
+            )
         if event.prev_hash != prev_hash:
-            return _broken(event, checked, prev_hash,
-                           f"event #{event.seq} does not link to the event before it")
+            return _broken(
+                event,
+                checked,
+                prev_hash,
+                f"event #{event.seq} does not link to the event before it",
+            )
         if _hash(event, references) != event.hash:
-            return _broken(event, checked, prev_hash,
-                           f"event #{event.seq} was changed after it was written")
+            return _broken(
+                event, checked, prev_hash, f"event #{event.seq} was changed after it was written"
+            )
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     head = LogHead.objects.filter(id=1).first()
     if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev_hash):
-        return Verification(False, checked, expected_seq - 1, prev_hash, expected_seq,
-                            f"the log head names #{head.seq} but the chain ends at "
-                            f"#{expected_seq - 1}: events at the end are missing")
+        return Verification(
+            False,
+            checked,
+            expected_seq - 1,
+            prev_hash,
+            expected_seq,
+            f"the log head names #{head.seq} but the chain ends at "
+            f"#{expected_seq - 1}: events at the end are missing",
+        )
     return Verification(True, checked, expected_seq - 1, prev_hash)
 
 
@@ -127,13 +157,25 @@ def check_expected(result: Verification, expect: Checkpoint) -> Verification:
     if not result.ok:
         return result
     if expect.seq > result.last_seq:
-        return Verification(False, result.checked, result.last_seq, result.last_hash, expect.seq,
-                            f"the kept checkpoint names #{expect.seq} but the log ends at "
-                            f"#{result.last_seq}: events at the end were deleted")
+        return Verification(
+            False,
+            result.checked,
+            result.last_seq,
+            result.last_hash,
+            expect.seq,
+            f"the kept checkpoint names #{expect.seq} but the log ends at "
+            f"#{result.last_seq}: events at the end were deleted",
+        )
     stored = Event.objects.filter(seq=expect.seq).values_list("hash", flat=True).first()
     if stored != expect.hash:
-        return Verification(False, result.checked, result.last_seq, result.last_hash, expect.seq,
-                            f"event #{expect.seq} has a different hash than the kept checkpoint")
+        return Verification(
+            False,
+            result.checked,
+            result.last_seq,
+            result.last_hash,
+            expect.seq,
+            f"event #{expect.seq} has a different hash than the kept checkpoint",
+        )
     return result
 
 
@@ -143,9 +185,15 @@ def verify_record(*, expect: Checkpoint | None = None, source: str = "command") 
     if expect is not None:
         result = check_expected(result, expect)
     return VerificationRun.objects.create(
-        finished_at=timezone.now(), ok=result.ok, checked=result.checked,
-        last_seq=result.last_seq, last_hash=result.last_hash, broken_seq=result.broken_seq,
-        detail=result.detail, expected=str(expect or ""), source=source,
+        finished_at=timezone.now(),
+        ok=result.ok,
+        checked=result.checked,
+        last_seq=result.last_seq,
+        last_hash=result.last_hash,
+        broken_seq=result.broken_seq,
+        detail=result.detail,
+        expected=str(expect or ""),
+        source=source,
     )
 
 

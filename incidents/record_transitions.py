@@ -105,7 +105,11 @@ def run_record_transition(
             incident,
             f"{spec.kind}.{name}",
             actor=actor,
-            data={spec.kind: spec.describe(locked), "from": from_state, "to": locked.state,
-                  **{k: v for k, v in payload.items() if k not in ("document",)}},
+            data={
+                spec.kind: spec.describe(locked),
+                "from": from_state,
+                "to": locked.state,
+                **{k: v for k, v in payload.items() if k not in ("document",)},
+            },
         )
     return locked, event

@@ -87,7 +87,9 @@ def update_referral(
         locked.version += 1
         locked.save()
         event = append_event(
-            incident, "referral.updated", actor=actor,
+            incident,
+            "referral.updated",
+            actor=actor,
             data={"referral": _describe(locked), "changes": diff},
         )
     return locked, event
@@ -122,15 +124,26 @@ def hand_over_evidence(
         locked.evidence.add(*items)
         CustodyEntry.objects.bulk_create(
             CustodyEntry(
-                evidence=item, actor=actor, actor_username=actor.username,
-                role=primary_role(actor) or "", at=now, action=CustodyEntry.HANDED_OVER,
-                note=note, referral=locked,
+                evidence=item,
+                actor=actor,
+                actor_username=actor.username,
+                role=primary_role(actor) or "",
+                at=now,
+                action=CustodyEntry.HANDED_OVER,
+                note=note,
+                referral=locked,
             )
             for item in items
         )
         event = append_event(
-            incident, "evidence.handed_over", actor=actor,
-            data={"referral": _describe(locked), "evidence": [e.pk for e in items],
-                  "sha256": [e.sha256 for e in items], "note": note},
+            incident,
+            "evidence.handed_over",
+            actor=actor,
+            data={
+                "referral": _describe(locked),
+                "evidence": [e.pk for e in items],
+                "sha256": [e.sha256 for e in items],
+                "note": note,
+            },
         )
     return items, event

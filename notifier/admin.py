@@ -35,8 +35,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "incident", "user", "status", "attempts", "next_attempt_at",
-                    "last_error")
+    list_display = (
+        "id",
+        "kind",
+        "incident",
+        "user",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
     list_filter = ("status", "kind")
     search_fields = ("key", "incident__reference", "user__username")
     readonly_fields = [f.name for f in Delivery._meta.fields]
@@ -45,8 +53,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Retry selected dead or failed deliveries now")
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = queryset.filter(status__in=(Delivery.DEAD, Delivery.FAILED)).update(
-            status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now(),
-            claimed_until=None)
+            status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now(), claimed_until=None
+        )
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

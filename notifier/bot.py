@@ -29,7 +29,7 @@ Reply = dict[str, Any]
 REPLIES = {
     "en": {
         "help": "Commands: /open, /status INC-2026-0007, /ack INC-2026-0007, "
-                "/follow INC-2026-0007, /unfollow INC-2026-0007, /unlink",
+        "/follow INC-2026-0007, /unfollow INC-2026-0007, /unlink",
         "following": "You will get every change of {ref}.",
         "unfollowed": "You no longer follow {ref}.",
         "linked": "Linked to Breach Desk account {user}. Alerts will arrive here.",
@@ -48,7 +48,7 @@ REPLIES = {
     },
     "fa": {
         "help": "فرمان‌ها: /open، /status INC-2026-0007، /ack INC-2026-0007، "
-                "/follow INC-2026-0007، /unfollow INC-2026-0007، /unlink",
+        "/follow INC-2026-0007، /unfollow INC-2026-0007، /unlink",
         "following": "از این پس هر تغییر {ref} را دریافت می‌کنید.",
         "unfollowed": "دیگر {ref} را دنبال نمی‌کنید.",
         "linked": "به حساب {user} در Breach Desk متصل شد. هشدارها اینجا می‌آیند.",
@@ -76,8 +76,12 @@ def _say(language: str, key: str, **kw: str) -> str:
 def _link_for(telegram_user_id: int | None) -> TelegramLink | None:
     if telegram_user_id is None:
         return None
-    return TelegramLink.objects.active().select_related("user").filter(
-        telegram_user_id=telegram_user_id).first()
+    return (
+        TelegramLink.objects.active()
+        .select_related("user")
+        .filter(telegram_user_id=telegram_user_id)
+        .first()
+    )
 
 
 def _language(link: TelegramLink | None) -> str:
@@ -133,8 +137,12 @@ def _start(chat: dict[str, Any], sender: dict[str, Any], token: str, language: s
     if not token:
         return _say(language, "help")
     try:
-        user = link_chat(token, telegram_user_id=int(sender["id"]), chat_id=int(chat["id"]),
-                         username=str(sender.get("username") or ""))
+        user = link_chat(
+            token,
+            telegram_user_id=int(sender["id"]),
+            chat_id=int(chat["id"]),
+            username=str(sender.get("username") or ""),
+        )
     except LinkRefused as refused:
         return _say(language, refused.reason)
     return _say(Profile.for_user(user).effective_language(), "linked", user=user.get_username())
@@ -168,8 +176,10 @@ def _line(incident: Incident, language: str) -> str:
     title = ""
     if settings.TELEGRAM_INCLUDE_TITLE:
         title = f" · {html.escape(short_title(incident.title))}"
-    return (f"<b>{incident.reference}</b> · {html.escape(t(language, incident.severity))}"
-            f" · {html.escape(incident.state)}{title}")
+    return (
+        f"<b>{incident.reference}</b> · {html.escape(t(language, incident.severity))}"
+        f" · {html.escape(incident.state)}{title}"
+    )
 
 
 def _callback(query: dict[str, Any]) -> Reply:
@@ -177,8 +187,12 @@ def _callback(query: dict[str, Any]) -> Reply:
     language = _language(link)
 
     def answer(text: str, alert: bool = True) -> Reply:
-        return {"method": "answerCallbackQuery", "callback_query_id": str(query.get("id", "")),
-                "text": scrub(text)[:200], "show_alert": alert}
+        return {
+            "method": "answerCallbackQuery",
+            "callback_query_id": str(query.get("id", "")),
+            "text": scrub(text)[:200],
+            "show_alert": alert,
+        }
 
     data = str(query.get("data") or "")
     if not data.startswith("ack:"):

@@ -61,20 +61,32 @@ def link_chat(token: str, *, telegram_user_id: int, chat_id: int, username: str 
         row.save(update_fields=["used_at"])
         TelegramLink.objects.update_or_create(
             user=row.user,
-            defaults={"telegram_user_id": telegram_user_id, "chat_id": chat_id,
-                      "telegram_username": username[:64], "active": True,
-                      "linked_at": now, "deactivated_reason": ""},
+            defaults={
+                "telegram_user_id": telegram_user_id,
+                "chat_id": chat_id,
+                "telegram_username": username[:64],
+                "active": True,
+                "linked_at": now,
+                "deactivated_reason": "",
+            },
         )
-        LinkAudit.objects.create(user=row.user, action="linked",
-                                 telegram_user_id=telegram_user_id, chat_id=chat_id)
+        LinkAudit.objects.create(
+            user=row.user, action="linked", telegram_user_id=telegram_user_id, chat_id=chat_id
+        )
     return row.user
 
 
 def unlink(link: TelegramLink, detail: str) -> None:
     """Remove the link; alerts already queued for that chat are not sent after all."""
     with transaction.atomic():
-        LinkAudit.objects.create(user=link.user, action="unlinked", detail=detail[:200],
-                                 telegram_user_id=link.telegram_user_id, chat_id=link.chat_id)
+        LinkAudit.objects.create(
+            user=link.user,
+            action="unlinked",
+            detail=detail[:200],
+            telegram_user_id=link.telegram_user_id,
+            chat_id=link.chat_id,
+        )
         Delivery.objects.unsent().filter(chat_id=link.chat_id).update(
-            status=Delivery.DEAD, last_error="chat unlinked")
+            status=Delivery.DEAD, last_error="chat unlinked"
+        )
         link.delete()

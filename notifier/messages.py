@@ -49,11 +49,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "by": "By",
         "open": "Open",
         "ack": "Acknowledge",
-        "low": "low", "medium": "medium", "high": "high", "critical": "CRITICAL",
+        "low": "low",
+        "medium": "medium",
+        "high": "high",
+        "critical": "CRITICAL",
         "reminder": "Legal deadline",
-        "24h": "due in 24 hours", "4h": "due in 4 hours", "1h": "due in 1 hour",
+        "24h": "due in 24 hours",
+        "4h": "due in 4 hours",
+        "1h": "due in 1 hour",
         "overdue": "OVERDUE",
-        "step": "Step", "rule": "Rule", "due": "Due",
+        "step": "Step",
+        "rule": "Rule",
+        "due": "Due",
     },
     "fa": {
         "created": "رخداد جدید",
@@ -72,11 +79,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "by": "توسط",
         "open": "باز کردن",
         "ack": "تأیید دریافت",
-        "low": "کم", "medium": "متوسط", "high": "زیاد", "critical": "بحرانی",
+        "low": "کم",
+        "medium": "متوسط",
+        "high": "زیاد",
+        "critical": "بحرانی",
         "reminder": "مهلت قانونی",
-        "24h": "۲۴ ساعت مانده", "4h": "۴ ساعت مانده", "1h": "۱ ساعت مانده",
+        "24h": "۲۴ ساعت مانده",
+        "4h": "۴ ساعت مانده",
+        "1h": "۱ ساعت مانده",
         "overdue": "مهلت گذشته است",
-        "step": "گام", "rule": "قاعده", "due": "مهلت",
+        "step": "گام",
+        "rule": "قاعده",
+        "due": "مهلت",
     },
 }
 
@@ -110,8 +124,15 @@ def url_button_allowed(url: str) -> bool:
 
 
 def alert_text(
-    *, language: str, kind: str, reference: str, severity: str, state: str, title: str,
-    actor: str, from_state: str = "",
+    *,
+    language: str,
+    kind: str,
+    reference: str,
+    severity: str,
+    state: str,
+    title: str,
+    actor: str,
+    from_state: str = "",
 ) -> str:
     e = html.escape
     headline = t(language, kind)

@@ -119,7 +119,10 @@ class Delivery(models.Model):
 
     PENDING, SENT, FAILED, DEAD = "pending", "sent", "failed", "dead"
     STATUSES = [
-        (PENDING, "pending"), (SENT, "sent"), (FAILED, "failed (will retry)"), (DEAD, "dead"),
+        (PENDING, "pending"),
+        (SENT, "sent"),
+        (FAILED, "failed (will retry)"),
+        (DEAD, "dead"),
     ]
 
     key = models.CharField(max_length=200, unique=True)

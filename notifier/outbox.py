@@ -48,14 +48,14 @@ def derive_deliveries(limit: int = DERIVE_BATCH) -> int:
         return 0
     with transaction.atomic():
         cursor, _ = Cursor.objects.select_for_update().get_or_create(name=CURSOR)
-        events = list(
-            Event.objects.after(cursor.seq).select_related("incident", "actor")[:limit]
-        )
+        events = list(Event.objects.after(cursor.seq).select_related("incident", "actor")[:limit])
         if not events:
             return 0
         links = active_links()
-        languages = {p.user_id: p.effective_language()
-                     for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])}
+        languages = {
+            p.user_id: p.effective_language()
+            for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])
+        }
         rows = [row for event in events for row in _rows_for(event, links, languages)]
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         cursor.seq = events[-1].seq
@@ -89,8 +89,7 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
                 reply_markup=alert_buttons(
                     language=language,
                     reference=incident.reference,
-                    acknowledge=event.kind not in (ACKNOWLEDGED,)
-                    and incident.state in OPEN_STATES,
+                    acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
                 ),
             )
         )
@@ -98,15 +97,26 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
 
 
 def enqueue(
-    *, kind: str, key: str, link: TelegramLink, text: str,
-    reply_markup: dict[str, Any] | None = None, incident: Incident | None = None,
+    *,
+    kind: str,
+    key: str,
+    link: TelegramLink,
+    text: str,
+    reply_markup: dict[str, Any] | None = None,
+    incident: Incident | None = None,
 ) -> Delivery | None:
     """Add a delivery that no event produced (a legal-deadline reminder). Idempotent by ``key``:
     enqueueing the same reminder twice sends it once. Returns None if it already existed."""
     delivery, created = Delivery.objects.get_or_create(
         key=key,
-        defaults={"kind": kind, "incident": incident, "user": link.user, "chat_id": link.chat_id,
-                  "text": text, "reply_markup": reply_markup},
+        defaults={
+            "kind": kind,
+            "incident": incident,
+            "user": link.user,
+            "chat_id": link.chat_id,
+            "text": text,
+            "reply_markup": reply_markup,
+        },
     )
     if created and connection.vendor == "postgresql":
         from notifier.apps import notify_worker
@@ -120,8 +130,10 @@ def claim_due(limit: int, *, busy_chats: set[int], lease_seconds: float) -> list
     (chats this worker is still sending to), so another worker never sends the same row."""
     now = timezone.now()
     candidates = (
-        Delivery.objects.due(now).exclude(chat_id__in=busy_chats)
-        .order_by("next_attempt_at", "id").values_list("id", "chat_id")[: limit * 4]
+        Delivery.objects.due(now)
+        .exclude(chat_id__in=busy_chats)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", "chat_id")[: limit * 4]
     )
     picked: dict[int, int] = {}
     for pk, chat_id in candidates:
@@ -141,27 +153,35 @@ def claim_due(limit: int, *, busy_chats: set[int], lease_seconds: float) -> list
         # Elsewhere the WHERE of this UPDATE re-checks "due", so only one claimer wins a row.
         rows.update(claim_token=token, claimed_until=until)
     claimed = Delivery.objects.filter(claim_token=token).order_by("next_attempt_at", "id")
-    return [
-        Outgoing(d.id, d.chat_id, d.text, d.reply_markup, token, d.attempts) for d in claimed
-    ]
+    return [Outgoing(d.id, d.chat_id, d.text, d.reply_markup, token, d.attempts) for d in claimed]
 
 
 def record_sent(out: Outgoing, message_id: int | None) -> None:
     Delivery.objects.filter(id=out.id).update(
-        status=Delivery.SENT, sent_at=timezone.now(), telegram_message_id=message_id,
-        attempts=out.attempts + 1, claimed_until=None, last_error="",
+        status=Delivery.SENT,
+        sent_at=timezone.now(),
+        telegram_message_id=message_id,
+        attempts=out.attempts + 1,
+        claimed_until=None,
+        last_error="",
     )
 
 
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-    ceiling = min(settings.TELEGRAM_RETRY_MAX_SECONDS,
-                  settings.TELEGRAM_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    ceiling = min(
+        settings.TELEGRAM_RETRY_MAX_SECONDS,
+        settings.TELEGRAM_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+    )
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def record_failure(
-    out: Outgoing, message: str, *, permanent: bool, chat_gone: bool = False,
+    out: Outgoing,
+    message: str,
+    *,
+    permanent: bool,
+    chat_gone: bool = False,
     retry_after: float | None = None,
 ) -> str:
     """Decide retry, backoff or dead letter; returns the new status."""
@@ -177,8 +197,12 @@ def record_failure(
         # Only while our claim stands: if it expired and another worker took the row, its
         # answer wins (overwriting a "sent" with "failed" would cause a duplicate).
         Delivery.objects.filter(id=out.id, claim_token=out.claim_token).exclude(
-            status=Delivery.SENT).update(
-            status=status, attempts=attempts, next_attempt_at=next_at, claimed_until=None,
+            status=Delivery.SENT
+        ).update(
+            status=status,
+            attempts=attempts,
+            next_attempt_at=next_at,
+            claimed_until=None,
             last_error=message[:2000],
         )
         if chat_gone:
@@ -195,8 +219,11 @@ def deactivate_chat(chat_id: int, reason: str) -> None:
         link.deactivated_reason = reason[:200]
         link.save(update_fields=["active", "deactivated_reason"])
         LinkAudit.objects.create(
-            user=link.user, action="deactivated", telegram_user_id=link.telegram_user_id,
-            chat_id=chat_id, detail=reason[:200],
+            user=link.user,
+            action="deactivated",
+            telegram_user_id=link.telegram_user_id,
+            chat_id=chat_id,
+            detail=reason[:200],
         )
     Delivery.objects.unsent().filter(chat_id=chat_id).update(
         status=Delivery.DEAD, last_error=f"chat deactivated: {reason}"[:2000]
@@ -210,14 +237,19 @@ def escalate_due(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     step = dt.timedelta(minutes=settings.ESCALATION_MINUTES)
     fired = 0
-    for incident in Incident.objects.open().filter(severity=Severity.CRITICAL,
-                                                    created_at__lte=now - step):
+    for incident in Incident.objects.open().filter(
+        severity=Severity.CRITICAL, created_at__lte=now - step
+    ):
         if is_acknowledged(incident):
             continue
-        done = set(Event.objects.filter(incident=incident, kind=ESCALATED)
-                   .values_list("data__level", flat=True))
-        level = min(int((now - incident.created_at) / step) if step else 1,
-                    settings.ESCALATION_LEVELS)
+        done = set(
+            Event.objects.filter(incident=incident, kind=ESCALATED).values_list(
+                "data__level", flat=True
+            )
+        )
+        level = min(
+            int((now - incident.created_at) / step) if step else 1, settings.ESCALATION_LEVELS
+        )
         for lvl in range(1, level + 1):
             if lvl not in done:
                 _, event = record_escalation(incident, lvl)

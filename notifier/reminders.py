@@ -40,13 +40,18 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
             for link in links:
                 profile = profiles.get(link.user_id) or Profile(user=link.user)
                 language = profile.effective_language()
-                text = reminder_text(language=language, facts=facts,
-                                     time_zone=profile.effective_time_zone())
+                text = reminder_text(
+                    language=language, facts=facts, time_zone=profile.effective_time_zone()
+                )
                 created = enqueue(
-                    kind="reminder", key=f"obligation:{obligation.pk}:{stage}:{link.chat_id}",
-                    link=link, text=text, incident=obligation.incident,
-                    reply_markup=alert_buttons(language=language, reference=facts["reference"],
-                                               acknowledge=False),
+                    kind="reminder",
+                    key=f"obligation:{obligation.pk}:{stage}:{link.chat_id}",
+                    link=link,
+                    text=text,
+                    incident=obligation.incident,
+                    reply_markup=alert_buttons(
+                        language=language, reference=facts["reference"], acknowledge=False
+                    ),
                 )
                 queued += created is not None
     if queued:

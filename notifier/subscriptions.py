@@ -18,5 +18,8 @@ def unfollow(user: Any, incident: Incident) -> bool:
 
 
 def followed_references(user: Any) -> list[str]:
-    return list(Subscription.objects.filter(user=user).order_by("-created_at")
-                .values_list("incident__reference", flat=True))
+    return list(
+        Subscription.objects.filter(user=user)
+        .order_by("-created_at")
+        .values_list("incident__reference", flat=True)
+    )

@@ -6,6 +6,9 @@ webhook_urlpatterns = [path("telegram/webhook/", telegram_webhook, name="telegra
 api_urlpatterns = [
     path("me/telegram-link/", TelegramLinkView.as_view(), name="telegram-link"),
     path("me/subscriptions/", SubscriptionsView.as_view(), name="telegram-subscriptions"),
-    path("me/subscriptions/<str:reference>/", SubscriptionView.as_view(),
-         name="telegram-subscription"),
+    path(
+        "me/subscriptions/<str:reference>/",
+        SubscriptionView.as_view(),
+        name="telegram-subscription",
+    ),
 ]

@@ -39,8 +39,9 @@ def telegram_webhook(request: HttpRequest) -> JsonResponse:
         data = json.loads(request.body)
         int(data["update_id"])
     except (ValueError, TypeError, KeyError):
-        return JsonResponse({"detail": "Body must be a Telegram Update with an update_id."},
-                            status=400)
+        return JsonResponse(
+            {"detail": "Body must be a Telegram Update with an update_id."}, status=400
+        )
     reply = process_update(data)
     return JsonResponse(reply or {})
 
@@ -57,9 +58,13 @@ class TelegramLinkView(APIView):
     def post(self, request: Request) -> Response:
         token, row = issue_link_token(request.user)
         return Response(
-            {"token": token, "deep_link": deep_link(token), "expires_at": row.expires_at,
-             "bot_username": settings.TELEGRAM_BOT_USERNAME or None,
-             "command": f"/start {token}"},
+            {
+                "token": token,
+                "deep_link": deep_link(token),
+                "expires_at": row.expires_at,
+                "bot_username": settings.TELEGRAM_BOT_USERNAME or None,
+                "command": f"/start {token}",
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -95,8 +100,9 @@ class SubscriptionView(APIView):
 
     def put(self, request: Request, reference: str) -> Response:
         created = follow(request.user, self._incident(request, reference))
-        return Response({"following": True},
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            {"following": True}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     def delete(self, request: Request, reference: str) -> Response:
         unfollow(request.user, self._incident(request, reference))
@@ -106,5 +112,10 @@ class SubscriptionView(APIView):
 def _status(link: TelegramLink | None) -> dict[str, Any]:
     if link is None:
         return {"linked": False}
-    return {"linked": True, "active": link.active, "telegram_username": link.telegram_username,
-            "linked_at": link.linked_at, "deactivated_reason": link.deactivated_reason}
+    return {
+        "linked": True,
+        "active": link.active,
+        "telegram_username": link.telegram_username,
+        "linked_at": link.linked_at,
+        "deactivated_reason": link.deactivated_reason,
+    }

@@ -50,13 +50,15 @@ class Result:
 class Sender:
     """An asyncio loop in a thread that owns the transport and the rate limiter."""
 
-    def __init__(self, transport: TelegramTransport | LogOnlyTransport,
-                 limiter: RateLimiter) -> None:
+    def __init__(
+        self, transport: TelegramTransport | LogOnlyTransport, limiter: RateLimiter
+    ) -> None:
         self.transport = transport
         self.limiter = limiter
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-sender",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="telegram-sender", daemon=True
+        )
 
     def start(self) -> None:
         self.thread.start()
@@ -109,8 +111,12 @@ class Waker:
         s = connection.settings_dict
         try:
             self.conn = psycopg.connect(
-                dbname=s["NAME"], user=s.get("USER") or None, password=s.get("PASSWORD") or None,
-                host=s.get("HOST") or None, port=s.get("PORT") or None, autocommit=True,
+                dbname=s["NAME"],
+                user=s.get("USER") or None,
+                password=s.get("PASSWORD") or None,
+                host=s.get("HOST") or None,
+                port=s.get("PORT") or None,
+                autocommit=True,
             )
             self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         except psycopg.Error:
@@ -141,8 +147,12 @@ class Waker:
 
 
 class Worker:
-    def __init__(self, transport: TelegramTransport | LogOnlyTransport | None = None, *,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        transport: TelegramTransport | LogOnlyTransport | None = None,
+        *,
+        stop: threading.Event | None = None,
+    ) -> None:
         from notifier.transports.telegram import transport_from_settings
 
         self.transport = transport or transport_from_settings()
@@ -214,8 +224,13 @@ class Worker:
                 record_sent(out, result.message_id)
             else:
                 e = result.error
-                record_failure(out, e.message, permanent=e.permanent, chat_gone=e.chat_gone,
-                               retry_after=e.retry_after)
+                record_failure(
+                    out,
+                    e.message,
+                    permanent=e.permanent,
+                    chat_gone=e.chat_gone,
+                    retry_after=e.retry_after,
+                )
 
     def _drain(self, timeout: float = 15.0) -> None:
         """On stop, record the answers of sends already under way; unclaimed rows stay due."""
@@ -223,5 +238,7 @@ class Worker:
         while self.inflight and time.monotonic() < end:
             self._collect(timeout=0.2)
         if self.inflight:
-            log.warning("%d sends unfinished at stop; their claims expire and they are retried",
-                        len(self.inflight))
+            log.warning(
+                "%d sends unfinished at stop; their claims expire and they are retried",
+                len(self.inflight),
+            )

@@ -114,8 +114,11 @@ SCOPE = {
 PATH = {
     "detected": [],
     "scoping": [("start_scoping", {}, "engineer")],
-    "restoring": [("start_scoping", {}, "engineer"), ("scope", SCOPE, "engineer"),
-                  ("start_restoration", {}, "engineer")],
+    "restoring": [
+        ("start_scoping", {}, "engineer"),
+        ("scope", SCOPE, "engineer"),
+        ("start_restoration", {}, "engineer"),
+    ],
 }
 PATH["restored"] = PATH["restoring"] + [
     ("mark_restored", {"restoration_summary": "Patched and rotated keys."}, "engineer")

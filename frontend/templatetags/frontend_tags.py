@@ -33,8 +33,10 @@ def when(value: dt.datetime | None, fmt: str = "datetime") -> str:
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     pattern = "%Y/%m/%d" if fmt == "date" else "%Y/%m/%d %H:%M"
     if _persian():
-        return jdatetime.datetime.fromgregorian(datetime=local).strftime(pattern).translate(
-            PERSIAN_DIGITS
+        return (
+            jdatetime.datetime.fromgregorian(datetime=local)
+            .strftime(pattern)
+            .translate(PERSIAN_DIGITS)
         )
     return local.strftime(pattern.replace("/", "-"))
 
@@ -100,7 +102,6 @@ def field_label(name: str) -> str:
     from frontend.labels import FIELD_LABELS
 
     return str(FIELD_LABELS.get(name, name.replace("_", " ")))
-
 
 
 @register.simple_tag

@@ -59,11 +59,17 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(incidents.order_by(*sort), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "frontend/incident_list.html", {
-        "filters": filters, "page": page, "query": query.urlencode(),
-        "may_create": may_write_incidents(request.user),
-        "create_form": forms.IncidentCreateForm(),
-    })
+    return render(
+        request,
+        "frontend/incident_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "may_create": may_write_incidents(request.user),
+            "create_form": forms.IncidentCreateForm(),
+        },
+    )
 
 
 @require_POST
@@ -87,27 +93,39 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
     """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
     may_edit = has_any_role(request.user, EDITORS) and incident.state not in ("closed", "dismissed")
     initial = {
-        "version": incident.version, "title": incident.title, "severity": incident.severity,
-        "summary": incident.summary, "attack_vector": incident.attack_vector,
-        "source_details": incident.source_details, "affected_systems": incident.affected_systems,
+        "version": incident.version,
+        "title": incident.title,
+        "severity": incident.severity,
+        "summary": incident.summary,
+        "attack_vector": incident.attack_vector,
+        "source_details": incident.source_details,
+        "affected_systems": incident.affected_systems,
         "data_categories": incident.data_categories,
         "affected_subjects_estimate": incident.affected_subjects_estimate,
-        "restoration_summary": incident.restoration_summary, "high_risk": incident.high_risk,
+        "restoration_summary": incident.restoration_summary,
+        "high_risk": incident.high_risk,
     }
     options = [
-        {"name": o.name, "label": TRANSITION_LABELS[o.name], "target": o.target,
-         "missing": [FIELD_LABELS.get(m, m) for m in o.missing],
-         "fields": forms.TransitionForm.PAYLOAD.get(o.name, ())}
+        {
+            "name": o.name,
+            "label": TRANSITION_LABELS[o.name],
+            "target": o.target,
+            "missing": [FIELD_LABELS.get(m, m) for m in o.missing],
+            "fields": forms.TransitionForm.PAYLOAD.get(o.name, ()),
+        }
         for o in transition_options(incident, request.user)
     ]
     context = {
-        "incident": incident, "may_edit": may_edit, "options": options,
+        "incident": incident,
+        "may_edit": may_edit,
+        "options": options,
         "transition_form": forms.TransitionForm(initial={"version": incident.version}),
         "lifecycle": charts.lifecycle(incident.state),
         "referrals": list(incident.referrals.all()),
         "events": list(incident.events.order_by("-seq")[:200]),
-        "categories": [DataCategory(c).label for c in incident.data_categories
-                       if c in DataCategory.values],
+        "categories": [
+            DataCategory(c).label for c in incident.data_categories if c in DataCategory.values
+        ],
     }
     for name, form_class in SECTIONS.items():
         context[f"{name}_form"] = form_class(initial=initial)
@@ -124,11 +142,14 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "frontend/incident_detail.html", workspace(request, incident))
 
 
-def _refused(request: HttpRequest, incident: Incident, error: DomainError,
-             **extra: Any) -> HttpResponse:
+def _refused(
+    request: HttpRequest, incident: Incident, error: DomainError, **extra: Any
+) -> HttpResponse:
     if isinstance(error, StaleVersion):
-        message = _("This incident was changed by someone else. Reload to see the change, "
-                    "then make yours again.")
+        message = _(
+            "This incident was changed by someone else. Reload to see the change, "
+            "then make yours again."
+        )
     elif isinstance(error, RequirementsMissing):
         message = _("Still missing: %(fields)s") % {
             "fields": ", ".join(str(FIELD_LABELS.get(m, m)) for m in error.missing)
@@ -156,8 +177,12 @@ def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpRes
         return render(request, "frontend/incident_detail.html", context, status=400)
     changes = {k: v for k, v in form.cleaned_data.items() if k != "version"}
     try:
-        update_incident(incident, actor=request.user, changes=changes,
-                        expected_version=form.cleaned_data["version"])
+        update_incident(
+            incident,
+            actor=request.user,
+            changes=changes,
+            expected_version=form.cleaned_data["version"],
+        )
     except DomainError as error:
         return _refused(request, incident, error)
     return redirect("frontend:incident", reference=incident.reference)
@@ -174,8 +199,13 @@ def incident_transition(request: HttpRequest, reference: str, name: str) -> Http
         context = workspace(request, incident, transition_form=form, failed_transition=name)
         return render(request, "frontend/incident_detail.html", context, status=400)
     try:
-        apply_transition(incident, name, actor=request.user, payload=form.payload(name),
-                         expected_version=form.cleaned_data["version"])
+        apply_transition(
+            incident,
+            name,
+            actor=request.user,
+            payload=form.payload(name),
+            expected_version=form.cleaned_data["version"],
+        )
     except DomainError as error:
         return _refused(request, incident, error, transition_form=form, failed_transition=name)
     return redirect("frontend:incident", reference=incident.reference)

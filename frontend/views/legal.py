@@ -31,8 +31,11 @@ def evidence_available() -> bool:
 
 def _actions(record: Any, user: Any) -> list[dict[str, Any]]:
     return [
-        {"name": n, "label": RECORD_TRANSITION_LABELS.get(n, n),
-         "fields": forms.RecordTransitionForm.FIELDS.get(n, ())}
+        {
+            "name": n,
+            "label": RECORD_TRANSITION_LABELS.get(n, n),
+            "fields": forms.RecordTransitionForm.FIELDS.get(n, ()),
+        }
         for n in allowed_names(record, user)
     ]
 
@@ -40,12 +43,16 @@ def _actions(record: Any, user: Any) -> list[dict[str, Any]]:
 def legal_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     from incidents.referrals import may_write_referrals
 
-    referrals = [{"record": r, "actions": _actions(r, request.user)}
-                 for r in incident.referrals.all()]
-    obligations = [{"record": o, "actions": _actions(o, request.user)}
-                   for o in incident.obligations.select_related("rule").order_by("due_at", "id")]
+    referrals = [
+        {"record": r, "actions": _actions(r, request.user)} for r in incident.referrals.all()
+    ]
+    obligations = [
+        {"record": o, "actions": _actions(o, request.user)}
+        for o in incident.obligations.select_related("rule").order_by("due_at", "id")
+    ]
     context: dict[str, Any] = {
-        "referral_rows": referrals, "obligation_rows": obligations,
+        "referral_rows": referrals,
+        "obligation_rows": obligations,
         "may_refer": may_write_referrals(request.user),
         "referral_form": forms.ReferralForm(),
         "record_form": forms.RecordTransitionForm(),
@@ -55,10 +62,12 @@ def legal_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     if context["evidence_enabled"]:
         from incidents.evidence import may_download, may_upload
 
-        context.update(evidence=list(incident.evidence.order_by("-id")),
-                       may_upload=may_upload(request.user),
-                       may_download=may_download(request.user),
-                       evidence_form=forms.EvidenceForm())
+        context.update(
+            evidence=list(incident.evidence.order_by("-id")),
+            may_upload=may_upload(request.user),
+            may_download=may_download(request.user),
+            evidence_form=forms.EvidenceForm(),
+        )
     return context
 
 
@@ -85,13 +94,16 @@ def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @role_required
-def record_transition(request: HttpRequest, reference: str, kind: str, pk: int,
-                      name: str) -> HttpResponse:
+def record_transition(
+    request: HttpRequest, reference: str, kind: str, pk: int, name: str
+) -> HttpResponse:
     from incidents.obligations import apply_obligation_transition
     from incidents.referrals import apply_referral_transition
 
-    runners = {"referrals": (Referral, apply_referral_transition),
-               "obligations": (Obligation, apply_obligation_transition)}
+    runners = {
+        "referrals": (Referral, apply_referral_transition),
+        "obligations": (Obligation, apply_obligation_transition),
+    }
     if kind not in runners:
         return error_page(request, 404, _("There is no such record."))
     incident = _incident(request, reference)
@@ -101,8 +113,13 @@ def record_transition(request: HttpRequest, reference: str, kind: str, pk: int,
     if not form.is_valid():
         return error_page(request, 400, _("The form was incomplete; reload and try again."))
     try:
-        run(record, name, actor=request.user, payload=form.payload(name),
-            expected_version=form.cleaned_data["version"])
+        run(
+            record,
+            name,
+            actor=request.user,
+            payload=form.payload(name),
+            expected_version=form.cleaned_data["version"],
+        )
     except DomainError as error:
         return _refused(request, incident, error)
     return _back(incident)
@@ -121,8 +138,12 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
         context = workspace(request, incident, evidence_form=form)
         return render(request, "frontend/incident_detail.html", context, status=400)
     try:
-        store_evidence(incident, actor=request.user, upload=form.cleaned_data["file"],
-                       description=form.cleaned_data["description"])
+        store_evidence(
+            incident,
+            actor=request.user,
+            upload=form.cleaned_data["file"],
+            description=form.cleaned_data["description"],
+        )
     except DomainError as error:
         return _refused(request, incident, error)
     return _back(incident)

@@ -22,12 +22,15 @@ def telegram_status(user: Any) -> dict[str, Any] | None:
         return None
     from notifier.models import TelegramLink
 
-    return {"link": TelegramLink.objects.filter(user=user, active=True).first(),
-            "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME)}
+    return {
+        "link": TelegramLink.objects.filter(user=user, active=True).first(),
+        "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
+    }
 
 
-def _render(request: HttpRequest, form: ProfileForm, status: int = 200,
-            **extra: Any) -> HttpResponse:
+def _render(
+    request: HttpRequest, form: ProfileForm, status: int = 200, **extra: Any
+) -> HttpResponse:
     context = {"form": form, "telegram": telegram_status(request.user), **extra}
     return render(request, "frontend/profile.html", context, status=status)
 
@@ -60,6 +63,7 @@ def telegram_link(request: HttpRequest) -> HttpResponse:
 
     token, _row = issue_link_token(request.user)
     saved = Profile.for_user(request.user)
-    form = ProfileForm(initial={"language": saved.effective_language(),
-                                "time_zone": saved.effective_time_zone()})
+    form = ProfileForm(
+        initial={"language": saved.effective_language(), "time_zone": saved.effective_time_zone()}
+    )
     return _render(request, form, deep_link=deep_link(token), start_command=f"/start {token}")

@@ -40,14 +40,18 @@ class IncidentEvidenceView(APIView):
         items = incident_for(request, reference).evidence.select_related("uploaded_by")
         return Response(EvidenceSerializer(items.prefetch_related("custody"), many=True).data)
 
-    @extend_schema(request={"multipart/form-data": EvidenceUploadSerializer},
-                   responses={201: EvidenceSerializer})
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={201: EvidenceSerializer},
+    )
     def post(self, request: Request, reference: str) -> Response:
         incident = incident_for(request, reference)
         data = EvidenceUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         evidence, _ = store_evidence(
-            incident, actor=request.user, upload=data.validated_data["file"],
+            incident,
+            actor=request.user,
+            upload=data.validated_data["file"],
             description=data.validated_data.get("description", ""),
             note=data.validated_data.get("note", ""),
         )
@@ -64,9 +68,14 @@ class EvidenceDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, pk: int) -> FileResponse:
         evidence = _evidence_for(request, pk)
-        handle = open_for_download(evidence, actor=request.user,
-                                   note=request.query_params.get("note", "")[:2000])
-        response = FileResponse(handle, as_attachment=True, filename=evidence.original_name,
-                                content_type="application/octet-stream")
+        handle = open_for_download(
+            evidence, actor=request.user, note=request.query_params.get("note", "")[:2000]
+        )
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=evidence.original_name,
+            content_type="application/octet-stream",
+        )
         response["X-Content-SHA256"] = evidence.sha256
         return response

@@ -45,11 +45,13 @@ class ObligationListView(ListAPIView):
     serializer_class = ObligationSerializer
     filter_backends: list = []
 
-    @extend_schema(parameters=[
-        OpenApiParameter("status", OpenApiTypes.STR, enum=[s for s, _ in Obligation.STATES]),
-        OpenApiParameter("due_before", OpenApiTypes.DATETIME),
-        OpenApiParameter("incident", OpenApiTypes.STR),
-    ])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=[s for s, _ in Obligation.STATES]),
+            OpenApiParameter("due_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("incident", OpenApiTypes.STR),
+        ]
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -87,7 +89,10 @@ class ObligationTransitionView(APIView):
         )
         payload.is_valid(raise_exception=True)
         obligation, _ = apply_obligation_transition(
-            obligation, name, actor=request.user, payload=payload.validated_data,
+            obligation,
+            name,
+            actor=request.user,
+            payload=payload.validated_data,
             expected_version=expected_version(request),
         )
         body = ObligationSerializer(obligation, context=_context(request)).data

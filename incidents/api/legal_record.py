@@ -54,6 +54,9 @@ class DossierZipView(APIView):
         incident = incident_for(request, reference)
         if not may_download(request.user):
             raise PermissionDenied("Your role may not download evidence, so not the dossier ZIP.")
-        return FileResponse(build_zip(incident, actor=request.user), as_attachment=True,
-                            filename=f"{incident.reference}-dossier.zip",
-                            content_type="application/zip")
+        return FileResponse(
+            build_zip(incident, actor=request.user),
+            as_attachment=True,
+            filename=f"{incident.reference}-dossier.zip",
+            content_type="application/zip",
+        )

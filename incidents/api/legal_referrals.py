@@ -68,7 +68,9 @@ class ReferralView(APIView):
         data = ReferralWriteSerializer(referral, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         referral, _ = update_referral(
-            referral, actor=request.user, changes=data.validated_data,
+            referral,
+            actor=request.user,
+            changes=data.validated_data,
             expected_version=expected_version(request),
         )
         return answer(request, referral)
@@ -85,7 +87,10 @@ class ReferralTransitionView(APIView):
         )
         payload.is_valid(raise_exception=True)
         referral, _ = apply_referral_transition(
-            referral, name, actor=request.user, payload=payload.validated_data,
+            referral,
+            name,
+            actor=request.user,
+            payload=payload.validated_data,
             expected_version=expected_version(request),
         )
         return answer(request, referral)
@@ -98,10 +103,10 @@ class ReferralHandoverView(APIView):
         data = HandoverSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hand_over_evidence(
-            referral, actor=request.user, evidence_ids=data.validated_data["evidence"],
+            referral,
+            actor=request.user,
+            evidence_ids=data.validated_data["evidence"],
             note=data.validated_data.get("note", ""),
         )
         referral.refresh_from_db()
         return answer(request, referral)
-
-

@@ -29,8 +29,18 @@ def _check_other_named(attrs: dict[str, Any], instance: Any = None) -> None:
 
 
 class ReferralWriteSerializer(StrictInputMixin, serializers.Serializer):
-    read_only_names = ("id", "state", "submitted_at", "acknowledged_at", "concluded_at",
-                       "outcome", "withdrawn_reason", "version", "evidence", "incident")
+    read_only_names = (
+        "id",
+        "state",
+        "submitted_at",
+        "acknowledged_at",
+        "concluded_at",
+        "outcome",
+        "withdrawn_reason",
+        "version",
+        "evidence",
+        "incident",
+    )
 
     authority = serializers.ChoiceField(choices=Authority.choices)
     authority_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -67,8 +77,9 @@ class ReferralTransitionSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class HandoverSerializer(StrictInputMixin, serializers.Serializer):
-    evidence = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
-                                     max_length=500)
+    evidence = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=500
+    )
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
@@ -80,10 +91,26 @@ class ReferralSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Referral
-        fields = ("id", "incident", "state", "authority", "authority_name", "case_number",
-                  "contact", "notes", "outcome", "withdrawn_reason", "submitted_at",
-                  "acknowledged_at", "concluded_at", "evidence", "created_by", "created_at",
-                  "version", "available_transitions")
+        fields = (
+            "id",
+            "incident",
+            "state",
+            "authority",
+            "authority_name",
+            "case_number",
+            "contact",
+            "notes",
+            "outcome",
+            "withdrawn_reason",
+            "submitted_at",
+            "acknowledged_at",
+            "concluded_at",
+            "evidence",
+            "created_by",
+            "created_at",
+            "version",
+            "available_transitions",
+        )
         read_only_fields = fields
 
     def get_available_transitions(self, referral: Referral) -> list[str]:
@@ -113,9 +140,25 @@ class ObligationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Obligation
-        fields = ("id", "incident", "rule", "company_policy", "step", "step_name", "recipient",
-                  "offset_hours", "due_at", "overdue", "state", "note", "document", "decided_by",
-                  "decided_at", "version", "available_transitions")
+        fields = (
+            "id",
+            "incident",
+            "rule",
+            "company_policy",
+            "step",
+            "step_name",
+            "recipient",
+            "offset_hours",
+            "due_at",
+            "overdue",
+            "state",
+            "note",
+            "document",
+            "decided_by",
+            "decided_at",
+            "version",
+            "available_transitions",
+        )
         read_only_fields = fields
 
     def get_overdue(self, obligation: Obligation) -> bool:
@@ -128,9 +171,18 @@ class ObligationSerializer(serializers.ModelSerializer):
 class JurisdictionRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = JurisdictionRule
-        fields = ("code", "title", "description", "enabled", "is_policy",
-                  "requires_personal_data", "data_categories", "min_subjects",
-                  "requires_high_risk", "steps")
+        fields = (
+            "code",
+            "title",
+            "description",
+            "enabled",
+            "is_policy",
+            "requires_personal_data",
+            "data_categories",
+            "min_subjects",
+            "requires_high_risk",
+            "steps",
+        )
         read_only_fields = fields
 
 
@@ -150,8 +202,19 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ("id", "incident", "original_name", "content_type", "size", "sha256",
-                  "description", "uploaded_by", "uploaded_at", "integrity_failed_at", "custody")
+        fields = (
+            "id",
+            "incident",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "description",
+            "uploaded_by",
+            "uploaded_at",
+            "integrity_failed_at",
+            "custody",
+        )
         read_only_fields = fields
 
 
@@ -164,6 +227,15 @@ class EvidenceUploadSerializer(serializers.Serializer):
 class VerificationRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = VerificationRun
-        fields = ("finished_at", "ok", "checked", "last_seq", "last_hash", "broken_seq",
-                  "detail", "expected", "source")
+        fields = (
+            "finished_at",
+            "ok",
+            "checked",
+            "last_seq",
+            "last_hash",
+            "broken_seq",
+            "detail",
+            "expected",
+            "source",
+        )
         read_only_fields = fields

@@ -19,13 +19,22 @@ from telegram.request import HTTPXRequest
 log = logging.getLogger(__name__)
 
 # BadRequest descriptions that mean the chat will never accept a message again.
-CHAT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "peer_id_invalid",
-             "have no rights to send")
+CHAT_GONE = (
+    "chat not found",
+    "user is deactivated",
+    "bot was kicked",
+    "peer_id_invalid",
+    "have no rights to send",
+)
 
 
 class TransportError(Exception):
     def __init__(
-        self, message: str, *, permanent: bool = False, chat_gone: bool = False,
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        chat_gone: bool = False,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
@@ -59,18 +68,28 @@ class TelegramTransport:
 
     log_only = False
 
-    def __init__(self, token: str, *, base_url: str | None = None,
-                 timeout: float | None = None) -> None:
+    def __init__(
+        self, token: str, *, base_url: str | None = None, timeout: float | None = None
+    ) -> None:
         timeout = timeout or settings.TELEGRAM_TIMEOUT_SECONDS
         base = (base_url or settings.TELEGRAM_API_BASE_URL).rstrip("/")
         self._request = HTTPXRequest(
-            connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
-            connect_timeout=timeout, pool_timeout=timeout,
+            connection_pool_size=64,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=timeout,
+            pool_timeout=timeout,
         )
-        self._updates_request = HTTPXRequest(connection_pool_size=2, read_timeout=timeout + 30,
-                                             connect_timeout=timeout)
-        self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
-                       request=self._request, get_updates_request=self._updates_request)
+        self._updates_request = HTTPXRequest(
+            connection_pool_size=2, read_timeout=timeout + 30, connect_timeout=timeout
+        )
+        self.bot = Bot(
+            token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=self._request,
+            get_updates_request=self._updates_request,
+        )
         self._started = False
 
     async def start(self) -> None:
@@ -85,14 +104,18 @@ class TelegramTransport:
             await self._updates_request.shutdown()
             self._started = False
 
-    async def send(self, chat_id: int, text: str,
-                   reply_markup: dict[str, Any] | None = None) -> int:
+    async def send(
+        self, chat_id: int, text: str, reply_markup: dict[str, Any] | None = None
+    ) -> int:
         """Send one HTML message; returns Telegram's message id."""
         await self.start()
         markup = InlineKeyboardMarkup.de_json(reply_markup, self.bot) if reply_markup else None
         try:
             message = await self.bot.send_message(
-                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         except TelegramError as exc:
@@ -102,8 +125,10 @@ class TelegramTransport:
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         """A raw Bot API call (a bot reply: sendMessage, answerCallbackQuery)."""
         await self.start()
-        methods = {"sendMessage": self.bot.send_message,
-                   "answerCallbackQuery": self.bot.answer_callback_query}
+        methods = {
+            "sendMessage": self.bot.send_message,
+            "answerCallbackQuery": self.bot.answer_callback_query,
+        }
         if method not in methods:
             raise TransportError(f"unsupported bot reply {method!r}", permanent=True)
         try:
@@ -133,8 +158,9 @@ class LogOnlyTransport:
     async def stop(self) -> None:
         return None
 
-    async def send(self, chat_id: int, text: str,
-                   reply_markup: dict[str, Any] | None = None) -> int | None:
+    async def send(
+        self, chat_id: int, text: str, reply_markup: dict[str, Any] | None = None
+    ) -> int | None:
         log.info("log-only: would send a %d-character alert to chat %s", len(text), chat_id)
         return None
 

@@ -28,22 +28,40 @@ def free_port() -> int:
 @contextmanager
 def demo_app(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """Yields (base URL, {username: password}) of a running, seeded app."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "CHANNELS_"))}
-    env.update(DJANGO_SETTINGS_MODULE="core.settings", DJANGO_DEBUG="1",
-               BREACH_DESK_VAR_DIR=str(tmp), PYTHONPATH=str(ROOT), TELEGRAM_BOT_TOKEN="")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "CHANNELS_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_DEBUG="1",
+        BREACH_DESK_VAR_DIR=str(tmp),
+        PYTHONPATH=str(ROOT),
+        TELEGRAM_BOT_TOKEN="",
+    )
     py = sys.executable
     for command in (["compile_translations"], ["migrate", "-v0"]):
         subprocess.run([py, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=120)
-    seeded = subprocess.run([py, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True,
-                            capture_output=True, text=True, timeout=120).stdout
+    seeded = subprocess.run(
+        [py, "manage.py", "seed_demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     passwords = dict(re.findall(r"^\s+(\w+)\s+\w+\s+(\S+)$", seeded, re.M))
     port = free_port()
     log_path = tmp / "daphne.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "core.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.time() + 30

@@ -20,8 +20,14 @@ from tests.e2e.servers import demo_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("BREACH_DESK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 pytestmark = pytest.mark.e2e
 
 
@@ -52,12 +58,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         yield app
 
 
-def api(base: str, method: str, path: str, body: dict | None = None,
-        token: str | None = None) -> dict[str, Any]:
+def api(
+    base: str, method: str, path: str, body: dict | None = None, token: str | None = None
+) -> dict[str, Any]:
     request = urllib.request.Request(
-        base + path, method=method, data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json",
-                 **({"Authorization": f"Token {token}"} if token else {})},
+        base + path,
+        method=method,
+        data=json.dumps(body or {}).encode(),
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Token {token}"} if token else {}),
+        },
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -68,14 +79,17 @@ def page(served: tuple[str, dict[str, str]]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True, timeout=30000)
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30000
+        )
         try:
             context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
             page = context.new_page()
             page.csp_errors = []
-            page.on("console", lambda m: "Content Security Policy" in m.text
-                    and page.csp_errors.append(m.text))
+            page.on(
+                "console",
+                lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text),
+            )
             yield page
         finally:
             browser.close()
@@ -94,9 +108,9 @@ def stream_wired() -> bool:
     nothing for the dashboard to listen to."""
     import importlib.util
 
-    return (importlib.util.find_spec("incidents.consumers") is not None
-            and "ws/events" in (ROOT / "core" / "asgi.py").read_text()
-            + "".join(p.read_text() for p in (ROOT / "incidents").glob("routing.py")))
+    return importlib.util.find_spec("incidents.consumers") is not None and "ws/events" in (
+        ROOT / "core" / "asgi.py"
+    ).read_text() + "".join(p.read_text() for p in (ROOT / "incidents").glob("routing.py"))
 
 
 def test_executive_dashboard_follows_engineer_changes_live(served, page):
@@ -106,11 +120,16 @@ def test_executive_dashboard_follows_engineer_changes_live(served, page):
     sign_in(page, base, "executive", passwords["executive"])
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
     page.evaluate("window.__noReload = true")
-    token = api(base, "POST", "/api/auth/token/",
-                {"username": "engineer", "password": passwords["engineer"]})["token"]
+    token = api(
+        base,
+        "POST",
+        "/api/auth/token/",
+        {"username": "engineer", "password": passwords["engineer"]},
+    )["token"]
     title = "<img src=x onerror=window.__xss=1> Live test"
-    created = api(base, "POST", "/api/incidents/", {"title": title, "severity": "critical"},
-                  token=token)
+    created = api(
+        base, "POST", "/api/incidents/", {"title": title, "severity": "critical"}, token=token
+    )
     reference = created["reference"]
     row = f'#open-incidents tr[data-reference="{reference}"]'
     page.wait_for_selector(row, timeout=2000)
@@ -134,8 +153,9 @@ def test_switching_to_persian_gives_rtl_and_jalali_dates(served, page):
     page.wait_for_selector("html[dir=rtl][lang=fa]")
     year = str(jdatetime.date.today().year).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     dates = page.locator("#latest-events time").all_inner_texts()
-    assert dates and all(re.fullmatch(year + r"/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}", d)
-                         for d in dates), dates
+    assert dates and all(
+        re.fullmatch(year + r"/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}", d) for d in dates
+    ), dates
     if stream_wired():
         page.wait_for_selector("#live[data-state=live]", timeout=10000)
     assert page.csp_errors == []
@@ -146,10 +166,15 @@ def test_engineer_on_a_phone_scopes_and_transitions(served, page):
     base, passwords = served
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, base, "engineer", passwords["engineer"])
-    token = api(base, "POST", "/api/auth/token/",
-                {"username": "engineer", "password": passwords["engineer"]})["token"]
-    reference = api(base, "POST", "/api/incidents/", {"title": "Phone test", "severity": "high"},
-                    token=token)["reference"]
+    token = api(
+        base,
+        "POST",
+        "/api/auth/token/",
+        {"username": "engineer", "password": passwords["engineer"]},
+    )["token"]
+    reference = api(
+        base, "POST", "/api/incidents/", {"title": "Phone test", "severity": "high"}, token=token
+    )["reference"]
     page.goto(f"{base}/incidents/{reference}/")
     page.click("#action-start_scoping button[type=submit]")
     page.wait_for_selector("#state.s-scoping")
@@ -185,10 +210,19 @@ def test_dashboard_catches_up_after_missing_events_while_disconnected(served, pa
         window.breachDeskLive.socket().close();
     }""")
     page.wait_for_selector("#live[data-state=reconnecting], #live[data-state=offline]")
-    token = api(base, "POST", "/api/auth/token/",
-                {"username": "engineer", "password": passwords["engineer"]})["token"]
-    reference = api(base, "POST", "/api/incidents/", {"title": "Missed while away",
-                    "severity": "low"}, token=token)["reference"]
+    token = api(
+        base,
+        "POST",
+        "/api/auth/token/",
+        {"username": "engineer", "password": passwords["engineer"]},
+    )["token"]
+    reference = api(
+        base,
+        "POST",
+        "/api/incidents/",
+        {"title": "Missed while away", "severity": "low"},
+        token=token,
+    )["reference"]
     row = f'#open-incidents tr[data-reference="{reference}"]'
     page.wait_for_timeout(500)
     assert page.locator(row).count() == 0  # really disconnected: nothing arrived

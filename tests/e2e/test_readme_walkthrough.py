@@ -58,5 +58,10 @@ def test_readme_curl_walkthrough_works_verbatim(served_app):
     ]
     kinds = [line.split()[1] for line in lines[7:]]
     assert kinds == [
-        "created", "start_scoping", "updated", "start_restoration", "mark_restored", "refer"
+        "created",
+        "start_scoping",
+        "updated",
+        "start_restoration",
+        "mark_restored",
+        "refer",
     ]

@@ -23,9 +23,10 @@ async def test_transition_through_one_process_reaches_clients_on_both(
     engineer = await database_sync_to_async(token_of)(users["engineer"])
     executive = await database_sync_to_async(token_of)(users["executive"])
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
-    with daphne(tmp_path, redis_url=require_redis, prefix=prefix, name="a") as a, daphne(
-        tmp_path, redis_url=require_redis, prefix=prefix, name="b"
-    ) as b:
+    with (
+        daphne(tmp_path, redis_url=require_redis, prefix=prefix, name="a") as a,
+        daphne(tmp_path, redis_url=require_redis, prefix=prefix, name="b") as b,
+    ):
         on_a = LiveClient(a, executive)
         on_b = LiveClient(b, executive, path=f"/ws/incidents/{incident.reference}/")
         assert await on_a.connect() == await on_b.connect() == 1

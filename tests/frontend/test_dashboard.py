@@ -92,8 +92,9 @@ def test_dead_telegram_deliveries_are_counted_on_the_dashboard(users, incident_i
     from notifier.models import Delivery
 
     incident = incident_in("scoping")
-    Delivery.objects.create(key="t1", kind="alert", incident=incident, chat_id=1, text="x",
-                            status=Delivery.DEAD)
+    Delivery.objects.create(
+        key="t1", kind="alert", incident=incident, chat_id=1, text="x", status=Delivery.DEAD
+    )
     html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
     assert re.search(r'id="dead-count">1<', html)
 

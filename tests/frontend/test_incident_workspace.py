@@ -29,7 +29,8 @@ def test_engineer_scopes_from_the_page_and_an_event_is_appended(users, incident_
     assert response.status_code == 302
     incident.refresh_from_db()
     assert incident.affected_systems == [
-        {"name": "shop-db", "hosting": "own"}, {"name": "crm", "hosting": "provider"}
+        {"name": "shop-db", "hosting": "own"},
+        {"name": "crm", "hosting": "provider"},
     ]
     assert incident.data_categories == ["contact", "identity"]
     assert incident.affected_subjects_estimate == 250
@@ -39,9 +40,11 @@ def test_engineer_scopes_from_the_page_and_an_event_is_appended(users, incident_
 
 def test_page_shows_data_categories_by_their_plain_names(users, incident_in):
     incident = incident_in("restoring")
-    html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get(
-        f"/incidents/{incident.reference}/"
-    ).content.decode()
+    html = (
+        browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+        .get(f"/incidents/{incident.reference}/")
+        .content.decode()
+    )
     assert "Contact (mobile number, email)" in html and "Identity (names)" in html
 
 
@@ -65,19 +68,24 @@ def test_second_editor_with_an_old_version_is_told_to_reload(users, incident_in)
 def test_a_stale_transition_is_refused_with_412(users, incident_in):
     incident = incident_in("detected")
     client = browser(users["engineer"])
-    client.post(f"/incidents/{incident.reference}/transitions/start_scoping/",
-                {"version": incident.version})
-    stale = client.post(f"/incidents/{incident.reference}/transitions/dismiss/",
-                        {"version": incident.version, "reason": "duplicate"})
+    client.post(
+        f"/incidents/{incident.reference}/transitions/start_scoping/", {"version": incident.version}
+    )
+    stale = client.post(
+        f"/incidents/{incident.reference}/transitions/dismiss/",
+        {"version": incident.version, "reason": "duplicate"},
+    )
     assert stale.status_code == 412
     assert Incident.objects.get(pk=incident.pk).state == "scoping"
 
 
 def test_button_with_missing_requirement_says_what_is_missing(users, incident_in):
     incident = incident_in("scoping")
-    html = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").get(
-        f"/incidents/{incident.reference}/"
-    ).content.decode()
+    html = (
+        browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en")
+        .get(f"/incidents/{incident.reference}/")
+        .content.decode()
+    )
     block = html.split('id="action-start_restoration"')[1].split("</div>")[0]
     assert "disabled" in block
     assert "attack vector" in block and "affected systems" in block
@@ -99,8 +107,12 @@ def test_legal_refers_with_a_referral_from_the_page(users, incident_in):
     incident = incident_in("restored")
     response = browser(users["legal"]).post(
         f"/incidents/{incident.reference}/transitions/refer/",
-        {"version": incident.version, "authority": "cyber_police",
-         "submitted_at": "2026-03-01T10:00", "case_number": "F-1"},
+        {
+            "version": incident.version,
+            "authority": "cyber_police",
+            "submitted_at": "2026-03-01T10:00",
+            "case_number": "F-1",
+        },
     )
     assert response.status_code == 302
     incident.refresh_from_db()
@@ -141,8 +153,12 @@ def test_unknown_section_transition_and_incident_are_404(users, incident_in):
     incident = incident_in("scoping")
     client = browser(users["engineer"])
     assert client.post(f"/incidents/{incident.reference}/edit/state/", {}).status_code == 404
-    assert client.post(f"/incidents/{incident.reference}/transitions/explode/",
-                       {"version": 1}).status_code == 404
+    assert (
+        client.post(
+            f"/incidents/{incident.reference}/transitions/explode/", {"version": 1}
+        ).status_code
+        == 404
+    )
     assert client.get("/incidents/INC-1999-0001/").status_code == 404
 
 

@@ -76,8 +76,10 @@ def test_profile_saves_language_and_time_zone(users):
     assert (saved.language, saved.time_zone) == ("en", "UTC")
 
 
-@pytest.mark.parametrize("post", [{"language": "de", "time_zone": "UTC"},
-                                  {"language": "en", "time_zone": "Mars/Olympus"}])
+@pytest.mark.parametrize(
+    "post",
+    [{"language": "de", "time_zone": "UTC"}, {"language": "en", "time_zone": "Mars/Olympus"}],
+)
 def test_profile_refuses_unknown_values_with_400(users, post):
     assert browser(users["engineer"]).post("/profile/", post).status_code == 400
 

@@ -15,8 +15,10 @@ from tests.frontend.helpers import browser
 def test_legal_prepares_and_submits_a_referral_from_the_page(users, incident_in):
     incident = incident_in("restored")
     client = browser(users["legal"])
-    created = client.post(f"/incidents/{incident.reference}/referrals/new/",
-                          {"authority": "cybercrime_prosecutor", "case_number": ""})
+    created = client.post(
+        f"/incidents/{incident.reference}/referrals/new/",
+        {"authority": "cybercrime_prosecutor", "case_number": ""},
+    )
     assert created.status_code == 302
     referral = Referral.objects.get(incident=incident, authority="cybercrime_prosecutor")
     assert referral.state == "draft"
@@ -47,8 +49,9 @@ def test_executive_cannot_prepare_a_referral(users, incident_in):
     incident = incident_in("restored")
     client = browser(users["executive"])
     assert "referrals/new/" not in client.get(f"/incidents/{incident.reference}/").content.decode()
-    response = client.post(f"/incidents/{incident.reference}/referrals/new/",
-                           {"authority": "cyber_police"})
+    response = client.post(
+        f"/incidents/{incident.reference}/referrals/new/", {"authority": "cyber_police"}
+    )
     assert response.status_code == 403
     assert not Referral.objects.filter(incident=incident).exists()
 

@@ -36,8 +36,9 @@ def test_repeated_failures_slow_down_even_the_right_password(users, monkeypatch)
 
     checked = []
     real = auth_forms.authenticate
-    monkeypatch.setattr(auth_forms, "authenticate",
-                        lambda *a, **k: checked.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        auth_forms, "authenticate", lambda *a, **k: checked.append(1) or real(*a, **k)
+    )
     refused = login(client, PASSWORD)
     assert refused.status_code == 429
     assert checked == []  # refused before the password is even checked

@@ -49,10 +49,14 @@ def test_executive_sees_no_write_controls(users, incident_in):
 def test_executive_is_refused_by_the_server_even_without_buttons(users, incident_in):
     incident = incident_in("scoping")
     client = browser(users["executive"])
-    edit = client.post(f"/incidents/{incident.reference}/edit/scope/",
-                       {"version": incident.version, "attack_vector": "phishing"})
-    run = client.post(f"/incidents/{incident.reference}/transitions/dismiss/",
-                      {"version": incident.version, "reason": "x"})
+    edit = client.post(
+        f"/incidents/{incident.reference}/edit/scope/",
+        {"version": incident.version, "attack_vector": "phishing"},
+    )
+    run = client.post(
+        f"/incidents/{incident.reference}/transitions/dismiss/",
+        {"version": incident.version, "reason": "x"},
+    )
     create = client.post("/incidents/new/", {"title": "t", "severity": "low"})
     assert (edit.status_code, run.status_code, create.status_code) == (403, 403, 403)
     incident.refresh_from_db()
@@ -63,7 +67,7 @@ def test_executive_is_refused_by_the_server_even_without_buttons(users, incident
 def test_legal_sees_only_the_transitions_legal_may_run(users, incident_in):
     incident = incident_in("restored")
     html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
-    names = set(re.findall(r'/transitions/([a-z_]+)/', html))
+    names = set(re.findall(r"/transitions/([a-z_]+)/", html))
     # The referral itself is part of the refer form, so refer is offered, not disabled.
     assert "refer" in names and names <= {"refer", "close"}
     assert 'name="authority"' in html

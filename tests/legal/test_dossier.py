@@ -77,7 +77,8 @@ def test_dossier_zip_holds_pdf_evidence_json_and_checkable_sums(
     for name, content in (("../../etc/passwd", b"root:x:0:0\n"), ("ضبط.txt", b"log\n" * 50)):
         api("engineer").post(
             f"/api/incidents/{incident.reference}/evidence/",
-            {"file": SimpleUploadedFile(name, content)}, format="multipart",
+            {"file": SimpleUploadedFile(name, content)},
+            format="multipart",
         )
     response = api("legal").get(f"/api/incidents/{incident.reference}/dossier.zip")
     assert response.status_code == 200
@@ -95,8 +96,13 @@ def test_dossier_zip_holds_pdf_evidence_json_and_checkable_sums(
     assert export["verification"]["ok"] is True
     archive.extractall(tmp_path / "out")
     if shutil.which("sha256sum"):
-        check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path / "out",
-                               capture_output=True, text=True, timeout=30)
+        check = subprocess.run(
+            ["sha256sum", "-c", "SHA256SUMS"],
+            cwd=tmp_path / "out",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert check.returncode == 0, check.stdout + check.stderr
     else:  # the same check by hand, for machines without coreutils
         import hashlib
@@ -109,10 +115,15 @@ def test_dossier_zip_holds_pdf_evidence_json_and_checkable_sums(
 
 def test_dossier_zip_withholds_a_tampered_file(api, incident_in, media):
     incident = incident_in("scoping")
-    pk = api("engineer").post(
-        f"/api/incidents/{incident.reference}/evidence/",
-        {"file": SimpleUploadedFile("a.txt", b"original")}, format="multipart",
-    ).json()["id"]
+    pk = (
+        api("engineer")
+        .post(
+            f"/api/incidents/{incident.reference}/evidence/",
+            {"file": SimpleUploadedFile("a.txt", b"original")},
+            format="multipart",
+        )
+        .json()["id"]
+    )
     (Path(media) / "evidence" / Evidence.objects.get(pk=pk).stored_name).write_bytes(b"forged!!")
     response = api("admin").get(f"/api/incidents/{incident.reference}/dossier.zip")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
@@ -125,5 +136,3 @@ def test_executive_gets_the_pdf_but_not_the_zip(api, incident_in, media):
     assert api("executive").get(f"/api/incidents/{reference}/dossier.pdf").status_code == 200
     assert api("executive").get(f"/api/incidents/{reference}/dossier.zip").status_code == 403
     assert api("legal").get("/api/incidents/INC-1999-0001/dossier.pdf").status_code == 404
-
-

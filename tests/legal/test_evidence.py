@@ -17,8 +17,14 @@ pytestmark = pytest.mark.django_db
 CONTENT = b"-- shop-db access log excerpt --\n" * 100
 
 
-def upload(api: Any, reference: str, content: bytes = CONTENT, name: str = "access.log",
-           role: str = "engineer", **extra: Any) -> Any:
+def upload(
+    api: Any,
+    reference: str,
+    content: bytes = CONTENT,
+    name: str = "access.log",
+    role: str = "engineer",
+    **extra: Any,
+) -> Any:
     return api(role).post(
         f"/api/incidents/{reference}/evidence/",
         {"file": SimpleUploadedFile(name, content, "text/plain"), **extra},
@@ -95,7 +101,10 @@ def test_download_reverifies_and_records_custody(api, incident_in, media):
     assert 'filename="access.log"' in response["Content-Disposition"]
     last = CustodyEntry.objects.order_by("-id").first()
     assert (last.action, last.actor_username, last.role, last.note) == (
-        "downloaded", "legal", "legal", "for FATA"
+        "downloaded",
+        "legal",
+        "legal",
+        "for FATA",
     )
 
 
@@ -122,18 +131,26 @@ def test_missing_file_on_disk_is_refused_too(api, incident_in, media):
 def test_handover_to_a_referral_is_a_custody_entry(api, incident_in, media):
     incident = incident_in("restored")
     pk = upload(api, incident.reference).json()["id"]
-    referral = api("legal").post(
-        f"/api/incidents/{incident.reference}/referrals/", {"authority": "cyber_police"},
-        format="json",
-    ).json()
+    referral = (
+        api("legal")
+        .post(
+            f"/api/incidents/{incident.reference}/referrals/",
+            {"authority": "cyber_police"},
+            format="json",
+        )
+        .json()
+    )
     response = api("legal").post(
-        f"/api/referrals/{referral['id']}/evidence/", {"evidence": [pk], "note": "USB, sealed"},
+        f"/api/referrals/{referral['id']}/evidence/",
+        {"evidence": [pk], "note": "USB, sealed"},
         format="json",
     )
     assert response.status_code == 200 and response.json()["evidence"] == [pk]
     entry = CustodyEntry.objects.order_by("-id").first()
     assert (entry.action, entry.referral_id, entry.note) == (
-        "handed_over", referral["id"], "USB, sealed"
+        "handed_over",
+        referral["id"],
+        "USB, sealed",
     )
     other = incident_in("restored")
     foreign = upload(api, other.reference).json()["id"]
@@ -156,14 +173,16 @@ def test_obligation_fulfilled_with_an_evidence_document(rules, api, incident_in,
     obligation = incident.obligations.first()
     response = api("legal").post(
         f"/api/obligations/{obligation.pk}/transitions/fulfil/",
-        {"note": "Letter sent", "document": pk}, format="json",
+        {"note": "Letter sent", "document": pk},
+        format="json",
     )
     assert response.status_code == 200 and response.json()["document"] == pk
     other = incident_in("restoring")
     foreign = upload(api, other.reference).json()["id"]
     refused = api("legal").post(
         f"/api/obligations/{other.obligations.first().pk}/transitions/fulfil/",
-        {"note": "x", "document": pk}, format="json",
+        {"note": "x", "document": pk},
+        format="json",
     )
     assert refused.status_code == 400 and foreign
 
@@ -172,8 +191,10 @@ async def _run_limited(headers: list, chunks: list[bytes]) -> tuple[list, list]:
     from incidents.upload_limit import BodyLimit
 
     seen, sent = [], []
-    queue = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-             for i, c in enumerate(chunks)]
+    queue = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         while True:
@@ -224,8 +245,9 @@ def test_browser_session_upload_passes_csrf_and_the_limit(users, incident_in, me
     url = f"/api/incidents/{reference}/evidence/"
 
     def post(content: bytes, **headers: str) -> Any:
-        return client.post(url, {"file": SimpleUploadedFile("a.txt", content)},
-                           format="multipart", **headers)
+        return client.post(
+            url, {"file": SimpleUploadedFile("a.txt", content)}, format="multipart", **headers
+        )
 
     assert post(b"data").status_code == 403  # no CSRF token
     assert post(b"data", HTTP_X_CSRFTOKEN=secret).status_code == 201

@@ -30,11 +30,15 @@ def test_racing_referral_submissions_have_one_winner(require_postgres, incident_
 def test_fulfil_racing_waive_leaves_one_decision(require_postgres, rules, incident_in, users):
     obligation = incident_in("restoring").obligations.first()
     fulfil = lambda: apply_obligation_transition(  # noqa: E731
-        Obligation.objects.get(pk=obligation.pk), "fulfil", actor=users["engineer"],
+        Obligation.objects.get(pk=obligation.pk),
+        "fulfil",
+        actor=users["engineer"],
         payload={"note": "sent"},
     )
     waive = lambda: apply_obligation_transition(  # noqa: E731
-        Obligation.objects.get(pk=obligation.pk), "waive", actor=users["legal"],
+        Obligation.objects.get(pk=obligation.pk),
+        "waive",
+        actor=users["legal"],
         payload={"note": "not required"},
     )
     counts = Counter(outcome(r) for r in race([fulfil, waive]))

@@ -101,9 +101,12 @@ def test_waive_is_for_legal_and_admins_only(rules, api, incident_in):
     assert api("executive").post(url, {"note": "no"}, format="json").status_code == 403
     waived = api("legal").post(url, {"note": "Not an EU data subject."}, format="json")
     assert waived.status_code == 200 and waived.json()["state"] == "waived"
-    assert api("legal").post(
-        f"/api/obligations/{obligation.pk}/transitions/forget/", {}, format="json"
-    ).status_code == 404
+    assert (
+        api("legal")
+        .post(f"/api/obligations/{obligation.pk}/transitions/forget/", {}, format="json")
+        .status_code
+        == 404
+    )
 
 
 def test_closing_with_open_obligations_is_refused_with_missing(rules, api, incident_in, legal):
@@ -143,8 +146,12 @@ def test_bad_dashboard_filters_are_400(api, users, query):
 def test_jurisdiction_rules_are_listed_with_policy_flag(rules, api):
     body = api("executive").get("/api/jurisdiction-rules/").json()
     flags = {r["code"]: (r["enabled"], r["is_policy"]) for r in body}
-    assert flags == {"GDPR-33": (True, False), "GDPR-34": (True, False),
-                     "KALAK": (True, True), "NIS2": (False, False)}
+    assert flags == {
+        "GDPR-33": (True, False),
+        "GDPR-34": (True, False),
+        "KALAK": (True, True),
+        "NIS2": (False, False),
+    }
 
 
 def test_each_reminder_stage_is_due_once(rules, incident_in):
@@ -214,12 +221,15 @@ def test_seeding_is_idempotent_and_keeps_admin_edits(rules):
     assert JurisdictionRule.objects.get(code="KALAK").enabled is False
 
 
-@pytest.mark.parametrize("steps", [
-    [],
-    [{"key": "a", "name": "A", "recipient": "R"}],
-    [{"key": "a", "name": "A", "recipient": "R", "offset_hours": -1}],
-    [{"key": "a", "name": "A", "recipient": "R", "offset_hours": 1}] * 2,
-])
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [],
+        [{"key": "a", "name": "A", "recipient": "R"}],
+        [{"key": "a", "name": "A", "recipient": "R", "offset_hours": -1}],
+        [{"key": "a", "name": "A", "recipient": "R", "offset_hours": 1}] * 2,
+    ],
+)
 def test_rule_with_unusable_steps_is_refused_by_validation(rules, steps):
     from django.core.exceptions import ValidationError
 

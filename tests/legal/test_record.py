@@ -61,8 +61,12 @@ def test_edited_data_is_detected_even_when_the_hash_is_recomputed_in_place(log):
     victim = Event.objects.get(seq=log[1].seq)
     victim.data = {"title": "something else"}
     forged = event_hash(victim)
-    sql(f"UPDATE {Event._meta.db_table} SET data = %s, hash = %s WHERE seq = %s",
-        '{"title": "something else"}', forged, victim.seq)
+    sql(
+        f"UPDATE {Event._meta.db_table} SET data = %s, hash = %s WHERE seq = %s",
+        '{"title": "something else"}',
+        forged,
+        victim.seq,
+    )
     code, _, err = verify()
     # The forged hash fits the event but the next event still links to the old one.
     assert code == 1 and f"event #{victim.seq + 1}" in err
@@ -84,8 +88,11 @@ def test_deleted_tail_is_caught_by_the_kept_checkpoint(log):
     # The attacker removes the newest two events and rewinds the head to match.
     survivor = log[-3]
     sql(f"DELETE FROM {Event._meta.db_table} WHERE seq > %s", survivor.seq)
-    sql(f"UPDATE {LogHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1",
-        survivor.seq, survivor.hash)
+    sql(
+        f"UPDATE {LogHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1",
+        survivor.seq,
+        survivor.hash,
+    )
     assert verify()[0] == 0  # the chain alone cannot see it ...
     code, _, err = verify("--expect", kept)
     assert code == 1 and "deleted" in err  # ... the kept checkpoint can

@@ -35,8 +35,11 @@ def test_referral_walks_its_lifecycle_and_each_step_is_a_timeline_event(api, inc
     assert done.json()["state"] == "concluded" and done.json()["concluded_at"]
     kinds = list(Event.objects.filter(incident=incident).values_list("kind", flat=True))
     assert kinds[-5:] == [
-        "referral.created", "referral.submit", "referral.acknowledge",
-        "referral.start_investigation", "referral.conclude",
+        "referral.created",
+        "referral.submit",
+        "referral.acknowledge",
+        "referral.start_investigation",
+        "referral.conclude",
     ]
 
 
@@ -81,15 +84,18 @@ def test_engineers_and_executives_read_but_cannot_write_referrals(api, incident_
 def test_editing_a_referral_records_old_and_new_values(api, incident_in):
     pk = _new(api, incident_in("restored").reference).json()["id"]
     response = api("legal").patch(
-        f"/api/referrals/{pk}/", {"contact": "Officer Rahimi"}, format="json",
+        f"/api/referrals/{pk}/",
+        {"contact": "Officer Rahimi"},
+        format="json",
         HTTP_IF_MATCH='"1"',
     )
     assert response.status_code == 200 and response.json()["version"] == 2
     event = Event.objects.order_by("-seq").first()
     assert event.kind == "referral.updated"
     assert event.data["changes"] == {"contact": {"from": "", "to": "Officer Rahimi"}}
-    stale = api("legal").patch(f"/api/referrals/{pk}/", {"contact": "x"}, format="json",
-                               HTTP_IF_MATCH='"1"')
+    stale = api("legal").patch(
+        f"/api/referrals/{pk}/", {"contact": "x"}, format="json", HTTP_IF_MATCH='"1"'
+    )
     assert stale.status_code == 412
 
 

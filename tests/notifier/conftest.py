@@ -53,8 +53,14 @@ def linked(users: dict[str, User]) -> dict[str, TelegramLink]:
     """Every role linked; chat ids: engineer 1001, legal 1002, executive 1003, admin 1004,
     norole 1005, and a second engineer ("engineer2") 1006."""
     users["engineer2"] = make_user("engineer2", "engineer")
-    chats = {"engineer": 1001, "legal": 1002, "executive": 1003, "admin": 1004, "norole": 1005,
-             "engineer2": 1006}
+    chats = {
+        "engineer": 1001,
+        "legal": 1002,
+        "executive": 1003,
+        "admin": 1004,
+        "norole": 1005,
+        "engineer2": 1006,
+    }
     return {role: link(users[role], chat) for role, chat in chats.items()}
 
 

@@ -61,8 +61,13 @@ class FakeBotAPI:
     def sent(self, chat_id: int | None = None) -> list[Call]:
         """Successful sendMessage calls (optionally to one chat)."""
         with self._lock:
-            return [c for c in self.calls if c.method == "sendMessage" and c.status == 200
-                    and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
+            return [
+                c
+                for c in self.calls
+                if c.method == "sendMessage"
+                and c.status == 200
+                and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+            ]
 
     def attempts(self, method: str = "sendMessage") -> list[Call]:
         with self._lock:
@@ -104,8 +109,9 @@ class FakeBotAPI:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         if request.match_info["token"] != TOKEN:
-            return web.json_response({"ok": False, "error_code": 401,
-                                      "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         params = await self._params(request)
         call = Call(method, params, time.monotonic())
         answer = self._next_answer(method, params)
@@ -144,17 +150,26 @@ class FakeBotAPI:
     def _render(self, answer: Any, method: str, params: dict[str, Any]) -> tuple[int, dict]:
         kind = answer[0] if isinstance(answer, tuple) else answer
         if kind == "429":
-            return 429, {"ok": False, "error_code": 429,
-                         "description": f"Too Many Requests: retry after {answer[1]}",
-                         "parameters": {"retry_after": answer[1]}}
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {answer[1]}",
+                "parameters": {"retry_after": answer[1]},
+            }
         if kind == "500":
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         if kind == "403":
-            return 403, {"ok": False, "error_code": 403,
-                         "description": "Forbidden: bot was blocked by the user"}
+            return 403, {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
         if kind == "400":
-            return 400, {"ok": False, "error_code": 400,
-                         "description": "Bad Request: chat not found"}
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
         return 200, {"ok": True, "result": self._result(method, params)}
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
@@ -162,9 +177,12 @@ class FakeBotAPI:
             return {"id": 123456, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
         if method == "sendMessage":
             self._message_id += 1
-            return {"message_id": self._message_id, "date": int(time.time()),
-                    "chat": {"id": int(params["chat_id"]), "type": "private"},
-                    "text": params.get("text", "")}
+            return {
+                "message_id": self._message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "text": params.get("text", ""),
+            }
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)
             with self._lock:

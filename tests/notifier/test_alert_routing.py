@@ -21,8 +21,9 @@ def test_new_incident_alerts_linked_engineers_only(users, linked, run_worker, fa
     assert chats_of(fake_telegram) == [1006]
 
 
-def test_engineer_severity_threshold_filters_new_incident_alerts(users, linked, run_worker,
-                                                                  fake_telegram):
+def test_engineer_severity_threshold_filters_new_incident_alerts(
+    users, linked, run_worker, fake_telegram
+):
     linked["engineer2"].min_severity = "critical"
     linked["engineer2"].save()
     create_incident(actor=users["admin"], data={"title": "Minor", "severity": "medium"})
@@ -36,8 +37,9 @@ def test_critical_new_incident_also_alerts_executives(users, linked, run_worker,
     assert chats_of(fake_telegram) == [1001, 1003, 1006]
 
 
-def test_transition_alerts_commander_and_subscribers(users, linked, incident_in, run_worker,
-                                                     fake_telegram):
+def test_transition_alerts_commander_and_subscribers(
+    users, linked, incident_in, run_worker, fake_telegram
+):
     incident = incident_in("detected")
     Subscription.objects.create(user=users["engineer2"], incident=incident)
     derive_deliveries()
@@ -62,8 +64,9 @@ def test_refer_and_close_alert_legal(users, linked, incident_in, run_worker, fak
     assert chats_of(fake_telegram) == [1001, 1002]
 
 
-def test_every_transition_reaches_the_commander(users, linked, incident_in, run_worker,
-                                                fake_telegram):
+def test_every_transition_reaches_the_commander(
+    users, linked, incident_in, run_worker, fake_telegram
+):
     incident_in("closed")  # engineer is commander; legal refers and closes
     run_worker()
     kinds_to_commander = [
@@ -89,8 +92,7 @@ def test_message_uses_recipient_language(users, linked, run_worker, fake_telegra
     assert "رخداد جدید" in texts[1001]
 
 
-def test_no_duplicate_alert_when_derived_and_run_twice(users, linked, run_worker,
-                                                        fake_telegram):
+def test_no_duplicate_alert_when_derived_and_run_twice(users, linked, run_worker, fake_telegram):
     create_incident(actor=users["admin"], data={"title": "once", "severity": "low"})
     derive_deliveries()
     derive_deliveries()
@@ -118,8 +120,9 @@ def test_unlinked_and_inactive_users_get_nothing(users, linked, run_worker, fake
     assert chats_of(fake_telegram) == [1001]
 
 
-def test_severity_raised_to_critical_alerts_commander_and_executives(users, linked, incident_in,
-                                                                      run_worker, fake_telegram):
+def test_severity_raised_to_critical_alerts_commander_and_executives(
+    users, linked, incident_in, run_worker, fake_telegram
+):
     from incidents.lifecycle import update_incident
 
     incident = incident_in("scoping")  # engineer is commander

@@ -61,8 +61,9 @@ def test_two_workers_never_send_the_same_alert_twice(users, fake_telegram, tg_se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_commit_wakes_listening_worker_promptly(require_postgres, users, fake_telegram,
-                                                tg_settings):
+def test_commit_wakes_listening_worker_promptly(
+    require_postgres, users, fake_telegram, tg_settings
+):
     link(make_user("oncall", "engineer"), 7001)
     with worker_thread(fake_telegram):
         time.sleep(0.5)  # the worker is idle in LISTEN (its fallback timeout is 5 s)

@@ -29,8 +29,7 @@ def test_429_waits_retry_after_then_delivers(users, linked, run_worker, fake_tel
     assert attempts[1].at - attempts[0].at >= 0.95
 
 
-def test_server_error_and_timeout_back_off_then_deliver(users, linked, run_worker,
-                                                        fake_telegram):
+def test_server_error_and_timeout_back_off_then_deliver(users, linked, run_worker, fake_telegram):
     fake_telegram.script_chat(1001, "500", ("hang", 3.0))
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     run_worker()
@@ -40,7 +39,8 @@ def test_server_error_and_timeout_back_off_then_deliver(users, linked, run_worke
     d = only_delivery()
     assert d.status == "sent" and d.attempts == 3
     assert [c.status for c in fake_telegram.attempts() if int(c.params["chat_id"]) == 1001][
-        -1] == 200
+        -1
+    ] == 200
 
 
 def test_backoff_grows_exponentially_with_bounded_jitter(settings):
@@ -52,8 +52,7 @@ def test_backoff_grows_exponentially_with_bounded_jitter(settings):
         assert len(delays) > 1  # jittered, so workers retrying together spread out
 
 
-def test_delivery_is_dead_after_max_attempts(users, linked, run_worker, fake_telegram,
-                                             settings):
+def test_delivery_is_dead_after_max_attempts(users, linked, run_worker, fake_telegram, settings):
     settings.TELEGRAM_MAX_ATTEMPTS = 3
     fake_telegram.script_chat(1001, "500", "500", "500", "500")
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
@@ -64,8 +63,7 @@ def test_delivery_is_dead_after_max_attempts(users, linked, run_worker, fake_tel
     assert TelegramLink.objects.get(chat_id=1001).active  # a flaky server is not the chat's fault
 
 
-def test_blocked_bot_deactivates_link_and_kills_delivery(users, linked, run_worker,
-                                                         fake_telegram):
+def test_blocked_bot_deactivates_link_and_kills_delivery(users, linked, run_worker, fake_telegram):
     fake_telegram.script_chat(1001, "403")
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     create_incident(actor=users["admin"], data={"title": "u", "severity": "low"})
@@ -107,8 +105,7 @@ def test_late_failure_never_overwrites_a_send_by_another_worker(users, linked):
     derive_deliveries()
     first = next(o for o in claim_due(10, busy_chats=set(), lease_seconds=60) if o.chat_id == 1001)
     Delivery.objects.filter(id=first.id).update(claimed_until=timezone.now())  # lease expired
-    second = next(o for o in claim_due(10, busy_chats=set(), lease_seconds=60)
-                  if o.chat_id == 1001)
+    second = next(o for o in claim_due(10, busy_chats=set(), lease_seconds=60) if o.chat_id == 1001)
     record_sent(second, 99)
     record_failure(first, "timed out", permanent=False)  # the first worker's late answer
     d = only_delivery()

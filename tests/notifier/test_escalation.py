@@ -16,11 +16,13 @@ def escalations(incident) -> list[int]:
     return [e.data["level"] for e in Event.objects.filter(incident=incident, kind="escalated")]
 
 
-def test_unacknowledged_critical_incident_escalates_once(users, linked, run_worker,
-                                                         fake_telegram, settings):
+def test_unacknowledged_critical_incident_escalates_once(
+    users, linked, run_worker, fake_telegram, settings
+):
     settings.ESCALATION_MINUTES = 10
-    incident, _ = create_incident(actor=users["engineer"], data={"title": "x",
-                                                                 "severity": "critical"})
+    incident, _ = create_incident(
+        actor=users["engineer"], data={"title": "x", "severity": "critical"}
+    )
     run_worker()
     fake_telegram.calls.clear()
     assert escalate_due(timezone.now() + dt.timedelta(minutes=9)) == 0
@@ -37,8 +39,9 @@ def test_unacknowledged_critical_incident_escalates_once(users, linked, run_work
 
 def test_acknowledged_incident_does_not_escalate(users, linked, settings):
     settings.ESCALATION_MINUTES = 10
-    incident, _ = create_incident(actor=users["engineer"], data={"title": "x",
-                                                                 "severity": "critical"})
+    incident, _ = create_incident(
+        actor=users["engineer"], data={"title": "x", "severity": "critical"}
+    )
     acknowledge(incident, users["engineer2"])
     assert escalate_due(timezone.now() + dt.timedelta(minutes=30)) == 0
     assert escalations(incident) == []
@@ -49,8 +52,9 @@ def test_non_critical_incident_does_not_escalate(users, settings):
     assert escalate_due(timezone.now() + dt.timedelta(hours=5)) == 0
 
 
-def test_acknowledgement_reaches_the_commander(users, linked, incident_in, run_worker,
-                                               fake_telegram):
+def test_acknowledgement_reaches_the_commander(
+    users, linked, incident_in, run_worker, fake_telegram
+):
     incident = incident_in("scoping")  # engineer is commander
     derive_deliveries()
     acknowledge(incident, users["engineer2"])

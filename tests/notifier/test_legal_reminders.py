@@ -29,8 +29,9 @@ def test_due_reminder_reaches_legal_once(users, linked, incident_in, run_worker,
     assert set(reminders.values_list("status", flat=True)) == {"sent"}
 
 
-def test_reminder_due_time_in_persian_is_jalali(users, linked, incident_in, run_worker,
-                                                fake_telegram):
+def test_reminder_due_time_in_persian_is_jalali(
+    users, linked, incident_in, run_worker, fake_telegram
+):
     seed_rules()
     profile = Profile.for_user(users["legal"])
     profile.language, profile.time_zone = "fa", "Asia/Tehran"

@@ -14,13 +14,21 @@ from notifier.models import LinkAudit, LinkToken, TelegramLink
 _update_ids = iter(range(1, 10**6))
 
 
-def start(token: str, *, user_id: int = 5001, chat_type: str = "private",
-          chat_id: int | None = None) -> str:
-    reply = process_update({"update_id": next(_update_ids), "message": {
-        "message_id": 1, "date": 0, "text": f"/start {token}",
-        "chat": {"id": chat_id or user_id, "type": chat_type},
-        "from": {"id": user_id, "is_bot": False, "first_name": "x", "username": "tg_user"},
-    }})
+def start(
+    token: str, *, user_id: int = 5001, chat_type: str = "private", chat_id: int | None = None
+) -> str:
+    reply = process_update(
+        {
+            "update_id": next(_update_ids),
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": f"/start {token}",
+                "chat": {"id": chat_id or user_id, "type": chat_type},
+                "from": {"id": user_id, "is_bot": False, "first_name": "x", "username": "tg_user"},
+            },
+        }
+    )
     assert reply is not None and reply["method"] == "sendMessage"
     return reply["text"]
 
@@ -89,9 +97,18 @@ def test_one_telegram_account_links_to_one_user_only(api, users, tg_settings):
 
 def test_unlink_command_removes_link_and_is_recorded(api, users, tg_settings):
     start(new_token(api))
-    reply = process_update({"update_id": next(_update_ids), "message": {
-        "message_id": 2, "date": 0, "text": "/unlink", "chat": {"id": 5001, "type": "private"},
-        "from": {"id": 5001, "is_bot": False, "first_name": "x"}}})
+    reply = process_update(
+        {
+            "update_id": next(_update_ids),
+            "message": {
+                "message_id": 2,
+                "date": 0,
+                "text": "/unlink",
+                "chat": {"id": 5001, "type": "private"},
+                "from": {"id": 5001, "is_bot": False, "first_name": "x"},
+            },
+        }
+    )
     assert "Unlinked" in reply["text"]
     assert not TelegramLink.objects.exists()
     assert LinkAudit.objects.filter(action="unlinked").count() == 1
@@ -110,9 +127,18 @@ def test_alerts_queued_before_unlink_are_not_sent(users, linked, run_worker, fak
 
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     derive_deliveries()
-    process_update({"update_id": next(_update_ids), "message": {
-        "message_id": 2, "date": 0, "text": "/unlink", "chat": {"id": 1001, "type": "private"},
-        "from": {"id": 1001, "is_bot": False, "first_name": "x"}}})
+    process_update(
+        {
+            "update_id": next(_update_ids),
+            "message": {
+                "message_id": 2,
+                "date": 0,
+                "text": "/unlink",
+                "chat": {"id": 1001, "type": "private"},
+                "from": {"id": 1001, "is_bot": False, "first_name": "x"},
+            },
+        }
+    )
     run_worker()
     assert fake_telegram.sent(1001) == [] and len(fake_telegram.sent(1006)) == 1
     assert Delivery.objects.get(chat_id=1001).status == "dead"

@@ -48,13 +48,18 @@ def test_scrub_keeps_incident_references_and_ordinary_numbers():
     )
 
 
-def test_alert_never_contains_personal_data_from_title_or_summary(users, linked, run_worker,
-                                                                  fake_telegram):
+def test_alert_never_contains_personal_data_from_title_or_summary(
+    users, linked, run_worker, fake_telegram
+):
     everything = " ".join(PII.values())
-    create_incident(actor=users["admin"], data={
-        "title": f"Dump: {PII['email']} {PII['mobile']} {PII['iban']} {PII['card']}",
-        "summary": f"Customers affected: {everything}", "severity": "critical",
-    })
+    create_incident(
+        actor=users["admin"],
+        data={
+            "title": f"Dump: {PII['email']} {PII['mobile']} {PII['iban']} {PII['card']}",
+            "summary": f"Customers affected: {everything}",
+            "severity": "critical",
+        },
+    )
     run_worker()
     sent = fake_telegram.sent()
     assert sent
@@ -65,9 +70,15 @@ def test_alert_never_contains_personal_data_from_title_or_summary(users, linked,
 
 def test_alert_text_is_html_escaped_and_bounded(settings):
     settings.TELEGRAM_INCLUDE_TITLE = True
-    text = alert_text(language="en", kind="created", reference="INC-2026-0001",
-                      severity="high", state="detected", title="<script>x</script>" * 500,
-                      actor="<b>eve</b>")
+    text = alert_text(
+        language="en",
+        kind="created",
+        reference="INC-2026-0001",
+        severity="high",
+        state="detected",
+        title="<script>x</script>" * 500,
+        actor="<b>eve</b>",
+    )
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "&lt;b&gt;eve&lt;/b&gt;" in text
     assert len(text) <= MAX_TEXT
@@ -75,6 +86,13 @@ def test_alert_text_is_html_escaped_and_bounded(settings):
 
 def test_title_left_out_when_setting_is_off(settings):
     settings.TELEGRAM_INCLUDE_TITLE = False
-    text = alert_text(language="en", kind="created", reference="INC-2026-0001",
-                      severity="high", state="detected", title="Secret title", actor="eve")
+    text = alert_text(
+        language="en",
+        kind="created",
+        reference="INC-2026-0001",
+        severity="high",
+        state="detected",
+        title="Secret title",
+        actor="eve",
+    )
     assert "Secret title" not in text and "INC-2026-0001" in text

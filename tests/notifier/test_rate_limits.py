@@ -37,8 +37,9 @@ async def test_paused_chat_waits_while_others_go_on():
     assert time.monotonic() - t0 >= 0.5
 
 
-def test_one_chat_gets_at_most_one_message_per_second(users, linked, run_worker,
-                                                      fake_telegram, tg_settings):
+def test_one_chat_gets_at_most_one_message_per_second(
+    users, linked, run_worker, fake_telegram, tg_settings
+):
     tg_settings.TELEGRAM_CHAT_INTERVAL_SECONDS = 1.0
     linked["engineer2"].delete()
     for n in range(3):

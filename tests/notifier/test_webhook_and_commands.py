@@ -21,29 +21,55 @@ def post(body: Any, secret: str | None = SECRET) -> Any:
 
 
 def press_ack(reference: str, telegram_user_id: int, update_id: int | None = None) -> Any:
-    return post({"update_id": update_id or next(_ids), "callback_query": {
-        "id": "cb1", "data": f"ack:{reference}", "chat_instance": "1",
-        "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"}}})
+    return post(
+        {
+            "update_id": update_id or next(_ids),
+            "callback_query": {
+                "id": "cb1",
+                "data": f"ack:{reference}",
+                "chat_instance": "1",
+                "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"},
+            },
+        }
+    )
 
 
 def command(text: str, telegram_user_id: int) -> str:
-    response = post({"update_id": next(_ids), "message": {
-        "message_id": 1, "date": 0, "text": text,
-        "chat": {"id": telegram_user_id, "type": "private"},
-        "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"}}})
+    response = post(
+        {
+            "update_id": next(_ids),
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": text,
+                "chat": {"id": telegram_user_id, "type": "private"},
+                "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"},
+            },
+        }
+    )
     assert response.status_code == 200
     return response.json()["text"]
 
 
 def acks(incident: Any) -> list[str]:
-    return list(Event.objects.filter(incident=incident, kind="acknowledged")
-                .values_list("actor_username", flat=True))
+    return list(
+        Event.objects.filter(incident=incident, kind="acknowledged").values_list(
+            "actor_username", flat=True
+        )
+    )
 
 
 def test_forged_secret_is_refused_without_side_effects(linked, incident_in, tg_settings):
     incident = incident_in("detected")
-    update = {"update_id": 1, "callback_query": {"id": "c", "data": f"ack:{incident.reference}",
-              "chat_instance": "1", "from": {"id": 1006, "is_bot": False, "first_name": "x"}}}
+    update = {
+        "update_id": 1,
+        "callback_query": {
+            "id": "c",
+            "data": f"ack:{incident.reference}",
+            "chat_instance": "1",
+            "from": {"id": 1006, "is_bot": False, "first_name": "x"},
+        },
+    }
     for secret in ("wrong", "", None, SECRET[:-1]):
         assert post(update, secret).status_code == 403
     assert acks(incident) == [] and not ProcessedUpdate.objects.exists()
@@ -60,8 +86,9 @@ def test_malformed_update_is_a_400(tg_settings):
     assert post([1, 2]).status_code == 400
 
 
-def test_acknowledge_button_records_event_once_even_if_update_repeats(linked, incident_in,
-                                                                      tg_settings):
+def test_acknowledge_button_records_event_once_even_if_update_repeats(
+    linked, incident_in, tg_settings
+):
     incident = incident_in("detected")
     first = press_ack(incident.reference, 1006, update_id=77)
     assert first.status_code == 200 and first.json()["method"] == "answerCallbackQuery"
@@ -99,15 +126,25 @@ def test_status_open_and_ack_commands(linked, incident_in, tg_settings):
 
 def test_incident_commands_refused_in_group_chats(linked, incident_in, tg_settings):
     incident = incident_in("detected")
-    response = post({"update_id": next(_ids), "message": {
-        "message_id": 1, "date": 0, "text": "/open", "chat": {"id": -100500, "type": "group"},
-        "from": {"id": 1006, "is_bot": False, "first_name": "x"}}})
+    response = post(
+        {
+            "update_id": next(_ids),
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "/open",
+                "chat": {"id": -100500, "type": "group"},
+                "from": {"id": 1006, "is_bot": False, "first_name": "x"},
+            },
+        }
+    )
     text = response.json()["text"]
     assert "private chat" in text and incident.reference not in text
 
 
 def test_transition_in_api_reaches_linked_chat_and_acknowledge_works_from_it(
-        api, users, linked, incident_in, run_worker, fake_telegram, tg_settings):
+    api, users, linked, incident_in, run_worker, fake_telegram, tg_settings
+):
     incident = incident_in("detected")
     Subscription.objects.create(user=users["engineer2"], incident=incident)
     run_worker()
@@ -119,23 +156,29 @@ def test_transition_in_api_reaches_linked_chat_and_acknowledge_works_from_it(
     message = fake_telegram.sent(1006)[-1]
     assert incident.reference in message.params["text"] and "scoping" in message.params["text"]
     button = message.params["reply_markup"]["inline_keyboard"][0][0]
-    callback = {"update_id": next(_ids), "callback_query": {
-        "id": "cb-42", "data": button["callback_data"], "chat_instance": "1",
-        "from": {"id": 1006, "is_bot": False, "first_name": "x"}}}
+    callback = {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": "cb-42",
+            "data": button["callback_data"],
+            "chat_instance": "1",
+            "from": {"id": 1006, "is_bot": False, "first_name": "x"},
+        },
+    }
     answer = post(callback).json()
     assert answer["method"] == "answerCallbackQuery" and answer["show_alert"] is False
     assert acks(incident) == ["engineer2"]
 
 
-def test_follow_from_telegram_and_the_api(api, users, linked, incident_in, run_worker,
-                                          fake_telegram, tg_settings):
+def test_follow_from_telegram_and_the_api(
+    api, users, linked, incident_in, run_worker, fake_telegram, tg_settings
+):
     incident = incident_in("detected")
     assert "every change" in command(f"/follow {incident.reference}", 1003)  # executive
     url = f"/api/me/subscriptions/{incident.reference}/"
     assert api("legal").put(url).status_code == 201
     assert api("legal").put(url).status_code == 200
-    assert api("legal").get("/api/me/subscriptions/").json() == {
-        "following": [incident.reference]}
+    assert api("legal").get("/api/me/subscriptions/").json() == {"following": [incident.reference]}
     assert api("norole").put(url).status_code == 403
     assert api("legal").put("/api/me/subscriptions/INC-1999-0001/").status_code == 404
     run_worker()

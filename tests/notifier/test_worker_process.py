@@ -34,11 +34,24 @@ def database_url() -> str:
 
 
 def start_worker(fake: FakeBotAPI, **extra: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings",
-           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": fake.base_url,
-           "TELEGRAM_CHAT_INTERVAL_SECONDS": "0", "NOTIFIER_POLL_SECONDS": "0.1", **extra}
-    return subprocess.Popen([sys.executable, "manage.py", "run_notifier"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_CHAT_INTERVAL_SECONDS": "0",
+        "NOTIFIER_POLL_SECONDS": "0.1",
+        **extra,
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_notifier"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for(predicate: Any, seconds: float) -> bool:
@@ -58,8 +71,12 @@ def test_alert_survives_worker_killed_mid_batch(users, fake_telegram, run_worker
     create_incident(actor=users["admin"], data={"title": "kill test", "severity": "low"})
     derive_deliveries()
     fake_telegram.delay = 1.0  # Telegram accepts, but answers slowly: sends are in flight
-    worker = start_worker(fake_telegram, TELEGRAM_GLOBAL_RATE="5", NOTIFIER_LEASE_SECONDS="1",
-                          TELEGRAM_TIMEOUT_SECONDS="5")
+    worker = start_worker(
+        fake_telegram,
+        TELEGRAM_GLOBAL_RATE="5",
+        NOTIFIER_LEASE_SECONDS="1",
+        TELEGRAM_TIMEOUT_SECONDS="5",
+    )
     try:
         assert wait_for(lambda: len(fake_telegram.attempts()) >= 3, 20), worker.stdout
         worker.send_signal(signal.SIGKILL)  # no chance to record anything

@@ -120,9 +120,7 @@ async def test_incident_stream_forwards_only_that_incident(ws, incident_in, user
     other = await database_sync_to_async(incident_in)("detected")
     communicator = await ws("legal", path=f"/ws/incidents/{watched.reference}/")
     await hello(communicator)
-    await database_sync_to_async(apply_transition)(
-        other, "start_scoping", actor=users["engineer"]
-    )
+    await database_sync_to_async(apply_transition)(other, "start_scoping", actor=users["engineer"])
     await database_sync_to_async(apply_transition)(
         watched, "start_scoping", actor=users["engineer"]
     )

@@ -18,13 +18,18 @@ class Command(BaseCommand):
     help = "Send Telegram alerts: derive deliveries from the event log, send, retry, dead-letter."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--until-idle", action="store_true",
-                            help="exit once nothing is due (for scripts and tests)")
-        parser.add_argument("--max-seconds", type=float, default=None,
-                            help="exit after this many seconds")
+        parser.add_argument(
+            "--until-idle",
+            action="store_true",
+            help="exit once nothing is due (for scripts and tests)",
+        )
+        parser.add_argument(
+            "--max-seconds", type=float, default=None, help="exit after this many seconds"
+        )
 
-    def handle(self, *args: Any, until_idle: bool, max_seconds: float | None,
-               **options: Any) -> None:
+    def handle(
+        self, *args: Any, until_idle: bool, max_seconds: float | None, **options: Any
+    ) -> None:
         stop = threading.Event()
 
         def on_signal(signum: int, frame: object) -> None:

@@ -26,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--poll-timeout", type=int, default=25)
         parser.add_argument("--max-seconds", type=float, default=None)
 
-    def handle(self, *args: Any, poll_timeout: int, max_seconds: float | None,
-               **options: Any) -> None:
+    def handle(
+        self, *args: Any, poll_timeout: int, max_seconds: float | None, **options: Any
+    ) -> None:
         if not settings.TELEGRAM_BOT_TOKEN:
             raise CommandError("TELEGRAM_BOT_TOKEN is not set; the bot cannot receive updates.")
         stop = threading.Event()
@@ -43,8 +44,13 @@ class Command(BaseCommand):
             sender.stop()
 
 
-def poll(sender: Sender, transport: TelegramTransport, stop: threading.Event,
-         poll_timeout: int, deadline: float | None) -> None:
+def poll(
+    sender: Sender,
+    transport: TelegramTransport,
+    stop: threading.Event,
+    poll_timeout: int,
+    deadline: float | None,
+) -> None:
     offset: int | None = None
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
         try:
