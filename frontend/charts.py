@@ -42,7 +42,9 @@ def bars(items: list[tuple[str, str, float]]) -> dict[str, Any]:
     }
 
 
-NODE_W, NODE_H, COL_W, ROW_H = 110, 34, 160, 80
+# Columns leave room for a transition's label between two boxes (~100 px at the chart's font).
+NODE_W, NODE_H, COL_W, ROW_H = 110, 34, 215, 80
+SPLIT = 14  # opposite vertical edges (dismiss down, reopen up) run side by side, not on one line
 
 
 def _layers() -> dict[str, tuple[int, int]]:
@@ -100,16 +102,19 @@ def lifecycle(current: str | None = None) -> dict[str, Any]:
 
 def _edge(a: dict[str, Any], b: dict[str, Any], name: str) -> dict[str, Any]:
     forward = b["x"] > a["x"]
+    anchor = "middle"
     if forward:
         x1, y1 = a["x"] + NODE_W, a["cy"]
         x2, y2 = b["x"], b["cy"]
         path = f"M{x1},{y1} L{x2 - 2},{y2}"
         lx, ly = (x1 + x2) // 2, (y1 + y2) // 2 - 6
     elif a["x"] == b["x"]:
-        x = a["cx"]
-        y1, y2 = (a["y"] + NODE_H, b["y"]) if b["y"] > a["y"] else (a["y"], b["y"] + NODE_H)
-        path = f"M{x},{y1} L{x},{y2 - 2 if y2 > y1 else y2 + 2}"
-        lx, ly = x + 6, (y1 + y2) // 2
+        down = b["y"] > a["y"]
+        x = a["cx"] - SPLIT if down else a["cx"] + SPLIT
+        y1, y2 = (a["y"] + NODE_H, b["y"]) if down else (a["y"], b["y"] + NODE_H)
+        path = f"M{x},{y1} L{x},{y2 - 2 if down else y2 + 2}"
+        lx, ly = (x - 6, (y1 + y2) // 2) if down else (x + 6, (y1 + y2) // 2)
+        anchor = "end" if down else "start"
     else:
         # Going back (reopen): curve below both boxes so it does not cross the main path.
         x1, y1 = a["cx"], a["y"] + NODE_H
@@ -117,4 +122,11 @@ def _edge(a: dict[str, Any], b: dict[str, Any], name: str) -> dict[str, Any]:
         dip = max(y1, y2) + ROW_H // 2 + 10
         path = f"M{x1},{y1} C{x1},{dip} {x2},{dip} {x2},{y2 + 2}"
         lx, ly = (x1 + x2) // 2, dip - 4
-    return {"path": path, "name": name, "label": TRANSITION_LABELS[name], "lx": lx, "ly": ly}
+    return {
+        "path": path,
+        "name": name,
+        "label": TRANSITION_LABELS[name],
+        "lx": lx,
+        "ly": ly,
+        "anchor": anchor,
+    }

@@ -103,19 +103,7 @@ def sign_in(page: Any, base: str, username: str, password: str) -> None:
     page.wait_for_url(base + "/")
 
 
-def stream_wired() -> bool:
-    """The live stream is another issue's work; until its consumer and route exist there is
-    nothing for the dashboard to listen to."""
-    import importlib.util
-
-    return importlib.util.find_spec("incidents.consumers") is not None and "ws/events" in (
-        ROOT / "core" / "asgi.py"
-    ).read_text() + "".join(p.read_text() for p in (ROOT / "incidents").glob("routing.py"))
-
-
 def test_executive_dashboard_follows_engineer_changes_live(served, page):
-    if not stream_wired():
-        pytest.skip("the websocket stream (/ws/events/) is not wired in core/asgi.py yet")
     base, passwords = served
     sign_in(page, base, "executive", passwords["executive"])
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
@@ -156,8 +144,7 @@ def test_switching_to_persian_gives_rtl_and_jalali_dates(served, page):
     assert dates and all(
         re.fullmatch(year + r"/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}", d) for d in dates
     ), dates
-    if stream_wired():
-        page.wait_for_selector("#live[data-state=live]", timeout=10000)
+    page.wait_for_selector("#live[data-state=live]", timeout=10000)
     assert page.csp_errors == []
     page.screenshot(path=str(screenshot_dir() / "dashboard-fa.png"), full_page=True)
 
@@ -196,8 +183,6 @@ def test_engineer_on_a_phone_scopes_and_transitions(served, page):
 
 
 def test_dashboard_catches_up_after_missing_events_while_disconnected(served, page):
-    if not stream_wired():
-        pytest.skip("the websocket stream (/ws/events/) is not wired in core/asgi.py yet")
     base, passwords = served
     sign_in(page, base, "executive", passwords["executive"])
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
@@ -230,3 +215,28 @@ def test_dashboard_catches_up_after_missing_events_while_disconnected(served, pa
     page.wait_for_selector(row, timeout=20000)  # next backoff retry, then /api/events/?after=
     page.wait_for_selector("#live[data-state=live]")
     assert "Missed while away" in page.locator("#live-feed").inner_text()
+
+
+def test_legal_sees_every_recorded_scope_fact_on_the_incident_page(served, page):
+    """The values beside each label are inside their card, however narrow: a layout once gave
+    the label column its full natural width and pushed the values past the card's edge."""
+    base, passwords = served
+    token = api(
+        base, "POST", "/api/auth/token/", {"username": "legal", "password": passwords["legal"]}
+    )["token"]
+    found = api(base, "GET", "/api/incidents/?search=Phishing%20campaign", token=token)
+    reference = found["results"][0]["reference"]
+    sign_in(page, base, "legal", passwords["legal"])
+    page.goto(f"{base}/incidents/{reference}/")
+    scope = page.locator("section[aria-labelledby=h-scope]")
+    for text in ("Phishing", "shop-db"):
+        assert scope.get_by_text(text).first.is_visible()
+    card = scope.bounding_box()
+    for value in scope.locator("dd").all():
+        box = value.bounding_box()
+        assert box["width"] > 10, value.inner_text()
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"], (
+            value.inner_text(),
+            box,
+            card,
+        )
