@@ -25,7 +25,7 @@ from django.conf import settings
 from core.roles import roles_of
 from incidents import stream
 from incidents.events import latest_seq
-from incidents.models import Incident
+from incidents.models import Incident, roles_see_incidents
 
 log = logging.getLogger("breach_desk.stream")
 
@@ -38,12 +38,6 @@ CLOSE_UNAVAILABLE = 1011
 # reconnect at once, and refusing them on a short timeout would only make them come back.
 # A Redis that is down refuses at once; this only bounds a Redis that hangs.
 JOIN_TIMEOUT = 10.0
-
-
-def may_see(roles: frozenset[str], reference: str) -> bool:
-    """Mirror of ``Incident.objects.visible_to`` for a frame already in memory: every role
-    sees every incident today. Narrow both together (a query per frame per client is too dear)."""
-    return bool(roles)
 
 
 def _incident_exists(user: Any, reference: str) -> bool:
@@ -254,9 +248,8 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         while self.joined and self.next_seq in self.held:
             message = self.held.pop(self.next_seq)
             self.next_seq += 1
-            if self.reference in (None, message["reference"]) and may_see(
-                self.roles, message["reference"]
-            ):
+            # Decided from the roles read at connect: a query per frame per client is too dear.
+            if self.reference in (None, message["reference"]) and roles_see_incidents(self.roles):
                 await self._deliver(message["text"])
         if not self.joined:
             return

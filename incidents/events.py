@@ -58,8 +58,9 @@ def canonical_bytes(
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(event: Event, reference: str | None = None) -> str:
-    """The hash an event should carry, recomputed from its stored fields."""
+def event_hash(event: Any, reference: str | None = None) -> str:
+    """The hash an event should carry, recomputed from its stored fields. ``event`` is an Event
+    or any row with the same attributes (the record walk reads plain rows for speed)."""
     raw = canonical_bytes(
         seq=event.seq,
         reference=reference or event.incident.reference,
@@ -74,6 +75,13 @@ def event_hash(event: Event, reference: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def lock_log_head() -> LogHead:
+    """Lock the row every append goes through. Call inside ``transaction.atomic()``; holding it
+    serialises appends (and anything that must be numbered in the same order, like references)."""
+    head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
+    return head
+
+
 def append_event(
     incident: Incident,
     kind: str,
@@ -85,7 +93,7 @@ def append_event(
 ) -> Event:
     """Append one event to the log. Call inside ``transaction.atomic()``, after locking the incident
     (lock order: incident row, then the log head; never the other way round)."""
-    head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
+    head = lock_log_head()
     now = timezone.now().astimezone(dt.UTC)
     event = Event(
         seq=head.seq + 1,

@@ -20,7 +20,13 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
 from django.utils import timezone
 
-from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, has_any_role, primary_role, roles_of
+from core.roles import (
+    EXECUTIVE,
+    WRITER_ROLES,
+    has_any_role,
+    primary_role,
+    roles_of,
+)
 from incidents.errors import DomainError, InvalidChange, RoleForbidden
 from incidents.events import append_event
 from incidents.models import CustodyEntry, Event, Evidence, Incident
@@ -104,12 +110,12 @@ def clean_original_name(name: str) -> str:
 
 
 def may_upload(user: Any) -> bool:
-    return has_any_role(user, {ENGINEER, LEGAL, ADMIN})
+    return has_any_role(user, WRITER_ROLES)
 
 
 def may_download(user: Any) -> bool:
     roles = roles_of(user)
-    if roles & {ENGINEER, LEGAL, ADMIN}:
+    if roles & WRITER_ROLES:
         return True
     return EXECUTIVE in roles and settings.EVIDENCE_EXECUTIVE_DOWNLOAD
 

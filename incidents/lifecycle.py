@@ -25,10 +25,11 @@ from incidents.errors import (
     StateConflict,
     UnknownTransition,
 )
-from incidents.events import append_event
+from incidents.events import append_event, lock_log_head
 from incidents.guards import REQUIREMENTS, missing_fields
-from incidents.models import Event, Incident, LogHead, Referral
+from incidents.models import Event, Incident, Referral
 from incidents.obligations import sync_obligations
+from incidents.record_transitions import fsm_transitions, role_may_run
 
 TRANSITIONS = (
     "start_scoping",
@@ -73,7 +74,7 @@ class TransitionOption:
 
 def all_transitions() -> list[Any]:
     """Every django-fsm Transition of the incident lifecycle (one per source state)."""
-    return list(Incident._meta.get_field("state").get_all_transitions(Incident))
+    return fsm_transitions(Incident)
 
 
 def _transitions_from(incident: Incident) -> dict[str, Any]:
@@ -93,11 +94,6 @@ def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
         options.append(TransitionOption(name, t.target, tuple(missing_fields(incident, lacking))))
     return options
-
-
-def role_may_run(user: Any, name: str) -> bool:
-    """Whether the user's role may run this transition from some state."""
-    return any(t.name == name and t.has_perm(None, user) for t in all_transitions())
 
 
 @contextmanager
@@ -121,7 +117,7 @@ def apply_transition(
     payload = {k: v for k, v in (payload or {}).items() if v not in (None, "")}
     if name not in TRANSITIONS:
         raise UnknownTransition(name)
-    if not role_may_run(actor, name):
+    if not role_may_run(Incident, actor, name):
         raise RoleForbidden(f"Your role may not run '{name}'.")
     with _locked(incident, expected_version) as locked:
         method = getattr(locked, name)
@@ -181,7 +177,7 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
     with transaction.atomic():
         year = timezone.localtime(now).year
         # Taking the log head first serialises reference numbering with every other append.
-        LogHead.objects.select_for_update().get_or_create(id=1)
+        lock_log_head()
         last = (
             Incident.objects.filter(ref_year=year)
             .order_by("-ref_number")

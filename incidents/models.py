@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
+from core.roles import ADMIN, ENGINEER, LEGAL, WRITER_ROLES, has_any_role, roles_of
 from incidents import guards
 from incidents.choices import (
     OPEN_STATES,
     AttackVector,
     Authority,
+    DataCategory,
     Severity,
     State,
 )
@@ -30,11 +31,18 @@ def _legal_or_admin(instance: Any, user: Any) -> bool:
 
 
 def _writer(instance: Any, user: Any) -> bool:
-    return has_any_role(user, {ENGINEER, LEGAL, ADMIN})
+    return has_any_role(user, WRITER_ROLES)
 
 
 def _admin(instance: Any, user: Any) -> bool:
     return has_any_role(user, {ADMIN})
+
+
+def roles_see_incidents(roles: frozenset[str]) -> bool:
+    """Which incidents a reader's roles open to them: today, every role reads every incident.
+    The one rule behind ``IncidentQuerySet.visible_to`` (and so every feed) and the live
+    stream's per-frame check; narrowing it (e.g. per-team visibility) starts here."""
+    return bool(roles)
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -42,11 +50,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(state__in=OPEN_STATES)
 
     def visible_to(self, user: Any) -> IncidentQuerySet:
-        # Every role reads every incident today; the hook exists so that narrowing it later
-        # (e.g. per-team visibility) changes one place, and the stream and feeds follow.
-        from core.roles import roles_of
-
-        return self if roles_of(user) else self.none()
+        return self if roles_see_incidents(roles_of(user)) else self.none()
 
     def with_people(self) -> IncidentQuerySet:
         return self.select_related("reporter", "commander")
@@ -315,8 +319,6 @@ class JurisdictionRule(models.Model):
     def clean(self) -> None:
         """The admin form's check: steps must be usable by obligations.sync_obligations."""
         from django.core.exceptions import ValidationError
-
-        from incidents.choices import DataCategory
 
         errors = []
         if not isinstance(self.steps, list) or not self.steps:

@@ -13,6 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.errors import InvalidChange
+from incidents.events import append_event
 from incidents.models import (
     Event,
     Evidence,
@@ -197,8 +199,6 @@ def resync_open_incidents(*, actor: Any) -> int:
     """After an admin enables or edits a rule: bring every open incident's obligations up to
     date, one transaction and one ``obligations.synced`` event per incident that changed.
     Returns how many incidents changed."""
-    from incidents.events import append_event
-
     changed = 0
     for pk in Incident.objects.open().values_list("pk", flat=True):
         with transaction.atomic():
@@ -247,8 +247,6 @@ def apply_obligation_transition(
     """fulfil (note, optional ``document``: an Evidence of the same incident) or waive (note)."""
     document = (payload or {}).get("document")
     if isinstance(document, Evidence) and document.incident_id != obligation.incident_id:
-        from incidents.errors import InvalidChange
-
         raise InvalidChange({"document": ["Must be evidence of the same incident."]})
     return run_record_transition(
         LIFECYCLE, obligation, name, actor=actor, payload=payload, expected_version=expected_version

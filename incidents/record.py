@@ -9,13 +9,12 @@ with ``expect``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
-from incidents.events import GENESIS_HASH, canonical_bytes
+from incidents.events import GENESIS_HASH, event_hash
 from incidents.models import Event, Incident, LogHead, VerificationRun
 
 BATCH = 2000
@@ -92,21 +91,9 @@ def _events() -> Any:
 
 
 def _hash(row: _Row, references: dict[int, str]) -> str:
-    """incidents.events.event_hash for a plain row (the same canonical bytes)."""
     if row.incident_id not in references:
         references.update(Incident.objects.values_list("id", "reference"))
-    raw = canonical_bytes(
-        seq=row.seq,
-        reference=references[row.incident_id],
-        kind=row.kind,
-        actor=row.actor_username,
-        created_at=row.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        from_state=row.from_state,
-        to_state=row.to_state,
-        data=row.data,
-        prev_hash=row.prev_hash,
-    )
-    return hashlib.sha256(raw).hexdigest()
+    return event_hash(row, reference=references[row.incident_id])
 
 
 def walk_chain() -> Verification:

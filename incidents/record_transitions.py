@@ -45,7 +45,13 @@ class RecordLifecycle:
 
 
 def fsm_transitions(model: type[models.Model]) -> list[Any]:
+    """Every django-fsm Transition of a model's ``state`` field (one per source state)."""
     return list(model._meta.get_field("state").get_all_transitions(model))
+
+
+def role_may_run(model: type[models.Model], user: Any, name: str) -> bool:
+    """Whether the user's role may run this transition from some state (403 before 409)."""
+    return any(t.name == name and t.has_perm(None, user) for t in fsm_transitions(model))
 
 
 def allowed_names(record: Any, actor: Any) -> list[str]:
@@ -86,7 +92,7 @@ def run_record_transition(
     payload = {k: v for k, v in (payload or {}).items() if v not in (None, "")}
     if name not in spec.transitions:
         raise UnknownTransition(name)
-    if not any(t.name == name and t.has_perm(None, actor) for t in fsm_transitions(spec.model)):
+    if not role_may_run(spec.model, actor, name):
         raise RoleForbidden(f"Your role may not run '{name}' on a {spec.kind}.")
     with locked_record(spec.model, record, expected_version) as (incident, locked):
         if name not in {t.name for t in fsm_transitions(spec.model) if t.source == locked.state}:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from core.roles import ADMIN, ENGINEER, EXECUTIVE, GROUP_ROLES, LEGAL, roles_of
+from core.roles import ADMIN, ENGINEER, EXECUTIVE, GROUP_ROLES, LEGAL, WRITER_ROLES, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
 from incidents.choices import SEVERITY_RANK, Severity
 from incidents.lifecycle import TRANSITIONS
@@ -78,4 +78,4 @@ def recipients(event: Event, links: list[TelegramLink] | None = None) -> list[Te
 
 
 def may_act(user: Any) -> bool:
-    return bool(roles_of(user) & {ENGINEER, LEGAL, ADMIN})
+    return bool(roles_of(user) & WRITER_ROLES)

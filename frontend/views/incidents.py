@@ -11,11 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
+from core.roles import WRITER_ROLES, has_any_role
 from frontend import charts, forms
 from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
 from frontend.views.common import error_page, role_required
-from incidents.choices import DataCategory
+from incidents.choices import TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
     InvalidChange,
@@ -32,7 +32,6 @@ from incidents.lifecycle import (
 )
 from incidents.models import Incident
 
-EDITORS = {ENGINEER, LEGAL, ADMIN}
 SECTIONS = {
     "summary": forms.SummaryForm,
     "scope": forms.ScopeForm,
@@ -91,7 +90,7 @@ def _incident(request: HttpRequest, reference: str) -> Incident:
 
 def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
     """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
-    may_edit = has_any_role(request.user, EDITORS) and incident.state not in ("closed", "dismissed")
+    may_edit = has_any_role(request.user, WRITER_ROLES) and incident.state not in TERMINAL_STATES
     initial = {
         "version": incident.version,
         "title": incident.title,
@@ -169,7 +168,7 @@ def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpRes
     incident = _incident(request, reference)
     if section not in SECTIONS:
         return error_page(request, 404, _("There is no such part of an incident."))
-    if not has_any_role(request.user, EDITORS):
+    if not has_any_role(request.user, WRITER_ROLES):
         return error_page(request, 403, _("Your role may read but not change incidents."))
     form = SECTIONS[section](request.POST)
     if not form.is_valid():

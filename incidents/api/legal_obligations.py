@@ -21,8 +21,7 @@ from incidents.api.legal_serializers import (
     ObligationSerializer,
     ObligationTransitionSerializer,
 )
-from incidents.api.views import expected_version
-from incidents.errors import UnknownTransition
+from incidents.api.views import run_transition
 from incidents.models import JurisdictionRule, Obligation
 from incidents.obligations import LIFECYCLE, apply_obligation_transition
 
@@ -81,19 +80,13 @@ class ObligationTransitionView(APIView):
     @extend_schema(request=ObligationTransitionSerializer, responses={200: ObligationSerializer})
     def post(self, request: Request, pk: int, name: str) -> Response:
         visible = Obligation.objects.visible_to(request.user).select_related("rule", "incident")
-        obligation = get_object_or_404(visible, pk=pk)
-        if name not in LIFECYCLE.transitions:
-            raise UnknownTransition(name)
-        payload = ObligationTransitionSerializer(
-            data=request.data or {}, context={"transition": name}
-        )
-        payload.is_valid(raise_exception=True)
-        obligation, _ = apply_obligation_transition(
-            obligation,
+        obligation = run_transition(
+            request,
+            get_object_or_404(visible, pk=pk),
             name,
-            actor=request.user,
-            payload=payload.validated_data,
-            expected_version=expected_version(request),
+            names=LIFECYCLE.transitions,
+            payload_class=ObligationTransitionSerializer,
+            apply=apply_obligation_transition,
         )
         body = ObligationSerializer(obligation, context=_context(request)).data
         return Response(body, headers={"ETag": f'"{obligation.version}"'})

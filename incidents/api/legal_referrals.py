@@ -16,8 +16,7 @@ from incidents.api.legal_serializers import (
     ReferralTransitionSerializer,
     ReferralWriteSerializer,
 )
-from incidents.api.views import expected_version
-from incidents.errors import UnknownTransition
+from incidents.api.views import expected_version, run_transition
 from incidents.models import Incident, Referral
 from incidents.referrals import (
     TRANSITIONS,
@@ -79,19 +78,13 @@ class ReferralView(APIView):
 class ReferralTransitionView(APIView):
     @extend_schema(request=ReferralTransitionSerializer, responses={200: ReferralSerializer})
     def post(self, request: Request, pk: int, name: str) -> Response:
-        referral = referral_for(request, pk)
-        if name not in TRANSITIONS:
-            raise UnknownTransition(name)
-        payload = ReferralTransitionSerializer(
-            data=request.data or {}, context={"transition": name}
-        )
-        payload.is_valid(raise_exception=True)
-        referral, _ = apply_referral_transition(
-            referral,
+        referral = run_transition(
+            request,
+            referral_for(request, pk),
             name,
-            actor=request.user,
-            payload=payload.validated_data,
-            expected_version=expected_version(request),
+            names=TRANSITIONS,
+            payload_class=ReferralTransitionSerializer,
+            apply=apply_referral_transition,
         )
         return answer(request, referral)
 

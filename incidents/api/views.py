@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, PermissionDenied
@@ -17,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from core.roles import ADMIN, ENGINEER, LEGAL, has_any_role
+from core.roles import WRITER_ROLES, has_any_role
 from incidents.api.serializers import (
     EventSerializer,
     IncidentSerializer,
@@ -46,6 +47,32 @@ def expected_version(request: Request) -> int | None:
     if not tag.isdigit():
         raise ParseError('If-Match must be an incident version in quotes, like "3".')
     return int(tag)
+
+
+def run_transition(
+    request: Request,
+    record: Any,
+    name: str,
+    *,
+    names: tuple[str, ...],
+    payload_class: type[serializers.Serializer],
+    apply: Callable[..., tuple[Any, Any]],
+) -> Any:
+    """What every transition endpoint does (incident, referral, obligation): an unknown name is
+    a 404, the payload is parsed by the transition's rules, and the domain function runs with
+    the caller's If-Match. Returns the changed record."""
+    if name not in names:
+        raise UnknownTransition(name)
+    payload = payload_class(data=request.data or {}, context={"transition": name})
+    payload.is_valid(raise_exception=True)
+    record, _ = apply(
+        record,
+        name,
+        actor=request.user,
+        payload=payload.validated_data,
+        expected_version=expected_version(request),
+    )
+    return record
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -105,7 +132,7 @@ class IncidentViewSet(
 
     @extend_schema(request=IncidentWriteSerializer, responses={200: IncidentSerializer})
     def partial_update(self, request: Request, reference: str) -> Response:
-        if not has_any_role(request.user, {ENGINEER, LEGAL, ADMIN}):
+        if not has_any_role(request.user, WRITER_ROLES):
             raise PermissionDenied("Your role may not edit incidents.")
         incident = self.get_object()
         data = IncidentWriteSerializer(incident, data=request.data, partial=True)
@@ -127,19 +154,13 @@ class IncidentViewSet(
     )
     @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[^/.]+)")
     def transition(self, request: Request, reference: str, name: str) -> Response:
-        incident = self.get_object()
-        if name not in TRANSITIONS:
-            raise UnknownTransition(name)
-        payload = TransitionPayloadSerializer(
-            data=request.data if request.data else {}, context={"transition": name}
-        )
-        payload.is_valid(raise_exception=True)
-        incident, _ = apply_transition(
-            incident,
+        incident = run_transition(
+            request,
+            self.get_object(),
             name,
-            actor=request.user,
-            payload=payload.validated_data,
-            expected_version=expected_version(request),
+            names=TRANSITIONS,
+            payload_class=TransitionPayloadSerializer,
+            apply=apply_transition,
         )
         return self._answer(incident)
 
