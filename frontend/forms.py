@@ -31,15 +31,8 @@ class IncidentCreateForm(forms.Form):
     )
 
 
-class SummaryForm(VersionedForm):
-    title = forms.CharField(label=_("Title"), max_length=200)
-    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
-    summary = forms.CharField(
-        label=_("Summary"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        max_length=20000,
-    )
+class SummaryForm(IncidentCreateForm, VersionedForm):
+    """The create form's fields, edited later against the version the person saw."""
 
 
 class SystemsField(forms.CharField):
