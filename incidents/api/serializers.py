@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 
 from core.roles import ENGINEER
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
@@ -171,16 +173,44 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 
 class CachedFieldsMixin:
-    """Build a ModelSerializer's fields once per class, not once per response.
+    """Output serializers whose fields are built and bound once per class, not per response.
 
-    Model introspection was the largest single cost of a transition response (bench/README.md);
-    each instance still gets its own deep copy, as DRF binds fields to their parent."""
+    DRF builds a ModelSerializer's fields by model introspection and deep-copies them for every
+    instance; together that was the largest cost of a transition's response and of each live
+    stream frame (bench/README.md). Read-only output fields keep no per-response state, so
+    ``to_representation`` reads through one bound set per class. Fields that need the instance's
+    own serializer (``SerializerMethodField``: the method and its context) still get it.
+    ``self.fields`` keeps working as usual (copies of the template) for schema generation."""
 
     def get_fields(self) -> dict[str, Any]:
         cls = type(self)
         if "_fields_template" not in cls.__dict__:
             cls._fields_template = super().get_fields()
         return copy.deepcopy(cls._fields_template)
+
+    @classmethod
+    def _bound_fields(cls) -> list[serializers.Field]:
+        if "_bound_template" not in cls.__dict__:
+            fields = [f for f in cls().fields.values() if not f.write_only]
+            nested = [f.field_name for f in fields if isinstance(f, serializers.BaseSerializer)]
+            if nested:  # a nested serializer would read the template's context, not ours
+                raise TypeError(f"{cls.__name__}: nested serializers are not supported: {nested}")
+            cls._bound_template = fields
+        return cls._bound_template
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field in self._bound_fields():
+            if isinstance(field, serializers.SerializerMethodField):
+                out[field.field_name] = getattr(self, field.method_name)(instance)
+                continue
+            try:
+                value = field.get_attribute(instance)
+            except SkipField:
+                continue
+            empty = (value.pk if isinstance(value, PKOnlyObject) else value) is None
+            out[field.field_name] = None if empty else field.to_representation(value)
+        return out
 
 
 class IncidentSerializer(CachedFieldsMixin, serializers.ModelSerializer):
