@@ -234,10 +234,11 @@ async def test_heartbeat_tells_a_client_about_an_event_that_was_not_broadcast(
     assert await hello(communicator) == 1
     assert await communicator.receive_nothing(timeout=0.3)  # up to date: no heartbeat
 
-    def redis_down(message: dict[str, Any]) -> None:
-        raise ConnectionError("Connection refused")
+    class RedisDown:  # the publishing side's layer only; the client's own stays up
+        async def group_send(self, group: str, message: dict[str, Any]) -> None:
+            raise ConnectionError("Connection refused")
 
-    monkeypatch.setattr(stream, "broadcast_now", redis_down)
+    monkeypatch.setattr(stream, "get_channel_layer", lambda: RedisDown())
     await database_sync_to_async(apply_transition)(
         incident, "start_scoping", actor=users["engineer"]
     )
