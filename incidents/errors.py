@@ -21,6 +21,13 @@ class UnknownTransition(DomainError):
         super().__init__(f"Unknown transition '{name}'.")
 
 
+class IncidentNotFound(DomainError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("No Incident matches the given query.")
+
+
 class RoleForbidden(DomainError):
     status = 403
 

@@ -156,7 +156,8 @@ class IncidentViewSet(
     def transition(self, request: Request, reference: str, name: str) -> Response:
         incident = run_transition(
             request,
-            self.get_object(),
+            # Locked and loaded once, inside the transition's transaction.
+            self.get_queryset().filter(reference=reference),
             name,
             names=TRANSITIONS,
             payload_class=TransitionPayloadSerializer,
