@@ -18,6 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from django.urls import re_path
 
+from core.authentication import user_for_token
 from incidents.consumers import EventStreamConsumer
 
 websocket_urlpatterns = [
@@ -35,12 +36,8 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 @database_sync_to_async
 def _token_user(key: str) -> Any:
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    user = user_for_token(key)
+    return user if user is not None and user.is_active else AnonymousUser()
 
 
 async def _session_user(cookie_header: str | None) -> Any:

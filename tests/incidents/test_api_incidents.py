@@ -38,6 +38,18 @@ def test_anonymous_requests_get_401(db):
     assert anonymous.post(URL, {}, format="json").status_code == 401
 
 
+def test_unknown_and_deactivated_tokens_get_401(api, users):
+    from rest_framework.test import APIClient
+
+    unknown = APIClient(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert unknown.get(URL).status_code == 401
+    assert api("engineer").get(URL).status_code == 200
+    users["engineer"].is_active = False
+    users["engineer"].save()
+    r = api("engineer").get(URL)
+    assert r.status_code == 401 and r.json()["detail"]
+
+
 def test_user_without_a_role_reads_nothing(api):
     assert api("norole").get(URL).status_code == 403
 
