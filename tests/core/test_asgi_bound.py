@@ -1,0 +1,82 @@
+"""The web process lets a bounded number of requests into Django at once (core.asgi)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from core.asgi import BoundedASGIHandler
+from tests.core import bounded_urls
+
+pytestmark = pytest.mark.urls("tests.core.bounded_urls")
+
+
+def scope(method: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": "/busy/",
+        "raw_path": b"/busy/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+
+
+async def request(app: BoundedASGIHandler, method: str, body: asyncio.Queue) -> int:
+    """Run one request; its body arrives chunk by chunk through ``body``. Returns the status."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        chunk, more = await body.get()
+        if chunk is None:  # after the body: the client stays until the response is sent
+            await asyncio.Event().wait()
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope(method), receive, send)
+    return sent[0]["status"]
+
+
+def whole_body(data: bytes = b"") -> asyncio.Queue:
+    body: asyncio.Queue = asyncio.Queue()
+    body.put_nowait((data, False))
+    body.put_nowait((None, False))
+    return body
+
+
+@pytest.fixture(autouse=True)
+def counts() -> dict[str, int]:
+    bounded_urls.inside.update(now=0, most=0)
+    return bounded_urls.inside
+
+
+async def test_no_more_requests_than_the_limit_run_django_at_once(counts, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    app = BoundedASGIHandler(limit=2)
+    statuses = await asyncio.gather(*(request(app, "GET", whole_body()) for _ in range(6)))
+    assert statuses == [200] * 6
+    assert counts["most"] == 2
+
+
+async def test_a_slow_upload_does_not_hold_a_turn(counts, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    app = BoundedASGIHandler(limit=1)
+    upload: asyncio.Queue = asyncio.Queue()
+    upload.put_nowait((b"first half ", True))
+    slow = asyncio.create_task(request(app, "POST", upload))
+    await asyncio.sleep(0.1)  # the upload is still arriving
+    assert await asyncio.wait_for(request(app, "GET", whole_body()), timeout=10) == 200
+    assert not slow.done()
+    upload.put_nowait((b"second half", False))
+    upload.put_nowait((None, False))
+    assert await asyncio.wait_for(slow, timeout=10) == 200
