@@ -156,10 +156,10 @@ STREAM_REORDER_SECONDS = env_float("STREAM_REORDER_SECONDS", 0.2, minimum=0.0)
 STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
 # gc.freeze() + a higher gen-0 threshold in daphne after start-up (bench/README.md, Live stream).
 WEB_GC_TUNING = env_bool("WEB_GC_TUNING", True)
-# How many HTTP requests may run Django's (synchronous) middleware and views at once in one web
-# process; the rest wait their turn on the event loop. Python runs one thread at a time, so more
-# only makes requests wait for each other mid-way, holding locks longer (bench/README.md).
-WEB_MAX_CONCURRENT_REQUESTS = env_int("WEB_MAX_CONCURRENT_REQUESTS", 8, minimum=1)
+# Long-lived threads one web process runs HTTP requests' middleware and views on (core.asgi); a
+# request waits on the event loop for a free one. Python runs one thread at a time, so more only
+# makes requests wait for each other mid-way, holding locks longer (bench/README.md).
+WEB_REQUEST_THREADS = env_int("WEB_REQUEST_THREADS", 8, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

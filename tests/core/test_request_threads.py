@@ -1,16 +1,17 @@
-"""The web process lets a bounded number of requests into Django at once (core.asgi)."""
+"""The web process runs requests on a fixed set of reused threads (core.asgi)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
-from core.asgi import BoundedASGIHandler
-from tests.core import bounded_urls
+from core.request_threads import RequestThreadsHandler
+from tests.core import request_threads_urls
 
-pytestmark = pytest.mark.urls("tests.core.bounded_urls")
+pytestmark = pytest.mark.urls("tests.core.request_threads_urls")
 
 
 def scope(method: str) -> dict[str, Any]:
@@ -30,8 +31,14 @@ def scope(method: str) -> dict[str, Any]:
     }
 
 
-async def request(app: BoundedASGIHandler, method: str, body: asyncio.Queue) -> int:
+async def request(app: RequestThreadsHandler, method: str, body: asyncio.Queue) -> int:
     """Run one request; its body arrives chunk by chunk through ``body``. Returns the status."""
+    return (await answer(app, method, body))[0]
+
+
+async def answer(
+    app: RequestThreadsHandler, method: str, body: asyncio.Queue
+) -> tuple[int, dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -44,7 +51,7 @@ async def request(app: BoundedASGIHandler, method: str, body: asyncio.Queue) -> 
         sent.append(message)
 
     await app(scope(method), receive, send)
-    return sent[0]["status"]
+    return sent[0]["status"], json.loads(sent[1]["body"])
 
 
 def whole_body(data: bytes = b"") -> asyncio.Queue:
@@ -56,21 +63,30 @@ def whole_body(data: bytes = b"") -> asyncio.Queue:
 
 @pytest.fixture(autouse=True)
 def counts() -> dict[str, int]:
-    bounded_urls.inside.update(now=0, most=0)
-    return bounded_urls.inside
+    request_threads_urls.inside.update(now=0, most=0)
+    return request_threads_urls.inside
 
 
 async def test_no_more_requests_than_the_limit_run_django_at_once(counts, settings):
     settings.ALLOWED_HOSTS = ["testserver"]
-    app = BoundedASGIHandler(limit=2)
+    app = RequestThreadsHandler(threads=2)
     statuses = await asyncio.gather(*(request(app, "GET", whole_body()) for _ in range(6)))
     assert statuses == [200] * 6
     assert counts["most"] == 2
 
 
+async def test_requests_reuse_the_same_threads(settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    app = RequestThreadsHandler(threads=1)
+    first = await answer(app, "GET", whole_body())
+    second = await answer(app, "GET", whole_body())
+    assert first[0] == second[0] == 200
+    assert first[1]["thread"] == second[1]["thread"]
+
+
 async def test_a_slow_upload_does_not_hold_a_turn(counts, settings):
     settings.ALLOWED_HOSTS = ["testserver"]
-    app = BoundedASGIHandler(limit=1)
+    app = RequestThreadsHandler(threads=1)
     upload: asyncio.Queue = asyncio.Queue()
     upload.put_nowait((b"first half ", True))
     slow = asyncio.create_task(request(app, "POST", upload))

@@ -1,4 +1,4 @@
-"""URLs for tests/core/test_asgi_bound.py: a view that counts the requests inside it."""
+"""URLs for tests/core/test_request_threads.py: a view that counts the requests inside it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def busy(request: HttpRequest) -> JsonResponse:
     time.sleep(0.05)
     with guard:
         inside["now"] -= 1
-    return JsonResponse({"body": len(request.body)})
+    return JsonResponse({"body": len(request.body), "thread": threading.current_thread().name})
 
 
 urlpatterns = [path("busy/", busy)]
