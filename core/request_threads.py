@@ -1,19 +1,52 @@
 """Django's HTTP handling on a fixed set of long-lived request threads (core.asgi uses it)."""
 
 import asyncio
+import queue
+import threading
 import weakref
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 
 
+class RequestThread:
+    """One long-lived thread running submitted calls in order.
+
+    A daemon thread, unlike ThreadPoolExecutor's: when the server stops its event loop (SIGTERM)
+    with requests in flight, those requests wait for the loop forever, and the interpreter would
+    wait for them at exit. Their transactions were not committed, so cutting them loses nothing.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self._calls.put((future, fn, args, kwargs))
+        return future
+
+    def stop(self) -> None:
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, fn, args, kwargs = call
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the awaiting request, as an executor does
+                future.set_exception(exc)
+
+
 class _Lease(Executor):
     """Where a request's thread-sensitive work runs: the request thread it was lent."""
 
     def __init__(self) -> None:
-        self.thread: ThreadPoolExecutor | None = None
+        self.thread: RequestThread | None = None
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
         if self.thread is None:  # Django does no such work before the body has arrived
@@ -45,8 +78,10 @@ class RequestThreadsHandler(ASGIHandler):
         free = self._free.get(loop)
         if free is None:
             free = self._free[loop] = asyncio.Queue()
-            for n in range(self.threads):
-                free.put_nowait(ThreadPoolExecutor(1, thread_name_prefix=f"request-{n}"))
+            threads = [RequestThread(f"request-{n}") for n in range(self.threads)]
+            for thread in threads:
+                free.put_nowait(thread)
+            weakref.finalize(loop, _stop_all, threads)  # a test's loop; the server's lives on
         return free
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -69,3 +104,8 @@ class RequestThreadsHandler(ASGIHandler):
         finally:
             if lease.thread is not None:
                 free.put_nowait(lease.thread)
+
+
+def _stop_all(threads: list[RequestThread]) -> None:
+    for thread in threads:
+        thread.stop()
