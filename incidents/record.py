@@ -9,7 +9,7 @@ with ``expect``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import timezone
@@ -144,25 +144,15 @@ def check_expected(result: Verification, expect: Checkpoint) -> Verification:
     if not result.ok:
         return result
     if expect.seq > result.last_seq:
-        return Verification(
-            False,
-            result.checked,
-            result.last_seq,
-            result.last_hash,
-            expect.seq,
+        detail = (
             f"the kept checkpoint names #{expect.seq} but the log ends at "
-            f"#{result.last_seq}: events at the end were deleted",
+            f"#{result.last_seq}: events at the end were deleted"
         )
+        return replace(result, ok=False, broken_seq=expect.seq, detail=detail)
     stored = Event.objects.filter(seq=expect.seq).values_list("hash", flat=True).first()
     if stored != expect.hash:
-        return Verification(
-            False,
-            result.checked,
-            result.last_seq,
-            result.last_hash,
-            expect.seq,
-            f"event #{expect.seq} has a different hash than the kept checkpoint",
-        )
+        detail = f"event #{expect.seq} has a different hash than the kept checkpoint"
+        return replace(result, ok=False, broken_seq=expect.seq, detail=detail)
     return result
 
 

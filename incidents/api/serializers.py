@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,7 +13,7 @@ from rest_framework.relations import PKOnlyObject
 from core.roles import ENGINEER
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
 from incidents.lifecycle import EDITABLE_FIELDS, REFERRAL_KEYS, transition_options
-from incidents.models import Event, Incident, Referral
+from incidents.models import Event, Incident
 
 User = get_user_model()
 MAX_SUBJECTS = 10**12
@@ -151,27 +150,6 @@ class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
         return attrs
 
 
-class ReferralSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Referral
-        fields = (
-            "id",
-            "state",
-            "authority",
-            "authority_name",
-            "case_number",
-            "contact",
-            "notes",
-            "outcome",
-            "submitted_at",
-            "acknowledged_at",
-            "concluded_at",
-            "created_at",
-            "version",
-        )
-        read_only_fields = fields
-
-
 class CachedFieldsMixin:
     """Output serializers whose fields are built and bound once per class, not per response.
 
@@ -180,13 +158,7 @@ class CachedFieldsMixin:
     stream frame (bench/README.md). Read-only output fields keep no per-response state, so
     ``to_representation`` reads through one bound set per class. Fields that need the instance's
     own serializer (``SerializerMethodField``: the method and its context) still get it.
-    ``self.fields`` keeps working as usual (copies of the template) for schema generation."""
-
-    def get_fields(self) -> dict[str, Any]:
-        cls = type(self)
-        if "_fields_template" not in cls.__dict__:
-            cls._fields_template = super().get_fields()
-        return copy.deepcopy(cls._fields_template)
+    ``self.fields`` is DRF's own, for schema generation."""
 
     @classmethod
     def _bound_fields(cls) -> list[serializers.Field]:
