@@ -12,7 +12,8 @@ from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
 
 from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
-from incidents.models import Event, Incident
+from incidents.models import Event, Incident, Obligation
+from notifier.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +101,16 @@ def restore_months(now: dt.datetime, months: int = 6) -> list[dict[str, Any]]:
 
 
 def next_deadlines(limit: int = 8) -> list[Any] | None:
-    """Open legal obligations, soonest first, once the legal issue's models exist (else None)."""
-    try:
-        from incidents.models import Obligation  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """Open legal obligations, soonest first (None if they cannot be read right now)."""
     try:
         return list(Obligation.objects.open().for_dashboard()[:limit])
-    except Exception:  # a half-migrated neighbour must not take the dashboard down
+    except Exception:  # one failing panel must not take the whole dashboard down
         log.exception("legal deadlines unavailable")
         return None
 
 
 def dead_deliveries(limit: int = 8) -> tuple[int, list[Any]] | None:
-    """Telegram messages that gave up, once the notifier exists (else None)."""
-    try:
-        from notifier.models import Delivery
-    except ImportError:
-        return None
+    """Telegram messages that gave up (None if they cannot be read right now)."""
     try:
         dead = Delivery.objects.dead()
         return dead.count(), list(dead.select_related("incident").order_by("-id")[:limit])

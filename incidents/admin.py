@@ -18,6 +18,7 @@ from incidents.models import (
     Referral,
     VerificationRun,
 )
+from incidents.obligations import resync_open_incidents
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -87,8 +88,6 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Apply the enabled rules to every open incident now")
     def apply_to_open_incidents(self, request: Any, queryset: Any) -> None:
-        from incidents.obligations import resync_open_incidents
-
         changed = resync_open_incidents(actor=request.user)
         self.message_user(request, f"Obligations updated on {changed} open incident(s).")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -318,8 +319,6 @@ class JurisdictionRule(models.Model):
 
     def clean(self) -> None:
         """The admin form's check: steps must be usable by obligations.sync_obligations."""
-        from django.core.exceptions import ValidationError
-
         errors = []
         if not isinstance(self.steps, list) or not self.steps:
             errors.append("Give at least one step.")

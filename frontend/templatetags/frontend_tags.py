@@ -10,6 +10,9 @@ from django import template
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
+from frontend.labels import EVENT_LABELS, FIELD_LABELS
+from incidents.choices import State
+
 register = template.Library()
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
@@ -85,22 +88,16 @@ def with_id(bound_field: Any, prefix: str) -> Any:
 
 @register.filter
 def event_label(kind: str) -> str:
-    from frontend.labels import EVENT_LABELS
-
     return str(EVENT_LABELS.get(kind, kind))
 
 
 @register.filter
 def state_label(value: str) -> str:
-    from incidents.choices import State
-
     return str(State(value).label) if value in State.values else value
 
 
 @register.filter
 def field_label(name: str) -> str:
-    from frontend.labels import FIELD_LABELS
-
     return str(FIELD_LABELS.get(name, name.replace("_", " ")))
 
 

@@ -6,7 +6,6 @@ incidents.obligations, incidents.evidence); errors come back on the incident pag
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -20,13 +19,11 @@ from frontend.labels import RECORD_TRANSITION_LABELS
 from frontend.views.common import error_page, role_required
 from frontend.views.incidents import _incident, _refused, workspace
 from incidents.errors import DomainError
+from incidents.evidence import may_download, may_upload, store_evidence
 from incidents.models import Incident, Obligation, Referral
+from incidents.obligations import apply_obligation_transition
 from incidents.record_transitions import allowed_names
-
-
-def evidence_available() -> bool:
-    """Evidence storage is the legal issue's newest part; the page works without it."""
-    return importlib.util.find_spec("incidents.evidence") is not None
+from incidents.referrals import apply_referral_transition, create_referral, may_write_referrals
 
 
 def _actions(record: Any, user: Any) -> list[dict[str, Any]]:
@@ -41,8 +38,6 @@ def _actions(record: Any, user: Any) -> list[dict[str, Any]]:
 
 
 def legal_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
-    from incidents.referrals import may_write_referrals
-
     referrals = [
         {"record": r, "actions": _actions(r, request.user)} for r in incident.referrals.all()
     ]
@@ -56,18 +51,12 @@ def legal_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "may_refer": may_write_referrals(request.user),
         "referral_form": forms.ReferralForm(),
         "record_form": forms.RecordTransitionForm(),
-        "evidence_enabled": evidence_available(),
         "now": timezone.now(),
+        "evidence": list(incident.evidence.order_by("-id")),
+        "may_upload": may_upload(request.user),
+        "may_download": may_download(request.user),
+        "evidence_form": forms.EvidenceForm(),
     }
-    if context["evidence_enabled"]:
-        from incidents.evidence import may_download, may_upload
-
-        context.update(
-            evidence=list(incident.evidence.order_by("-id")),
-            may_upload=may_upload(request.user),
-            may_download=may_download(request.user),
-            evidence_form=forms.EvidenceForm(),
-        )
     return context
 
 
@@ -78,8 +67,6 @@ def _back(incident: Incident) -> HttpResponse:
 @require_POST
 @role_required
 def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
-    from incidents.referrals import create_referral
-
     incident = _incident(request, reference)
     form = forms.ReferralForm(request.POST)
     if not form.is_valid():
@@ -97,9 +84,6 @@ def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
 def record_transition(
     request: HttpRequest, reference: str, kind: str, pk: int, name: str
 ) -> HttpResponse:
-    from incidents.obligations import apply_obligation_transition
-    from incidents.referrals import apply_referral_transition
-
     runners = {
         "referrals": (Referral, apply_referral_transition),
         "obligations": (Obligation, apply_obligation_transition),
@@ -128,10 +112,6 @@ def record_transition(
 @require_POST
 @role_required
 def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
-    if not evidence_available():
-        return error_page(request, 404, _("Evidence storage is not available."))
-    from incidents.evidence import store_evidence
-
     incident = _incident(request, reference)
     form = forms.EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():

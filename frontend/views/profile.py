@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from django.conf import settings
@@ -14,14 +13,11 @@ from django.views.decorators.http import require_POST
 
 from core.models import Profile
 from frontend.forms import ProfileForm
+from notifier.models import TelegramLink
 
 
-def telegram_status(user: Any) -> dict[str, Any] | None:
-    """The person's chat link, once the notifier exists (else None)."""
-    if importlib.util.find_spec("notifier.linking") is None:
-        return None
-    from notifier.models import TelegramLink
-
+def telegram_status(user: Any) -> dict[str, Any]:
+    """The person's chat link, and whether a bot is configured to link one."""
     return {
         "link": TelegramLink.objects.filter(user=user, active=True).first(),
         "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from incidents.models import Event, Obligation, Referral
@@ -94,12 +91,6 @@ def test_unknown_record_kind_is_404(users, incident_in):
     assert response.status_code == 404
 
 
-needs_evidence = pytest.mark.skipif(
-    importlib.util.find_spec("incidents.evidence") is None, reason="evidence storage not built"
-)
-
-
-@needs_evidence
 def test_engineer_uploads_evidence_from_the_page(users, incident_in, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     incident = incident_in("scoping")
@@ -112,7 +103,6 @@ def test_engineer_uploads_evidence_from_the_page(users, incident_in, settings, t
     assert "access.log" in page and "web log" in page and "dossier.pdf" in page
 
 
-@needs_evidence
 def test_executive_cannot_upload_evidence(users, incident_in, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     incident = incident_in("scoping")
