@@ -22,21 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import RESULTS, bench_env  # noqa: E402
 
 
 def setup(tmp: str) -> None:
-    sys.path.insert(0, str(ROOT))
     for key in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(key, None)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="bench-only",
-        DJANGO_ALLOWED_HOSTS="testserver",
-        BREACH_DESK_VAR_DIR=tmp,
-    )
+    env = bench_env(tmp, settings="bench.bench_settings", DJANGO_ALLOWED_HOSTS="testserver")
+    os.environ.update(env, DJANGO_DEBUG="0")
     import django
 
     django.setup()

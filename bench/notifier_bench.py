@@ -24,32 +24,20 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-PG_URL = "postgres://postgres@127.0.0.1:5432/bench_notifier"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import RESULTS, ROOT, bench_env, fresh_postgres  # noqa: E402
 
 
 def setup_env(db: str, var: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
-        DJANGO_SECRET_KEY="bench-only",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        BREACH_DESK_VAR_DIR=str(var),
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
+    env = bench_env(
+        var,
         TELEGRAM_GLOBAL_RATE="30",
         TELEGRAM_CHAT_INTERVAL_SECONDS="1",
         NOTIFIER_POLL_SECONDS="0.02",
         PUBLIC_BASE_URL="https://desk.example.com",
     )
     if db == "postgres":
-        import psycopg
-
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS bench_notifier")
-            c.execute("CREATE DATABASE bench_notifier")
-        env["DATABASE_URL"] = PG_URL
+        env["DATABASE_URL"] = fresh_postgres("bench_notifier")
     os.environ.update(env)
     return env
 
@@ -68,7 +56,6 @@ def main() -> int:
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="bench-notifier-"))
     env = setup_env(args.db, var)
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

@@ -14,49 +14,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-PG_URL = "postgres://postgres@127.0.0.1:5432/bench_transitions"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import RESULTS, ROOT, bench_env, free_port, fresh_postgres, stop, wait_port  # noqa: E402
 
 
 def child_env(db: str, var: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
-        DJANGO_SECRET_KEY="bench-only",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        BREACH_DESK_VAR_DIR=str(var),
-        PYTHONPATH=str(ROOT),
-        LOG_LEVEL="WARNING",
-    )
-    if db == "postgres":
-        env["DATABASE_URL"] = PG_URL
-    return env
+    """The server's and the set-up's environment; on PostgreSQL, a freshly created database."""
+    extra = {"DATABASE_URL": fresh_postgres("bench_transitions")} if db == "postgres" else {}
+    return bench_env(var, settings="bench.bench_settings", **extra)
 
 
-def prepare(db: str, env: dict[str, str], count: int) -> dict:
-    if db == "postgres":
-        import psycopg
-
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS bench_transitions")
-            c.execute("CREATE DATABASE bench_transitions")
+def prepare(env: dict[str, str], count: int) -> dict:
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
@@ -171,25 +145,12 @@ def wrk(
     }
 
 
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("daphne exited during start-up")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("daphne did not start")
-
-
 def run_one(db: str, duration: float, connections: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-transitions-") as tmp_name:
         tmp = Path(tmp_name)
         env = child_env(db, tmp)
         # Enough incidents for a transition rate well above anything this machine reaches.
-        data = prepare(db, env, int(duration * 400))
+        data = prepare(env, int(duration * 400))
         port = free_port()
         log = open(tmp / "daphne.log", "w")
         proc = subprocess.Popen(
@@ -209,7 +170,7 @@ def run_one(db: str, duration: float, connections: int) -> dict:
             stderr=log,
         )
         try:
-            wait_ready(port, proc)
+            wait_port(port, proc)
             base = f"http://127.0.0.1:{port}"
             common = {
                 "token": data["token"],
@@ -221,11 +182,7 @@ def run_one(db: str, duration: float, connections: int) -> dict:
             bare = wrk(base, transition=False, duration=duration, **common)
             trans = wrk(base, transition=True, duration=duration, **common)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
             log.close()
     return {
         "db": db,

@@ -20,22 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import RESULTS, bench_env  # noqa: E402
 
 
 def setup(tmp: str, database_url: str | None) -> None:
-    sys.path.insert(0, str(ROOT))
     os.environ.pop("DATABASE_URL", None)
     if database_url:
         os.environ["DATABASE_URL"] = database_url
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="bench-only",
-        DJANGO_ALLOWED_HOSTS="testserver",
-        BREACH_DESK_VAR_DIR=tmp,
-    )
+    os.environ.update(bench_env(tmp, DJANGO_ALLOWED_HOSTS="testserver"), DJANGO_DEBUG="0")
     import django
 
     django.setup()
