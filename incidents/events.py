@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from core.prepared import PreparedQuery, insert_row, update_row
 from incidents.models import Event, Incident, LogHead
 
 GENESIS_HASH = "0" * 64
@@ -75,10 +76,18 @@ def event_hash(event: Any, reference: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+# Every change reads the head; compiled once (core/prepared.py), as is the incident's lock.
+_LOCK_HEAD: PreparedQuery[LogHead] = PreparedQuery(
+    lambda head_id: LogHead.objects.select_for_update().filter(id=head_id), marker=1
+)
+
+
 def lock_log_head() -> LogHead:
     """Lock the row every append goes through. Call inside ``transaction.atomic()``; holding it
     serialises appends (and anything that must be numbered in the same order, like references)."""
-    head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
+    head = _LOCK_HEAD.get(1)
+    if head is None:  # a fresh database: the first append creates the head
+        head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
     return head
 
 
@@ -108,9 +117,9 @@ def append_event(
         prev_hash=head.hash,
     )
     event.hash = event_hash(event, reference=incident.reference)
-    event.save()
+    insert_row(event)
     head.seq, head.hash = event.seq, event.hash
-    head.save(update_fields=["seq", "hash"])
+    update_row(head, ["seq", "hash"])
     transaction.on_commit(lambda: _run_hooks(event), robust=True)
     return event
 

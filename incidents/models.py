@@ -41,8 +41,9 @@ def _admin(instance: Any, user: Any) -> bool:
 
 def roles_see_incidents(roles: frozenset[str]) -> bool:
     """Which incidents a reader's roles open to them: today, every role reads every incident.
-    The one rule behind ``IncidentQuerySet.visible_to`` (and so every feed) and the live
-    stream's per-frame check; narrowing it (e.g. per-team visibility) starts here."""
+    The one rule behind ``IncidentQuerySet.visible_to`` (and so every feed), the transition
+    endpoint's by-reference lock and the live stream's per-frame check; narrowing it (e.g.
+    per-team visibility) starts here."""
     return bool(roles)
 
 

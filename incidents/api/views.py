@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import django_filters
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from core.roles import WRITER_ROLES, has_any_role
+from core.roles import WRITER_ROLES, has_any_role, roles_of
 from incidents.api.serializers import (
     EventSerializer,
     IncidentSerializer,
@@ -27,7 +28,7 @@ from incidents.api.serializers import (
     TransitionPayloadSerializer,
 )
 from incidents.choices import Severity, State
-from incidents.errors import UnknownTransition
+from incidents.errors import IncidentNotFound, UnknownTransition
 from incidents.lifecycle import (
     TRANSITIONS,
     apply_transition,
@@ -35,7 +36,7 @@ from incidents.lifecycle import (
     may_write_incidents,
     update_incident,
 )
-from incidents.models import Event, Incident
+from incidents.models import Event, Incident, roles_see_incidents
 
 
 def expected_version(request: Request) -> int | None:
@@ -65,16 +66,32 @@ def run_transition(
     record."""
     if name not in names:
         raise UnknownTransition(name)
-    payload = payload_class(data=request.data or {}, context={"transition": name})
-    payload.is_valid(raise_exception=True)
     record, _ = apply(
         record,
         name,
         actor=request.user,
-        payload=payload.validated_data,
+        payload=_parsed_payload(request.data, payload_class, name),
         expected_version=expected_version(request),
     )
     return record
+
+
+def _parsed_payload(
+    data: Any, payload_class: type[serializers.Serializer], name: str
+) -> dict[str, Any]:
+    if not data and _empty_payload_is_valid(payload_class, name):
+        return {}  # most transitions carry no body: skip building a serializer for it
+    payload = payload_class(data=data or {}, context={"transition": name})
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data
+
+
+@cache
+def _empty_payload_is_valid(payload_class: type[serializers.Serializer], name: str) -> bool:
+    """Whether an empty body passes this transition's payload rules and parses to nothing.
+    The answer depends on the class and the name only, so it is worked out once."""
+    payload = payload_class(data={}, context={"transition": name})
+    return payload.is_valid() and not payload.validated_data
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -115,6 +132,13 @@ class IncidentViewSet(
         # Filters, search and ordering describe lists; on a detail route they only cost time
         # (django-filter builds a form per request).
         return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def _visible_reference(self, reference: str) -> str:
+        """The reference, if the caller may see incidents at all (the rule behind
+        ``visible_to``); an incident hidden from the caller is as unknown as a missing one."""
+        if not roles_see_incidents(roles_of(self.request.user)):
+            raise IncidentNotFound()
+        return reference
 
     def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         body = IncidentSerializer(incident, context=self.get_serializer_context()).data
@@ -159,7 +183,7 @@ class IncidentViewSet(
         incident = run_transition(
             request,
             # Locked and loaded once, inside the transition's transaction.
-            self.get_queryset().filter(reference=reference),
+            self._visible_reference(reference),
             name,
             names=TRANSITIONS,
             payload_class=TransitionPayloadSerializer,
