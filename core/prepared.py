@@ -32,10 +32,12 @@ MARKER = "\x00prepared-query-value\x00"
 class PreparedQuery(Generic[M]):
     """A one-row queryset shape, compiled to SQL once per database and run with new values.
 
-    ``build(value)`` returns the queryset for one value. It is called once per database, with
-    ``marker`` standing in for the value (give a marker of the value's type, e.g. ``-1`` for an
-    integer column); the compiled SQL then runs with each real value and its row becomes a model
-    instance exactly as ``QuerySet.get()`` would build it, ``select_related`` included.
+    ``build(value)`` returns the queryset for one value, filtered by an exact lookup on it. It is
+    called once per database, with ``marker`` standing in for the value (give a marker of the
+    value's type and range, e.g. ``1`` for a positive integer column); the compiled SQL then runs
+    with each real value, which goes to the database as given (so: exact lookups only, with values
+    of the column's type), and its row becomes a model instance exactly as ``QuerySet.get()``
+    would build it, ``select_related`` included.
 
     A queryset using ``select_for_update`` must be run inside ``transaction.atomic()``, as it
     always must.
@@ -88,17 +90,21 @@ class _Compiled:
         self.slot = slots[0]
         self.model = queryset.model
         self.locks = queryset.query.select_for_update
-        self.compiler = compiler
         select, klass_info = compiler.select, compiler.klass_info
-        self.converters = compiler.get_converters([column for column, _, _ in select])
+        # Kept without the compiler: it holds the compiling thread's connection.
+        self.converters = list(compiler.get_converters([c for c, _, _ in select]).items())
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.model_slice = slice(start, end)
         self.init_list = [column.target.attname for column, _, _ in select[start:end]]
         self.populators = get_related_populators(klass_info, select, using)
 
     def instance(self, row: tuple, using: str) -> Model:
-        if self.converters:
-            row = next(iter(self.compiler.apply_converters([row], self.converters)))
+        if self.converters:  # as SQLCompiler.apply_converters does, with this thread's connection
+            connection = connections[using]
+            row = list(row)
+            for pos, (converters, expression) in self.converters:
+                for convert in converters:
+                    row[pos] = convert(row[pos], expression, connection)
         obj = self.model.from_db(using, self.init_list, row[self.model_slice])
         for populator in self.populators:
             populator.populate(row, obj)
