@@ -1,7 +1,7 @@
 """API tokens: DRF's ``Authorization: Token <key>`` scheme, with the user loaded in one query.
 
-Every API request authenticates, so this is on every request's path: compiled once, the lookup
-costs about a quarter of what DRF's ORM query does (bench/README.md, "Transitions"). The websocket
+Every API request authenticates, so the lookup is compiled once (core/prepared.py) instead of
+being built as an ORM query on every request (bench/README.md, "Transitions"). The websocket
 stream uses the same lookup.
 """
 
@@ -22,7 +22,6 @@ def user_for_token(key: str) -> Any | None:
     return _USER_FOR_TOKEN.get(key)
 
 
-# Compiled once (core/prepared.py): one query, and no query building per request.
 _USER_FOR_TOKEN = PreparedQuery(lambda key: get_user_model().objects.filter(auth_token__key=key))
 
 

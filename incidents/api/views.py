@@ -61,9 +61,9 @@ def run_transition(
 ) -> Any:
     """What every transition endpoint does (incident, referral, obligation): an unknown name is
     a 404, the payload is parsed by the transition's rules, and the domain function runs with
-    the caller's If-Match. ``record`` is whatever ``apply`` takes (the incident endpoint passes a
-    queryset naming the incident, locked and loaded inside the transaction). Returns the changed
-    record."""
+    the caller's If-Match. ``record`` is whatever ``apply`` takes (the incident endpoint passes
+    the reference, so the incident is locked and loaded once, inside the transaction). Returns
+    the changed record."""
     if name not in names:
         raise UnknownTransition(name)
     record, _ = apply(
