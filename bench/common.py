@@ -43,6 +43,29 @@ def fresh_postgres(name: str) -> str:
     return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
+def process_counters(pid: int) -> tuple[float, int] | None:
+    """CPU seconds (user + system) and context switches (voluntary + involuntary, summed over
+    its threads) that process ``pid`` has used so far, from Linux's /proc; None elsewhere.
+
+    Differences over a load run give the cost per request independently of how fast the load
+    generator happened to be, which is steadier than req/s on a noisy machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        switches = 0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                status = (task / "status").read_text()
+            except OSError:  # the thread ended between listing and reading
+                continue
+            switches += sum(
+                int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line
+            )
+    except (OSError, ValueError, IndexError):
+        return None
+    return cpu, switches
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

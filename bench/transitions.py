@@ -21,12 +21,24 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import RESULTS, ROOT, bench_env, free_port, fresh_postgres, stop, wait_port  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    ROOT,
+    bench_env,
+    free_port,
+    fresh_postgres,
+    process_counters,
+    stop,
+    wait_port,
+)
 
 
-def child_env(db: str, var: Path) -> dict[str, str]:
-    """The server's and the set-up's environment; on PostgreSQL, a freshly created database."""
+def child_env(db: str, var: Path, threads: int | None = None) -> dict[str, str]:
+    """The server's and the set-up's environment; on PostgreSQL, a freshly created database.
+    ``threads`` overrides WEB_REQUEST_THREADS (None: the setting's default)."""
     extra = {"DATABASE_URL": fresh_postgres("bench_transitions")} if db == "postgres" else {}
+    if threads is not None:
+        extra["WEB_REQUEST_THREADS"] = str(threads)
     return bench_env(var, settings="bench.bench_settings", **extra)
 
 
@@ -101,7 +113,10 @@ def wrk(
     duration: float,
     connections: int,
     tmp: Path,
+    server_pid: int,
 ) -> dict:
+    """One wrk run; besides wrk's numbers, the server's CPU time and context switches per
+    request (``None`` where /proc is missing), which vary less than req/s between runs."""
     threads = min(2, connections)
     script = tmp / ("transition.lua" if transition else "bare.lua")
     script.write_text(
@@ -113,6 +128,7 @@ def wrk(
             "transition": "true" if transition else "false",
         }
     )
+    before = process_counters(server_pid)
     out = subprocess.run(
         [
             "wrk",
@@ -133,8 +149,12 @@ def wrk(
         check=True,
         timeout=duration + 60,
     ).stdout
+    after = process_counters(server_pid)
     raw = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     seconds = raw["duration_us"] / 1e6
+    per_request = [None, None]
+    if before and after and raw["requests"]:
+        per_request = [(a - b) / raw["requests"] for a, b in zip(after, before, strict=True)]
     return {
         "requests": raw["requests"],
         "rps": round(raw["requests"] / seconds, 1),
@@ -142,13 +162,19 @@ def wrk(
         "p99_ms": round(raw["p99_us"] / 1000, 2),
         "max_ms": round(raw["max_us"] / 1000, 2),
         "errors": raw["errors"],
+        "server_cpu_ms_per_request": _rounded(per_request[0], 1000, 3),
+        "server_switches_per_request": _rounded(per_request[1], 1, 1),
     }
 
 
-def run_one(db: str, duration: float, connections: int) -> dict:
+def _rounded(value: float | None, scale: float, digits: int) -> float | None:
+    return None if value is None else round(value * scale, digits)
+
+
+def run_one(db: str, duration: float, connections: int, threads: int | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-transitions-") as tmp_name:
         tmp = Path(tmp_name)
-        env = child_env(db, tmp)
+        env = child_env(db, tmp, threads)
         # Enough incidents for a transition rate well above anything this machine reaches.
         data = prepare(env, int(duration * 400))
         port = free_port()
@@ -177,6 +203,7 @@ def run_one(db: str, duration: float, connections: int) -> dict:
                 "year": data["year"],
                 "connections": connections,
                 "tmp": tmp,
+                "server_pid": proc.pid,
             }
             wrk(base, transition=False, duration=3, **common)  # warm-up
             bare = wrk(base, transition=False, duration=duration, **common)
@@ -187,12 +214,20 @@ def run_one(db: str, duration: float, connections: int) -> dict:
     return {
         "db": db,
         "connections": connections,
+        "request_threads": threads,
         "duration_s": duration,
         "bare": bare,
         "transition": trans,
         "throughput_ratio": round(trans["rps"] / bare["rps"], 3),
         "p99_ratio": round(trans["p99_ms"] / bare["p99_ms"], 3),
+        "cpu_ratio": _ratio(bare["server_cpu_ms_per_request"], trans["server_cpu_ms_per_request"]),
     }
+
+
+def _ratio(bare: float | None, transition: float | None) -> float | None:
+    """Bare CPU per request over the transition's: the throughput ratio a CPU-bound server
+    would reach, without the load generator's noise."""
+    return None if not bare or not transition else round(bare / transition, 3)
 
 
 def main() -> None:
@@ -203,21 +238,29 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--threads", type=int, help="WEB_REQUEST_THREADS for the server (default: the setting's)"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/transitions.py needs wrk: apt-get install wrk")
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     RESULTS.mkdir(exist_ok=True)
-    print("| db | endpoint | req/s | p50 ms | p99 ms | max ms | errors |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    columns = ["req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU ms/req", "switches/req"]
+    keys = ["rps", "p50_ms", "p99_ms", "max_ms", "errors"]
+    keys += ["server_cpu_ms_per_request", "server_switches_per_request"]
+    print("| db | endpoint | " + " | ".join(columns) + " |")
+    print("| --- | --- |" + " ---: |" * len(columns))
     for db in dbs:
-        result = run_one(db, args.duration, args.connections)
-        (RESULTS / f"transitions-{db}.json").write_text(json.dumps(result, indent=2) + "\n")
+        result = run_one(db, args.duration, args.connections, args.threads)
+        suffix = "" if args.threads is None else f"-{args.threads}threads"
+        (RESULTS / f"transitions-{db}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
         for kind in ("bare", "transition"):
-            r = result[kind]
-            cells = [r["rps"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"]]
-            print(f"| {db} | {kind} | " + " | ".join(map(str, cells)) + " |")
-        print(f"| {db} | ratio | {result['throughput_ratio']} | | {result['p99_ratio']} | | |")
+            cells = [str(result[kind][key]) for key in keys]
+            print(f"| {db} | {kind} | " + " | ".join(cells) + " |")
+        ratios = [result["throughput_ratio"], "", result["p99_ratio"], "", ""]
+        ratios += [result["cpu_ratio"], ""]
+        print(f"| {db} | ratio | " + " | ".join(map(str, ratios)) + " |")
 
 
 if __name__ == "__main__":
