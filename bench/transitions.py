@@ -1,6 +1,6 @@
 """Transition endpoint vs a bare Django view, on daphne, driven by wrk (32 connections).
 
-    .venv/bin/python bench/transitions.py [--db sqlite|postgres|both] [--duration 15]
+    .venv/bin/python bench/transitions.py [--db sqlite|postgres|both] [--duration 15] [--threads N]
 
 Needs Debian's `wrk` (apt-get install wrk). Every request is a real transition (token auth, row
 lock, guard, save, event append): request n runs `start_scoping` on the n-th pre-created
@@ -242,6 +242,8 @@ def main() -> None:
         "--threads", type=int, help="WEB_REQUEST_THREADS for the server (default: the setting's)"
     )
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
     if not shutil.which("wrk"):
         sys.exit("bench/transitions.py needs wrk: apt-get install wrk")
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
