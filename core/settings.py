@@ -246,9 +246,8 @@ LOGGING = {
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "") or ""
 TELEGRAM_BOT_USERNAME = (env_str("TELEGRAM_BOT_USERNAME", "") or "").lstrip("@")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "") or ""
-TELEGRAM_API_BASE_URL = (env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "").rstrip(
-    "/"
-)
+_telegram_api = env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or ""
+TELEGRAM_API_BASE_URL = _telegram_api.rstrip("/")
 TELEGRAM_INCLUDE_TITLE = env_bool("TELEGRAM_INCLUDE_TITLE", True)
 TELEGRAM_GLOBAL_RATE = env_float("TELEGRAM_GLOBAL_RATE", 30.0, minimum=0.1)
 TELEGRAM_CHAT_INTERVAL_SECONDS = env_float("TELEGRAM_CHAT_INTERVAL_SECONDS", 1.0, minimum=0.0)

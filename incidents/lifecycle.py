@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.prepared import PreparedQuery, update_row
-from core.roles import ADMIN, ENGINEER, has_any_role
+from core.roles import ADMIN, ENGINEER, WRITER_ROLES, has_any_role
 from incidents.choices import TERMINAL_STATES
 from incidents.errors import (
     EditNotAllowed,
@@ -200,6 +200,7 @@ def _new_submitted_referral(incident: Incident, payload: dict[str, Any], actor: 
 
 def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Event]:
     """Log a new breach in state ``detected``; the caller becomes its reporter."""
+    ensure_may_log(actor)
     data = dict(data)
     now = timezone.now()
     detected_at = data.pop("detected_at", None) or now
@@ -247,6 +248,7 @@ def update_incident(
     expected_version: int | None = None,
 ) -> tuple[Incident, Event | None]:
     """Edit fields; records old and new values. No-op edits write nothing."""
+    ensure_may_edit(actor)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -279,4 +281,22 @@ def _plain(value: Any) -> Any:
 
 
 def may_write_incidents(user: Any) -> bool:
+    """Who logs new incidents (``create_incident``)."""
     return has_any_role(user, {ENGINEER, ADMIN})
+
+
+def may_edit_incidents(user: Any) -> bool:
+    """Who edits an incident's fields (``update_incident``); executives only read."""
+    return has_any_role(user, WRITER_ROLES)
+
+
+def ensure_may_log(actor: Any) -> None:
+    """RoleForbidden unless the actor may log incidents (callers may check before parsing)."""
+    if not may_write_incidents(actor):
+        raise RoleForbidden("Only engineers and admins log incidents.")
+
+
+def ensure_may_edit(actor: Any) -> None:
+    """RoleForbidden unless the actor may edit incidents (callers may check before parsing)."""
+    if not may_edit_incidents(actor):
+        raise RoleForbidden("Your role may not edit incidents.")

@@ -14,13 +14,12 @@ from django.conf import settings
 from django.db import transaction
 
 from core.models import Profile
-from incidents.acknowledgements import acknowledge
+from incidents.acknowledgements import acknowledge, may_acknowledge
 from incidents.errors import DomainError
 from incidents.models import Incident
 from notifier.linking import LinkRefused, link_chat, unlink
 from notifier.messages import scrub, short_title, t
 from notifier.models import ProcessedUpdate, TelegramLink
-from notifier.recipients import may_act
 from notifier.subscriptions import follow, unfollow
 
 log = logging.getLogger(__name__)
@@ -199,7 +198,7 @@ def _callback(query: dict[str, Any]) -> Reply:
         return answer(_say(language, "help"))
     if link is None:
         return answer(_say(language, "not_linked"))
-    if not may_act(link.user):
+    if not may_acknowledge(link.user):
         return answer(_say(language, "no_role"))
     incident = Incident.objects.visible_to(link.user).filter(reference=data[4:]).first()
     if incident is None:

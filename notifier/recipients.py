@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import User
 
-from core.roles import ADMIN, ENGINEER, EXECUTIVE, GROUP_ROLES, LEGAL, WRITER_ROLES, roles_of
+from core.roles import ADMIN, ENGINEER, EXECUTIVE, GROUP_ROLES, LEGAL, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
 from incidents.choices import SEVERITY_RANK, Severity
 from incidents.lifecycle import TRANSITIONS
@@ -75,7 +73,3 @@ def recipients(event: Event, links: list[TelegramLink] | None = None) -> list[Te
         if roles and _wanted(event, link, roles, followers):
             chosen.append(link)
     return chosen
-
-
-def may_act(user: Any) -> bool:
-    return bool(roles_of(user) & WRITER_ROLES)

@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.roles import WRITER_ROLES, has_any_role
 from frontend import charts, forms
 from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
 from frontend.views.common import error_page, role_required
@@ -26,6 +25,7 @@ from incidents.lifecycle import (
     TRANSITIONS,
     apply_transition,
     create_incident,
+    may_edit_incidents,
     may_write_incidents,
     transition_options,
     update_incident,
@@ -90,7 +90,7 @@ def _incident(request: HttpRequest, reference: str) -> Incident:
 
 def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
     """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
-    may_edit = has_any_role(request.user, WRITER_ROLES) and incident.state not in TERMINAL_STATES
+    may_edit = may_edit_incidents(request.user) and incident.state not in TERMINAL_STATES
     initial = {
         "version": incident.version,
         "title": incident.title,
@@ -168,7 +168,7 @@ def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpRes
     incident = _incident(request, reference)
     if section not in SECTIONS:
         return error_page(request, 404, _("There is no such part of an incident."))
-    if not has_any_role(request.user, WRITER_ROLES):
+    if not may_edit_incidents(request.user):
         return error_page(request, 403, _("Your role may read but not change incidents."))
     form = SECTIONS[section](request.POST)
     if not form.is_valid():

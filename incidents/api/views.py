@@ -12,14 +12,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.exceptions import ParseError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from core.roles import WRITER_ROLES, has_any_role, roles_of
+from core.roles import roles_of
 from incidents.api.serializers import (
     EventSerializer,
     IncidentSerializer,
@@ -33,7 +33,8 @@ from incidents.lifecycle import (
     TRANSITIONS,
     apply_transition,
     create_incident,
-    may_write_incidents,
+    ensure_may_edit,
+    ensure_may_log,
     update_incident,
 )
 from incidents.models import Event, Incident, roles_see_incidents
@@ -149,8 +150,7 @@ class IncidentViewSet(
 
     @extend_schema(request=IncidentWriteSerializer, responses={201: IncidentSerializer})
     def create(self, request: Request) -> Response:
-        if not may_write_incidents(request.user):
-            raise PermissionDenied("Only engineers and admins log incidents.")
+        ensure_may_log(request.user)  # 403 before any complaint about the body
         data = IncidentWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         incident, _ = create_incident(actor=request.user, data=data.validated_data)
@@ -158,8 +158,7 @@ class IncidentViewSet(
 
     @extend_schema(request=IncidentWriteSerializer, responses={200: IncidentSerializer})
     def partial_update(self, request: Request, reference: str) -> Response:
-        if not has_any_role(request.user, WRITER_ROLES):
-            raise PermissionDenied("Your role may not edit incidents.")
+        ensure_may_edit(request.user)  # 403 before 404 or 400
         incident = self.get_object()
         data = IncidentWriteSerializer(incident, data=request.data, partial=True)
         data.is_valid(raise_exception=True)

@@ -7,8 +7,13 @@ import datetime as dt
 import pytest
 
 from incidents.errors import RequirementsMissing, RoleForbidden, StateConflict, UnknownTransition
-from incidents.lifecycle import apply_transition, transition_options, update_incident
-from incidents.models import Event, Referral
+from incidents.lifecycle import (
+    apply_transition,
+    create_incident,
+    transition_options,
+    update_incident,
+)
+from incidents.models import Event, Incident, Referral
 
 pytestmark = pytest.mark.django_db
 SUBMITTED = dt.datetime(2026, 1, 2, 10, tzinfo=dt.UTC)
@@ -25,6 +30,23 @@ def test_start_scoping_makes_the_actor_commander_when_none(incident_in, engineer
         "detected",
         "scoping",
     )
+
+
+def test_the_domain_refuses_to_log_or_edit_for_a_reader(incident_in, users):
+    """The roles rule lives in create_incident / update_incident, not only in the views."""
+    incident = incident_in("scoping")
+    incidents, events = Incident.objects.count(), Event.objects.count()
+    with pytest.raises(RoleForbidden):
+        create_incident(actor=users["executive"], data={"title": "t", "severity": "low"})
+    with pytest.raises(RoleForbidden):
+        create_incident(actor=users["legal"], data={"title": "t", "severity": "low"})
+    with pytest.raises(RoleForbidden):
+        update_incident(incident, actor=users["executive"], changes={"title": "Renamed"})
+    assert (Incident.objects.count(), Event.objects.count()) == (incidents, events)
+    incident.refresh_from_db()
+    assert incident.title != "Renamed"
+    incident, _ = update_incident(incident, actor=users["legal"], changes={"title": "Renamed"})
+    assert incident.title == "Renamed"
 
 
 def test_start_scoping_keeps_an_existing_commander(incident_in, users):
