@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from core.logs import UTCFormatter
+
 log = logging.getLogger("breach_desk.run")
 
 
@@ -29,7 +31,9 @@ def main() -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(UTCFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     children = {
         name: subprocess.Popen(cmd) for name, cmd in processes(args.host, args.port).items()
     }

@@ -109,3 +109,29 @@ def test_seed_demo_runs_once_through_the_domain(capsys):
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
     assert "already present" in again.getvalue()
+
+
+def test_log_lines_are_stamped_in_utc_whatever_the_time_zone(settings):
+    """The web and notifier processes run in TIME_ZONE, the runner in the machine's zone: every
+    line says UTC so that one terminal's lines read in order."""
+    import logging
+    import time
+
+    from core.logs import UTCFormatter
+
+    record = logging.LogRecord("incidents", logging.INFO, __file__, 1, "hello", None, None)
+    record.created, record.msecs = 1_795_000_000.25, 250.0
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tehran"  # what Django sets a process to by default
+    time.tzset()
+    try:
+        assert time.strftime("%z") == "+0330"
+        line = UTCFormatter().format(record)
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
+    assert line == "2026-11-18T11:06:40.250Z INFO incidents: hello"
+    assert settings.LOGGING["formatters"]["plain"] == {"()": "core.logs.UTCFormatter"}
