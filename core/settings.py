@@ -154,6 +154,10 @@ STREAM_CLIENT_QUEUE = env_int("STREAM_CLIENT_QUEUE", 200, minimum=1)
 STREAM_REORDER_SECONDS = env_float("STREAM_REORDER_SECONDS", 0.2, minimum=0.0)
 # Each web process reads the log head this often and tells clients that are behind it.
 STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
+# Each web process asks again who its connected clients are this often, and closes those whose
+# user was deactivated, signed out or lost every role. Sign-outs, deactivations and role removals
+# made through Django announce themselves and are acted on at once; this catches the rest.
+STREAM_ACCESS_CHECK_SECONDS = env_float("STREAM_ACCESS_CHECK_SECONDS", 60.0, minimum=0.05)
 # gc.freeze() + a higher gen-0 threshold in daphne after start-up (bench/README.md, Live stream).
 WEB_GC_TUNING = env_bool("WEB_GC_TUNING", True)
 # Long-lived threads one web process runs HTTP requests' middleware and views on (core.asgi); a

@@ -7,7 +7,9 @@ class IncidentsConfig(AppConfig):
 
     def ready(self) -> None:
         from incidents.events import on_event_committed
-        from incidents.stream import broadcast_committed_event
+        from incidents.stream import broadcast_committed_event, watch_access_changes
 
         # Every process that commits events publishes them: web, notifier worker, commands.
         on_event_committed(broadcast_committed_event)
+        # ... and every process that can sign someone out, deactivate or demote them says so.
+        watch_access_changes()

@@ -3,7 +3,8 @@
 Frames: ``hello`` on connect, ``event`` per committed change, ``heartbeat`` (the head seq, every
 STREAM_HEARTBEAT_SECONDS, only to clients that are behind it: an event was not broadcast).
 Close codes (docs/live-stream.md): 4401 not signed in, 4403 no Breach Desk role, 4404 unknown
-incident, 4008 too slow (dropped; reconnect and resync), 1011 channel layer unavailable.
+incident, 4008 too slow (dropped; reconnect and resync), 1011 channel layer unavailable. 4401
+and 4403 also end a connection whose access ends while it is open (``Hub.recheck``).
 A foreign Origin is refused at the handshake (HTTP 403) by AllowedHostsOriginValidator.
 """
 
@@ -22,6 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from core.authentication import Credential, user_for_credential
 from core.roles import roles_of
 from incidents import stream
 from incidents.events import latest_seq
@@ -57,14 +59,16 @@ class Hub:
         self.consumers: set[EventStreamConsumer] = set()
         self.ready: asyncio.Future | None = None
         self.tasks: list[asyncio.Task] = []
+        self.access_changed = asyncio.Event()
+        self.ended_sessions: set[str] = set()  # signed out; closed by the next re-check
 
     async def join(self, consumer: EventStreamConsumer) -> None:
         """Return once frames committed from now on will reach ``consumer``."""
         loop = asyncio.get_running_loop()
         if self.ready is None or (self.ready.done() and self.ready.exception() is not None):
             self.ready = loop.create_future()
-            listen, beat = self._listen(self.ready), self._beat()
-            self.tasks = [loop.create_task(listen), loop.create_task(beat)]
+            started = self._listen(self.ready), self._beat(), self._guard(), self._recheck_timer()
+            self.tasks = [loop.create_task(task) for task in started]
         self.consumers.add(consumer)
         try:
             await asyncio.wait_for(asyncio.shield(self.ready), JOIN_TIMEOUT)
@@ -100,6 +104,9 @@ class Hub:
                     continue
                 if message.get("type") == stream.MESSAGE_TYPE:
                     await self._fan_out(message)
+                elif message.get("type") == stream.ACCESS_TYPE:
+                    self.ended_sessions.update(message.get("ended_sessions", ()))
+                    self.access_changed.set()
         finally:
             with contextlib.suppress(Exception):
                 await layer.group_discard(stream.GROUP, channel)
@@ -127,6 +134,53 @@ class Hub:
                     await consumer.heartbeat(seq)
                 except Exception:
                     log.exception("live stream: heartbeat to one client failed")
+
+    async def _recheck_timer(self) -> None:
+        while True:
+            await asyncio.sleep(settings.STREAM_ACCESS_CHECK_SECONDS)
+            self.access_changed.set()
+
+    async def _guard(self) -> None:
+        """Re-check the clients whenever asked (an announced change, or the timer); requests
+        that arrive during a re-check are served by one more."""
+        while True:
+            await self.access_changed.wait()
+            self.access_changed.clear()
+            try:
+                await self.recheck()
+            except Exception:
+                log.exception("live stream: re-checking the clients' access failed")
+
+    async def recheck(self) -> None:
+        """Ask again who every local client is: one lookup per distinct credential, in one trip
+        to a thread. A client whose token or session no longer signs in an active user, or whose
+        session was announced as signed out, is closed with 4401; one left without a role with
+        4403; changed roles apply from the next frame."""
+        ended, self.ended_sessions = self.ended_sessions, set()
+        consumers = [c for c in self.consumers if c.joined]
+        if not consumers:
+            return
+        verdicts = await database_sync_to_async(_verdicts)({c.credential for c in consumers})
+        verdicts.update({("session", key): (CLOSE_UNAUTHENTICATED, frozenset()) for key in ended})
+        for consumer in consumers:
+            try:
+                await consumer.reauthorise(*verdicts[consumer.credential])
+            except Exception:
+                log.exception("live stream: closing one client failed")
+
+
+def _verdict(user: Any) -> tuple[int | None, frozenset[str]]:
+    """A close code for ``user`` (None: may watch) and their roles."""
+    if user is None or not user.is_authenticated:
+        return CLOSE_UNAUTHENTICATED, frozenset()
+    roles = roles_of(user)
+    return (None if roles else CLOSE_NO_ROLE), roles
+
+
+def _verdicts(
+    credentials: set[Credential | None],
+) -> dict[Credential | None, tuple[int | None, frozenset[str]]]:
+    return {credential: _verdict(user_for_credential(credential)) for credential in credentials}
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
@@ -172,13 +226,12 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
+        self.credential = self.scope.get("credential")
         self.reference = self.scope["url_route"]["kwargs"].get("reference")
         self.joined = False
-        if user is None or not user.is_authenticated:
-            return await self._refuse(CLOSE_UNAUTHENTICATED)
-        self.roles = await database_sync_to_async(roles_of)(user)
-        if not self.roles:
-            return await self._refuse(CLOSE_NO_ROLE)
+        refusal, self.roles = await database_sync_to_async(_verdict)(user)
+        if refusal is not None:
+            return await self._refuse(refusal)
         if self.reference and not await database_sync_to_async(_incident_exists)(
             user, self.reference
         ):
@@ -219,11 +272,26 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
     def _leave(self) -> None:
         if getattr(self, "joined", False):
             self.joined = False
-            hub().leave(self)
-            if self.hold_timer is not None:
-                self.hold_timer.cancel()
-            if self.drainer is not None:
-                self.drainer.cancel()
+            self._detach()
+
+    def _detach(self) -> None:
+        hub().leave(self)
+        if self.hold_timer is not None:
+            self.hold_timer.cancel()
+        if self.drainer is not None:
+            self.drainer.cancel()
+
+    async def reauthorise(self, refusal: int | None, roles: frozenset[str]) -> None:
+        """The outcome of ``Hub.recheck`` for this client."""
+        if not self.joined:
+            return
+        if refusal is None:
+            self.roles = roles
+            return
+        log.info("live stream: closing a client whose access ended (%s)", refusal)
+        self.joined = False  # not one more frame
+        await self.close(code=refusal)
+        self._detach()  # after the close: leaving may end the task running this re-check
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients only listen; anything they send is ignored (the stream never writes)."""
@@ -248,7 +316,8 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         while self.joined and self.next_seq in self.held:
             message = self.held.pop(self.next_seq)
             self.next_seq += 1
-            # Decided from the roles read at connect: a query per frame per client is too dear.
+            # Decided from the roles last read (at connect, then by Hub.recheck): a query per
+            # frame per client is too dear.
             if self.reference in (None, message["reference"]) and roles_see_incidents(self.roles):
                 await self._deliver(message["text"])
         if not self.joined:

@@ -3,6 +3,9 @@
 A push may be missed (STYLE.md rule 5): clients notice a gap in ``seq`` or reconnect, and catch
 up from ``GET /api/events/?after=<seq>``. So a broadcast is bounded in time and never raises into
 the write that caused it; Redis being down costs a log line, not a failed transition.
+
+The same path tells every process when someone's access shrank (``access_changed``), so that
+connected clients are re-checked at once.
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from rest_framework.authtoken.models import Token
 
 from incidents.models import Event
 
@@ -26,6 +34,8 @@ log = logging.getLogger("breach_desk.stream")
 # sees every seq, so it can put events back in order and tell a real gap from a filtered one.
 GROUP = "incident-events"
 MESSAGE_TYPE = "stream.event"
+# Also through GROUP: "re-check who your clients are" (access_changed).
+ACCESS_TYPE = "stream.access"
 
 
 def client_message(event: Event) -> dict[str, Any]:
@@ -81,31 +91,92 @@ async def _send_logged(message: dict[str, Any]) -> None:
     try:
         await _group_send(message, settings.STREAM_SEND_TIMEOUT)
     except Exception as exc:
-        _log_missed(message["seq"], exc)
+        _log_missed(message, exc)
 
 
-def broadcast_committed_event(event: Event) -> None:
-    """``on_event_committed`` hook. Never raises: the change is already committed and stays a
-    success whatever happens here.
+def _publish(message: dict[str, Any]) -> None:
+    """Send ``message`` to every web process. Never raises.
 
     In a web request the send is handed to the server's event loop and the request answers
     without waiting for it: the push has the same time bound and the same logging either way,
     and the request thread stops paying a round trip to the loop per event (bench/README.md)."""
     try:
-        message = layer_message(event)
         loop = _serving_loop()
         if loop is not None:
             asyncio.run_coroutine_threadsafe(_send_logged(message), loop)
         else:
             broadcast_now(message)
-    except Exception as exc:  # Redis down, timeout, anything: the feed is the recovery path
-        _log_missed(event.seq, exc)
+    except Exception as exc:  # Redis down, timeout, anything: see _log_missed
+        _log_missed(message, exc)
 
 
-def _log_missed(seq: int, exc: BaseException) -> None:
+def broadcast_committed_event(event: Event) -> None:
+    """``on_event_committed`` hook. Never raises: the change is already committed and stays a
+    success whatever happens here."""
+    try:
+        message = layer_message(event)
+    except Exception as exc:
+        _log_missed({"type": MESSAGE_TYPE, "seq": event.seq}, exc)
+        return
+    _publish(message)
+
+
+def access_changed(ended_session: str | None = None) -> None:
+    """Tell every web process that someone's access may have shrunk (deactivated, a role or a
+    token taken away, ``ended_session`` signed out): each re-checks its connected clients now
+    instead of at the next STREAM_ACCESS_CHECK_SECONDS. Sent after the change commits; never
+    raises.
+
+    A sign-out names its session because Django announces it before deleting the session: a
+    re-check could still find it valid."""
+    message = {"type": ACCESS_TYPE, "ended_sessions": [ended_session] if ended_session else []}
+    transaction.on_commit(lambda: _publish(message), robust=True)
+
+
+def watch_access_changes() -> None:
+    """Connect ``access_changed`` to what can end or narrow someone's access (apps.ready).
+    Anything that bypasses signals (a queryset update, sessions cleared in bulk) is caught by
+    the periodic re-check."""
+    user_model = get_user_model()
+
+    def saved(sender: Any, instance: Any, created: bool, update_fields: Any, **kw: Any) -> None:
+        if not created and set(update_fields or ()) != {"last_login"}:  # not every sign-in
+            access_changed()
+
+    def groups_changed(sender: Any, action: str, **kw: Any) -> None:
+        if action in ("post_remove", "post_clear"):
+            access_changed()
+
+    def signed_out(sender: Any, request: Any, **kw: Any) -> None:
+        access_changed(getattr(getattr(request, "session", None), "session_key", None))
+
+    def anything(**kw: Any) -> None:
+        access_changed()
+
+    user_logged_out.connect(signed_out, weak=False, dispatch_uid="stream-access-logout")
+    post_save.connect(saved, sender=user_model, weak=False, dispatch_uid="stream-access-user")
+    post_delete.connect(anything, sender=user_model, weak=False, dispatch_uid="stream-access-gone")
+    post_delete.connect(anything, sender=Token, weak=False, dispatch_uid="stream-access-token")
+    m2m_changed.connect(
+        groups_changed,
+        sender=user_model.groups.through,
+        weak=False,
+        dispatch_uid="stream-access-groups",
+    )
+
+
+def _log_missed(message: dict[str, Any], exc: BaseException) -> None:
+    if message["type"] == ACCESS_TYPE:
+        log.warning(
+            "live stream: access change not announced (%s: %s); clients are re-checked within "
+            "STREAM_ACCESS_CHECK_SECONDS",
+            type(exc).__name__,
+            exc,
+        )
+        return
     log.warning(
         "live stream: event seq=%s not broadcast (%s: %s); clients resync from /api/events/",
-        seq,
+        message["seq"],
         type(exc).__name__,
         exc,
     )

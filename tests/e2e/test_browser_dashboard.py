@@ -217,6 +217,22 @@ def test_dashboard_catches_up_after_missing_events_while_disconnected(served, pa
     assert "Missed while away" in page.locator("#live-feed").inner_text()
 
 
+def test_signing_out_in_another_tab_ends_the_dashboards_stream(served, page):
+    base, passwords = served
+    sign_in(page, base, "executive", passwords["executive"])
+    page.wait_for_selector("#live[data-state=live]", timeout=10000)
+    other = page.context.new_page()
+    other.goto(base + "/")
+    other.click("form[action='/logout/'] button")
+    other.wait_for_url(re.compile(r".*/login/.*"))
+    # The server closes the open stream (4401); the page says so and stops reconnecting.
+    page.wait_for_selector("#live[data-state=ended]", timeout=5000)
+    live = page.locator("#live")
+    assert live.inner_text() == live.get_attribute("data-label-ended")  # "... reload the page"
+    page.wait_for_timeout(1500)
+    assert page.locator("#live").get_attribute("data-state") == "ended"
+
+
 def test_legal_sees_every_recorded_scope_fact_on_the_incident_page(served, page):
     """The values beside each label are inside their card, however narrow: a layout once gave
     the label column its full natural width and pushed the values past the card's edge."""

@@ -260,3 +260,150 @@ async def test_connection_is_closed_with_1011_while_the_channel_layer_is_down(ws
     communicator = await ws("engineer")
     assert await hello(communicator) == 0
     await communicator.disconnect()
+
+
+# --- access that ends while a connection is open ------------------------------------------------
+
+
+def session_cookie_of(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def closed_while_open(communicator: Any) -> int:
+    """The code of the close the server sends to an open connection (frames before it fail)."""
+    message = await communicator.receive_output(timeout=2)
+    assert message["type"] == "websocket.close", message
+    await communicator.wait()
+    return message["code"]
+
+
+async def test_deactivating_a_user_closes_their_open_connections_with_4401(ws, users, incident_in):
+    incident = await database_sync_to_async(incident_in)("detected")
+    cookie = await database_sync_to_async(session_cookie_of)(users["executive"])
+    by_token = await ws("executive")
+    by_session = await ws(None, headers=[(b"cookie", f"sessionid={cookie}".encode())])
+    bystander = await ws("legal")
+    for communicator in (by_token, by_session, bystander):
+        await hello(communicator)
+
+    def deactivate() -> None:
+        users["executive"].is_active = False
+        users["executive"].save()
+
+    await database_sync_to_async(deactivate)()
+    assert await closed_while_open(by_token) == CLOSE_UNAUTHENTICATED
+    assert await closed_while_open(by_session) == CLOSE_UNAUTHENTICATED
+    # Everyone else keeps receiving.
+    await database_sync_to_async(apply_transition)(
+        incident, "start_scoping", actor=users["engineer"]
+    )
+    assert (await bystander.receive_json_from(timeout=2))["event"]["kind"] == "start_scoping"
+    await bystander.disconnect()
+
+
+async def test_signing_out_closes_the_browsers_open_connection_with_4401(ws, users):
+    client = Client()
+
+    def sign_in() -> str:
+        client.force_login(users["legal"])
+        return client.cookies["sessionid"].value
+
+    cookie = await database_sync_to_async(sign_in)()
+    communicator = await ws(None, headers=[(b"cookie", f"sessionid={cookie}".encode())])
+    await hello(communicator)
+    response = await database_sync_to_async(client.post)("/logout/")
+    assert response.status_code == 302
+    assert await closed_while_open(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_losing_every_role_closes_with_4403_and_a_changed_role_keeps_watching(ws, users):
+    from django.contrib.auth.models import Group
+
+    demoted, moved = await ws("engineer"), await ws("executive")
+    await hello(demoted)
+    await hello(moved)
+
+    def change_roles() -> None:
+        users["executive"].groups.set([Group.objects.get(name="legal")])  # still a role
+        users["engineer"].groups.clear()
+
+    await database_sync_to_async(change_roles)()
+    assert await closed_while_open(demoted) == CLOSE_NO_ROLE
+    assert await moved.receive_nothing(timeout=0.3)
+    await moved.disconnect()
+
+
+async def test_a_change_that_announces_nothing_is_caught_by_the_periodic_check(ws, users, settings):
+    from django.contrib.auth.models import User
+
+    settings.STREAM_ACCESS_CHECK_SECONDS = 0.2
+    communicator = await ws("engineer")
+    await hello(communicator)
+    # A queryset update sends no signal: only the timer can notice.
+    await database_sync_to_async(User.objects.filter(pk=users["engineer"].pk).update)(
+        is_active=False
+    )
+    assert await closed_while_open(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_deleting_a_token_closes_the_connections_it_opened(ws, users):
+    from rest_framework.authtoken.models import Token
+
+    communicator = await ws("admin")
+    await hello(communicator)
+    await database_sync_to_async(lambda: Token.objects.get(user=users["admin"]).delete())()
+    assert await closed_while_open(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_signing_in_elsewhere_closes_nothing(ws, users):
+    communicator = await ws("engineer")
+    await hello(communicator)
+    await database_sync_to_async(session_cookie_of)(users["engineer"])  # saves last_login
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_session_from_before_a_secret_key_rotation_is_read_but_never_changed(
+    ws, users, settings
+):
+    from django.contrib.sessions.models import Session
+
+    cookie = await database_sync_to_async(session_cookie_of)(users["legal"])
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "rotated-" + settings.SECRET_KEY
+    communicator = await ws(None, headers=[(b"cookie", f"sessionid={cookie}".encode())])
+    await hello(communicator)
+    await hub_recheck()
+    assert await communicator.receive_nothing(timeout=0.2)
+    # Django's get_user would have moved the session to a new key, which a websocket cannot
+    # hand the browser: its cookie would have stopped working.
+    assert await database_sync_to_async(Session.objects.filter(session_key=cookie).exists)()
+    await communicator.disconnect()
+
+
+async def hub_recheck() -> None:
+    from incidents.consumers import hub
+
+    await hub().recheck()
+
+
+async def test_a_sign_out_closes_its_session_even_before_django_deletes_the_session(ws, users):
+    """Django announces a sign-out first and deletes the session after: a re-check made in
+    between must not find the session still valid and keep the connection."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth.signals import user_logged_out
+    from django.contrib.sessions.backends.db import SessionStore
+
+    cookie = await database_sync_to_async(session_cookie_of)(users["executive"])
+    communicator = await ws(None, headers=[(b"cookie", f"sessionid={cookie}".encode())])
+    await hello(communicator)
+
+    def announce_only() -> None:  # the session is left in place
+        request = SimpleNamespace(session=SessionStore(cookie))
+        user_logged_out.send(sender=type(users["executive"]), request=request, user=None)
+
+    await database_sync_to_async(announce_only)()
+    assert await closed_while_open(communicator) == CLOSE_UNAUTHENTICATED

@@ -128,7 +128,15 @@
       return;
     }
     socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", retryLater);
+    socket.addEventListener("close", function (event) {
+      // Signed out, deactivated or no role (now or while connected), or no such incident:
+      // retrying cannot help; a reload shows the sign-in page or the reason.
+      if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
+        setStatus("ended");
+        return;
+      }
+      retryLater();
+    });
   }
 
   // Ages and times-in-state grow without events; re-render them once a minute.
