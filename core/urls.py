@@ -1,6 +1,7 @@
 """URL root: the only place (with asgi.py) that wires the apps together."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -12,7 +13,12 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # A page for people: an anonymous browser is sent to sign in, then comes back.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("api/", include("incidents.api.urls")),
     # Pages last: their patterns (e.g. "incidents/<reference>/") must not shadow the roots above.
     path("", include("frontend.urls")),
