@@ -31,7 +31,7 @@ from incidents.events import append_event, lock_log_head
 from incidents.guards import REQUIREMENTS, missing_fields
 from incidents.models import Event, Incident, Referral
 from incidents.obligations import sync_obligations
-from incidents.record_transitions import fsm_transitions, role_may_run
+from incidents.record_transitions import ensure_may_run, fsm_transitions
 
 TRANSITIONS = (
     "start_scoping",
@@ -147,8 +147,7 @@ def apply_transition(
     payload = {k: v for k, v in (payload or {}).items() if v not in (None, "")}
     if name not in TRANSITIONS:
         raise UnknownTransition(name)
-    if not role_may_run(Incident, actor, name):
-        raise RoleForbidden(f"Your role may not run '{name}'.")
+    ensure_may_run(Incident, actor, name)
     with _locked(incident, expected_version) as locked:
         method = getattr(locked, name)
         available = _transitions_from(locked)

@@ -54,6 +54,14 @@ def role_may_run(model: type[models.Model], user: Any, name: str) -> bool:
     return any(t.name == name and t.has_perm(None, user) for t in fsm_transitions(model))
 
 
+def ensure_may_run(model: type[models.Model], actor: Any, name: str) -> None:
+    """RoleForbidden unless the actor's role may run ``name`` from some state. The domain
+    functions check it first; the API checks it before parsing, so a caller who may never run
+    the transition hears 403, not a complaint about the body."""
+    if not role_may_run(model, actor, name):
+        raise RoleForbidden(f"Your role may not run '{name}' on {model._meta.verbose_name}s.")
+
+
 def allowed_names(record: Any, actor: Any) -> list[str]:
     """Transitions this actor may run on the record from its current state."""
     return sorted(
@@ -92,8 +100,7 @@ def run_record_transition(
     payload = {k: v for k, v in (payload or {}).items() if v not in (None, "")}
     if name not in spec.transitions:
         raise UnknownTransition(name)
-    if not role_may_run(spec.model, actor, name):
-        raise RoleForbidden(f"Your role may not run '{name}' on a {spec.kind}.")
+    ensure_may_run(spec.model, actor, name)
     with locked_record(spec.model, record, expected_version) as (incident, locked):
         if name not in {t.name for t in fsm_transitions(spec.model) if t.source == locked.state}:
             raise StateConflict(state=locked.state, allowed=allowed_names(locked, actor), name=name)

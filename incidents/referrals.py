@@ -48,7 +48,8 @@ def may_write_referrals(user: Any) -> bool:
     return has_any_role(user, {LEGAL, ADMIN})
 
 
-def _require_writer(actor: Any) -> None:
+def ensure_may_write_referrals(actor: Any) -> None:
+    """RoleForbidden unless the actor may record referrals (callers may check before parsing)."""
     if not may_write_referrals(actor):
         raise RoleForbidden("Only legal and admins record referrals.")
 
@@ -57,7 +58,7 @@ def create_referral(
     incident: Incident, *, actor: Any, data: dict[str, Any]
 ) -> tuple[Referral, Event]:
     """A new draft referral (``data`` already validated: the EDITABLE keys)."""
-    _require_writer(actor)
+    ensure_may_write_referrals(actor)
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         referral = Referral.objects.create(incident=locked, created_by=actor, **data)
@@ -71,7 +72,7 @@ def update_referral(
     referral: Referral, *, actor: Any, changes: dict[str, Any], expected_version: int | None = None
 ) -> tuple[Referral, Event | None]:
     """Edit a referral's details; records old and new values. No-op edits write nothing."""
-    _require_writer(actor)
+    ensure_may_write_referrals(actor)
     with locked_record(Referral, referral, expected_version) as (incident, locked):
         if locked.state not in Referral.OPEN:
             raise InvalidChange({"state": [f"A {locked.state} referral cannot be edited."]})
@@ -112,7 +113,7 @@ def hand_over_evidence(
     referral: Referral, *, actor: Any, evidence_ids: list[int], note: str = ""
 ) -> tuple[list[Evidence], Event]:
     """Record that evidence items were handed to the referral's authority (custody entries)."""
-    _require_writer(actor)
+    ensure_may_write_referrals(actor)
     with locked_record(Referral, referral) as (incident, locked):
         items = list(Evidence.objects.filter(incident=incident, pk__in=evidence_ids))
         unknown = sorted(set(evidence_ids) - {e.pk for e in items})

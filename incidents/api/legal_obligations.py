@@ -85,6 +85,7 @@ class ObligationTransitionView(APIView):
             get_object_or_404(visible, pk=pk),
             name,
             names=LIFECYCLE.transitions,
+            model=Obligation,
             payload_class=ObligationTransitionSerializer,
             apply=apply_obligation_transition,
         )

@@ -22,6 +22,7 @@ from incidents.referrals import (
     TRANSITIONS,
     apply_referral_transition,
     create_referral,
+    ensure_may_write_referrals,
     hand_over_evidence,
     update_referral,
 )
@@ -50,6 +51,7 @@ class IncidentReferralsView(APIView):
     @extend_schema(request=ReferralWriteSerializer, responses={201: ReferralSerializer})
     def post(self, request: Request, reference: str) -> Response:
         incident = incident_for(request, reference)
+        ensure_may_write_referrals(request.user)  # 403 before any complaint about the body
         data = ReferralWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         referral, _ = create_referral(incident, actor=request.user, data=data.validated_data)
@@ -64,6 +66,7 @@ class ReferralView(APIView):
     @extend_schema(request=ReferralWriteSerializer, responses={200: ReferralSerializer})
     def patch(self, request: Request, pk: int) -> Response:
         referral = referral_for(request, pk)
+        ensure_may_write_referrals(request.user)
         data = ReferralWriteSerializer(referral, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         referral, _ = update_referral(
@@ -83,6 +86,7 @@ class ReferralTransitionView(APIView):
             referral_for(request, pk),
             name,
             names=TRANSITIONS,
+            model=Referral,
             payload_class=ReferralTransitionSerializer,
             apply=apply_referral_transition,
         )
@@ -93,6 +97,7 @@ class ReferralHandoverView(APIView):
     @extend_schema(request=HandoverSerializer, responses={200: ReferralSerializer})
     def post(self, request: Request, pk: int) -> Response:
         referral = referral_for(request, pk)
+        ensure_may_write_referrals(request.user)
         data = HandoverSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hand_over_evidence(

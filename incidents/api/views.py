@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 import django_filters
+from django.db.models import Model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -38,6 +39,7 @@ from incidents.lifecycle import (
     update_incident,
 )
 from incidents.models import Event, Incident, roles_see_incidents
+from incidents.record_transitions import ensure_may_run
 
 
 def expected_version(request: Request) -> int | None:
@@ -57,6 +59,7 @@ def run_transition(
     name: str,
     *,
     names: tuple[str, ...],
+    model: type[Model],
     payload_class: type[serializers.Serializer],
     apply: Callable[..., tuple[Any, Any]],
 ) -> Any:
@@ -67,6 +70,7 @@ def run_transition(
     the changed record."""
     if name not in names:
         raise UnknownTransition(name)
+    ensure_may_run(model, request.user, name)  # 403 before any complaint about the body
     record, _ = apply(
         record,
         name,
@@ -185,6 +189,7 @@ class IncidentViewSet(
             self._visible_reference(reference),
             name,
             names=TRANSITIONS,
+            model=Incident,
             payload_class=TransitionPayloadSerializer,
             apply=apply_transition,
         )

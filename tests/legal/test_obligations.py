@@ -260,3 +260,12 @@ def test_enabling_a_rule_can_be_applied_to_open_incidents(rules, incident_in, us
     event = Event.objects.order_by("-seq").first()
     assert event.kind == "obligations.synced" and event.incident_id == incident.pk
     assert resync_open_incidents(actor=users["admin"]) == 0  # nothing new: no event
+
+
+def test_a_role_that_may_not_waive_hears_403_even_for_a_malformed_body(rules, api, incident_in):
+    obligation = incident_in("restoring").obligations.first()
+    url = f"/api/obligations/{obligation.pk}/transitions/waive/"
+    response = api("engineer").post(url, {"note": ["not", "text"], "document": "x"}, format="json")
+    assert response.status_code == 403
+    # A role that may run it still hears about the body.
+    assert api("legal").post(url, {"note": ["not", "text"]}, format="json").status_code == 400

@@ -133,3 +133,25 @@ def test_incident_can_have_several_referrals(api, incident_in):
     _new(api, reference, authority="cybercrime_prosecutor")
     listed = api("legal").get(f"/api/incidents/{reference}/referrals/").json()
     assert [r["authority"] for r in listed] == ["cyber_police", "cybercrime_prosecutor"]
+
+
+def test_a_role_that_may_not_write_referrals_hears_403_before_any_complaint_about_the_body(
+    api, incident_in
+):
+    incident = incident_in("restored")
+    pk = _new(api, incident.reference).json()["id"]
+    before = Event.objects.count()
+    bad = {"authority": "bogus", "evidence": "x", "at": "yesterday"}
+    calls = [
+        ("post", f"/api/incidents/{incident.reference}/referrals/"),
+        ("patch", f"/api/referrals/{pk}/"),
+        ("post", f"/api/referrals/{pk}/evidence/"),
+        ("post", f"/api/referrals/{pk}/transitions/submit/"),
+        ("post", f"/api/incidents/{incident.reference}/transitions/refer/"),
+    ]
+    for role in ("engineer", "executive"):
+        for method, url in calls:
+            response = getattr(api(role), method)(url, bad, format="json")
+            assert response.status_code == 403, (role, url, response.json())
+            assert "detail" in response.json()
+    assert Event.objects.count() == before
