@@ -25,3 +25,6 @@ urlpatterns = [
     path("api/", include(notifier_urls.api_urlpatterns)),
     path("", include(notifier_urls.webhook_urlpatterns)),
 ]
+
+handler404 = "core.api_http.not_found"
+handler500 = "core.api_http.server_error"

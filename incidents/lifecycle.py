@@ -30,6 +30,7 @@ from incidents.errors import (
 from incidents.events import append_event, lock_log_head
 from incidents.guards import REQUIREMENTS, missing_fields
 from incidents.models import Event, Incident, Referral
+from incidents.moments import check_moments
 from incidents.obligations import sync_obligations
 from incidents.record_transitions import ensure_may_run, fsm_transitions
 
@@ -187,6 +188,7 @@ def _stage(locked: Incident, name: str, payload: dict[str, Any], actor: Any) -> 
 def _new_submitted_referral(incident: Incident, payload: dict[str, Any], actor: Any) -> Referral:
     if "submitted_at" not in payload:
         raise RequirementsMissing(["submitted_at"])
+    check_moments(submitted_at=payload["submitted_at"])
     referral = Referral(
         incident=incident,
         created_by=actor,
@@ -202,8 +204,14 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
     ensure_may_log(actor)
     data = dict(data)
     now = timezone.now()
-    detected_at = data.pop("detected_at", None) or now
-    aware_at = data.pop("aware_at", None) or detected_at
+    aware_at = data.pop("aware_at", None)
+    # Unless given, detection is now, or the moment of awareness if that is earlier: the company
+    # cannot have become aware of a breach before it was detected.
+    detected_at = data.pop("detected_at", None) or min(aware_at or now, now)
+    aware_at = aware_at or detected_at
+    check_moments(detected_at=detected_at, aware_at=aware_at)
+    if aware_at < detected_at:
+        raise InvalidChange({"aware_at": ["May not be before detected_at."]})
     with transaction.atomic():
         year = timezone.localtime(now).year
         # Taking the log head first serialises reference numbering with every other append.
@@ -262,6 +270,7 @@ def update_incident(
                 setattr(locked, field, new)
         if not diff:
             return locked, None
+        check_moments(**{k: changes[k] for k in ("detected_at", "aware_at") if k in diff})
         if locked.aware_at < locked.detected_at:
             raise InvalidChange({"aware_at": ["May not be before detected_at."]})
         locked.version += 1

@@ -14,6 +14,7 @@ from core.roles import ADMIN, LEGAL, has_any_role, primary_role
 from incidents.errors import InvalidChange, RoleForbidden
 from incidents.events import append_event
 from incidents.models import CustodyEntry, Event, Evidence, Incident, Referral
+from incidents.moments import check_moments
 from incidents.record_transitions import RecordLifecycle, locked_record, run_record_transition
 
 EDITABLE = ("authority", "authority_name", "case_number", "contact", "notes")
@@ -23,6 +24,7 @@ _MOMENT_ARG = {"submit": "submitted_at"}
 
 
 def _call_args(referral: Referral, name: str, actor: Any, payload: dict[str, Any]) -> dict:
+    check_moments(at=payload.get("at"))
     args = {_MOMENT_ARG.get(name, "at"): payload.get("at") or timezone.now()}
     if name == "withdraw":
         args["reason"] = payload["reason"]

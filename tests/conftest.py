@@ -134,20 +134,25 @@ PATH["dismissed"] = [("dismiss", {"reason": "false positive"}, "engineer")]
 def incident_in(users: dict[str, User]) -> Callable[..., Any]:
     """incident_in("restored") -> an incident driven there through the real domain functions."""
 
+    from rest_framework.fields import DateTimeField
+
+    def moments(values: dict[str, Any]) -> dict[str, Any]:
+        """The domain takes parsed values, as the API's serializers hand them over."""
+        return {
+            key: DateTimeField().to_internal_value(value)
+            if key in ("detected_at", "aware_at", "submitted_at") and isinstance(value, str)
+            else value
+            for key, value in values.items()
+        }
+
     def build(state: str, **fields: Any) -> Any:
-        data = {"title": "Leaked backup", "severity": "high", **fields}
+        data = moments({"title": "Leaked backup", "severity": "high", **fields})
         incident, _ = create_incident(actor=users["engineer"], data=data)
         for name, payload, role in PATH[state]:
             if name == "scope":
                 incident, _ = update_incident(incident, actor=users[role], changes=payload)
             else:
-                from rest_framework.fields import DateTimeField
-
-                payload = dict(payload)
-                if "submitted_at" in payload:
-                    payload["submitted_at"] = DateTimeField().to_internal_value(
-                        payload["submitted_at"]
-                    )
+                payload = moments(payload)
                 incident, _ = apply_transition(incident, name, actor=users[role], payload=payload)
         return incident
 

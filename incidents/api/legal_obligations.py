@@ -9,7 +9,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import DateTimeField
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from incidents.api.legal_serializers import (
     ObligationSerializer,
     ObligationTransitionSerializer,
 )
+from incidents.api.serializers import MomentField
 from incidents.api.views import run_transition
 from incidents.models import JurisdictionRule, Obligation
 from incidents.obligations import LIFECYCLE, apply_obligation_transition
@@ -67,7 +67,7 @@ class ObligationListView(ListAPIView):
             obligations = obligations.filter(state=state)
         if params.get("due_before"):
             try:
-                moment = DateTimeField().to_internal_value(params["due_before"])
+                moment = MomentField().to_internal_value(params["due_before"])
             except ValidationError:
                 raise ValidationError({"due_before": ["Give an ISO 8601 date-time."]}) from None
             obligations = obligations.due_before(moment)

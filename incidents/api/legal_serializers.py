@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from incidents.api.serializers import StrictInputMixin
+from incidents.api.serializers import MAX_ID, MomentField, RecordIdField, StrictInputMixin
 from incidents.choices import Authority
 from incidents.models import (
     CustodyEntry,
@@ -62,7 +62,7 @@ class ReferralTransitionSerializer(StrictInputMixin, serializers.Serializer):
         "withdraw": ("reason",),
     }
 
-    at = serializers.DateTimeField(required=False)
+    at = MomentField(required=False)
     case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     outcome = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
@@ -78,7 +78,7 @@ class ReferralTransitionSerializer(StrictInputMixin, serializers.Serializer):
 
 class HandoverSerializer(StrictInputMixin, serializers.Serializer):
     evidence = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=500
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=500
     )
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
@@ -119,9 +119,7 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 class ObligationTransitionSerializer(StrictInputMixin, serializers.Serializer):
     note = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    document = serializers.PrimaryKeyRelatedField(
-        queryset=Evidence.objects.all(), required=False, allow_null=True
-    )
+    document = RecordIdField(queryset=Evidence.objects.all(), required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.context["transition"] == "waive" and attrs.get("document"):

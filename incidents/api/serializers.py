@@ -20,28 +20,64 @@ MAX_SUBJECTS = 10**12
 
 
 class StrictInputMixin:
-    """Refuse keys the serializer does not know, naming read-only ones, instead of ignoring them."""
+    """Refuse keys the serializer does not know, naming read-only ones, instead of ignoring them;
+    and numbers where text is expected, which DRF would quietly turn into text (1e400: "inf")."""
 
     read_only_names: tuple[str, ...] = ()
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             errors = {}
-            for key in data:
-                if key in self.fields:
-                    continue
-                if key in self.read_only_names:
-                    errors[key] = [
-                        "This field is read-only; it changes only through the lifecycle."
-                    ]
-                else:
-                    errors[key] = ["Unknown field."]
+            for key, value in data.items():
+                field = self.fields.get(key)
+                if field is None:
+                    if key in self.read_only_names:
+                        errors[key] = [
+                            "This field is read-only; it changes only through the lifecycle."
+                        ]
+                    else:
+                        errors[key] = ["Unknown field."]
+                elif _text_field(field) and not isinstance(value, str) and value is not None:
+                    errors[key] = ["Not a valid string."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
-class AffectedSystemSerializer(serializers.Serializer):
+def _text_field(field: serializers.Field) -> bool:
+    # ChoiceField is not a CharField, and refuses a number that is not one of its choices.
+    return isinstance(field, serializers.CharField)
+
+
+class MomentField(serializers.DateTimeField):
+    """A date-time a person gives. DRF's own overflows (a 500) on naive values within hours of
+    year 1, while making them aware in TIME_ZONE; here that is an invalid value like any other.
+    Whether the moment is plausible is the domain's rule (incidents/moments.py)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            self.fail("invalid", format="ISO 8601")
+
+
+# The largest id a database integer column holds; a bigger number is no record's id.
+MAX_ID = 2**63 - 1
+
+
+class RecordIdField(serializers.PrimaryKeyRelatedField):
+    """A record named by its id: a JSON integer, not a float (20.9 was taken as 20, 1e400 was a
+    500) nor a boolean."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class AffectedSystemSerializer(StrictInputMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     hosting = serializers.ChoiceField(choices=Hosting.choices)
 
@@ -82,8 +118,8 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
     commander = serializers.SlugRelatedField(
         slug_field="username", queryset=commander_queryset(), allow_null=True, required=False
     )
-    detected_at = serializers.DateTimeField(required=False)
-    aware_at = serializers.DateTimeField(required=False)
+    detected_at = MomentField(required=False)
+    aware_at = MomentField(required=False)
     attack_vector = serializers.ChoiceField(
         choices=AttackVector.choices, allow_blank=True, required=False
     )
@@ -130,7 +166,7 @@ class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
     restoration_summary = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     authority = serializers.ChoiceField(choices=Authority.choices, required=False)
     authority_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    submitted_at = serializers.DateTimeField(required=False)
+    submitted_at = MomentField(required=False)
     case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
     notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)

@@ -10,7 +10,7 @@ import django_filters
 from django.db.models import Model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.parsers import JSONParser
 from core.roles import roles_of
 from incidents.api.serializers import (
     EventSerializer,
@@ -48,7 +49,8 @@ def expected_version(request: Request) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     tag = raw.strip().removeprefix("W/").strip().strip('"')
-    if not tag.isdigit():
+    # isdigit() alone admits "²" and other digits int() refuses; 18 digits outgrow any version.
+    if not (tag.isascii() and tag.isdigit() and len(tag) <= 18):
         raise ParseError('If-Match must be an incident version in quotes, like "3".')
     return int(tag)
 
@@ -84,9 +86,10 @@ def run_transition(
 def _parsed_payload(
     data: Any, payload_class: type[serializers.Serializer], name: str
 ) -> dict[str, Any]:
-    if not data and _empty_payload_is_valid(payload_class, name):
+    if data == {} and _empty_payload_is_valid(payload_class, name):
         return {}  # most transitions carry no body: skip building a serializer for it
-    payload = payload_class(data=data or {}, context={"transition": name})
+    # Anything but an object ([], false, null) is refused by the serializer, not taken as empty.
+    payload = payload_class(data=data, context={"transition": name})
     payload.is_valid(raise_exception=True)
     return payload.validated_data
 
@@ -249,3 +252,5 @@ class TokenView(ObtainAuthToken):
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    # DRF's view adds form parsers and its own JSON parser; ours refuses what breaks that one.
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]

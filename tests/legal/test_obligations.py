@@ -269,3 +269,23 @@ def test_a_role_that_may_not_waive_hears_403_even_for_a_malformed_body(rules, ap
     assert response.status_code == 403
     # A role that may run it still hears about the body.
     assert api("legal").post(url, {"note": ["not", "text"]}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize("document", ["1e400", "{pk}.9", "true", '"{pk}"'])
+def test_an_obligation_document_is_named_by_its_integer_id(
+    rules, api, incident_in, media, document
+):
+    from tests.legal.test_evidence import upload
+
+    incident = incident_in("restoring")
+    evidence = upload(api, incident.reference).json()
+    obligation = incident.obligations.first()
+    url = f"/api/obligations/{obligation.pk}/transitions/fulfil/"
+    body = '{"note": "n", "document": ' + document.format(pk=evidence["id"]) + "}"
+    response = api("legal").generic("POST", url, body, content_type="application/json")
+    assert response.status_code == 400 and "document" in response.json()
+    obligation.refresh_from_db()
+    assert obligation.state == "open"
+    # The integer itself is accepted.
+    done = api("legal").post(url, {"note": "n", "document": evidence["id"]}, format="json")
+    assert done.status_code == 200, done.json()

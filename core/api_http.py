@@ -1,0 +1,63 @@
+"""How the API answers what never reaches a view: a URL that matches no route, a write sent
+without the trailing slash, a server error. Always JSON with ``detail``, like every other API
+answer (docs/api.md); the pages keep Django's HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware import common
+from django.urls import is_valid_path
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's, except that an API write is never redirected to add a slash: clients re-send a
+    redirected POST or PATCH as a GET, so the write would be lost (and in DEBUG Django raises
+    instead). It gets a JSON 404 that names the right URL. Reads still redirect."""
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        if is_api(request) and request.method not in ("GET", "HEAD"):
+            return False
+        return super().should_redirect_with_slash(request)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response = super().process_response(request, response)
+        if response.status_code == 404 and is_api(request) and not _is_json(response):
+            return not_found_json(request)
+        return response
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
+
+
+def not_found_json(request: HttpRequest) -> JsonResponse:
+    detail = "Not found."
+    with_slash = request.path_info + "/"
+    if not request.path_info.endswith("/") and is_valid_path(
+        with_slash, getattr(request, "urlconf", None)
+    ):
+        detail = f"Not found. API URLs end with a slash: {with_slash}"
+    return JsonResponse({"detail": detail}, status=404)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404 (without DEBUG)."""
+    if is_api(request):
+        return not_found_json(request)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest, *args: Any) -> HttpResponse:
+    """handler500 (without DEBUG): the failure is logged; the client learns nothing more."""
+    if is_api(request):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return defaults.server_error(request)
