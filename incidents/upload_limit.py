@@ -3,7 +3,9 @@
 Django's ASGI handler reads a whole body into a spooled file before any view or upload handler
 runs, so the evidence limit checked while parsing (incidents.evidence.HashingUploadHandler)
 would come only after a huge upload had filled the disk. This refuses a body announced larger
-than the largest allowed evidence upload at once (413), and cuts one that streams past it.
+than the largest allowed evidence upload before reading it (413), and cuts one that streams past
+it. (daphne has already received the whole body by then; only a proxy in front can refuse
+earlier: docs/legal.md.)
 """
 
 from __future__ import annotations
