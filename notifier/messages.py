@@ -163,11 +163,23 @@ def alert_buttons(*, language: str, reference: str, acknowledge: bool) -> dict[s
 
 
 def local_time(moment: dt.datetime, *, language: str, time_zone: str) -> str:
-    """A due time as people read it: their zone, Jalali in Persian (DESIGN.md)."""
-    local = moment.astimezone(zoneinfo.ZoneInfo(time_zone))
+    """A due time as people read it: their zone, Jalali in Persian (DESIGN.md).
+
+    Never raises for a representable ``datetime``: a moment the zone cannot shift (near year 1
+    or 9999) is shown in UTC, and one Jalali cannot represent in Gregorian ISO form."""
+    try:
+        local, suffix = moment.astimezone(zoneinfo.ZoneInfo(time_zone)), ""
+    except OverflowError:
+        local, suffix = moment.astimezone(dt.UTC), " UTC"
     if language == "fa":
-        return jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+        try:
+            jalali = jdatetime.datetime.fromgregorian(datetime=local)
+        except ValueError:
+            pass
+        else:
+            return jalali.strftime("%Y/%m/%d %H:%M") + suffix
+    # isoformat pads the year to four digits; strftime("%Y") does not on every platform.
+    return local.isoformat(sep=" ", timespec="minutes")[:16] + suffix
 
 
 def reminder_text(*, language: str, time_zone: str, facts: dict[str, Any]) -> str:

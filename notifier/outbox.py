@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.models import Profile
@@ -56,11 +56,22 @@ def derive_deliveries(limit: int = DERIVE_BATCH) -> int:
             p.user_id: p.effective_language()
             for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])
         }
-        rows = [row for event in events for row in _rows_for(event, links, languages)]
+        rows = [row for event in events for row in _routed(event, links, languages)]
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         cursor.seq = events[-1].seq
         cursor.save(update_fields=["seq"])
     return len(rows)
+
+
+def _routed(event: Event, links: list[TelegramLink], languages: dict[int, str]) -> list[Delivery]:
+    try:
+        return _rows_for(event, links, languages)
+    except DatabaseError:
+        raise  # the transaction is broken; the worker reconnects and derives again
+    except Exception:
+        # An event nobody can route must not hold the cursor, and every later alert, forever.
+        log.exception("event %s: recipients could not be worked out; no alert for it", event.seq)
+        return []
 
 
 def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]) -> list[Delivery]:
@@ -68,32 +79,47 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
     rows = []
     for link in recipients(event, links):
         language = languages.get(link.user_id) or settings.LANGUAGE_CODE
-        rows.append(
-            Delivery(
-                key=f"event:{event.seq}:{link.chat_id}",
-                kind=event.kind,
-                event=event,
-                incident=incident,
-                user=link.user,
-                chat_id=link.chat_id,
-                text=alert_text(
-                    language=language,
-                    kind=event.kind,
-                    reference=incident.reference,
-                    severity=incident.severity,
-                    state=event.to_state or incident.state,
-                    title=incident.title,
-                    actor=event.actor_username,
-                    from_state=event.from_state,
-                ),
-                reply_markup=alert_buttons(
-                    language=language,
-                    reference=incident.reference,
-                    acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
-                ),
-            )
+        row = Delivery(
+            key=f"event:{event.seq}:{link.chat_id}",
+            kind=event.kind,
+            event=event,
+            incident=incident,
+            user=link.user,
+            chat_id=link.chat_id,
         )
+        try:
+            row.text = alert_text(
+                language=language,
+                kind=event.kind,
+                reference=incident.reference,
+                severity=incident.severity,
+                state=event.to_state or incident.state,
+                title=incident.title,
+                actor=event.actor_username,
+                from_state=event.from_state,
+            )
+            row.reply_markup = alert_buttons(
+                language=language,
+                reference=incident.reference,
+                acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
+            )
+        except Exception as exc:
+            log.exception("delivery %s could not be built; dead-lettered", row.key)
+            unbuildable(row, exc)
+        rows.append(row)
     return rows
+
+
+def unbuildable(row: Delivery, exc: Exception) -> Delivery:
+    """Turn a delivery whose message could not be built into a dead letter: it is kept, with
+    the reason, for the admin's dead-letter list, but never claimed or sent."""
+    row.status, row.text, row.reply_markup = Delivery.DEAD, "", None
+    row.last_error = _build_error(exc)
+    return row
+
+
+def _build_error(exc: Exception) -> str:
+    return f"could not build the message: {exc!r}"[:2000]
 
 
 def enqueue(
@@ -122,6 +148,26 @@ def enqueue(
         from notifier.apps import notify_worker
 
         transaction.on_commit(lambda: notify_worker(delivery), robust=True)
+    return delivery if created else None
+
+
+def enqueue_dead(
+    *, kind: str, key: str, link: TelegramLink, error: Exception, incident: Incident | None = None
+) -> Delivery | None:
+    """Record, under its usual ``key``, a delivery that could not be built: dead at once (see
+    ``unbuildable``). Idempotent like ``enqueue``; returns None if the key already existed."""
+    delivery, created = Delivery.objects.get_or_create(
+        key=key,
+        defaults={
+            "kind": kind,
+            "incident": incident,
+            "user": link.user,
+            "chat_id": link.chat_id,
+            "text": "",
+            "status": Delivery.DEAD,
+            "last_error": _build_error(error),
+        },
+    )
     return delivery if created else None
 
 

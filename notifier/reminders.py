@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.models import Profile
@@ -18,7 +18,8 @@ from core.roles import LEGAL
 from incidents.models import Obligation
 from incidents.obligations import mark_reminded, reminder_facts
 from notifier.messages import alert_buttons, reminder_text
-from notifier.outbox import enqueue
+from notifier.models import TelegramLink
+from notifier.outbox import enqueue, enqueue_dead
 from notifier.recipients import active_links
 
 log = logging.getLogger(__name__)
@@ -36,24 +37,37 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             if not mark_reminded(obligation, stage):
                 continue  # another worker took it
-            facts = reminder_facts(obligation, stage)
             for link in links:
                 profile = profiles.get(link.user_id) or Profile(user=link.user)
-                language = profile.effective_language()
-                text = reminder_text(
-                    language=language, facts=facts, time_zone=profile.effective_time_zone()
-                )
-                created = enqueue(
-                    kind="reminder",
-                    key=f"obligation:{obligation.pk}:{stage}:{link.chat_id}",
-                    link=link,
-                    text=text,
-                    incident=obligation.incident,
-                    reply_markup=alert_buttons(
-                        language=language, reference=facts["reference"], acknowledge=False
-                    ),
-                )
-                queued += created is not None
+                queued += _enqueue_one(obligation, stage, link, profile)
     if queued:
         log.info("queued %d legal-deadline reminders", queued)
     return queued
+
+
+def _enqueue_one(obligation: Obligation, stage: str, link: TelegramLink, profile: Profile) -> bool:
+    """Call inside the transaction of ``mark_reminded``; True if a reminder was queued. One that
+    cannot be built is recorded dead instead, so later scans do not fail on it again forever."""
+    key = f"obligation:{obligation.pk}:{stage}:{link.chat_id}"
+    try:
+        facts = reminder_facts(obligation, stage)
+        language = profile.effective_language()
+        text = reminder_text(
+            language=language, facts=facts, time_zone=profile.effective_time_zone()
+        )
+        buttons = alert_buttons(language=language, reference=facts["reference"], acknowledge=False)
+    except DatabaseError:
+        raise  # the transaction is broken: let the worker roll back and reconnect
+    except Exception as exc:
+        log.exception("reminder %s could not be built; dead-lettered", key)
+        enqueue_dead(kind="reminder", key=key, link=link, error=exc, incident=obligation.incident)
+        return False
+    created = enqueue(
+        kind="reminder",
+        key=key,
+        link=link,
+        text=text,
+        incident=obligation.incident,
+        reply_markup=buttons,
+    )
+    return created is not None

@@ -38,6 +38,7 @@ from notifier.transports.telegram import LogOnlyTransport, TelegramTransport, Tr
 log = logging.getLogger(__name__)
 ESCALATION_SCAN_SECONDS = 15.0
 BUSY_TICK = 0.01  # how often the loop looks for new work while sends are in flight
+ERROR_PAUSE_SECONDS = 5.0  # after an unexpected error in a cycle, before the next one
 
 
 @dataclass
@@ -174,11 +175,9 @@ class Worker:
         waker = Waker(self.stop, settings.NOTIFIER_POLL_SECONDS)
         deadline = time.monotonic() + max_seconds if max_seconds else None
         try:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and not (deadline and time.monotonic() > deadline):
                 try:
                     claimed = self.cycle(sender)
-                    if deadline and time.monotonic() > deadline:
-                        break
                     if self.inflight:
                         self._collect(timeout=BUSY_TICK)
                         continue
@@ -188,6 +187,15 @@ class Worker:
                     log.exception("database error in the notifier loop; retrying in a second")
                     connection.close()
                     self.stop.wait(1.0)
+                    continue
+                except Exception:
+                    # A bug must not stop every alert: `make run` stops the whole app when the
+                    # worker exits. Only a stop signal ends the loop.
+                    log.exception(
+                        "unexpected error in the notifier loop; retrying in %s s",
+                        ERROR_PAUSE_SECONDS,
+                    )
+                    self.stop.wait(ERROR_PAUSE_SECONDS)
                     continue
                 if not claimed:
                     if until_idle:
@@ -203,9 +211,7 @@ class Worker:
         derive_deliveries()
         if time.monotonic() >= self._next_scan:
             self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
-            if escalate_due():
-                derive_deliveries()
-            enqueue_reminders()
+            self._scan()
         free = self.capacity - len(self.inflight)
         if free <= 0:
             return 0
@@ -215,11 +221,32 @@ class Worker:
             self.inflight[sender.submit(out)] = out
         return len(batch)
 
+    def _scan(self) -> None:
+        """Escalations, then reminders. A scan that fails is logged and tried again at the next
+        one; it never keeps the cycle from sending what is already due."""
+        try:
+            if escalate_due():
+                derive_deliveries()
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("escalation scan failed; next try in %s s", ESCALATION_SCAN_SECONDS)
+        try:
+            enqueue_reminders()
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("reminder scan failed; next try in %s s", ESCALATION_SCAN_SECONDS)
+
     def _collect(self, timeout: float) -> None:
         done, _ = cf.wait(list(self.inflight), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         for future in done:
             out = self.inflight.pop(future)
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # the send's own bookkeeping failed: retry it like an error
+                log.exception("send of delivery %s failed unexpectedly", out.id)
+                result = Result(out, error=TransportError(repr(exc)))
             if result.error is None:
                 record_sent(out, result.message_id)
             else:
