@@ -9,6 +9,7 @@ from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +47,12 @@ class IncidentEvidenceView(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         incident = incident_for(request, reference)
+        # A form may repeat a part; only the last would be kept, the others silently dropped.
+        repeated = sorted(key for key in request.data if len(request.data.getlist(key)) > 1)
+        if repeated:
+            raise ValidationError(
+                {key: ["Give this part once (one file per upload)."] for key in repeated}
+            )
         data = EvidenceUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         evidence, _ = store_evidence(

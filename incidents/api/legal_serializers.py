@@ -216,7 +216,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EvidenceUploadSerializer(serializers.Serializer):
+class EvidenceUploadSerializer(StrictInputMixin, serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, max_length=10000)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)

@@ -253,3 +253,22 @@ def test_browser_session_upload_passes_csrf_and_the_limit(users, incident_in, me
     assert post(b"data", HTTP_X_CSRFTOKEN=secret).status_code == 201
     settings.EVIDENCE_MAX_BYTES = 10
     assert post(b"x" * 11, HTTP_X_CSRFTOKEN=secret).status_code == 413
+
+
+def test_an_upload_with_a_repeated_part_or_an_unknown_one_is_refused(api, incident_in, media):
+    incident = incident_in("scoping")
+    url = f"/api/incidents/{incident.reference}/evidence/"
+    two = api("engineer").post(
+        url,
+        {
+            "file": [
+                SimpleUploadedFile("a.log", b"first", "text/plain"),
+                SimpleUploadedFile("b.log", b"second", "text/plain"),
+            ]
+        },
+        format="multipart",
+    )
+    assert two.status_code == 400 and "file" in two.json()
+    unknown = upload(api, incident.reference, collected_by="me")
+    assert unknown.status_code == 400 and unknown.json()["collected_by"] == ["Unknown field."]
+    assert not Evidence.objects.exists()
