@@ -1,5 +1,8 @@
 """Bot updates -> replies. Shared by the webhook view and ``run_telegram_bot`` (polling).
 
+Every update is checked against the shape in ``notifier.updates`` first, so the handlers read
+its fields without guarding each lookup.
+
 A handler returns the reply as a Bot API call (``{"method": ..., **params}``): the webhook
 answers with it in the HTTP response, the polling command sends it through the transport.
 """
@@ -21,6 +24,7 @@ from notifier.linking import LinkRefused, link_chat, unlink
 from notifier.messages import scrub, short_title, t
 from notifier.models import ProcessedUpdate, TelegramLink
 from notifier.subscriptions import follow, unfollow
+from notifier.updates import MalformedUpdate, parse_update
 
 log = logging.getLogger(__name__)
 Reply = dict[str, Any]
@@ -72,9 +76,7 @@ def _say(language: str, key: str, **kw: str) -> str:
     return table[key].format(**{k: html.escape(v) for k, v in kw.items()})
 
 
-def _link_for(telegram_user_id: int | None) -> TelegramLink | None:
-    if telegram_user_id is None:
-        return None
+def _link_for(telegram_user_id: int) -> TelegramLink | None:
     return (
         TelegramLink.objects.active()
         .select_related("user")
@@ -87,28 +89,35 @@ def _language(link: TelegramLink | None) -> str:
     return Profile.for_user(link.user).effective_language() if link else settings.LANGUAGE_CODE
 
 
-def process_update(data: dict[str, Any]) -> Reply | None:
-    """Handle one update exactly once: a repeated ``update_id`` does nothing."""
+def process_update(data: Any) -> Reply | None:
+    """Handle one update exactly once: a repeated ``update_id`` does nothing. One that is not
+    well-formed (``notifier.updates``) is logged and dropped with nothing written: answering it
+    with an error would only make Telegram deliver it again, and again."""
+    try:
+        update = parse_update(data)
+    except MalformedUpdate as bad:
+        update_id = "without a readable update_id" if bad.update_id is None else bad.update_id
+        log.warning("ignoring malformed Telegram update %s: %s", update_id, bad.reason)
+        return None
     with transaction.atomic():
-        _, created = ProcessedUpdate.objects.get_or_create(update_id=int(data["update_id"]))
+        _, created = ProcessedUpdate.objects.get_or_create(update_id=update["update_id"])
         if not created:
-            log.info("ignoring repeated Telegram update %s", data["update_id"])
+            log.info("ignoring repeated Telegram update %s", update["update_id"])
             return None
-        if isinstance(data.get("callback_query"), dict):
-            return _callback(data["callback_query"])
-        if isinstance(data.get("message"), dict):
-            return _message(data["message"])
+        if "callback_query" in update:
+            return _callback(update["callback_query"])
+        if "message" in update:
+            return _message(update["message"])
     return None
 
 
 def _message(msg: dict[str, Any]) -> Reply | None:
-    text, chat = msg.get("text"), msg.get("chat") or {}
-    if not isinstance(text, str) or "id" not in chat:
+    text, chat, sender = msg.get("text"), msg["chat"], msg["from"]
+    if text is None:  # a photo, a sticker, someone joining: nothing to answer
         return None
     command, _, arg = text.strip().partition(" ")
     command = command.split("@")[0].lower()
-    sender = msg.get("from") or {}
-    link = _link_for(sender.get("id"))
+    link = _link_for(sender["id"])
     language = _language(link)
 
     def reply(body: str) -> Reply:
@@ -138,9 +147,9 @@ def _start(chat: dict[str, Any], sender: dict[str, Any], token: str, language: s
     try:
         user = link_chat(
             token,
-            telegram_user_id=int(sender["id"]),
-            chat_id=int(chat["id"]),
-            username=str(sender.get("username") or ""),
+            telegram_user_id=sender["id"],
+            chat_id=chat["id"],
+            username=sender.get("username", ""),
         )
     except LinkRefused as refused:
         return _say(language, refused.reason)
@@ -182,18 +191,18 @@ def _line(incident: Incident, language: str) -> str:
 
 
 def _callback(query: dict[str, Any]) -> Reply:
-    link = _link_for((query.get("from") or {}).get("id"))
+    link = _link_for(query["from"]["id"])
     language = _language(link)
 
     def answer(text: str, alert: bool = True) -> Reply:
         return {
             "method": "answerCallbackQuery",
-            "callback_query_id": str(query.get("id", "")),
+            "callback_query_id": query["id"],
             "text": scrub(text)[:200],
             "show_alert": alert,
         }
 
-    data = str(query.get("data") or "")
+    data = query.get("data", "")
     if not data.startswith("ack:"):
         return answer(_say(language, "help"))
     if link is None:
