@@ -7,7 +7,7 @@ import weakref
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 
@@ -63,8 +63,8 @@ class RequestThreadsHandler(ASGIHandler):
     of such threads take turns on one interpreter, so a request holding a row lock (or SQLite's
     write lock) waits for its turn among all of them (bench/README.md, "Transitions"). Here a
     request borrows one of ``threads`` threads once its body has arrived (a slow upload does not
-    hold one), does all its synchronous work there, and gives it back; the others wait on the
-    event loop.
+    hold one), runs Django's whole middleware chain and view there in one go, and gives it back;
+    the others wait on the event loop.
     """
 
     def __init__(self, threads: int) -> None:
@@ -72,6 +72,20 @@ class RequestThreadsHandler(ASGIHandler):
         self.threads = threads
         # Per event loop, as an asyncio queue belongs to one (tests run several loops).
         self._free: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        """Build the synchronous chain, as under WSGI, whatever Django asks for.
+
+        Django's ASGI handler builds an async chain; below the lowest middleware that is
+        sync-only (ours are) the rest runs as coroutines on the event loop, and every hook of
+        those middleware (``process_request``, ``process_response``) and the view itself then
+        hops to the request thread and back. That was five round trips per request, about half
+        of a light request's CPU (bench/README.md, "Sixth pass")."""
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request: Any) -> Any:
+        """The whole chain, middleware and view, in one trip to the request's thread."""
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     def _free_threads(self) -> asyncio.Queue:
         loop = asyncio.get_running_loop()

@@ -96,3 +96,33 @@ async def test_a_slow_upload_does_not_hold_a_turn(counts, settings):
     upload.put_nowait((b"second half", False))
     upload.put_nowait((None, False))
     assert await asyncio.wait_for(slow, timeout=10) == 200
+
+
+async def test_the_middleware_chain_and_view_run_in_one_trip_to_the_request_thread(
+    settings, monkeypatch
+):
+    """Django's async chain ran the middleware below ours as coroutines: each of their hooks
+    and the view hopped to the thread and back (nine crossings in all, bench/README.md)."""
+    from asgiref import sync
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    crossings: list[str] = []
+    to_thread, to_loop = sync.SyncToAsync.__call__, sync.AsyncToSync.__call__
+
+    async def counted_to_thread(self: Any, *args: Any, **kwargs: Any) -> Any:
+        crossings.append(getattr(self.func, "__qualname__", "?"))
+        return await to_thread(self, *args, **kwargs)
+
+    def counted_to_loop(self: Any, *args: Any, **kwargs: Any) -> Any:
+        crossings.append("to the loop")
+        return to_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted_to_thread)
+    monkeypatch.setattr(sync.AsyncToSync, "__call__", counted_to_loop)
+    status, _ = await answer(RequestThreadsHandler(threads=1), "GET", whole_body())
+    assert status == 200
+    assert crossings == [
+        "Signal.asend.<locals>.sync_send",  # request_started
+        "BaseHandler.get_response",  # every middleware and the view
+        "HttpResponseBase.close",  # request_finished
+    ]
