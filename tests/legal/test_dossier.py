@@ -1,22 +1,43 @@
 """The dossier: the PDF renders Persian shaped right-to-left (checked on a rendered page), and
-the ZIP carries the PDF, the evidence, a JSON export and a SHA256SUMS that sha256sum accepts."""
+the ZIP carries the PDF, the evidence, a JSON export and a SHA256SUMS that sha256sum accepts.
+Any text a user can store renders, whole: long runs of punctuation, symbols or emoji once
+overflowed fpdf2's recursive bidi resolution (RecursionError, a 500)."""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import io
 import json
+import re
 import shutil
 import subprocess
+import sys
+import unicodedata
 import zipfile
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from fontTools.ttLib import TTFont
 from PIL import Image
+from rest_framework.test import APIClient
 
-from incidents.dossier import _Pdf, when
-from incidents.models import CustodyEntry, Evidence
+from incidents.dossier import (
+    NEUTRAL_RUN_LIMIT,
+    _Pdf,
+    bound_neutral_runs,
+    direction_of,
+    font_path,
+    when,
+)
+from incidents.lifecycle import update_incident
+from incidents.models import CustodyEntry, Evidence, Incident, Obligation, Referral
+from incidents.obligations import apply_obligation_transition
+from incidents.referrals import apply_referral_transition, create_referral, hand_over_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +157,198 @@ def test_executive_gets_the_pdf_but_not_the_zip(api, incident_in, media):
     assert api("executive").get(f"/api/incidents/{reference}/dossier.pdf").status_code == 200
     assert api("executive").get(f"/api/incidents/{reference}/dossier.zip").status_code == 403
     assert api("legal").get("/api/incidents/INC-1999-0001/dossier.pdf").status_code == 404
+
+
+# Runs of characters that are not strong letters (punctuation, symbols, emoji, spaces), long
+# enough to have overflowed fpdf2's recursive bidi resolution, and Persian words between them.
+MIXED = (
+    "گزارش نشت «پایگاه داده» (سرور ۳): "
+    + "-" * 1200
+    + " ؛ "
+    + ". " * 500
+    + " ok! "
+    + "=-" * 600
+    + "؟!\n"
+) * 3
+LONG_RUNS = {
+    "dashes": "-" * 1000,
+    "equals signs": "=" * 2000,
+    "dots": "." * 1200,
+    "spaced dashes": "- " * 600,
+    "emoji": "\U0001f600" * 1000,
+    "percent signs": "%" * 1000,  # European terminators: another recursive rule (W5)
+    "persian and punctuation": MIXED,
+}
+
+
+def pdf_text(pdf_bytes: bytes) -> str:
+    document = pypdfium2.PdfDocument(pdf_bytes)
+    try:
+        # get_text_range recurses once per trailing unmapped character (combining marks).
+        return "".join(page.get_textpage().get_text_bounded() for page in document)
+    finally:
+        document.close()
+
+
+def assert_drawn_whole(pdf_bytes: bytes, *texts: str) -> None:
+    """Every visible character of the texts is in the PDF's text as often as in the texts
+    (order aside: lines wrap, right-to-left runs come out in visual order, brackets mirrored).
+    Characters the font has no glyph for (emoji) are left out: they never were drawn."""
+    glyphs = TTFont(font_path()).getBestCmap()
+    wanted = Counter(
+        c
+        for c in "".join(texts)
+        if ord(c) in glyphs and not c.isspace() and unicodedata.category(c) != "Cf"
+    )
+    missing = wanted - Counter(pdf_text(pdf_bytes))
+    assert not missing, f"missing from the PDF: {dict(missing)}"
+
+
+def fetch_dossier(client: APIClient, reference: str) -> tuple[bytes, bytes]:
+    """The PDF from dossier.pdf and the one inside dossier.zip, each checked to be a PDF."""
+    response = client.get(f"/api/incidents/{reference}/dossier.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    bundle = client.get(f"/api/incidents/{reference}/dossier.zip")
+    assert bundle.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(bundle.streaming_content)))
+    assert archive.testzip() is None
+    zipped = archive.read("dossier.pdf")
+    for pdf in (response.content, zipped):
+        assert pdf.startswith(b"%PDF-")
+        document = pypdfium2.PdfDocument(pdf)  # raises PdfiumError on a damaged file
+        assert len(document) >= 1
+        document.close()
+    return response.content, zipped
+
+
+@pytest.mark.parametrize("text", LONG_RUNS.values(), ids=LONG_RUNS.keys())
+def test_dossier_renders_long_runs_of_punctuation_and_symbols_whole(api, incident_in, text):
+    incident = incident_in("scoping", title=text[:200], summary=text)
+    pdf, zipped = fetch_dossier(api("legal"), incident.reference)
+    assert_drawn_whole(pdf, text[:200], text)
+    assert_drawn_whole(zipped, text[:200], text)
+
+
+def longest(model: type, field: str, *, lines: bool = True) -> str:
+    """Persian words between long runs of punctuation, as long as the field may hold."""
+    unit = "نشت «داده» (۱۴۰۵): " + "-" * 900 + " " + "." * 900 + ("\n" if lines else " ")
+    size = model._meta.get_field(field).max_length
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def test_dossier_renders_every_free_text_field_at_its_longest(
+    rules, api, incident_in, media, legal
+):
+    incident = incident_in(
+        "restored",
+        title=longest(Incident, "title", lines=False),
+        summary=longest(Incident, "summary"),
+        source_details=longest(Incident, "source_details"),
+    )
+    restoration = longest(Incident, "restoration_summary")
+    incident, _ = update_incident(
+        incident, actor=legal, changes={"restoration_summary": restoration}
+    )
+    name = longest(Evidence, "original_name", lines=False)
+    api("engineer").post(
+        f"/api/incidents/{incident.reference}/evidence/",
+        {"file": SimpleUploadedFile(name, b"log\n")},
+        format="multipart",
+    )
+    authority, outcome, reason, handover, note = (
+        longest(Referral, "authority_name", lines=False),
+        longest(Referral, "outcome"),
+        longest(Referral, "withdrawn_reason"),
+        longest(CustodyEntry, "note"),
+        longest(Obligation, "note"),
+    )
+    concluded, _ = create_referral(
+        incident,
+        actor=legal,
+        data={
+            "authority": "other",
+            "authority_name": authority,
+            "notes": longest(Referral, "notes"),  # in incident.json, not in the PDF
+        },
+    )
+    apply_referral_transition(concluded, "submit", actor=legal)
+    hand_over_evidence(
+        concluded, actor=legal, evidence_ids=[Evidence.objects.get().pk], note=handover
+    )
+    apply_referral_transition(concluded, "conclude", actor=legal, payload={"outcome": outcome})
+    withdrawn, _ = create_referral(incident, actor=legal, data={"authority": "cyber_police"})
+    apply_referral_transition(withdrawn, "withdraw", actor=legal, payload={"reason": reason})
+    obligation = incident.obligations.first()  # one is enough: every note renders alike
+    apply_obligation_transition(obligation, "fulfil", actor=legal, payload={"note": note})
+
+    pdf, _ = fetch_dossier(api("legal"), incident.reference)
+    assert_drawn_whole(
+        pdf,
+        incident.title,
+        incident.summary,
+        incident.source_details,
+        restoration,
+        Evidence.objects.get().original_name,
+        authority,
+        outcome,
+        reason,
+        handover,
+        note,
+    )
+
+
+@contextlib.contextmanager
+def shallow_stack(headroom: int) -> Iterator[None]:
+    """Python's recursion limit only `headroom` frames above the caller, for the block."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + headroom)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+TRICKY = {
+    **LONG_RUNS,
+    "combining marks": "-\u0301" * 750,
+    "zero-width non-joiners": "\u200c" * 1500,
+    "isolates between runs": ("-" * 60 + "\u2067a\u2069") * 60,
+    "nested isolates": "\u2067" * 20 + "-" * 3000 + "\u2069" * 20,
+    "embeddings": ("\u202a" + "-" * 100 + "\u202c") * 20,
+    "override": "\u202e" + "-" * 3000,
+    "numbers and terminators": "5" + "%" * 3000,
+    "scores of embeddings": "\u202b-" * 200,
+}
+
+
+@pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
+def test_a_persian_line_needs_only_a_shallow_stack_however_long_its_neutral_runs(text):
+    pdf = _Pdf()
+    pdf.add_page()
+    # fpdf2 recurses once per character of a run of neutrals; marks keep every run within
+    # NEUTRAL_RUN_LIMIT characters, so a thousand-character run must fit in a shallow stack.
+    with shallow_stack(NEUTRAL_RUN_LIMIT + 50):
+        pdf.text_line(f"خلاصه / Summary: {text}")
+    assert_drawn_whole(bytes(pdf.output()), "خلاصه / Summary:", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        PERSIAN_TITLE,
+        "سلام دنیا پرونده",
+        "خلاصه / Summary: سرور «shop-db» در ساعت ۱۴:۳۰ (1405/01/01) از دسترس خارج شد...",
+        f"تاریخ تهیه / Prepared: {when(None)} -- ok" + " " * NEUTRAL_RUN_LIMIT + "x",
+    ],
+)
+def test_ordinary_text_reaches_fpdf_unchanged(text):
+    assert bound_neutral_runs(text, direction_of(text)) == text
+
+
+def test_a_long_run_gets_invisible_marks_and_nothing_else():
+    text = "پرونده " + "-" * 1000 + " ok"
+    marked = bound_neutral_runs(text, direction_of(text))
+    assert marked.translate(dict.fromkeys(map(ord, "\u200e\u200f\u061c"))) == text
+    runs = re.split("[\u200e\u200f\u061c]", marked)
+    assert len(runs) > 1000 // NEUTRAL_RUN_LIMIT
+    assert max(len(run) for run in runs) <= NEUTRAL_RUN_LIMIT + len("پرونده ")
