@@ -26,14 +26,8 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 from rest_framework.test import APIClient
 
-from incidents.dossier import (
-    NEUTRAL_RUN_LIMIT,
-    _Pdf,
-    bound_neutral_runs,
-    direction_of,
-    font_path,
-    when,
-)
+from incidents.dossier import _Pdf, font_path, when
+from incidents.dossier_bidi import NEUTRAL_RUN_LIMIT, bound_neutral_runs, direction_of
 from incidents.lifecycle import update_incident
 from incidents.models import CustodyEntry, Evidence, Incident, Obligation, Referral
 from incidents.obligations import apply_obligation_transition
