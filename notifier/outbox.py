@@ -127,47 +127,34 @@ def enqueue(
     kind: str,
     key: str,
     link: TelegramLink,
-    text: str,
+    text: str = "",
     reply_markup: dict[str, Any] | None = None,
     incident: Incident | None = None,
+    error: Exception | None = None,
 ) -> Delivery | None:
     """Add a delivery that no event produced (a legal-deadline reminder). Idempotent by ``key``:
-    enqueueing the same reminder twice sends it once. Returns None if it already existed."""
-    delivery, created = Delivery.objects.get_or_create(
-        key=key,
-        defaults={
-            "kind": kind,
-            "incident": incident,
-            "user": link.user,
-            "chat_id": link.chat_id,
-            "text": text,
-            "reply_markup": reply_markup,
-        },
+    enqueueing the same reminder twice sends it once. Returns None if it already existed.
+
+    With ``error``, the message could not be built: the delivery is recorded under its usual key
+    dead at once (see ``unbuildable``), so later scans do not try it again."""
+    row = Delivery(
+        kind=kind,
+        incident=incident,
+        user=link.user,
+        chat_id=link.chat_id,
+        text=text,
+        reply_markup=reply_markup,
     )
-    if created and connection.vendor == "postgresql":
+    if error is not None:
+        unbuildable(row, error)
+    fields = ("kind", "incident", "user", "chat_id", "text", "reply_markup", "status", "last_error")
+    delivery, created = Delivery.objects.get_or_create(
+        key=key, defaults={name: getattr(row, name) for name in fields}
+    )
+    if created and error is None and connection.vendor == "postgresql":
         from notifier.apps import notify_worker
 
         transaction.on_commit(lambda: notify_worker(delivery), robust=True)
-    return delivery if created else None
-
-
-def enqueue_dead(
-    *, kind: str, key: str, link: TelegramLink, error: Exception, incident: Incident | None = None
-) -> Delivery | None:
-    """Record, under its usual ``key``, a delivery that could not be built: dead at once (see
-    ``unbuildable``). Idempotent like ``enqueue``; returns None if the key already existed."""
-    delivery, created = Delivery.objects.get_or_create(
-        key=key,
-        defaults={
-            "kind": kind,
-            "incident": incident,
-            "user": link.user,
-            "chat_id": link.chat_id,
-            "text": "",
-            "status": Delivery.DEAD,
-            "last_error": _build_error(error),
-        },
-    )
     return delivery if created else None
 
 

@@ -19,7 +19,7 @@ from incidents.models import Obligation
 from incidents.obligations import mark_reminded, reminder_facts
 from notifier.messages import alert_buttons, reminder_text
 from notifier.models import TelegramLink
-from notifier.outbox import enqueue, enqueue_dead
+from notifier.outbox import enqueue
 from notifier.recipients import active_links
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _enqueue_one(obligation: Obligation, stage: str, link: TelegramLink, profile
         raise  # the transaction is broken: let the worker roll back and reconnect
     except Exception as exc:
         log.exception("reminder %s could not be built; dead-lettered", key)
-        enqueue_dead(kind="reminder", key=key, link=link, error=exc, incident=obligation.incident)
+        enqueue(kind="reminder", key=key, link=link, error=exc, incident=obligation.incident)
         return False
     created = enqueue(
         kind="reminder",

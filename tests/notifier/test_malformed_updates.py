@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +16,8 @@ from django.test import Client
 
 from incidents.models import Event
 from notifier.linking import issue_link_token
-from notifier.management.commands.run_telegram_bot import poll
 from notifier.models import LinkAudit, LinkToken, ProcessedUpdate, TelegramLink
-from notifier.ratelimit import RateLimiter
-from notifier.transports.telegram import TelegramTransport
-from notifier.worker import Sender
-from tests.notifier.fake_telegram import TOKEN
+from tests.notifier.test_polling_bot import poll_for_a_second
 from tests.notifier.test_webhook_and_commands import SECRET
 
 UPDATE_ID = 424242
@@ -140,13 +134,7 @@ def test_polling_drops_a_malformed_update_and_answers_the_next(users, fake_teleg
         {**start(token, **{"from": {**SENDER, "id": "abc"}}), "update_id": 600},
         {**start(token), "update_id": 601},
     ]
-    transport = TelegramTransport(TOKEN, base_url=fake_telegram.base_url)
-    sender = Sender(transport, RateLimiter(1000, 0))
-    sender.start()
-    try:
-        poll(sender, transport, threading.Event(), 0, time.monotonic() + 1.0)
-    finally:
-        sender.stop()
+    poll_for_a_second(fake_telegram)
     assert list(ProcessedUpdate.objects.values_list("update_id", flat=True)) == [601]
     assert TelegramLink.objects.get(user=users["engineer"]).telegram_user_id == 7001
     replies = fake_telegram.attempts("sendMessage")

@@ -10,7 +10,18 @@ from notifier.management.commands.run_telegram_bot import poll
 from notifier.ratelimit import RateLimiter
 from notifier.transports.telegram import TelegramTransport
 from notifier.worker import Sender
-from tests.notifier.fake_telegram import TOKEN
+from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+
+
+def poll_for_a_second(fake_telegram: FakeBotAPI) -> None:
+    """run_telegram_bot's loop, for a second, against the fake Bot API."""
+    transport = TelegramTransport(TOKEN, base_url=fake_telegram.base_url)
+    sender = Sender(transport, RateLimiter(1000, 0))
+    sender.start()
+    try:
+        poll(sender, transport, threading.Event(), 0, time.monotonic() + 1.0)
+    finally:
+        sender.stop()
 
 
 def test_polling_answers_buttons_and_commands(linked, incident_in, fake_telegram, tg_settings):
@@ -36,13 +47,7 @@ def test_polling_answers_buttons_and_commands(linked, incident_in, fake_telegram
             },
         },
     ]
-    transport = TelegramTransport(TOKEN, base_url=fake_telegram.base_url)
-    sender = Sender(transport, RateLimiter(1000, 0))
-    sender.start()
-    try:
-        poll(sender, transport, threading.Event(), 0, time.monotonic() + 1.0)
-    finally:
-        sender.stop()
+    poll_for_a_second(fake_telegram)
     answers = fake_telegram.attempts("answerCallbackQuery")
     assert [a.params["callback_query_id"] for a in answers] == ["cb-9"]
     assert Event.objects.filter(incident=incident, kind="acknowledged").count() == 1

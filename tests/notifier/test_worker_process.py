@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +97,16 @@ def test_alert_survives_worker_killed_mid_batch(users, fake_telegram, run_worker
     assert sum(per_chat.values()) - len(chats) <= in_flight_at_kill
 
 
-@pytest.mark.django_db(transaction=True)
-def test_worker_stops_cleanly_on_sigterm(fake_telegram, tg_settings):
-    worker = start_worker(fake_telegram, LOG_LEVEL="INFO")
+@contextmanager
+def logged_worker(fake: FakeBotAPI, **extra: str) -> Iterator[tuple[subprocess.Popen, list[str]]]:
+    """A worker at INFO and the lines it logs so far. The block ends it with SIGTERM, which it
+    must obey with exit status 0."""
+    worker = start_worker(fake, LOG_LEVEL="INFO", **extra)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
     reader.start()
     try:
-        # SIGTERM only once the handler is installed (the start-up log line comes after it)
-        assert wait_for(lambda: any("notifier worker starting" in x for x in lines), 30), lines
-        time.sleep(0.3)
+        yield worker, lines
         worker.send_signal(signal.SIGTERM)
         worker.wait(15)
     finally:
@@ -112,4 +114,12 @@ def test_worker_stops_cleanly_on_sigterm(fake_telegram, tg_settings):
             worker.kill()
     reader.join(5)
     assert worker.returncode == 0, lines
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_stops_cleanly_on_sigterm(fake_telegram, tg_settings):
+    with logged_worker(fake_telegram) as (_, lines):
+        # SIGTERM only once the handler is installed (the start-up log line comes after it)
+        assert wait_for(lambda: any("notifier worker starting" in x for x in lines), 30), lines
+        time.sleep(0.3)
     assert any("notifier worker stopped" in x for x in lines)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
-import threading
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from notifier.messages import local_time
 from notifier.models import Cursor, Delivery
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
-from tests.notifier.test_worker_process import start_worker, wait_for
+from tests.notifier.test_worker_process import logged_worker, wait_for
 
 YEAR_ONE = dt.datetime(1, 1, 2, tzinfo=dt.UTC)  # aware on 0001-01-01, due 24 hours later
 
@@ -82,24 +80,13 @@ def test_worker_process_survives_a_deadline_in_year_one(
 ):
     persian_legal(users)
     incident_due_in_year_one(incident_in)
-    worker = start_worker(fake_telegram, LOG_LEVEL="INFO")
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
-    reader.start()
-    try:
+    with logged_worker(fake_telegram) as (worker, lines):
         assert wait_for(lambda: reminders_to_legal(fake_telegram), 30), lines
         later, _ = create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
         assert wait_for(
             lambda: any(later.reference in c.params["text"] for c in fake_telegram.sent()), 15
         ), lines
         assert worker.poll() is None, lines  # still running: `make run` keeps the app up
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(15)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    reader.join(5)
-    assert worker.returncode == 0, lines
 
 
 def test_reminder_that_cannot_be_built_is_dead_and_the_others_go_out(
