@@ -276,6 +276,10 @@ async def closed_while_open(communicator: Any) -> int:
     message = await communicator.receive_output(timeout=2)
     assert message["type"] == "websocket.close", message
     await communicator.wait()
+    # The re-check's database thread may still be returning its connection to the pool; a call
+    # queued behind it on the same thread waits for that (else PostgreSQL's test database can
+    # still be in use when the run drops it).
+    await database_sync_to_async(lambda: None)()
     return message["code"]
 
 
