@@ -254,7 +254,14 @@ def apply_obligation_transition(
 
 
 def stage_times(due: dt.datetime) -> list[tuple[str, dt.datetime]]:
-    return [(stage, due - before) for stage, before in REMINDER_STAGES]
+    """When each reminder stage comes. A stage that would fall before the calendar's first day
+    (a due date within a day of year 1, which only rows written before moments were checked can
+    hold) has long passed: it counts as that first day instead of overflowing."""
+    first_day = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return [
+        (stage, due - before if due - first_day > before else first_day)
+        for stage, before in REMINDER_STAGES
+    ]
 
 
 def mark_reminded(obligation: Obligation, stage: str) -> bool:

@@ -289,3 +289,14 @@ def test_an_obligation_document_is_named_by_its_integer_id(
     # The integer itself is accepted.
     done = api("legal").post(url, {"note": "n", "document": evidence["id"]}, format="json")
     assert done.status_code == 200, done.json()
+
+
+def test_reminder_stages_of_a_due_date_near_year_one_have_passed_instead_of_overflowing(
+    rules, incident_in
+):
+    obligation = incident_in("restoring").obligations.first()
+    # Only a row written before moments were checked can hold such a date: set it directly.
+    near_year_one = dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(hours=2)
+    Obligation.objects.filter(pk=obligation.pk).update(due_at=near_year_one)
+    due = dict(Obligation.objects.reminders_due(timezone.now()))
+    assert due[Obligation.objects.get(pk=obligation.pk)] == "overdue"
