@@ -1,6 +1,6 @@
 """How the API answers what never reaches a view: a URL that matches no route, a write sent
-without the trailing slash, a server error. Always JSON with ``detail``, like every other API
-answer (docs/api.md); the pages keep Django's HTML."""
+without the trailing slash, a Host Django refuses, a server error. Always JSON with ``detail``,
+like every other API answer (docs/api.md); the pages keep Django's HTML."""
 
 from __future__ import annotations
 
@@ -47,6 +47,14 @@ def not_found_json(request: HttpRequest) -> JsonResponse:
     ):
         detail = f"Not found. API URLs end with a slash: {with_slash}"
     return JsonResponse({"detail": detail}, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400 (without DEBUG): a request Django refuses before any view, e.g. a Host header
+    not in DJANGO_ALLOWED_HOSTS."""
+    if is_api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -212,3 +212,8 @@ def test_a_write_without_the_trailing_slash_is_a_404_naming_the_url_not_a_lost_r
     assert writes() == before
     # Reads still redirect: nothing can be lost.
     assert api("engineer").get("/api/incidents").status_code == 301
+
+
+def test_a_host_that_is_not_allowed_gets_a_json_400_under_api(api):
+    response = api("engineer").get(URL, HTTP_HOST="evil.example")
+    assert refused(response)["detail"] == "Bad request."
