@@ -20,7 +20,6 @@ from incidents.choices import TERMINAL_STATES
 from incidents.errors import (
     EditNotAllowed,
     IncidentNotFound,
-    InvalidChange,
     RequirementsMissing,
     RoleForbidden,
     StaleVersion,
@@ -30,7 +29,7 @@ from incidents.errors import (
 from incidents.events import append_event, lock_log_head
 from incidents.guards import REQUIREMENTS, missing_fields
 from incidents.models import Event, Incident, Referral
-from incidents.moments import check_moments
+from incidents.moments import check_detection, check_moments
 from incidents.obligations import sync_obligations
 from incidents.record_transitions import ensure_may_run, fsm_transitions
 
@@ -209,9 +208,7 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
     # cannot have become aware of a breach before it was detected.
     detected_at = data.pop("detected_at", None) or min(aware_at or now, now)
     aware_at = aware_at or detected_at
-    check_moments(detected_at=detected_at, aware_at=aware_at)
-    if aware_at < detected_at:
-        raise InvalidChange({"aware_at": ["May not be before detected_at."]})
+    check_detection(detected_at, aware_at)
     with transaction.atomic():
         year = timezone.localtime(now).year
         # Taking the log head first serialises reference numbering with every other append.
@@ -270,9 +267,7 @@ def update_incident(
                 setattr(locked, field, new)
         if not diff:
             return locked, None
-        check_moments(**{k: changes[k] for k in ("detected_at", "aware_at") if k in diff})
-        if locked.aware_at < locked.detected_at:
-            raise InvalidChange({"aware_at": ["May not be before detected_at."]})
+        check_detection(locked.detected_at, locked.aware_at, given=diff)
         locked.version += 1
         locked.save()
         # Scope, risk and aware_at decide the legal deadlines; the event records how they moved.

@@ -8,6 +8,7 @@ must fall between EARLIEST and a day from now (a day, for clocks that run ahead)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.utils import timezone
 
@@ -15,6 +16,21 @@ from incidents.errors import InvalidChange
 
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 CLOCK_AHEAD = dt.timedelta(days=1)
+
+
+def check_detection(
+    detected_at: dt.datetime,
+    aware_at: dt.datetime,
+    *,
+    given: Iterable[str] = ("detected_at", "aware_at"),
+) -> None:
+    """An incident's two moments: each one a person gave (``given``) plausible, and awareness
+    never before detection (the legal clock cannot start before the breach was found)."""
+    check_moments(
+        **{k: v for k, v in (("detected_at", detected_at), ("aware_at", aware_at)) if k in given}
+    )
+    if aware_at < detected_at:
+        raise InvalidChange({"aware_at": ["May not be before detected_at."]})
 
 
 def check_moments(**moments: dt.datetime | None) -> None:

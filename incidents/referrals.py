@@ -24,7 +24,6 @@ _MOMENT_ARG = {"submit": "submitted_at"}
 
 
 def _call_args(referral: Referral, name: str, actor: Any, payload: dict[str, Any]) -> dict:
-    check_moments(at=payload.get("at"))
     args = {_MOMENT_ARG.get(name, "at"): payload.get("at") or timezone.now()}
     if name == "withdraw":
         args["reason"] = payload["reason"]
@@ -106,6 +105,7 @@ def apply_referral_transition(
     payload: dict[str, Any] | None = None,
     expected_version: int | None = None,
 ) -> tuple[Referral, Event]:
+    check_moments(at=(payload or {}).get("at"))
     return run_record_transition(
         LIFECYCLE, referral, name, actor=actor, payload=payload, expected_version=expected_version
     )

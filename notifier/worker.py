@@ -224,19 +224,18 @@ class Worker:
     def _scan(self) -> None:
         """Escalations, then reminders. A scan that fails is logged and tried again at the next
         one; it never keeps the cycle from sending what is already due."""
-        try:
-            if escalate_due():
-                derive_deliveries()
-        except DatabaseError:
-            raise
-        except Exception:
-            log.exception("escalation scan failed; next try in %s s", ESCALATION_SCAN_SECONDS)
-        try:
-            enqueue_reminders()
-        except DatabaseError:
-            raise
-        except Exception:
-            log.exception("reminder scan failed; next try in %s s", ESCALATION_SCAN_SECONDS)
+        for what, scan in (("escalation", self._escalate), ("reminder", enqueue_reminders)):
+            try:
+                scan()
+            except DatabaseError:
+                raise
+            except Exception:
+                log.exception("%s scan failed; next try in %s s", what, ESCALATION_SCAN_SECONDS)
+
+    @staticmethod
+    def _escalate() -> None:
+        if escalate_due():
+            derive_deliveries()
 
     def _collect(self, timeout: float) -> None:
         done, _ = cf.wait(list(self.inflight), timeout=timeout, return_when=cf.FIRST_COMPLETED)

@@ -37,16 +37,12 @@ class StrictInputMixin:
                         ]
                     else:
                         errors[key] = ["Unknown field."]
-                elif _text_field(field) and not isinstance(value, str) and value is not None:
+                elif isinstance(field, serializers.CharField) and not isinstance(value, str | None):
+                    # (ChoiceField is no CharField: it refuses a number that is not a choice.)
                     errors[key] = ["Not a valid string."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
-
-
-def _text_field(field: serializers.Field) -> bool:
-    # ChoiceField is not a CharField, and refuses a number that is not one of its choices.
-    return isinstance(field, serializers.CharField)
 
 
 class MomentField(serializers.DateTimeField):
@@ -140,10 +136,7 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
         return sorted(set(value))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        detected = attrs.get("detected_at") or getattr(self.instance, "detected_at", None)
-        aware = attrs.get("aware_at") or getattr(self.instance, "aware_at", None)
-        if detected and aware and aware < detected:
-            raise serializers.ValidationError({"aware_at": ["May not be before detected_at."]})
+        # The rules between fields (aware_at not before detected_at) are the domain's.
         assert set(attrs) <= set(EDITABLE_FIELDS)
         return attrs
 
