@@ -29,7 +29,7 @@ from incidents.errors import (
 from incidents.events import append_event, lock_log_head
 from incidents.guards import REQUIREMENTS, missing_fields
 from incidents.models import Event, Incident, Referral
-from incidents.moments import check_detection, check_moments
+from incidents.moments import check_detection, check_moments, check_not_before
 from incidents.obligations import sync_obligations
 from incidents.record_transitions import ensure_may_run, fsm_transitions
 
@@ -188,6 +188,7 @@ def _new_submitted_referral(incident: Incident, payload: dict[str, Any], actor: 
     if "submitted_at" not in payload:
         raise RequirementsMissing(["submitted_at"])
     check_moments(submitted_at=payload["submitted_at"])
+    check_not_before("submitted_at", payload["submitted_at"], {"detected_at": incident.detected_at})
     referral = Referral(
         incident=incident,
         created_by=actor,
@@ -267,7 +268,12 @@ def update_incident(
                 setattr(locked, field, new)
         if not diff:
             return locked, None
-        check_detection(locked.detected_at, locked.aware_at, given=diff)
+        check_detection(
+            locked.detected_at,
+            locked.aware_at,
+            given=diff,
+            first_submitted=locked.referrals.first_submitted() if "detected_at" in diff else None,
+        )
         locked.version += 1
         locked.save()
         # Scope, risk and aware_at decide the legal deadlines; the event records how they moved.

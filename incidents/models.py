@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -205,6 +206,10 @@ class ReferralQuerySet(models.QuerySet):
     def submitted(self) -> ReferralQuerySet:
         """Referrals that reached an authority (submitted or further, not withdrawn)."""
         return self.filter(state__in=Referral.REACHED_AUTHORITY)
+
+    def first_submitted(self) -> dt.datetime | None:
+        """The earliest submission moment recorded (withdrawn referrals included: it happened)."""
+        return self.aggregate(first=models.Min("submitted_at"))["first"]
 
 
 class Referral(FSMModelMixin, models.Model):

@@ -2,7 +2,9 @@
 
 Every such moment is part of the legal record and feeds deadlines, Jalali dates and the dossier,
 none of which can represent year 1 or 9999; and a breach is never detected tomorrow. So a moment
-must fall between EARLIEST and a day from now (a day, for clocks that run ahead).
+must fall between EARLIEST and a day from now (a day, for clocks that run ahead). And a moment
+comes after the ones it follows: awareness after detection, a referral after the detection of
+its breach, its answer after its submission.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents.errors import InvalidChange
 
@@ -23,14 +26,40 @@ def check_detection(
     aware_at: dt.datetime,
     *,
     given: Iterable[str] = ("detected_at", "aware_at"),
+    first_submitted: dt.datetime | None = None,
 ) -> None:
-    """An incident's two moments: each one a person gave (``given``) plausible, and awareness
-    never before detection (the legal clock cannot start before the breach was found)."""
+    """An incident's two moments: each one a person gave (``given``) plausible, awareness never
+    before detection (the legal clock cannot start before the breach was found), and detection
+    never after its first referral was submitted (``first_submitted``, when there is one)."""
     check_moments(
         **{k: v for k, v in (("detected_at", detected_at), ("aware_at", aware_at)) if k in given}
     )
-    if aware_at < detected_at:
-        raise InvalidChange({"aware_at": ["May not be before detected_at."]})
+    check_not_before("aware_at", aware_at, {"detected_at": detected_at})
+    if first_submitted is not None and detected_at > first_submitted:
+        raise _out_of_order(
+            "detected_at",
+            _("May not be after %(field)s (%(moment)s)."),
+            "submitted_at",
+            first_submitted,
+        )
+
+
+def check_not_before(
+    name: str, moment: dt.datetime | None, earlier: dict[str, dt.datetime | None]
+) -> None:
+    """InvalidChange on ``name`` if ``moment`` lies before any of the ``earlier`` moments it
+    must follow, given by field name (a None bound: not recorded, nothing to follow)."""
+    if moment is None:
+        return
+    for field, bound in earlier.items():
+        if bound is not None and moment < bound:
+            raise _out_of_order(name, _("May not be before %(field)s (%(moment)s)."), field, bound)
+
+
+def _out_of_order(name: str, message: str, field: str, bound: dt.datetime) -> InvalidChange:
+    """The error names the bound and its value: the caller may not have it in front of them."""
+    when = timezone.localtime(bound).isoformat(timespec="minutes")
+    return InvalidChange({name: [message % {"field": field, "moment": when}]})
 
 
 def check_moments(**moments: dt.datetime | None) -> None:
@@ -41,8 +70,8 @@ def check_moments(**moments: dt.datetime | None) -> None:
         if moment is None:
             continue
         if moment < EARLIEST:
-            errors[name] = [f"May not be before {EARLIEST:%Y-%m-%d}."]
+            errors[name] = [_("May not be before %(day)s.") % {"day": f"{EARLIEST:%Y-%m-%d}"}]
         elif moment > latest:
-            errors[name] = ["May not be in the future."]
+            errors[name] = [_("May not be in the future.")]
     if errors:
         raise InvalidChange(errors)

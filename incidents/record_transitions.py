@@ -42,6 +42,11 @@ class RecordLifecycle:
     )
     # The event's data: a short description of the record (its id and kind-specific keys).
     describe: Callable[[Any], dict[str, Any]] = lambda record: {"id": record.pk}
+    # Checks the payload against the locked incident and record (incident, record, name,
+    # payload); raises InvalidChange. Runs before anything is staged.
+    check: Callable[[Incident, Any, str, dict[str, Any]], None] = (
+        lambda incident, record, name, payload: None
+    )
 
 
 def fsm_transitions(model: type[models.Model]) -> list[Any]:
@@ -107,6 +112,7 @@ def run_record_transition(
         missing = [k for k in spec.required.get(name, ()) if k not in payload]
         if missing:
             raise RequirementsMissing(missing)
+        spec.check(incident, locked, name, payload)
         for key in spec.staged.get(name, ()):
             if key in payload:
                 setattr(locked, key, payload[key])

@@ -14,7 +14,7 @@ from core.roles import ADMIN, LEGAL, has_any_role, primary_role
 from incidents.errors import InvalidChange, RoleForbidden
 from incidents.events import append_event
 from incidents.models import CustodyEntry, Event, Evidence, Incident, Referral
-from incidents.moments import check_moments
+from incidents.moments import check_moments, check_not_before
 from incidents.record_transitions import RecordLifecycle, locked_record, run_record_transition
 
 EDITABLE = ("authority", "authority_name", "case_number", "contact", "notes")
@@ -30,6 +30,20 @@ def _call_args(referral: Referral, name: str, actor: Any, payload: dict[str, Any
     return args
 
 
+def _check_order(incident: Incident, referral: Referral, name: str, payload: dict) -> None:
+    """A referral's moment (``at``) comes after its breach's detection and after every moment
+    the referral already recorded: no answer before the submission."""
+    check_not_before(
+        "at",
+        payload.get("at"),
+        {
+            "detected_at": incident.detected_at,
+            "submitted_at": referral.submitted_at,
+            "acknowledged_at": referral.acknowledged_at,
+        },
+    )
+
+
 def _describe(referral: Referral) -> dict[str, Any]:
     return {"id": referral.pk, "authority": referral.authority, "case_number": referral.case_number}
 
@@ -42,6 +56,7 @@ LIFECYCLE = RecordLifecycle(
     staged={"acknowledge": ("case_number",), "conclude": ("outcome",)},
     call_args=_call_args,
     describe=_describe,
+    check=_check_order,
 )
 
 

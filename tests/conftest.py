@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -20,6 +21,12 @@ from incidents.lifecycle import apply_transition, create_incident, update_incide
 
 REQUIRE_SERVICES = os.environ.get("BREACH_DESK_REQUIRE_SERVICES") == "1"
 PASSWORD = "correct-horse-battery-staple"
+
+
+def just_now() -> str:
+    """The current moment as an API client writes it: a referral submitted or answered in a
+    test is submitted after the test's incident was detected, as the domain requires."""
+    return timezone.now().isoformat()
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -124,7 +131,8 @@ PATH["restored"] = PATH["restoring"] + [
     ("mark_restored", {"restoration_summary": "Patched and rotated keys."}, "engineer")
 ]
 PATH["referred"] = PATH["restored"] + [
-    ("refer", {"authority": "cyber_police", "submitted_at": "2026-01-02T10:00:00Z"}, "legal")
+    # A callable payload is built when the step runs: a referral is submitted after detection.
+    ("refer", lambda: {"authority": "cyber_police", "submitted_at": just_now()}, "legal")
 ]
 PATH["closed"] = PATH["referred"] + [("close", {}, "legal")]
 PATH["dismissed"] = [("dismiss", {"reason": "false positive"}, "engineer")]
@@ -152,7 +160,7 @@ def incident_in(users: dict[str, User]) -> Callable[..., Any]:
             if name == "scope":
                 incident, _ = update_incident(incident, actor=users[role], changes=payload)
             else:
-                payload = moments(payload)
+                payload = moments(payload() if callable(payload) else payload)
                 incident, _ = apply_transition(incident, name, actor=users[role], payload=payload)
         return incident
 

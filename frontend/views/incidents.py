@@ -154,7 +154,9 @@ def _refused(
             "fields": ", ".join(str(FIELD_LABELS.get(m, m)) for m in error.missing)
         }
     elif isinstance(error, InvalidChange):
-        message = " ".join(f"{k}: {' '.join(map(str, v))}" for k, v in error.errors.items())
+        message = " ".join(
+            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}" for k, v in error.errors.items()
+        )
     else:
         message = error.detail
     incident.refresh_from_db()

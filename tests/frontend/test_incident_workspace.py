@@ -104,7 +104,7 @@ def test_engineer_runs_a_transition_from_the_page(users, incident_in):
 
 
 def test_legal_refers_with_a_referral_from_the_page(users, incident_in):
-    incident = incident_in("restored")
+    incident = incident_in("restored", detected_at="2026-03-01T06:00:00Z")
     response = browser(users["legal"]).post(
         f"/incidents/{incident.reference}/transitions/refer/",
         {
@@ -118,6 +118,25 @@ def test_legal_refers_with_a_referral_from_the_page(users, incident_in):
     incident.refresh_from_db()
     assert incident.state == "referred"
     assert incident.referrals.get().case_number == "F-1"
+
+
+def test_a_referral_submitted_before_the_detection_is_refused_on_the_page(users, incident_in):
+    incident = incident_in("restored", detected_at="2026-03-01T08:00:00Z")  # 11:30 in Tehran
+    response = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/incidents/{incident.reference}/transitions/refer/",
+        {
+            "version": incident.version,
+            "authority": "cyber_police",
+            "submitted_at": "2026-03-01T10:00",
+        },
+    )
+    assert response.status_code == 400
+    assert (
+        "submission time: May not be before detected_at (2026-03-01T11:30+03:30)."
+        in response.content.decode()
+    )
+    incident.refresh_from_db()
+    assert incident.state == "restored" and not incident.referrals.exists()
 
 
 def test_missing_transition_input_is_a_400_naming_it(users, incident_in):

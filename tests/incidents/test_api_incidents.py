@@ -231,6 +231,26 @@ def test_patch_aware_before_detected_is_refused(api, incident_in):
     assert r.status_code == 400 and "aware_at" in r.json()
 
 
+def test_patch_detection_after_a_referral_was_submitted_is_refused(api, incident_in):
+    incident = incident_in("restored", detected_at="2026-03-01T00:00:00Z")
+    url = f"{URL}{incident.reference}/"
+    referred = api("legal").post(
+        f"{url}transitions/refer/",
+        {"authority": "cyber_police", "submitted_at": "2026-03-05T00:00:00Z"},
+        format="json",
+    )
+    assert referred.status_code == 200, referred.json()
+    later = {"detected_at": "2026-03-10T00:00:00Z", "aware_at": "2026-03-10T00:00:00Z"}
+    r = api("engineer").patch(url, later, format="json")
+    assert (
+        r.status_code == 400
+        and "submitted_at (2026-03-05T03:30+03:30)" in r.json()["detected_at"][0]
+    )
+    assert api("engineer").get(url).json()["detected_at"] == "2026-03-01T03:30:00+03:30"
+    earlier = {"detected_at": "2026-03-04T00:00:00Z", "aware_at": "2026-03-04T00:00:00Z"}
+    assert api("engineer").patch(url, earlier, format="json").status_code == 200
+
+
 def test_executive_cannot_edit(api, incident_in):
     incident = incident_in("detected")
     assert (

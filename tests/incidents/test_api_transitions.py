@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidents.models import Event
+from tests.conftest import just_now
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +13,18 @@ PAYLOADS = {
     "start_scoping": {},
     "start_restoration": {},
     "mark_restored": {"restoration_summary": "Rebuilt from clean images."},
-    "refer": {"authority": "cyber_police", "submitted_at": "2026-01-05T09:00:00Z"},
+    "refer": {"authority": "cyber_police"},  # and submitted_at: see payload()
     "close": {},
     "dismiss": {"reason": "duplicate"},
     "reopen": {"reason": "new evidence"},
 }
+
+
+def payload(name: str) -> dict:
+    """A valid body for the transition; a referral is submitted after its incident's detection."""
+    return {**PAYLOADS[name], "submitted_at": just_now()} if name == "refer" else PAYLOADS[name]
+
+
 # (transition, state it starts from) for every edge of the lifecycle.
 EDGES = [
     ("start_scoping", "detected"),
@@ -70,7 +78,7 @@ def build(incident_in, engineer_api, start):
 def test_role_transition_matrix(api, incident_in, role, name, start):
     incident = build(incident_in, api("engineer"), start)
     events_before = Event.objects.count()
-    r = api(role).post(url(incident, name), PAYLOADS[name], format="json")
+    r = api(role).post(url(incident, name), payload(name), format="json")
     if role in ALLOWED[(name, start)]:
         assert r.status_code == 200, r.json()
         assert r.json()["version"] == incident.version + 1
@@ -110,7 +118,7 @@ def test_full_walk_from_detection_to_closure_over_http(api):
         == "restored"
     )
     assert (
-        legal.post(base + "transitions/refer/", PAYLOADS["refer"], format="json").json()["state"]
+        legal.post(base + "transitions/refer/", payload("refer"), format="json").json()["state"]
         == "referred"
     )
     assert legal.post(base + "transitions/close/", {}, format="json").json()["state"] == "closed"

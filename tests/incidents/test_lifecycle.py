@@ -5,8 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
-from incidents.errors import RequirementsMissing, RoleForbidden, StateConflict, UnknownTransition
+from incidents.errors import (
+    InvalidChange,
+    RequirementsMissing,
+    RoleForbidden,
+    StateConflict,
+    UnknownTransition,
+)
 from incidents.lifecycle import (
     apply_transition,
     create_incident,
@@ -16,7 +23,6 @@ from incidents.lifecycle import (
 from incidents.models import Event, Incident, Referral
 
 pytestmark = pytest.mark.django_db
-SUBMITTED = dt.datetime(2026, 1, 2, 10, tzinfo=dt.UTC)
 
 
 def test_start_scoping_makes_the_actor_commander_when_none(incident_in, engineer):
@@ -96,13 +102,14 @@ def test_refer_needs_a_referral_and_creates_a_submitted_one(incident_in, legal):
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "refer", actor=legal)
     assert err.value.missing == ["authority", "submitted_at"]
+    submitted = timezone.now()
     incident, event = apply_transition(
         incident,
         "refer",
         actor=legal,
         payload={
             "authority": "cybercrime_prosecutor",
-            "submitted_at": SUBMITTED,
+            "submitted_at": submitted,
             "case_number": "9",
         },
     )
@@ -111,7 +118,7 @@ def test_refer_needs_a_referral_and_creates_a_submitted_one(incident_in, legal):
     assert (referral.state, referral.case_number, referral.submitted_at) == (
         "submitted",
         "9",
-        SUBMITTED,
+        submitted,
     )
     assert event.data["authority"] == "cybercrime_prosecutor"
 
@@ -122,6 +129,25 @@ def test_refer_without_submitted_at_is_refused_and_writes_nothing(incident_in, l
         apply_transition(incident, "refer", actor=legal, payload={"authority": "cyber_police"})
     assert err.value.missing == ["submitted_at"]
     assert not Referral.objects.exists()
+
+
+def test_refer_with_a_submission_before_the_detection_is_refused_and_writes_nothing(
+    incident_in, legal
+):
+    incident = incident_in("restored")
+    events = Event.objects.count()
+    early = incident.detected_at - dt.timedelta(minutes=1)
+    with pytest.raises(InvalidChange) as err:
+        apply_transition(
+            incident,
+            "refer",
+            actor=legal,
+            payload={"authority": "cyber_police", "submitted_at": early},
+        )
+    assert list(err.value.errors) == ["submitted_at"]
+    incident.refresh_from_db()
+    assert incident.state == "restored" and not incident.referrals.exists()
+    assert Event.objects.count() == events
 
 
 def test_close_after_referral_needs_no_reason(incident_in, legal):

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from incidents.models import Event
+from tests.conftest import just_now
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def test_referral_walks_its_lifecycle_and_each_step_is_a_timeline_event(api, inc
     assert created.status_code == 201, created.json()
     pk = created.json()["id"]
     assert created.json()["state"] == "draft"
-    assert _run(api, pk, "submit", at="2026-01-02T10:00:00Z").json()["state"] == "submitted"
+    assert _run(api, pk, "submit", at=just_now()).json()["state"] == "submitted"
     ack = _run(api, pk, "acknowledge", case_number="1405-77")
     assert ack.json()["state"] == "acknowledged" and ack.json()["case_number"] == "1405-77"
     assert _run(api, pk, "start_investigation").json()["state"] == "investigating"
@@ -59,6 +60,26 @@ def test_conclude_without_outcome_is_400_missing(api, incident_in):
     _run(api, pk, "submit")
     response = _run(api, pk, "conclude")
     assert response.status_code == 400 and response.json()["missing"] == ["outcome"]
+
+
+def test_a_referral_moment_comes_after_the_detection_and_the_moments_before_it(api, incident_in):
+    incident = incident_in("restored", detected_at="2026-03-01T08:00:00Z")
+    pk = _new(api, incident.reference).json()["id"]
+    before_detection = _run(api, pk, "submit", at="2026-03-01T07:59:00Z")
+    assert before_detection.status_code == 400
+    assert "detected_at (2026-03-01T11:30+03:30)" in before_detection.json()["at"][0]
+    assert _run(api, pk, "submit", at="2026-03-02T09:00:00Z").json()["state"] == "submitted"
+    answered_early = _run(api, pk, "acknowledge", at="2026-03-02T08:00:00Z")
+    assert answered_early.status_code == 400 and "submitted_at" in answered_early.json()["at"][0]
+    assert _run(api, pk, "acknowledge", at="2026-03-03T09:00:00Z").status_code == 200
+    concluded_early = _run(api, pk, "conclude", outcome="x", at="2026-03-02T10:00:00Z")
+    assert (
+        concluded_early.status_code == 400 and "acknowledged_at" in concluded_early.json()["at"][0]
+    )
+    referral = api("legal").get(f"/api/referrals/{pk}/").json()
+    assert (referral["state"], referral["outcome"]) == ("acknowledged", "")
+    kinds = list(Event.objects.filter(incident=incident).values_list("kind", flat=True))
+    assert kinds[-3:] == ["referral.created", "referral.submit", "referral.acknowledge"]
 
 
 def test_unknown_transition_is_404_and_wrong_state_is_409(api, incident_in):
