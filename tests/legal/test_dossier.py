@@ -26,7 +26,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 from rest_framework.test import APIClient
 
-from incidents.dossier import _Pdf, font_path, when
+from incidents.dossier import ZERO_WIDTH_RUN_LIMIT, _Pdf, font_path, trim_zero_width_runs, when
 from incidents.dossier_bidi import NEUTRAL_RUN_LIMIT, bound_neutral_runs, direction_of
 from incidents.lifecycle import update_incident
 from incidents.models import CustodyEntry, Evidence, Incident, Obligation, Referral
@@ -346,3 +346,39 @@ def test_a_long_run_gets_invisible_marks_and_nothing_else():
     runs = re.split("[\u200e\u200f\u061c]", marked)
     assert len(runs) > 1000 // NEUTRAL_RUN_LIMIT
     assert max(len(run) for run in runs) <= NEUTRAL_RUN_LIMIT + len("پرونده ")
+
+
+ZERO_WIDTH_CHARS = {
+    "zwnj": "\u200c",
+    "zero-width space": "\u200b",
+    "combining acute": "\u0301",
+    "variation selector": "\ufe0f",
+    "tag letter": "\U000e0041",
+}
+
+
+@pytest.mark.parametrize("char", ZERO_WIDTH_CHARS.values(), ids=ZERO_WIDTH_CHARS.keys())
+def test_a_long_run_of_zero_width_characters_reaches_fpdf_cut_short(monkeypatch, char):
+    drawn = []
+    monkeypatch.setattr(_Pdf, "multi_cell", lambda self, w, h, text, **kw: drawn.append(text))
+    pdf = _Pdf()
+    pdf.add_page()
+    pdf.text_line("نشت" + char * 20000 + "داده")
+    assert drawn == ["نشت" + char * ZERO_WIDTH_RUN_LIMIT + "داده"]
+
+
+@pytest.mark.parametrize("text", ["می\u200cخواهیم", "کِتابِ مُهِم", "👍🏽 ok", "a\u200b" * 500])
+def test_zero_width_characters_in_ordinary_text_are_kept(text):
+    assert trim_zero_width_runs(text) == text
+
+
+def test_dossier_with_a_field_of_zero_width_characters_renders_and_exports_them_all(
+    api, incident_in
+):
+    summary = "نشت " + "\u200b" * 20000
+    summary = summary[:20000]
+    incident = incident_in("scoping", summary=summary)
+    fetch_dossier(api("legal"), incident.reference)
+    bundle = api("legal").get(f"/api/incidents/{incident.reference}/dossier.zip")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(bundle.streaming_content)))
+    assert json.loads(archive.read("incident.json"))["incident"]["summary"] == summary
