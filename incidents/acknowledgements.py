@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.roles import WRITER_ROLES, has_any_role
 from incidents.choices import OPEN_STATES, Severity
@@ -24,7 +25,10 @@ class NotOpen(DomainError):
     status = 409
 
     def __init__(self, state: str) -> None:
-        super().__init__(f"A {state} incident has nothing left to acknowledge or escalate.")
+        super().__init__(
+            _("A %(state)s incident has nothing left to acknowledge or escalate.")
+            % {"state": state}
+        )
         self.state = state
 
 
@@ -42,7 +46,7 @@ def acknowledge(incident: Incident, actor: Any) -> tuple[Incident, Event | None]
 
     A second acknowledgement by the same person writes nothing (a double tap on the button)."""
     if not may_acknowledge(actor):
-        raise RoleForbidden("Your role may not acknowledge incidents.")
+        raise RoleForbidden(_("Your role may not acknowledge incidents."))
     with transaction.atomic():
         locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
         if locked.state not in OPEN_STATES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     status = 400
@@ -18,14 +20,14 @@ class UnknownTransition(DomainError):
     status = 404
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"Unknown transition '{name}'.")
+        super().__init__(_("Unknown transition '%(name)s'.") % {"name": name})
 
 
 class IncidentNotFound(DomainError):
     status = 404
 
     def __init__(self) -> None:
-        super().__init__("No Incident matches the given query.")
+        super().__init__(_("No incident matches the given reference."))
 
 
 class RoleForbidden(DomainError):
@@ -37,7 +39,8 @@ class StaleVersion(DomainError):
 
     def __init__(self, current: int) -> None:
         super().__init__(
-            f"The incident changed since you loaded it (now version {current}); reload and retry."
+            _("This record changed since you loaded it (now version %(version)s); reload, retry.")
+            % {"version": current}
         )
         self.current = current
 
@@ -49,7 +52,9 @@ class StateConflict(DomainError):
     status = 409
 
     def __init__(self, *, state: str, allowed: list[str], name: str) -> None:
-        super().__init__(f"'{name}' is not allowed from state '{state}'.")
+        super().__init__(
+            _("'%(name)s' is not allowed from state '%(state)s'.") % {"name": name, "state": state}
+        )
         self.state = state
         self.allowed = allowed
 
@@ -61,7 +66,9 @@ class EditNotAllowed(DomainError):
     status = 409
 
     def __init__(self, state: str) -> None:
-        super().__init__(f"A {state} incident cannot be edited; reopen it first.")
+        super().__init__(
+            _("A %(state)s incident cannot be edited; reopen it first.") % {"state": state}
+        )
         self.state = state
 
     def body(self) -> dict:
@@ -72,7 +79,10 @@ class RequirementsMissing(DomainError):
     status = 400
 
     def __init__(self, missing: list[str], detail: str | None = None) -> None:
-        super().__init__(detail or "Required information is missing: " + ", ".join(missing))
+        super().__init__(
+            detail
+            or _("Required information is missing: %(fields)s") % {"fields": ", ".join(missing)}
+        )
         self.missing = missing
 
     def body(self) -> dict:
@@ -83,7 +93,7 @@ class InvalidChange(DomainError):
     status = 400
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("Invalid change.")
+        super().__init__(_("Invalid change."))
         self.errors = errors
 
     def body(self) -> dict:

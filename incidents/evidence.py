@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.roles import (
     EXECUTIVE,
@@ -40,7 +41,10 @@ class EvidenceTooLarge(DomainError):
     status = 413
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"Evidence files may be at most {limit} bytes (EVIDENCE_MAX_BYTES).")
+        super().__init__(
+            _("Evidence files may be at most %(limit)s bytes (EVIDENCE_MAX_BYTES).")
+            % {"limit": limit}
+        )
         self.limit = limit
 
     def body(self) -> dict:
@@ -52,8 +56,10 @@ class EvidenceTampered(DomainError):
 
     def __init__(self, evidence: Evidence, actual: str | None) -> None:
         super().__init__(
-            "The stored file no longer matches the SHA-256 recorded at upload; it is withheld "
-            "and the failure is recorded in the chain of custody."
+            _(
+                "The stored file no longer matches the SHA-256 recorded at upload; it is withheld "
+                "and the failure is recorded in the chain of custody."
+            )
         )
         self.expected, self.actual = evidence.sha256, actual
 
@@ -152,16 +158,16 @@ def store_evidence(
 ) -> tuple[Evidence, Event]:
     """Keep an uploaded file as evidence of the incident: stored, hashed, logged, in custody."""
     if not may_upload(actor):
-        raise RoleForbidden("Only engineers, legal and admins add evidence.")
+        raise RoleForbidden(_("Only engineers, legal and admins add evidence."))
     stored_name = uuid.uuid4().hex
     dest = evidence_dir() / stored_name
     try:
         size, sha256 = _write(upload, dest)
         if size == 0:
-            raise InvalidChange({"file": ["The file is empty."]})
+            raise InvalidChange({"file": [_("The file is empty.")]})
         streamed = getattr(upload, "sha256", None)
         if streamed and streamed != sha256:
-            raise InvalidChange({"file": ["The file changed while it was being stored."]})
+            raise InvalidChange({"file": [_("The file changed while it was being stored.")]})
         with transaction.atomic():
             locked = Incident.objects.select_for_update().get(pk=incident.pk)
             evidence = Evidence.objects.create(
@@ -216,7 +222,7 @@ def open_for_download(evidence: Evidence, *, actor: Any, note: str = "") -> IO[b
     """The verified bytes of an evidence file, with a custody entry; or EvidenceTampered
     after recording the failure (that record commits even though the download is refused)."""
     if not may_download(actor):
-        raise RoleForbidden("Your role may not download evidence.")
+        raise RoleForbidden(_("Your role may not download evidence."))
     copy, actual = verified_copy(evidence)
     ok = actual == evidence.sha256
     with transaction.atomic():

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.prepared import PreparedQuery, update_row
 from core.roles import ADMIN, ENGINEER, WRITER_ROLES, has_any_role
@@ -155,7 +156,10 @@ def apply_transition(
             allowed = [o.name for o in transition_options(locked, actor)]
             raise StateConflict(state=locked.state, allowed=allowed, name=name)
         if not available[name].has_perm(locked, actor):
-            raise RoleForbidden(f"Your role may not run '{name}' from '{locked.state}'.")
+            raise RoleForbidden(
+                _("Your role may not run '%(name)s' from '%(state)s'.")
+                % {"name": name, "state": locked.state}
+            )
         before = _values(locked)
         _stage(locked, name, payload, actor)
         missing = [k for k in REQUIRED_PAYLOAD.get(name, ()) if k not in payload]
@@ -302,10 +306,10 @@ def may_edit_incidents(user: Any) -> bool:
 def ensure_may_log(actor: Any) -> None:
     """RoleForbidden unless the actor may log incidents (callers may check before parsing)."""
     if not may_write_incidents(actor):
-        raise RoleForbidden("Only engineers and admins log incidents.")
+        raise RoleForbidden(_("Only engineers and admins log incidents."))
 
 
 def ensure_may_edit(actor: Any) -> None:
     """RoleForbidden unless the actor may edit incidents (callers may check before parsing)."""
     if not may_edit_incidents(actor):
-        raise RoleForbidden("Your role may not edit incidents.")
+        raise RoleForbidden(_("Your role may not edit incidents."))

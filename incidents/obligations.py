@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents.errors import InvalidChange
 from incidents.events import append_event
@@ -247,7 +248,7 @@ def apply_obligation_transition(
     """fulfil (note, optional ``document``: an Evidence of the same incident) or waive (note)."""
     document = (payload or {}).get("document")
     if isinstance(document, Evidence) and document.incident_id != obligation.incident_id:
-        raise InvalidChange({"document": ["Must be evidence of the same incident."]})
+        raise InvalidChange({"document": [_("Must be evidence of the same incident.")]})
     return run_record_transition(
         LIFECYCLE, obligation, name, actor=actor, payload=payload, expected_version=expected_version
     )
@@ -269,7 +270,7 @@ def mark_reminded(obligation: Obligation, stage: str) -> bool:
 
     Call inside the same transaction that writes the notifier's outbox rows. Returns False when
     another worker recorded it first (the caller then writes nothing)."""
-    order = [s for s, _ in REMINDER_STAGES]
+    order = [s for s, _offset in REMINDER_STAGES]
     with transaction.atomic():
         if ObligationReminder.objects.filter(obligation=obligation, stage=stage).exists():
             return False
@@ -278,7 +279,9 @@ def mark_reminded(obligation: Obligation, stage: str) -> bool:
             [ObligationReminder(obligation=obligation, stage=s, skipped=True) for s in earlier],
             ignore_conflicts=True,
         )
-        _, created = ObligationReminder.objects.get_or_create(obligation=obligation, stage=stage)
+        _reminder, created = ObligationReminder.objects.get_or_create(
+            obligation=obligation, stage=stage
+        )
     return created
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from incidents.errors import (
     RequirementsMissing,
@@ -64,7 +65,10 @@ def ensure_may_run(model: type[models.Model], actor: Any, name: str) -> None:
     functions check it first; the API checks it before parsing, so a caller who may never run
     the transition hears 403, not a complaint about the body."""
     if not role_may_run(model, actor, name):
-        raise RoleForbidden(f"Your role may not run '{name}' on {model._meta.verbose_name}s.")
+        raise RoleForbidden(
+            _("Your role may not run '%(name)s' on %(records)s.")
+            % {"name": name, "records": model._meta.verbose_name_plural}
+        )
 
 
 def allowed_names(record: Any, actor: Any) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.roles import ADMIN, LEGAL, has_any_role, primary_role
 from incidents.errors import InvalidChange, RoleForbidden
@@ -67,7 +68,7 @@ def may_write_referrals(user: Any) -> bool:
 def ensure_may_write_referrals(actor: Any) -> None:
     """RoleForbidden unless the actor may record referrals (callers may check before parsing)."""
     if not may_write_referrals(actor):
-        raise RoleForbidden("Only legal and admins record referrals.")
+        raise RoleForbidden(_("Only legal and admins record referrals."))
 
 
 def create_referral(
@@ -91,11 +92,13 @@ def update_referral(
     ensure_may_write_referrals(actor)
     with locked_record(Referral, referral, expected_version) as (incident, locked):
         if locked.state not in Referral.OPEN:
-            raise InvalidChange({"state": [f"A {locked.state} referral cannot be edited."]})
+            raise InvalidChange(
+                {"state": [_("A %(state)s referral cannot be edited.") % {"state": locked.state}]}
+            )
         diff = {}
         for key, new in changes.items():
             if key not in EDITABLE:
-                raise InvalidChange({key: ["Not editable."]})
+                raise InvalidChange({key: [_("Not editable.")]})
             if getattr(locked, key) != new:
                 diff[key] = {"from": getattr(locked, key), "to": new}
                 setattr(locked, key, new)
@@ -135,9 +138,17 @@ def hand_over_evidence(
         items = list(Evidence.objects.filter(incident=incident, pk__in=evidence_ids))
         unknown = sorted(set(evidence_ids) - {e.pk for e in items})
         if unknown:
-            raise InvalidChange({"evidence": [f"Not evidence of this incident: {unknown}"]})
+            raise InvalidChange(
+                {"evidence": [_("Not evidence of this incident: %(ids)s") % {"ids": unknown}]}
+            )
         if locked.state not in Referral.OPEN:
-            raise InvalidChange({"state": [f"A {locked.state} referral takes no more evidence."]})
+            raise InvalidChange(
+                {
+                    "state": [
+                        _("A %(state)s referral takes no more evidence.") % {"state": locked.state}
+                    ]
+                }
+            )
         now = timezone.now()
         locked.evidence.add(*items)
         CustodyEntry.objects.bulk_create(

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from core.models import Profile
 from incidents.acknowledgements import acknowledge, may_acknowledge
@@ -173,11 +174,18 @@ def _incident_command(command: str, ref: str, user: Any, language: str) -> str:
     if command == "/unfollow":
         unfollow(user, incident)
         return _say(language, "unfollowed", ref=incident.reference)
-    try:
-        acknowledge(incident, user)
-    except DomainError as refused:
-        return html.escape(refused.detail)
-    return _say(language, "acked", ref=incident.reference)
+    refused = _refusal(incident, user, language)
+    return html.escape(refused) if refused else _say(language, "acked", ref=incident.reference)
+
+
+def _refusal(incident: Incident, user: Any, language: str) -> str | None:
+    """Acknowledge for ``user``; None when done, else why not, in the user's language."""
+    with translation.override(language):
+        try:
+            acknowledge(incident, user)
+        except DomainError as refused:
+            return refused.detail
+    return None
 
 
 def _line(incident: Incident, language: str) -> str:
@@ -212,8 +220,7 @@ def _callback(query: dict[str, Any]) -> Reply:
     incident = Incident.objects.visible_to(link.user).filter(reference=data[4:]).first()
     if incident is None:
         return answer(_say(language, "not_found"))
-    try:
-        acknowledge(incident, link.user)
-    except DomainError as refused:
-        return answer(refused.detail)
+    refused = _refusal(incident, link.user, language)
+    if refused:
+        return answer(refused)
     return answer(_say(language, "acked", ref=incident.reference), alert=False)

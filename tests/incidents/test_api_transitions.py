@@ -213,3 +213,14 @@ def test_event_feed_returns_events_after_seq_oldest_first(api, incident_in):
     assert [e["seq"] for e in one["results"]] == [3]
     assert api("executive").get("/api/events/?after=abc").status_code == 400
     assert api("norole").get("/api/events/").status_code == 403
+
+
+def test_domain_errors_speak_the_request_language(api, incident_in):
+    incident = incident_in("closed")
+    engineer = api("engineer")
+    persian = engineer.post(url(incident, "start_scoping"))
+    english = engineer.post(url(incident, "start_scoping"), HTTP_ACCEPT_LANGUAGE="en")
+    assert persian.status_code == english.status_code == 409
+    assert english.json()["detail"] == "'start_scoping' is not allowed from state 'closed'."
+    assert persian.json()["detail"] == "«start_scoping» از وضعیت «closed» مجاز نیست."
+    assert persian.json()["allowed"] == english.json()["allowed"]

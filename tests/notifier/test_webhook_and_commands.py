@@ -7,6 +7,7 @@ from typing import Any
 
 from django.test import Client
 
+from core.models import Profile
 from incidents.models import Event
 from notifier.models import ProcessedUpdate, Subscription
 
@@ -185,3 +186,19 @@ def test_follow_from_telegram_and_the_api(
     assert api("legal").delete(url).status_code == 204
     assert "no longer" in command(f"/unfollow {incident.reference}", 1003)
     assert not Subscription.objects.exists()
+
+
+def test_a_refusal_from_the_domain_is_in_the_users_language(
+    users, linked, incident_in, tg_settings
+):
+    closed = incident_in("closed")
+    for username, chat, language, words in (
+        ("engineer2", 1006, "en", "has nothing left to acknowledge"),
+        ("engineer", 1001, "fa", "چیزی برای تأیید دریافت"),
+    ):
+        profile = Profile.for_user(users[username])
+        profile.language = language
+        profile.save()
+        assert words in command(f"/ack {closed.reference}", chat)
+        assert words in press_ack(closed.reference, chat).json()["text"]
+    assert acks(closed) == []

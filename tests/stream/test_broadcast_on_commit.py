@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 
 from incidents import stream
 from incidents.api.serializers import EventSerializer, IncidentSummarySerializer
+from incidents.errors import RequirementsMissing
 from incidents.lifecycle import apply_transition
 
 
@@ -51,7 +52,7 @@ def test_failed_transition_registers_no_broadcast(
 ):
     incident = incident_in("scoping")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(Exception, match="Required information is missing"):
+        with pytest.raises(RequirementsMissing):
             apply_transition(incident, "start_restoration", actor=users["engineer"])
     assert callbacks == [] and published == []
 
