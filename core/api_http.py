@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
 from django.urls import is_valid_path
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 API_PREFIX = "/api/"
@@ -40,12 +41,12 @@ def _is_json(response: HttpResponse) -> bool:
 
 
 def not_found_json(request: HttpRequest) -> JsonResponse:
-    detail = "Not found."
+    detail = _("Not found.")
     with_slash = request.path_info + "/"
     if not request.path_info.endswith("/") and is_valid_path(
         with_slash, getattr(request, "urlconf", None)
     ):
-        detail = f"Not found. API URLs end with a slash: {with_slash}"
+        detail = _("Not found. API URLs end with a slash: %(url)s") % {"url": with_slash}
     return JsonResponse({"detail": detail}, status=404)
 
 
@@ -53,7 +54,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400 (without DEBUG): a request Django refuses before any view, e.g. a Host header
     not in DJANGO_ALLOWED_HOSTS."""
     if is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        return JsonResponse({"detail": _("Bad request.")}, status=400)
     return defaults.bad_request(request, exception)
 
 
@@ -67,5 +68,5 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest, *args: Any) -> HttpResponse:
     """handler500 (without DEBUG): the failure is logged; the client learns nothing more."""
     if is_api(request):
-        return JsonResponse({"detail": "Server error."}, status=500)
+        return JsonResponse({"detail": _("Server error.")}, status=500)
     return defaults.server_error(request)

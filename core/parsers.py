@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -20,7 +21,7 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+            raise ParseError(_("JSON parse error - the body is nested too deeply.")) from None
         ensure_utf8(data)
         return data
 
@@ -31,6 +32,8 @@ def ensure_utf8(data: Any) -> None:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise ParseError(
-            "JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff), "
-            "which is not text."
+            _(
+                "JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff), "
+                "which is not text."
+            )
         ) from None

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 ENGINEER = "engineer"
@@ -75,7 +76,7 @@ class HasRole(BasePermission):
     Views narrow this further (e.g. creating incidents is for engineers and admins).
     """
 
-    message = "Your account has no Breach Desk role."
+    message = gettext_lazy("Your account has no Breach Desk role.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         roles = roles_of(request.user)
@@ -85,5 +86,5 @@ class HasRole(BasePermission):
             return True
         if roles & WRITER_ROLES:
             return True
-        self.message = "Your role may read but not change anything."
+        self.message = gettext_lazy("Your role may read but not change anything.")
         return False

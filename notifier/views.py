@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework import status
@@ -78,7 +79,7 @@ class TelegramLinkView(APIView):
 
 
 class AnyRole(BasePermission):
-    message = "Your account has no Breach Desk role."
+    message = gettext_lazy("Your account has no Breach Desk role.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return bool(roles_of(request.user))

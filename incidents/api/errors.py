@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,9 +21,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(exc.body(), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"detail": "Request body is too large."},
+            {"detail": _("Request body is too large.")},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, TooManyFieldsSent):
-        return Response({"detail": "Too many fields."}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": _("Too many fields.")}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

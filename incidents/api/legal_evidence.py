@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -51,11 +52,11 @@ class IncidentEvidenceView(APIView):
         repeated = sorted(key for key in request.data if len(request.data.getlist(key)) > 1)
         if repeated:
             raise ValidationError(
-                {key: ["Give this part once (one file per upload)."] for key in repeated}
+                {key: [_("Give this part once (one file per upload).")] for key in repeated}
             )
         data = EvidenceUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        evidence, _ = store_evidence(
+        evidence, _event = store_evidence(
             incident,
             actor=request.user,
             upload=data.validated_data["file"],

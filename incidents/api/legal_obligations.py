@@ -6,6 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -46,7 +47,9 @@ class ObligationListView(ListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=[s for s, _ in Obligation.STATES]),
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=[s for s, _label in Obligation.STATES]
+            ),
             OpenApiParameter("due_before", OpenApiTypes.DATETIME),
             OpenApiParameter("incident", OpenApiTypes.STR),
         ]
@@ -62,14 +65,16 @@ class ObligationListView(ListAPIView):
         obligations = Obligation.objects.visible_to(self.request.user).for_dashboard()
         state = params.get("status")
         if state:
-            if state not in {s for s, _ in Obligation.STATES}:
-                raise ValidationError({"status": [f"Unknown status '{state}'."]})
+            if state not in {s for s, _label in Obligation.STATES}:
+                raise ValidationError(
+                    {"status": [_("Unknown status '%(state)s'.") % {"state": state}]}
+                )
             obligations = obligations.filter(state=state)
         if params.get("due_before"):
             try:
                 moment = MomentField().to_internal_value(params["due_before"])
             except ValidationError:
-                raise ValidationError({"due_before": ["Give an ISO 8601 date-time."]}) from None
+                raise ValidationError({"due_before": [_("Give an ISO 8601 date-time.")]}) from None
             obligations = obligations.due_before(moment)
         if params.get("incident"):
             obligations = obligations.filter(incident__reference=params["incident"])

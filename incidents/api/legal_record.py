@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -20,7 +21,7 @@ from incidents.record import verify_record
 
 def _legal_or_admin(request: Request) -> None:
     if not has_any_role(request.user, {LEGAL, ADMIN}):
-        raise PermissionDenied("Only legal and admins see the record's verification.")
+        raise PermissionDenied(_("Only legal and admins see the record's verification."))
 
 
 class VerificationView(APIView):
@@ -53,7 +54,9 @@ class DossierZipView(APIView):
     def get(self, request: Request, reference: str) -> FileResponse:
         incident = incident_for(request, reference)
         if not may_download(request.user):
-            raise PermissionDenied("Your role may not download evidence, so not the dossier ZIP.")
+            raise PermissionDenied(
+                _("Your role may not download evidence, so not the dossier ZIP.")
+            )
         return FileResponse(
             build_zip(incident, actor=request.user),
             as_attachment=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from incidents.api.serializers import MAX_ID, MomentField, RecordIdField, StrictInputMixin
@@ -24,7 +25,7 @@ def _check_other_named(attrs: dict[str, Any], instance: Any = None) -> None:
     name = attrs.get("authority_name", getattr(instance, "authority_name", ""))
     if authority == Authority.OTHER and not name:
         raise serializers.ValidationError(
-            {"authority_name": ["Name the authority when it is 'other'."]}
+            {"authority_name": [_("Name the authority when it is 'other'.")]}
         )
 
 
@@ -72,7 +73,9 @@ class ReferralTransitionSerializer(StrictInputMixin, serializers.Serializer):
         name = self.context["transition"]
         extra = sorted(set(attrs) - set(self.ALLOWED.get(name, ())) - {"note"})
         if extra:
-            raise serializers.ValidationError({k: [f"Not accepted by '{name}'."] for k in extra})
+            raise serializers.ValidationError(
+                {k: [_("Not accepted by '%(name)s'.") % {"name": name}] for k in extra}
+            )
         return attrs
 
 
@@ -123,7 +126,9 @@ class ObligationTransitionSerializer(StrictInputMixin, serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.context["transition"] == "waive" and attrs.get("document"):
-            raise serializers.ValidationError({"document": ["Not accepted by 'waive'."]})
+            raise serializers.ValidationError(
+                {"document": [_("Not accepted by '%(name)s'.") % {"name": "waive"}]}
+            )
         return attrs
 
 

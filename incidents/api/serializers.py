@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
@@ -33,13 +34,13 @@ class StrictInputMixin:
                 if field is None:
                     if key in self.read_only_names:
                         errors[key] = [
-                            "This field is read-only; it changes only through the lifecycle."
+                            _("This field is read-only; it changes only through the lifecycle.")
                         ]
                     else:
-                        errors[key] = ["Unknown field."]
+                        errors[key] = [_("Unknown field.")]
                 elif isinstance(field, serializers.CharField) and not isinstance(value, str | None):
                     # (ChoiceField is no CharField: it refuses a number that is not a choice.)
-                    errors[key] = ["Not a valid string."]
+                    errors[key] = [_("Not a valid string.")]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
@@ -170,11 +171,11 @@ class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
         extra = sorted(set(attrs) - allowed)
         if extra:
             raise serializers.ValidationError(
-                {key: [f"Not accepted by '{name}'."] for key in extra}
+                {key: [_("Not accepted by '%(name)s'.") % {"name": name}] for key in extra}
             )
         if attrs.get("authority") == Authority.OTHER and not attrs.get("authority_name"):
             raise serializers.ValidationError(
-                {"authority_name": ["Name the authority when it is 'other'."]}
+                {"authority_name": [_("Name the authority when it is 'other'.")]}
             )
         return attrs
 

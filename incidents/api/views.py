@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Model
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, serializers, status, viewsets
@@ -51,7 +52,7 @@ def expected_version(request: Request) -> int | None:
     tag = raw.strip().removeprefix("W/").strip().strip('"')
     # isdigit() alone admits "²" and other digits int() refuses; 18 digits outgrow any version.
     if not (tag.isascii() and tag.isdigit() and len(tag) <= 18):
-        raise ParseError('If-Match must be an incident version in quotes, like "3".')
+        raise ParseError(_('If-Match must be an incident version in quotes, like "3".'))
     return int(tag)
 
 
@@ -73,7 +74,7 @@ def run_transition(
     if name not in names:
         raise UnknownTransition(name)
     ensure_may_run(model, request.user, name)  # 403 before any complaint about the body
-    record, _ = apply(
+    record, _event = apply(
         record,
         name,
         actor=request.user,
@@ -160,7 +161,7 @@ class IncidentViewSet(
         ensure_may_log(request.user)  # 403 before any complaint about the body
         data = IncidentWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        incident, _ = create_incident(actor=request.user, data=data.validated_data)
+        incident, _event = create_incident(actor=request.user, data=data.validated_data)
         return self._answer(incident, status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentWriteSerializer, responses={200: IncidentSerializer})
@@ -169,7 +170,7 @@ class IncidentViewSet(
         incident = self.get_object()
         data = IncidentWriteSerializer(incident, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        incident, _ = update_incident(
+        incident, _event = update_incident(
             incident,
             actor=request.user,
             changes=data.validated_data,
@@ -227,7 +228,7 @@ class EventFeedView(ListAPIView):
         try:
             after = int(raw)
         except ValueError:
-            raise ParseError("'after' must be an integer sequence number.") from None
+            raise ParseError(_("'after' must be an integer sequence number.")) from None
         events = Event.objects.visible_to(self.request.user).after(max(after, 0))
         reference = self.request.query_params.get("incident")
         if reference:

@@ -17,6 +17,12 @@ URL = "/api/incidents/"
 BODY = {"title": "t", "severity": "low"}
 
 
+@pytest.fixture(autouse=True)
+def english(settings: Any) -> None:
+    """The messages checked here are the English ones (the API answers in Persian by default)."""
+    settings.LANGUAGE_CODE = "en"
+
+
 def raw(client: Any, method: str, url: str, body: str | bytes, **headers: Any) -> Any:
     return client.generic(method, url, body, content_type="application/json", **headers)
 

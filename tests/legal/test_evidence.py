@@ -270,5 +270,5 @@ def test_an_upload_with_a_repeated_part_or_an_unknown_one_is_refused(api, incide
     )
     assert two.status_code == 400 and "file" in two.json()
     unknown = upload(api, incident.reference, collected_by="me")
-    assert unknown.status_code == 400 and unknown.json()["collected_by"] == ["Unknown field."]
+    assert unknown.status_code == 400 and unknown.json()["collected_by"] == ["فیلد ناشناخته است."]
     assert not Evidence.objects.exists()
