@@ -85,18 +85,31 @@ def _transitions_from(incident: Incident) -> dict[str, Any]:
     return {t.name: t for t in all_transitions() if t.source == incident.state}
 
 
+def _permitted_from(incident: Incident, user: Any) -> list[tuple[str, Any]]:
+    """(name, django-fsm Transition) this user may run from the current state, in lifecycle
+    order."""
+    leaving = sorted(_transitions_from(incident).items(), key=lambda i: TRANSITIONS.index(i[0]))
+    return [(name, t) for name, t in leaving if t.has_perm(incident, user)]
+
+
 def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
     """Transitions this user may run from the current state, with what each still lacks
     (requirements the payload itself can satisfy are not counted as lacking)."""
     options = []
-    for name, t in sorted(
-        _transitions_from(incident).items(), key=lambda i: TRANSITIONS.index(i[0])
-    ):
-        if not t.has_perm(incident, user):
-            continue
+    for name, t in _permitted_from(incident, user):
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
         options.append(TransitionOption(name, t.target, tuple(missing_fields(incident, lacking))))
     return options
+
+
+def ready_transitions(incident: Incident, user: Any) -> list[str]:
+    """Transitions this user may run from the current state with nothing to give: no payload
+    required and every guard already met (what a one-tap button can offer, e.g. in Telegram)."""
+    return [
+        name
+        for name, t in _permitted_from(incident, user)
+        if not REQUIRED_PAYLOAD.get(name) and not missing_fields(incident, list(t.conditions))
+    ]
 
 
 # Locking and loading the incident is the heaviest query of every change (a join of some 50

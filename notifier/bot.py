@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -19,10 +20,12 @@ from django.utils import translation
 
 from core.models import Profile
 from incidents.acknowledgements import acknowledge, may_acknowledge
+from incidents.choices import Severity
 from incidents.errors import DomainError
+from incidents.lifecycle import TRANSITIONS, apply_transition, create_incident, ready_transitions
 from incidents.models import Incident
 from notifier.linking import LinkRefused, link_chat, unlink
-from notifier.messages import scrub, short_title, t
+from notifier.messages import alert_buttons, scrub, short_title, t
 from notifier.models import ProcessedUpdate, TelegramLink
 from notifier.subscriptions import follow, unfollow
 from notifier.updates import MalformedUpdate, parse_update
@@ -32,8 +35,12 @@ Reply = dict[str, Any]
 
 REPLIES = {
     "en": {
-        "help": "Commands: /open, /status INC-2026-0007, /ack INC-2026-0007, "
-        "/follow INC-2026-0007, /unfollow INC-2026-0007, /unlink",
+        "help": "Commands: /new critical|high|medium|low <title>, /open, /status INC-2026-0007, "
+        "/ack INC-2026-0007, /follow INC-2026-0007, /unfollow INC-2026-0007, /unlink",
+        "new_usage": "To log a breach: /new critical|high|medium|low <title>, "
+        "for example /new high Admin panel reachable without a password",
+        "title_too_long": "A title is at most {max} characters.",
+        "logged": "Logged {ref} ({severity}).",
         "following": "You will get every change of {ref}.",
         "unfollowed": "You no longer follow {ref}.",
         "linked": "Linked to Breach Desk account {user}. Alerts will arrive here.",
@@ -51,8 +58,12 @@ REPLIES = {
         "no_open": "No open incidents.",
     },
     "fa": {
-        "help": "فرمان‌ها: /open، /status INC-2026-0007، /ack INC-2026-0007، "
-        "/follow INC-2026-0007، /unfollow INC-2026-0007، /unlink",
+        "help": "فرمان‌ها: /new بحرانی|زیاد|متوسط|کم <عنوان>، /open، /status INC-2026-0007، "
+        "/ack INC-2026-0007، /follow INC-2026-0007، /unfollow INC-2026-0007، /unlink",
+        "new_usage": "برای ثبت رخنه: /new بحرانی|زیاد|متوسط|کم <عنوان>، "
+        "برای نمونه /new زیاد پنل مدیریت بی‌گذرواژه در دسترس است",
+        "title_too_long": "عنوان حداکثر {max} نویسه است.",
+        "logged": "{ref} ({severity}) ثبت شد.",
         "following": "از این پس هر تغییر {ref} را دریافت می‌کنید.",
         "unfollowed": "دیگر {ref} را دنبال نمی‌کنید.",
         "linked": "به حساب {user} در Breach Desk متصل شد. هشدارها اینجا می‌آیند.",
@@ -121,8 +132,9 @@ def _message(msg: dict[str, Any]) -> Reply | None:
     link = _link_for(sender["id"])
     language = _language(link)
 
-    def reply(body: str) -> Reply:
-        return {"method": "sendMessage", "chat_id": chat["id"], "text": body, "parse_mode": "HTML"}
+    def reply(body: str, markup: dict[str, Any] | None = None) -> Reply:
+        message = {"method": "sendMessage", "chat_id": chat["id"], "text": body}
+        return {**message, "parse_mode": "HTML", **({"reply_markup": markup} if markup else {})}
 
     if command == "/start":
         return reply(_start(chat, sender, arg.strip(), language))
@@ -131,13 +143,48 @@ def _message(msg: dict[str, Any]) -> Reply | None:
             return reply(_say(language, "not_linked"))
         unlink(link, "/unlink from Telegram")
         return reply(_say(language, "unlinked"))
-    if command not in {"/open", "/status", "/ack", "/follow", "/unfollow"}:
+    if command not in {"/new", "/open", "/status", "/ack", "/follow", "/unfollow"}:
         return reply(_say(language, "help"))
     if chat.get("type") != "private":  # incident lists must not land in a group's history
         return reply(_say(language, "private_only"))
     if link is None:
         return reply(_say(language, "not_linked"))
+    if command == "/new":
+        return reply(*_new_incident(arg, link.user, language))
     return reply(_incident_command(command, arg.strip().upper(), link.user, language))
+
+
+def _severity(word: str) -> str | None:
+    """A severity as typed: its name or its label, in English or Persian."""
+    word = word.strip().lower()
+    for severity in Severity.values:
+        if word in {severity, t("en", severity).lower(), t("fa", severity)}:
+            return severity
+    return None
+
+
+def _new_incident(arg: str, user: Any, language: str) -> tuple[str, dict[str, Any] | None]:
+    """``/new <severity> <title>``: log a breach from the phone, through the same domain
+    function as the web and the API. The reply names the incident, never echoes the title
+    (Telegram keeps chats), and offers the next steps as buttons."""
+    word, _space, rest = arg.strip().partition(" ")
+    severity, title = _severity(word), " ".join(rest.split())
+    if severity is None or not title:
+        return _say(language, "new_usage"), None
+    limit = Incident._meta.get_field("title").max_length
+    if len(title) > limit:
+        return _say(language, "title_too_long", max=str(limit)), None
+    data = {"title": title, "severity": severity}
+    created, refused = _attempt(language, lambda: create_incident(actor=user, data=data))
+    if refused:
+        return html.escape(refused), None
+    incident, _event = created
+    text = _say(language, "logged", ref=incident.reference, severity=t(language, severity))
+    steps = ready_transitions(incident, user)
+    buttons = alert_buttons(
+        language=language, reference=incident.reference, acknowledge=False, transitions=steps
+    )
+    return text, buttons
 
 
 def _start(chat: dict[str, Any], sender: dict[str, Any], token: str, language: str) -> str:
@@ -174,18 +221,18 @@ def _incident_command(command: str, ref: str, user: Any, language: str) -> str:
     if command == "/unfollow":
         unfollow(user, incident)
         return _say(language, "unfollowed", ref=incident.reference)
-    refused = _refusal(incident, user, language)
+    _done, refused = _attempt(language, lambda: acknowledge(incident, user))
     return html.escape(refused) if refused else _say(language, "acked", ref=incident.reference)
 
 
-def _refusal(incident: Incident, user: Any, language: str) -> str | None:
-    """Acknowledge for ``user``; None when done, else why not, in the user's language."""
+def _attempt(language: str, action: Callable[[], Any]) -> tuple[Any, str | None]:
+    """Run a domain change: (its result, None), or (None, why not) in the user's language (the
+    domain's messages are translated when they are raised)."""
     with translation.override(language):
         try:
-            acknowledge(incident, user)
+            return action(), None
         except DomainError as refused:
-            return refused.detail
-    return None
+            return None, refused.detail
 
 
 def _line(incident: Incident, language: str) -> str:
@@ -210,17 +257,24 @@ def _callback(query: dict[str, Any]) -> Reply:
             "show_alert": alert,
         }
 
-    data = query.get("data", "")
-    if not data.startswith("ack:"):
+    # "ack:<reference>" or "run:<transition>:<reference>" (messages.alert_buttons)
+    action, _colon, target = query.get("data", "").partition(":")
+    name, reference = target.partition(":")[::2] if action == "run" else ("", target)
+    if action not in ("ack", "run") or (action == "run" and name not in TRANSITIONS):
         return answer(_say(language, "help"))
     if link is None:
         return answer(_say(language, "not_linked"))
-    if not may_acknowledge(link.user):
+    if action == "ack" and not may_acknowledge(link.user):
         return answer(_say(language, "no_role"))
-    incident = Incident.objects.visible_to(link.user).filter(reference=data[4:]).first()
+    incident = Incident.objects.visible_to(link.user).filter(reference=reference).first()
     if incident is None:
         return answer(_say(language, "not_found"))
-    refused = _refusal(incident, link.user, language)
-    if refused:
-        return answer(refused)
-    return answer(_say(language, "acked", ref=incident.reference), alert=False)
+    if action == "ack":
+        _done, refused = _attempt(language, lambda: acknowledge(incident, link.user))
+        done = _say(language, "acked", ref=incident.reference)
+    else:  # the role, the state and the guards are the domain's to check, as for the API
+        _done, refused = _attempt(
+            language, lambda: apply_transition(incident, name, actor=link.user)
+        )
+        done = f"{t(language, name)} · {incident.reference}"
+    return answer(refused) if refused else answer(done, alert=False)

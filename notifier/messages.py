@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import re
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -61,6 +62,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "step": "Step",
         "rule": "Rule",
         "due": "Due",
+        # One-tap transition buttons (lifecycle.ready_transitions), as commands.
+        "do:start_scoping": "Start scoping",
+        "do:start_restoration": "Start restoration",
+        "do:mark_restored": "Mark restored",
+        "do:refer": "Refer",
+        "do:close": "Close",
     },
     "fa": {
         "created": "رخداد جدید",
@@ -91,6 +98,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "step": "گام",
         "rule": "قاعده",
         "due": "مهلت",
+        "do:start_scoping": "آغاز بررسی دامنه",
+        "do:start_restoration": "آغاز بازیابی",
+        "do:mark_restored": "ثبت بازیابی",
+        "do:refer": "ارجاع",
+        "do:close": "بستن",
     },
 }
 
@@ -152,14 +164,23 @@ def alert_text(
     return "\n".join(lines)[:MAX_TEXT]
 
 
-def alert_buttons(*, language: str, reference: str, acknowledge: bool) -> dict[str, Any] | None:
+def alert_buttons(
+    *, language: str, reference: str, acknowledge: bool, transitions: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """Acknowledge and Open in one row; below, a button for each transition the recipient may
+    run with one tap (``run:<name>:<reference>``, at most 64 bytes as Telegram requires)."""
     row: list[dict[str, str]] = []
     if acknowledge:
         row.append({"text": t(language, "ack"), "callback_data": f"ack:{reference}"})
     url = incident_url(reference)
     if url_button_allowed(url):
         row.append({"text": t(language, "open"), "url": url})
-    return {"inline_keyboard": [row]} if row else None
+    steps = [
+        {"text": t(language, f"do:{name}"), "callback_data": f"run:{name}:{reference}"}
+        for name in transitions
+    ]
+    keyboard = [r for r in (row, steps) if r]
+    return {"inline_keyboard": keyboard} if keyboard else None
 
 
 def local_time(moment: dt.datetime, *, language: str, time_zone: str) -> str:

@@ -20,6 +20,7 @@ from core.models import Profile
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED, is_acknowledged, record_escalation
 from incidents.choices import OPEN_STATES, Severity
 from incidents.events import latest_seq
+from incidents.lifecycle import ready_transitions
 from incidents.models import Event, Incident
 from notifier.messages import alert_buttons, alert_text
 from notifier.models import Cursor, Delivery, LinkAudit, TelegramLink
@@ -102,6 +103,11 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
                 language=language,
                 reference=incident.reference,
                 acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
+                # Next steps only while the event's state is the incident's: once it moved on,
+                # an alert offers none (a press would only hear the refusal).
+                transitions=ready_transitions(incident, link.user)
+                if event.to_state == incident.state
+                else (),
             )
         except Exception as exc:
             log.exception("delivery %s could not be built; dead-lettered", row.key)

@@ -131,6 +131,11 @@ class TelegramTransport:
         }
         if method not in methods:
             raise TransportError(f"unsupported bot reply {method!r}", permanent=True)
+        if params.get(
+            "reply_markup"
+        ):  # buttons arrive as the Bot API's JSON, as in a webhook reply
+            markup = InlineKeyboardMarkup.de_json(params["reply_markup"], self.bot)
+            params = {**params, "reply_markup": markup}
         try:
             return await methods[method](**params)
         except TelegramError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,10 +18,12 @@ from incidents.errors import (
 from incidents.lifecycle import (
     apply_transition,
     create_incident,
+    ready_transitions,
     transition_options,
     update_incident,
 )
 from incidents.models import Event, Incident, Referral
+from tests.conftest import SCOPE
 
 pytestmark = pytest.mark.django_db
 
@@ -231,6 +234,19 @@ def test_options_list_blocked_transitions_with_missing_fields(incident_in, engin
         "start_restoration": ("attack_vector", "affected_systems", "affected_subjects_estimate"),
         "dismiss": (),
     }
+
+
+def test_ready_transitions_need_nothing_typed_and_every_guard_met(incident_in, users):
+    def ready(state: str, role: str, **fields: Any) -> list[str]:
+        return ready_transitions(incident_in(state, **fields), users[role])
+
+    assert ready("detected", "engineer") == ["start_scoping"]  # dismiss needs a reason
+    assert ready("detected", "executive") == ready("detected", "legal") == []
+    assert ready("scoping", "engineer") == []  # the scope is not written down yet
+    assert ready("scoping", "engineer", **SCOPE) == ["start_restoration"]
+    assert ready("restored", "legal") == []  # refer needs a referral, close a reason
+    assert ready("referred", "legal") == ready("referred", "admin") == ["close"]
+    assert ready("referred", "engineer") == []
 
 
 def test_state_cannot_be_assigned_directly(incident_in):
