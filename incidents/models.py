@@ -109,6 +109,8 @@ class Incident(FSMModelMixin, models.Model):
     objects = IncidentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
         ordering = ["-ref_year", "-ref_number"]
         constraints = [
             models.UniqueConstraint(fields=["ref_year", "ref_number"], name="incident_ref_unique"),
@@ -255,6 +257,8 @@ class Referral(FSMModelMixin, models.Model):
     objects = ReferralQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -411,6 +415,8 @@ class Obligation(FSMModelMixin, models.Model):
     objects = ObligationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("legal obligation")
+        verbose_name_plural = _("legal obligations")
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(

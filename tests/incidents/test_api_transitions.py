@@ -224,3 +224,5 @@ def test_domain_errors_speak_the_request_language(api, incident_in):
     assert english.json()["detail"] == "'start_scoping' is not allowed from state 'closed'."
     assert persian.json()["detail"] == "«start_scoping» از وضعیت «closed» مجاز نیست."
     assert persian.json()["allowed"] == english.json()["allowed"]
+    refused = api("legal").post(url(incident, "start_scoping"))
+    assert refused.json()["detail"] == "نقش شما اجازهٔ اجرای «start_scoping» روی رخدادها را ندارد."
