@@ -127,7 +127,7 @@ def _message(msg: dict[str, Any]) -> Reply | None:
     text, chat, sender = msg.get("text"), msg["chat"], msg["from"]
     if text is None:  # a photo, a sticker, someone joining: nothing to answer
         return None
-    command, _, arg = text.strip().partition(" ")
+    command, arg = (text.split(maxsplit=1) + ["", ""])[:2]  # any whitespace, newlines too
     command = command.split("@")[0].lower()
     link = _link_for(sender["id"])
     language = _language(link)
@@ -167,7 +167,7 @@ def _new_incident(arg: str, user: Any, language: str) -> tuple[str, dict[str, An
     """``/new <severity> <title>``: log a breach from the phone, through the same domain
     function as the web and the API. The reply names the incident, never echoes the title
     (Telegram keeps chats), and offers the next steps as buttons."""
-    word, _space, rest = arg.strip().partition(" ")
+    word, rest = (arg.split(maxsplit=1) + ["", ""])[:2]
     severity, title = _severity(word), " ".join(rest.split())
     if severity is None or not title:
         return _say(language, "new_usage"), None

@@ -61,7 +61,7 @@ def test_new_takes_a_persian_severity_and_answers_in_persian(users, linked, tg_s
     profile = Profile.for_user(users["engineer"])
     profile.language = "fa"
     profile.save()
-    reply = send("/new بحرانی  نشت   پشتیبان سفارش‌ها", 1001)
+    reply = send("/new\nبحرانی\n نشت   پشتیبان سفارش‌ها", 1001)  # any whitespace between words
     incident = Incident.objects.get()
     assert (incident.severity, incident.title) == ("critical", "نشت پشتیبان سفارش‌ها")
     assert reply["text"] == f"{incident.reference} (بحرانی) ثبت شد."
