@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.models import Profile
+from core.roles import roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED, is_acknowledged, record_escalation
 from incidents.choices import OPEN_STATES, Severity
 from incidents.events import latest_seq
@@ -77,6 +78,16 @@ def _routed(event: Event, links: list[TelegramLink], languages: dict[int, str]) 
 
 def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]) -> list[Delivery]:
     incident = event.incident
+    # The steps a recipient may take depend on the incident and their roles only (the lifecycle's
+    # permissions are role checks), and reading the guards costs queries: once per role set.
+    steps: dict[frozenset[str], list[str]] = {}
+
+    def steps_for(user: Any) -> list[str]:
+        roles = roles_of(user)
+        if roles not in steps:
+            steps[roles] = ready_transitions(incident, user)
+        return steps[roles]
+
     rows = []
     for link in recipients(event, links):
         language = languages.get(link.user_id) or settings.LANGUAGE_CODE
@@ -105,9 +116,7 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
                 acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
                 # Next steps only while the event's state is the incident's: once it moved on,
                 # an alert offers none (a press would only hear the refusal).
-                transitions=ready_transitions(incident, link.user)
-                if event.to_state == incident.state
-                else (),
+                transitions=steps_for(link.user) if event.to_state == incident.state else (),
             )
         except Exception as exc:
             log.exception("delivery %s could not be built; dead-lettered", row.key)
