@@ -105,7 +105,7 @@ def _database() -> dict:
         # write lock at BEGIN so two writers queue on busy_timeout instead of failing mid-way
         # with "database is locked" when a read lock would need upgrading. journal_mode=WAL is
         # stored in the file and set once (core.apps); per connection only cheap PRAGMAs run,
-        # because Django's ASGI handler opens a connection per request (a thread per request).
+        # because Django opens a connection per request (core/sqlite_backend pools the raw ones).
         config["ENGINE"] = "core.sqlite_backend"
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
@@ -224,6 +224,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "20/min")},
+    # A throttle counts per REMOTE_ADDR, never per X-Forwarded-For, which any client can send
+    # (a new value per request was a new allowance). Behind a proxy, daphne --proxy-headers puts
+    # the client's address in REMOTE_ADDR (docs/operations.md).
+    "NUM_PROXIES": 0,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(

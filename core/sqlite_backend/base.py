@@ -1,16 +1,17 @@
-"""Django's SQLite backend, with writers of one process queued on a lock instead of SQLite's
-busy handler, and raw connections reused across requests.
+"""Django's SQLite backend, with writers of one process queued on a lock instead of SQLite's busy
+handler, and raw connections reused across requests.
 
-Django's ASGI handler runs each request's sync code in its own thread, so concurrent requests
-really do race for SQLite's single write lock. SQLite's busy handler waits by sleeping in steps
-of up to 100 ms, which turned 32 concurrent writers into multi-second tails (bench/README.md).
-Taking an in-process lock right before ``BEGIN IMMEDIATE`` lets the next writer start the moment
-the previous one commits. Writers in other processes (the notifier worker) still meet SQLite's
-own lock and busy_timeout, so correctness never depends on this lock.
+HTTP requests run on several threads (``WEB_REQUEST_THREADS``; Django's own ASGI handler uses a
+new thread per request), so concurrent requests really do race for SQLite's single write lock.
+SQLite's busy handler waits by sleeping in steps of up to 100 ms, which turned 32 concurrent
+writers into multi-second tails (bench/README.md). Taking an in-process lock right before
+``BEGIN IMMEDIATE`` lets the next writer start the moment the previous one commits. Writers in
+other processes (the notifier worker) still meet SQLite's own lock and busy_timeout, so
+correctness never depends on this lock.
 
-The same thread-per-request means a new connection per request: opening one (functions
-registered, PRAGMAs run) cost ~2.5 ms, more than the transition's own queries. Closed
-connections go back to a small per-file pool instead, outside any transaction.
+Django also closes a request's connection at its end, so each request opened a new one: opening
+one (functions registered, PRAGMAs run) cost ~2.5 ms, more than the transition's own queries.
+Closed connections go back to a small per-file pool instead, outside any transaction.
 """
 
 from __future__ import annotations

@@ -293,6 +293,25 @@ def test_token_endpoint(db, users):
     assert ok.status_code == 200
 
 
+def test_token_requests_are_throttled_per_address_whatever_x_forwarded_for_says(db, users):
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    wrong = {"username": "engineer", "password": "nope"}
+    cache.clear()  # earlier tests' token requests may still count in this minute
+    try:
+        answers = [
+            client.post(
+                "/api/auth/token/", wrong, format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}"
+            )
+            for i in range(21)  # AUTH_THROTTLE_RATE: 20/min
+        ]
+        assert [a.status_code for a in answers] == [400] * 20 + [429]
+    finally:
+        cache.clear()  # the next test's token requests start a fresh minute
+
+
 def test_schema_and_docs_are_served(api, users):
     schema = api("engineer").get("/api/schema/")
     assert schema.status_code == 200
