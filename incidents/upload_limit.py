@@ -15,8 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
-from incidents.evidence import MULTIPART_OVERHEAD
+from incidents.evidence import MULTIPART_OVERHEAD, EvidenceTooLarge
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -37,13 +40,14 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = body_limit()
-        announced = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        announced = headers.get(b"content-length")
         if announced is not None:
             if not announced.strip().isdigit():
-                await _refuse(send, 400, "Content-Length must be a number.")
+                await _refuse(send, 400, headers)
                 return
             if int(announced) > limit:
-                await _refuse(send, 413, f"Request body is larger than {limit} bytes.")
+                await _refuse(send, 413, headers)
                 return
         received, refused = 0, False
 
@@ -55,7 +59,7 @@ class BodyLimit:
                 if received > limit:
                     if not refused:
                         refused = True
-                        await _refuse(send, 413, f"Request body is larger than {limit} bytes.")
+                        await _refuse(send, 413, headers)
                     # Django treats this as the client going away: no view runs, nothing kept.
                     return {"type": "http.disconnect"}
             return message
@@ -67,8 +71,26 @@ class BodyLimit:
         await self.app(scope, limited, guarded_send)
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+def _language(accept_language: bytes) -> str:
+    """The first supported language in an Accept-Language header, else LANGUAGE_CODE."""
+    for code, _quality in parse_accept_lang_header(accept_language.decode("latin-1")):
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+async def _refuse(send: Send, status: int, headers: dict[bytes, bytes]) -> None:
+    """413 as the evidence upload answers it (``detail``, ``max_bytes``), or 400 for a
+    Content-Length that is not a number; in the client's language, since Django's
+    LocaleMiddleware has not run yet."""
+    with translation.override(_language(headers.get(b"accept-language", b""))):
+        if status == 413:
+            answer = EvidenceTooLarge(settings.EVIDENCE_MAX_BYTES).body()
+        else:
+            answer = {"detail": _("Content-Length must be a number.")}
+    body = json.dumps(answer, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

@@ -4,6 +4,7 @@ changed on disk is refused at download (and the refusal recorded)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -215,8 +216,16 @@ async def _run_limited(headers: list, chunks: list[bytes]) -> tuple[list, list]:
 
 async def test_asgi_guard_refuses_an_announced_oversized_body_before_django(settings):
     settings.EVIDENCE_MAX_BYTES = 1000
-    seen, sent = await _run_limited([(b"content-length", b"999999999")], [b"x"])
+    headers = [(b"content-length", b"999999999"), (b"accept-language", b"en-US,en;q=0.9")]
+    seen, sent = await _run_limited(headers, [b"x"])
     assert seen == [] and sent[0]["status"] == 413
+    # The same answer as an upload refused while it is parsed.
+    assert json.loads(sent[1]["body"]) == {
+        "detail": "Evidence files may be at most 1000 bytes (EVIDENCE_MAX_BYTES).",
+        "max_bytes": 1000,
+    }
+    _seen, persian = await _run_limited([(b"content-length", b"999999999")], [b"x"])
+    assert json.loads(persian[1]["body"])["detail"].startswith("پروندهٔ مدرک حداکثر 1000 بایت")
 
 
 async def test_asgi_guard_cuts_a_body_that_streams_past_the_limit(settings):
