@@ -259,7 +259,9 @@ def _callback(query: dict[str, Any]) -> Reply:
 
     # "ack:<reference>" or "run:<transition>:<reference>" (messages.alert_buttons)
     action, _colon, target = query.get("data", "").partition(":")
-    name, reference = target.partition(":")[::2] if action == "run" else ("", target)
+    name, reference = "", target
+    if action == "run":
+        name, _colon, reference = target.partition(":")
     if action not in ("ack", "run") or (action == "run" and name not in TRANSITIONS):
         return answer(_say(language, "help"))
     if link is None:

@@ -7,7 +7,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from incidents.api.serializers import MAX_ID, MomentField, RecordIdField, StrictInputMixin
+from incidents.api.serializers import (
+    MAX_ID,
+    MomentField,
+    RecordIdField,
+    StrictInputMixin,
+    check_accepted,
+    check_other_named,
+)
 from incidents.choices import Authority
 from incidents.models import (
     CustodyEntry,
@@ -18,15 +25,6 @@ from incidents.models import (
     VerificationRun,
 )
 from incidents.record_transitions import allowed_names
-
-
-def _check_other_named(attrs: dict[str, Any], instance: Any = None) -> None:
-    authority = attrs.get("authority", getattr(instance, "authority", None))
-    name = attrs.get("authority_name", getattr(instance, "authority_name", ""))
-    if authority == Authority.OTHER and not name:
-        raise serializers.ValidationError(
-            {"authority_name": [_("Name the authority when it is 'other'.")]}
-        )
 
 
 class ReferralWriteSerializer(StrictInputMixin, serializers.Serializer):
@@ -50,7 +48,7 @@ class ReferralWriteSerializer(StrictInputMixin, serializers.Serializer):
     notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _check_other_named(attrs, self.instance)
+        check_other_named(attrs, self.instance)
         return attrs
 
 
@@ -70,12 +68,7 @@ class ReferralTransitionSerializer(StrictInputMixin, serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        name = self.context["transition"]
-        extra = sorted(set(attrs) - set(self.ALLOWED.get(name, ())) - {"note"})
-        if extra:
-            raise serializers.ValidationError(
-                {k: [_("Not accepted by '%(name)s'.") % {"name": name}] for k in extra}
-            )
+        check_accepted(attrs, self.ALLOWED, self.context["transition"])
         return attrs
 
 

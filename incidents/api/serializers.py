@@ -74,6 +74,26 @@ class RecordIdField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+def check_accepted(attrs: dict[str, Any], allowed: dict[str, tuple[str, ...]], name: str) -> None:
+    """A transition payload holds only the keys its transition takes (``allowed[name]``), and
+    the free ``note`` every transition takes."""
+    extra = sorted(set(attrs) - set(allowed.get(name, ())) - {"note"})
+    if extra:
+        raise serializers.ValidationError(
+            {key: [_("Not accepted by '%(name)s'.") % {"name": name}] for key in extra}
+        )
+
+
+def check_other_named(attrs: dict[str, Any], instance: Any = None) -> None:
+    """An authority of kind "other" has a name (in ``attrs``, or already on ``instance``)."""
+    authority = attrs.get("authority", getattr(instance, "authority", None))
+    name = attrs.get("authority_name", getattr(instance, "authority_name", ""))
+    if authority == Authority.OTHER and not name:
+        raise serializers.ValidationError(
+            {"authority_name": [_("Name the authority when it is 'other'.")]}
+        )
+
+
 class AffectedSystemSerializer(StrictInputMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     hosting = serializers.ChoiceField(choices=Hosting.choices)
@@ -166,17 +186,8 @@ class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
     notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        name = self.context["transition"]
-        allowed = set(self.ALLOWED.get(name, ())) | {"note"}
-        extra = sorted(set(attrs) - allowed)
-        if extra:
-            raise serializers.ValidationError(
-                {key: [_("Not accepted by '%(name)s'.") % {"name": name}] for key in extra}
-            )
-        if attrs.get("authority") == Authority.OTHER and not attrs.get("authority_name"):
-            raise serializers.ValidationError(
-                {"authority_name": [_("Name the authority when it is 'other'.")]}
-            )
+        check_accepted(attrs, self.ALLOWED, self.context["transition"])
+        check_other_named(attrs)
         return attrs
 
 

@@ -18,15 +18,19 @@ from tests.notifier.test_webhook_and_commands import _ids, post
 TITLE = "Admin panel reachable without a password"
 
 
-def send(text: str, chat: int, chat_type: str = "private") -> dict[str, Any]:
-    message = {
+def message(text: str, chat: int, chat_type: str = "private") -> dict[str, Any]:
+    """A text message from ``chat``'s user, as Telegram delivers it."""
+    return {
         "message_id": 1,
         "date": 0,
         "text": text,
         "chat": {"id": chat, "type": chat_type},
         "from": {"id": chat, "is_bot": False, "first_name": "x"},
     }
-    response = post({"update_id": next(_ids), "message": message})
+
+
+def send(text: str, chat: int, chat_type: str = "private") -> dict[str, Any]:
+    response = post({"update_id": next(_ids), "message": message(text, chat, chat_type)})
     assert response.status_code == 200
     return response.json()
 
@@ -144,14 +148,7 @@ def test_an_alert_offers_no_step_once_the_incident_moved_on(users, linked, tg_se
 
 
 def test_polling_sends_the_step_buttons_too(linked, fake_telegram: FakeBotAPI, tg_settings):
-    message = {
-        "message_id": 1,
-        "date": 0,
-        "text": f"/new low {TITLE}",
-        "chat": {"id": 1001, "type": "private"},
-        "from": {"id": 1001, "is_bot": False, "first_name": "x"},
-    }
-    fake_telegram.updates = [{"update_id": 900, "message": message}]
+    fake_telegram.updates = [{"update_id": 900, "message": message(f"/new low {TITLE}", 1001)}]
     poll_for_a_second(fake_telegram)
     incident = Incident.objects.get()
     [sent] = fake_telegram.attempts("sendMessage")
