@@ -1,6 +1,7 @@
 """Shared fixtures: users per role, authenticated API clients, incidents built through the
 domain functions (STYLE.md rule 13), and service probes that skip cleanly when a real
-PostgreSQL or Redis is absent (and fail instead when BREACH_DESK_REQUIRE_SERVICES=1, as in CI)."""
+PostgreSQL or Redis is absent (and fail instead when BREACH_DESK_REQUIRE_SERVICES=1, as in CI);
+and the compiled translations every run needs."""
 
 from __future__ import annotations
 
@@ -21,6 +22,22 @@ from incidents.lifecycle import apply_transition, create_incident, update_incide
 
 REQUIRE_SERVICES = os.environ.get("BREACH_DESK_REQUIRE_SERVICES") == "1"
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """`make test` compiles the catalogues first; a bare pytest run on a fresh clone has none.
+    Django caches each language's catalogue on first use, which collecting the tests may already
+    have done without ours, so the caches are dropped after compiling (as Django's own
+    LOCALE_PATHS setting_changed receiver does)."""
+    from django.utils.translation import trans_real
+
+    from frontend.management.commands.compile_translations import compile_all
+
+    compile_all()
+    trans_real._translations = {}
+    trans_real._default = None
+    trans_real.translation_catalog_exists.cache_clear()
 
 
 def just_now() -> str:

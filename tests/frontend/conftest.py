@@ -1,16 +1,9 @@
-"""Pages need the compiled translations; `make test` builds them, a bare pytest run builds here."""
+"""Page tests start with an empty login throttle (translations: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
-
-from frontend.management.commands.compile_translations import compile_all
-
-
-@pytest.fixture(scope="session", autouse=True)
-def compiled_translations() -> None:
-    compile_all()
 
 
 @pytest.fixture(autouse=True)
