@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity, State
+from incidents.notes import NOTE_MAX_LENGTH
 
 MAX_SUBJECTS = 10**12
 
@@ -142,6 +143,17 @@ class TransitionForm(VersionedForm):
 
     def payload(self, name: str) -> dict[str, Any]:
         return {k: self.cleaned_data.get(k) for k in self.PAYLOAD.get(name, ())}
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTE_MAX_LENGTH,
+        help_text=_(
+            "What you found or did. A note cannot be changed later; correct it with another."
+        ),
+    )
 
 
 class IncidentFilterForm(forms.Form):

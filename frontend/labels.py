@@ -25,6 +25,23 @@ EVENT_LABELS = {
     "created": _("Logged"),
     "updated": _("Edited"),
     **TRANSITION_LABELS,
+    "note": _("Note"),
+    "acknowledged": _("Alert acknowledged"),
+    "escalated": _("Escalated"),
+    "referral.created": _("Referral drafted"),
+    "referral.updated": _("Referral edited"),
+    "referral.submit": _("Referral submitted"),
+    "referral.acknowledge": _("Referral acknowledged by the authority"),
+    "referral.start_investigation": _("Authority investigating"),
+    "referral.conclude": _("Referral concluded"),
+    "referral.withdraw": _("Referral withdrawn"),
+    "obligation.fulfil": _("Obligation fulfilled"),
+    "obligation.waive": _("Obligation marked not required"),
+    "obligations.synced": _("Legal deadlines recalculated"),
+    "evidence.uploaded": _("Evidence uploaded"),
+    "evidence.downloaded": _("Evidence downloaded"),
+    "evidence.handed_over": _("Evidence handed over"),
+    "evidence.integrity_failed": _("Evidence failed its integrity check"),
 }
 
 RECORD_TRANSITION_LABELS = {

@@ -24,6 +24,7 @@ urlpatterns = [
         incidents.incident_transition,
         name="incident_transition",
     ),
+    path("incidents/<str:reference>/notes/", incidents.note_add, name="note_add"),
     path("incidents/<str:reference>/referrals/new/", legal.referral_create, name="referral_create"),
     path(
         "incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",

@@ -35,6 +35,7 @@ from fpdf import FPDF
 from incidents.dossier_bidi import bound_neutral_runs, direction_of, shapeable
 from incidents.evidence import EvidenceTampered, open_for_download
 from incidents.models import Incident, VerificationRun
+from incidents.notes import NOTE
 from incidents.record import verify_record
 
 TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
@@ -190,6 +191,8 @@ def _timeline(pdf: _Pdf, data: DossierData) -> None:
             f"{event.kind}{move}",
             size=9,
         )
+        if event.kind == NOTE:
+            pdf.text_line(event.data.get("text", ""), size=9)  # its own line: see below
 
 
 # Free text (names, notes, outcomes) goes on lines of its own: a line mixing a Persian note

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -31,6 +32,7 @@ from incidents.lifecycle import (
     update_incident,
 )
 from incidents.models import Incident
+from incidents.notes import add_note, may_add_notes
 
 SECTIONS = {
     "summary": forms.SummaryForm,
@@ -119,6 +121,8 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         "may_edit": may_edit,
         "options": options,
         "transition_form": forms.TransitionForm(initial={"version": incident.version}),
+        "may_note": may_add_notes(request.user),
+        "note_form": forms.NoteForm(),
         "lifecycle": charts.lifecycle(incident.state),
         "referrals": list(incident.referrals.all()),
         "events": list(incident.events.order_by("-seq")[:200]),
@@ -210,3 +214,17 @@ def incident_transition(request: HttpRequest, reference: str, name: str) -> Http
     except DomainError as error:
         return _refused(request, incident, error, transition_form=form, failed_transition=name)
     return redirect("frontend:incident", reference=incident.reference)
+
+
+@require_POST
+@role_required
+def note_add(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _incident(request, reference)
+    if not may_add_notes(request.user):
+        return error_page(request, 403, _("Your role may read notes but not add them."))
+    form = forms.NoteForm(request.POST)
+    if not form.is_valid():
+        context = workspace(request, incident, note_form=form)
+        return render(request, "frontend/incident_detail.html", context, status=400)
+    add_note(incident, actor=request.user, text=form.cleaned_data["text"])
+    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#timeline")

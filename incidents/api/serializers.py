@@ -15,6 +15,7 @@ from core.roles import ENGINEER
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
 from incidents.lifecycle import EDITABLE_FIELDS, REFERRAL_KEYS, transition_options
 from incidents.models import Event, Incident
+from incidents.notes import NOTE_MAX_LENGTH
 
 User = get_user_model()
 MAX_SUBJECTS = 10**12
@@ -189,6 +190,10 @@ class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
         check_accepted(attrs, self.ALLOWED, self.context["transition"])
         check_other_named(attrs)
         return attrs
+
+
+class NoteSerializer(StrictInputMixin, serializers.Serializer):
+    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
 
 class CachedFieldsMixin:

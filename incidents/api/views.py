@@ -28,6 +28,7 @@ from incidents.api.serializers import (
     IncidentSerializer,
     IncidentSummarySerializer,
     IncidentWriteSerializer,
+    NoteSerializer,
     TransitionPayloadSerializer,
 )
 from incidents.choices import Severity, State
@@ -41,6 +42,7 @@ from incidents.lifecycle import (
     update_incident,
 )
 from incidents.models import Event, Incident, roles_see_incidents
+from incidents.notes import add_note, ensure_may_add_notes
 from incidents.record_transitions import ensure_may_run
 
 
@@ -198,6 +200,16 @@ class IncidentViewSet(
             apply=apply_transition,
         )
         return self._answer(incident)
+
+    @extend_schema(request=NoteSerializer, responses={201: EventSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def notes(self, request: Request, reference: str) -> Response:
+        ensure_may_add_notes(request.user)  # 403 before 404 or 400
+        incident = self.get_object()
+        data = NoteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _incident, event = add_note(incident, actor=request.user, text=data.validated_data["text"])
+        return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: EventSerializer(many=True)})
     @action(detail=True, methods=["get"], filter_backends=[])

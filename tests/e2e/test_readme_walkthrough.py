@@ -48,19 +48,21 @@ def test_readme_curl_walkthrough_works_verbatim(served_app):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"logged INC-\d{4}-\d{4}", lines[0])
-    assert lines[1:7] == [
+    assert lines[1:8] == [
         "scoping",
         "['attack_vector', 'affected_systems', 'affected_subjects_estimate']",
         "3",
+        "note",
         "restoring",
         "restored",
         "referred",
     ]
-    kinds = [line.split()[1] for line in lines[7:]]
+    kinds = [line.split()[1] for line in lines[8:]]
     assert kinds == [
         "created",
         "start_scoping",
         "updated",
+        "note",
         "start_restoration",
         "mark_restored",
         "refer",

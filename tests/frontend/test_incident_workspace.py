@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from incidents.lifecycle import apply_transition
 from incidents.models import Event, Incident
 from tests.frontend.helpers import browser
 
@@ -221,3 +224,69 @@ def test_timeline_lists_every_event(users, incident_in):
     html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
     timeline = html.split('id="timeline"')[1].split("</ol>")[0]
     assert timeline.count("<li") == incident.events.count()
+
+
+def timeline_of(html: str) -> str:
+    return html.split('id="timeline"')[1].split("</ol>")[0]
+
+
+def test_engineer_adds_a_note_from_the_page_and_reads_it_on_the_timeline(users, incident_in):
+    incident = incident_in("scoping")
+    client = browser(users["engineer"])
+    text = "ایمیل فیشینگ ساعت ۰۲:۱۴ رسید.\n<b>three</b> mailboxes"
+    response = client.post(f"/incidents/{incident.reference}/notes/", {"text": text})
+    assert response.status_code == 302
+    assert response["Location"] == f"/incidents/{incident.reference}/#timeline"
+    note = Event.objects.latest("seq")
+    assert (note.kind, note.data, note.actor_username) == ("note", {"text": text}, "engineer")
+    timeline = timeline_of(client.get(f"/incidents/{incident.reference}/").content.decode())
+    assert "ایمیل فیشینگ ساعت ۰۲:۱۴ رسید.\n&lt;b&gt;three&lt;/b&gt; mailboxes" in timeline
+    assert "<b>three</b>" not in timeline
+
+
+def test_a_blank_note_is_a_400_that_keeps_the_form_open(users, incident_in):
+    incident = incident_in("scoping")
+    before = Event.objects.count()
+    response = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/incidents/{incident.reference}/notes/", {"text": "   "}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This field is required." in html
+    assert "<details open><summary>Add a note" in html
+    assert Event.objects.count() == before
+
+
+def test_executive_sees_notes_but_no_note_form_and_a_post_is_403(users, incident_in):
+    incident = incident_in("scoping")
+    client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+    html = client.get(f"/incidents/{incident.reference}/").content.decode()
+    assert "Add a note" not in html
+    response = client.post(f"/incidents/{incident.reference}/notes/", {"text": "hello"})
+    assert response.status_code == 403
+    assert not Event.objects.filter(kind="note").exists()
+
+
+def test_persian_timeline_names_every_kind_of_event_in_persian(users, incident_in):
+    """Referral, acknowledgement and note events used to show their machine names."""
+    from incidents.acknowledgements import acknowledge
+    from incidents.notes import add_note
+    from incidents.referrals import apply_referral_transition, create_referral
+
+    incident = incident_in("detected")
+    acknowledge(incident, users["admin"])
+    add_note(incident, actor=users["engineer"], text="first look")
+    for name, payload, role in [
+        ("start_scoping", {}, "engineer"),
+        ("dismiss", {"reason": "r"}, "engineer"),
+        ("reopen", {"reason": "r"}, "engineer"),
+    ]:
+        incident, _ = apply_transition(incident, name, actor=users[role], payload=payload)
+    referral, _ = create_referral(
+        incident, actor=users["legal"], data={"authority": "cyber_police"}
+    )
+    apply_referral_transition(referral, "submit", actor=users["legal"])
+    html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
+    labels = re.findall(r"<strong>([^<]*)</strong>", timeline_of(html))
+    assert len(labels) == incident.events.count()
+    assert all(not re.search(r"[A-Za-z_]", label) for label in labels), labels

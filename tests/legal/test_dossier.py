@@ -30,6 +30,7 @@ from incidents.dossier import ZERO_WIDTH_RUN_LIMIT, _Pdf, font_path, trim_zero_w
 from incidents.dossier_bidi import NEUTRAL_RUN_LIMIT, bound_neutral_runs, direction_of
 from incidents.lifecycle import update_incident
 from incidents.models import CustodyEntry, Evidence, Incident, Obligation, Referral
+from incidents.notes import NOTE_MAX_LENGTH, add_note
 from incidents.obligations import apply_obligation_transition
 from incidents.referrals import apply_referral_transition, create_referral, hand_over_evidence
 
@@ -382,3 +383,17 @@ def test_dossier_with_a_field_of_zero_width_characters_renders_and_exports_them_
     bundle = api("legal").get(f"/api/incidents/{incident.reference}/dossier.zip")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(bundle.streaming_content)))
     assert json.loads(archive.read("incident.json"))["incident"]["summary"] == summary
+
+
+def test_dossier_carries_investigation_notes_whole(api, incident_in, legal):
+    """Notes are the investigation's own record: the PDF draws them, incident.json keeps them."""
+    incident = incident_in("scoping")
+    unit = "ردیابی «ورود» (۰۲:۱۴) " + "-" * 200 + " from 203.0.113.7\n"
+    text = (unit * (NOTE_MAX_LENGTH // len(unit) + 1))[:NOTE_MAX_LENGTH].strip()
+    add_note(incident, actor=legal, text=text)
+    pdf, _zipped = fetch_dossier(api("legal"), incident.reference)
+    assert_drawn_whole(pdf, text)
+    bundle = api("legal").get(f"/api/incidents/{incident.reference}/dossier.zip")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(bundle.streaming_content)))
+    exported = json.loads(archive.read("incident.json"))
+    assert [e["data"] for e in exported["timeline"] if e["kind"] == "note"] == [{"text": text}]

@@ -96,3 +96,19 @@ def test_title_left_out_when_setting_is_off(settings):
         actor="eve",
     )
     assert "Secret title" not in text and "INC-2026-0001" in text
+
+
+def test_notes_never_become_telegram_alerts(users, linked, incident_in, run_worker, fake_telegram):
+    """A note is where responders write what they found, personal data included: no one is
+    alerted about it, not the commander, not followers, not executives."""
+    from incidents.notes import add_note
+    from notifier.models import Subscription
+
+    incident = incident_in("scoping", severity="critical")
+    for role in linked:
+        Subscription.objects.get_or_create(user=users[role], incident=incident)
+    run_worker()
+    fake_telegram.calls.clear()
+    add_note(incident, actor=users["engineer"], text=f"Customer {PII['mobile']} {PII['email']}")
+    run_worker()
+    assert fake_telegram.sent() == []
