@@ -1,0 +1,100 @@
+"""The event log (the spine, DESIGN.md): its rows, its head and the recorded walks of its hash
+chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from incidents.models.incident import Incident
+
+
+class EventQuerySet(models.QuerySet):
+    """The log is append-only: bulk edits and deletes are refused here and in the admin."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("events are append-only")
+
+    def delete(self) -> Any:
+        raise PermissionError("events are append-only")
+
+    def visible_to(self, user: Any) -> EventQuerySet:
+        return self.filter(incident__in=Incident.objects.visible_to(user))
+
+    def after(self, seq: int) -> EventQuerySet:
+        return self.filter(seq__gt=seq).order_by("seq")
+
+
+class Event(models.Model):
+    """One change of one incident. ``seq`` is global and increases in commit order."""
+
+    seq = models.BigIntegerField(unique=True, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField()
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("events are append-only")
+
+
+class LogHead(models.Model):
+    """The single row holding the newest seq and hash. Locking it serialises appends, so seq
+    order is commit order: a reader that saw seq N never later finds a new event below N."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"
+
+
+class VerificationRunQuerySet(models.QuerySet):
+    def latest_run(self) -> VerificationRun | None:
+        return self.order_by("-finished_at", "-id").first()
+
+
+class VerificationRun(models.Model):
+    """The result of one walk of the hash chain, for the dashboard ("last verified ...")."""
+
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    checked = models.PositiveBigIntegerField()
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    expected = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=20, default="command")
+
+    objects = VerificationRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.ok else 'BROKEN'} at {self.finished_at}"

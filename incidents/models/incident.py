@@ -1,0 +1,196 @@
+"""The incident and its lifecycle, and the role rules its transitions (and the legal records'
+transitions, models/legal.py) check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from core.roles import ADMIN, ENGINEER, LEGAL, WRITER_ROLES, has_any_role, roles_of
+from incidents import guards
+from incidents.choices import OPEN_STATES, AttackVector, Severity, State
+
+
+def _engineer_or_admin(instance: Any, user: Any) -> bool:
+    return has_any_role(user, {ENGINEER, ADMIN})
+
+
+def _legal_or_admin(instance: Any, user: Any) -> bool:
+    return has_any_role(user, {LEGAL, ADMIN})
+
+
+def _writer(instance: Any, user: Any) -> bool:
+    return has_any_role(user, WRITER_ROLES)
+
+
+def _admin(instance: Any, user: Any) -> bool:
+    return has_any_role(user, {ADMIN})
+
+
+def roles_see_incidents(roles: frozenset[str]) -> bool:
+    """Which incidents a reader's roles open to them: today, every role reads every incident.
+    The one rule behind ``IncidentQuerySet.visible_to`` (and so every feed), the transition
+    endpoint's by-reference lock and the live stream's per-frame check; narrowing it (e.g.
+    per-team visibility) starts here."""
+    return bool(roles)
+
+
+class IncidentQuerySet(models.QuerySet):
+    def open(self) -> IncidentQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+    def visible_to(self, user: Any) -> IncidentQuerySet:
+        return self if roles_see_incidents(roles_of(user)) else self.none()
+
+    def with_people(self) -> IncidentQuerySet:
+        return self.select_related("reporter", "commander")
+
+
+class Incident(FSMModelMixin, models.Model):
+    ref_year = models.PositiveSmallIntegerField(editable=False)
+    ref_number = models.PositiveIntegerField(editable=False)
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"), blank=True, max_length=20000)
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
+    state = FSMField(default=State.DETECTED, choices=State.choices, protected=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    detected_at = models.DateTimeField(_("detected at"))
+    aware_at = models.DateTimeField(_("aware at"))
+    scoping_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    restoring_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    restored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    referred_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    dismissed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    attack_vector = models.CharField(
+        _("attack vector"), max_length=32, choices=AttackVector.choices, blank=True
+    )
+    source_details = models.TextField(_("source details"), blank=True, max_length=20000)
+    data_categories = models.JSONField(_("data categories"), default=list, blank=True)
+    affected_systems = models.JSONField(_("affected systems"), default=list, blank=True)
+    affected_subjects_estimate = models.PositiveBigIntegerField(
+        _("affected subjects (estimate)"), null=True, blank=True
+    )
+    restoration_summary = models.TextField(_("restoration summary"), blank=True, max_length=20000)
+    no_referral_reason = models.TextField(_("reason for no referral"), blank=True, max_length=5000)
+    # Legal's judgement that the breach is likely to put people at high risk (GDPR art. 34).
+    high_risk = models.BooleanField(_("high risk to data subjects"), default=False)
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-ref_year", "-ref_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["ref_year", "ref_number"], name="incident_ref_unique"),
+            models.CheckConstraint(
+                condition=models.Q(aware_at__gte=models.F("detected_at")),
+                name="incident_aware_not_before_detected",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "severity"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    # --- lifecycle (STYLE.md rules 1-3: bodies touch only this instance) ---------------------
+
+    @transition(
+        field=state, source=State.DETECTED, target=State.SCOPING, permission=_engineer_or_admin
+    )
+    def start_scoping(self, *, actor: Any) -> None:
+        self.scoping_started_at = timezone.now()
+        if self.commander_id is None:
+            self.commander = actor
+
+    @transition(
+        field=state,
+        source=State.SCOPING,
+        target=State.RESTORING,
+        permission=_engineer_or_admin,
+        conditions=[
+            guards.has_attack_vector,
+            guards.has_affected_systems,
+            guards.has_subjects_estimate,
+        ],
+    )
+    def start_restoration(self, *, actor: Any) -> None:
+        self.restoring_started_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.RESTORING,
+        target=State.RESTORED,
+        permission=_engineer_or_admin,
+        conditions=[guards.has_restoration_summary],
+    )
+    def mark_restored(self, *, actor: Any) -> None:
+        self.restored_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.RESTORED,
+        target=State.REFERRED,
+        permission=_legal_or_admin,
+        conditions=[guards.has_submitted_referral],
+    )
+    def refer(self, *, actor: Any) -> None:
+        self.referred_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.REFERRED,
+        target=State.CLOSED,
+        permission=_legal_or_admin,
+        conditions=[guards.has_no_open_obligations],
+    )
+    @transition(
+        field=state,
+        source=State.RESTORED,
+        target=State.CLOSED,
+        permission=_legal_or_admin,
+        conditions=[guards.has_no_referral_reason, guards.has_no_open_obligations],
+    )
+    def close(self, *, actor: Any) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=[State.DETECTED, State.SCOPING],
+        target=State.DISMISSED,
+        permission=_engineer_or_admin,
+    )
+    def dismiss(self, *, actor: Any) -> None:
+        self.dismissed_at = timezone.now()
+
+    @transition(
+        field=state, source=State.DISMISSED, target=State.SCOPING, permission=_engineer_or_admin
+    )
+    @transition(field=state, source=State.CLOSED, target=State.SCOPING, permission=_admin)
+    def reopen(self, *, actor: Any) -> None:
+        self.dismissed_at = None
+        self.closed_at = None
+        self.scoping_started_at = timezone.now()
