@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import logging
 import os
 import re
@@ -26,13 +25,13 @@ from typing import IO, Any
 import fontpkg_noto_sans_arabic
 import jdatetime
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from fontTools.ttLib import TTFont
 from fontTools.varLib import instancer
 from fpdf import FPDF
 
 from incidents.dossier_bidi import bound_neutral_runs, direction_of, shapeable
+from incidents.dossier_export import export_json
 from incidents.evidence import EvidenceTampered, open_for_download
 from incidents.models import Incident, VerificationRun
 from incidents.notes import NOTE
@@ -276,140 +275,6 @@ def render_pdf(data: DossierData) -> bytes:
     _evidence(pdf, data)
     _verification(pdf, data.verification)
     return bytes(pdf.output())
-
-
-def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in names}
-
-
-def export(data: DossierData) -> dict[str, Any]:
-    """The machine-readable twin of the PDF (times in UTC, ISO 8601)."""
-    incident = data.incident
-    run = data.verification
-    return {
-        "incident": _fields(
-            incident,
-            (
-                "reference",
-                "title",
-                "summary",
-                "severity",
-                "state",
-                "detected_at",
-                "aware_at",
-                "scoping_started_at",
-                "restoring_started_at",
-                "restored_at",
-                "referred_at",
-                "closed_at",
-                "attack_vector",
-                "source_details",
-                "data_categories",
-                "affected_systems",
-                "affected_subjects_estimate",
-                "high_risk",
-                "restoration_summary",
-                "no_referral_reason",
-            ),
-        ),
-        "timeline": [
-            {
-                **_fields(
-                    e,
-                    (
-                        "seq",
-                        "kind",
-                        "created_at",
-                        "from_state",
-                        "to_state",
-                        "data",
-                        "prev_hash",
-                        "hash",
-                    ),
-                ),
-                "actor": e.actor_username,
-            }
-            for e in data.events
-        ],
-        "referrals": [
-            {
-                **_fields(
-                    r,
-                    (
-                        "id",
-                        "state",
-                        "authority",
-                        "authority_name",
-                        "case_number",
-                        "contact",
-                        "notes",
-                        "outcome",
-                        "withdrawn_reason",
-                        "submitted_at",
-                        "acknowledged_at",
-                        "concluded_at",
-                    ),
-                ),
-                "evidence": [e.pk for e in r.evidence.all()],
-            }
-            for r in data.referrals
-        ],
-        "obligations": [
-            {
-                **_fields(
-                    o,
-                    (
-                        "id",
-                        "step_key",
-                        "step_name",
-                        "recipient",
-                        "due_at",
-                        "state",
-                        "note",
-                        "decided_at",
-                        "document_id",
-                    ),
-                ),
-                "rule": o.rule.code,
-                "company_policy": o.rule.is_policy,
-                "decided_by": o.decided_by.username if o.decided_by else None,
-            }
-            for o in data.obligations
-        ],
-        "evidence": [
-            {
-                **_fields(
-                    e,
-                    (
-                        "id",
-                        "original_name",
-                        "content_type",
-                        "size",
-                        "sha256",
-                        "uploaded_at",
-                        "integrity_failed_at",
-                    ),
-                ),
-                "uploaded_by": e.uploaded_by.username,
-                "custody": [
-                    {
-                        **_fields(c, ("at", "action", "role", "note", "referral_id")),
-                        "actor": c.actor_username,
-                    }
-                    for c in e.custody.all()
-                ],
-            }
-            for e in data.evidence
-        ],
-        "verification": _fields(
-            run, ("ok", "checked", "last_seq", "last_hash", "broken_seq", "detail", "finished_at")
-        ),
-    }
-
-
-def export_json(data: DossierData) -> bytes:
-    body = export(data)
-    return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
 
 
 def _zip_name(evidence: Any) -> str:

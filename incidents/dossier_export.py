@@ -1,0 +1,133 @@
+"""The dossier's JSON export (incident.json in the ZIP): the PDF's facts for machines. Its keys
+and their order are the file's format, so each section's fields are listed once, here."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+if TYPE_CHECKING:
+    # Annotations only: incidents.dossier imports this module to build the ZIP.
+    from incidents.dossier import DossierData
+    from incidents.models import CustodyEntry, Event, Evidence, Obligation, Referral
+
+INCIDENT_FIELDS = (
+    "reference",
+    "title",
+    "summary",
+    "severity",
+    "state",
+    "detected_at",
+    "aware_at",
+    "scoping_started_at",
+    "restoring_started_at",
+    "restored_at",
+    "referred_at",
+    "closed_at",
+    "attack_vector",
+    "source_details",
+    "data_categories",
+    "affected_systems",
+    "affected_subjects_estimate",
+    "high_risk",
+    "restoration_summary",
+    "no_referral_reason",
+)
+EVENT_FIELDS = ("seq", "kind", "created_at", "from_state", "to_state", "data", "prev_hash", "hash")
+REFERRAL_FIELDS = (
+    "id",
+    "state",
+    "authority",
+    "authority_name",
+    "case_number",
+    "contact",
+    "notes",
+    "outcome",
+    "withdrawn_reason",
+    "submitted_at",
+    "acknowledged_at",
+    "concluded_at",
+)
+OBLIGATION_FIELDS = (
+    "id",
+    "step_key",
+    "step_name",
+    "recipient",
+    "due_at",
+    "state",
+    "note",
+    "decided_at",
+    "document_id",
+)
+EVIDENCE_FIELDS = (
+    "id",
+    "original_name",
+    "content_type",
+    "size",
+    "sha256",
+    "uploaded_at",
+    "integrity_failed_at",
+)
+CUSTODY_FIELDS = ("at", "action", "role", "note", "referral_id")
+VERIFICATION_FIELDS = (
+    "ok",
+    "checked",
+    "last_seq",
+    "last_hash",
+    "broken_seq",
+    "detail",
+    "finished_at",
+)
+
+
+def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+def _event(event: Event) -> dict[str, Any]:
+    return {**_fields(event, EVENT_FIELDS), "actor": event.actor_username}
+
+
+def _referral(referral: Referral) -> dict[str, Any]:
+    handed = [e.pk for e in referral.evidence.all()]
+    return {**_fields(referral, REFERRAL_FIELDS), "evidence": handed}
+
+
+def _obligation(obligation: Obligation) -> dict[str, Any]:
+    return {
+        **_fields(obligation, OBLIGATION_FIELDS),
+        "rule": obligation.rule.code,
+        "company_policy": obligation.rule.is_policy,
+        "decided_by": obligation.decided_by.username if obligation.decided_by else None,
+    }
+
+
+def _custody(entry: CustodyEntry) -> dict[str, Any]:
+    return {**_fields(entry, CUSTODY_FIELDS), "actor": entry.actor_username}
+
+
+def _evidence(evidence: Evidence) -> dict[str, Any]:
+    return {
+        **_fields(evidence, EVIDENCE_FIELDS),
+        "uploaded_by": evidence.uploaded_by.username,
+        "custody": [_custody(c) for c in evidence.custody.all()],
+    }
+
+
+def export(data: DossierData) -> dict[str, Any]:
+    """The machine-readable twin of the PDF (times in UTC, ISO 8601)."""
+    return {
+        "incident": _fields(data.incident, INCIDENT_FIELDS),
+        "timeline": [_event(e) for e in data.events],
+        "referrals": [_referral(r) for r in data.referrals],
+        "obligations": [_obligation(o) for o in data.obligations],
+        "evidence": [_evidence(e) for e in data.evidence],
+        "verification": _fields(data.verification, VERIFICATION_FIELDS),
+    }
+
+
+def export_json(data: DossierData) -> bytes:
+    body = export(data)
+    return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
