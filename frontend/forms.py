@@ -7,9 +7,11 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity, State
+from incidents.lifecycle import commander_candidates
 from incidents.notes import NOTE_MAX_LENGTH
 
 MAX_SUBJECTS = 10**12
@@ -21,7 +23,20 @@ class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-class IncidentCreateForm(forms.Form):
+def moment_field(label: str, *, required: bool, help_text: str = "") -> forms.DateTimeField:
+    """A moment picked in the browser, read in the user's time zone (the middleware's)."""
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
+    )
+
+
+AWARE_HELP = _("When the company became aware: the legal deadlines count from here.")
+
+
+class IncidentFields(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
     summary = forms.CharField(
@@ -32,8 +47,32 @@ class IncidentCreateForm(forms.Form):
     )
 
 
-class SummaryForm(IncidentCreateForm, VersionedForm):
-    """The create form's fields, edited later against the version the person saw."""
+class IncidentCreateForm(IncidentFields):
+    """A breach is often logged some time after it was found: both moments may be given."""
+
+    detected_at = moment_field(_("Detected at"), required=False, help_text=_("Empty: now."))
+    aware_at = moment_field(
+        _("Became aware at"),
+        required=False,
+        # format_lazy: "+" would translate at import time, in whatever language was active then.
+        help_text=format_lazy("{} {}", AWARE_HELP, _("Empty: the detection time.")),
+    )
+
+
+class SummaryForm(IncidentFields, VersionedForm):
+    """The create form's text fields, edited later against the version the person saw."""
+
+
+class TimingForm(VersionedForm):
+    detected_at = moment_field(_("Detected at"), required=True)
+    aware_at = moment_field(_("Became aware at"), required=True, help_text=AWARE_HELP)
+    commander = forms.ModelChoiceField(
+        label=_("Commander"),
+        queryset=commander_candidates(),
+        to_field_name="username",
+        required=False,
+        empty_label="—",
+    )
 
 
 class SystemsField(forms.CharField):
@@ -126,11 +165,7 @@ class TransitionForm(VersionedForm):
         label=_("Authority"), required=False, choices=[("", "—"), *Authority.choices]
     )
     authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
-    submitted_at = forms.DateTimeField(
-        label=_("Submitted at"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    submitted_at = moment_field(_("Submitted at"), required=False)
     case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
 
     PAYLOAD = {

@@ -12,6 +12,14 @@ TRANSITION_LABELS = {
     "reopen": _("Reopen"),
 }
 FIELD_LABELS = {
+    "title": _("title"),
+    "summary": _("summary"),
+    "severity": _("severity"),
+    "commander": _("commander"),
+    "detected_at": _("detection time"),
+    "aware_at": _("awareness time"),
+    "source_details": _("source details"),
+    "high_risk": _("high risk"),
     "attack_vector": _("attack vector"),
     "affected_systems": _("affected systems"),
     "affected_subjects_estimate": _("affected-people estimate"),

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -314,6 +316,16 @@ def may_write_incidents(user: Any) -> bool:
 def may_edit_incidents(user: Any) -> bool:
     """Who edits an incident's fields (``update_incident``); executives only read."""
     return has_any_role(user, WRITER_ROLES)
+
+
+def commander_candidates() -> Any:
+    """Who may command an incident: active engineers and admins (the roles that drive it)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=ENGINEER))
+        .distinct()
+    )
 
 
 def ensure_may_log(actor: Any) -> None:

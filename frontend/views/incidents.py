@@ -36,6 +36,7 @@ from incidents.notes import add_note, may_add_notes
 
 SECTIONS = {
     "summary": forms.SummaryForm,
+    "timing": forms.TimingForm,
     "scope": forms.ScopeForm,
     "restoration": forms.RestorationForm,
 }
@@ -79,10 +80,19 @@ def incident_create(request: HttpRequest) -> HttpResponse:
     if not may_write_incidents(request.user):
         return error_page(request, 403, _("Only engineers and admins log incidents."))
     form = forms.IncidentCreateForm(request.POST)
-    if not form.is_valid():
-        return render(request, "frontend/incident_new.html", {"create_form": form}, status=400)
-    incident, _event = create_incident(actor=request.user, data=form.cleaned_data)
-    return redirect("frontend:incident", reference=incident.reference)
+    try:
+        if form.is_valid():
+            incident, _event = create_incident(actor=request.user, data=form.cleaned_data)
+            return redirect("frontend:incident", reference=incident.reference)
+    except InvalidChange as error:  # moments out of order or range: the domain's rules
+        _add_errors(form, error)
+    return render(request, "frontend/incident_new.html", {"create_form": form}, status=400)
+
+
+def _add_errors(form: Any, error: InvalidChange) -> None:
+    """Show a domain refusal on the fields it names, with what the person typed kept."""
+    for field, messages in error.errors.items():
+        form.add_error(field if field in form.fields else None, messages)
 
 
 def _incident(request: HttpRequest, reference: str) -> Incident:
@@ -96,6 +106,9 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
     initial = {
         "version": incident.version,
         "title": incident.title,
+        "detected_at": incident.detected_at,
+        "aware_at": incident.aware_at,
+        "commander": incident.commander,
         "severity": incident.severity,
         "summary": incident.summary,
         "attack_vector": incident.attack_vector,
@@ -188,6 +201,10 @@ def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpRes
             changes=changes,
             expected_version=form.cleaned_data["version"],
         )
+    except InvalidChange as error:
+        _add_errors(form, error)
+        context = workspace(request, incident, **{f"{section}_form": form})
+        return render(request, "frontend/incident_detail.html", context, status=400)
     except DomainError as error:
         return _refused(request, incident, error)
     return redirect("frontend:incident", reference=incident.reference)

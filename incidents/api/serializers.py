@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
-from core.roles import ENGINEER
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
-from incidents.lifecycle import EDITABLE_FIELDS, REFERRAL_KEYS, transition_options
+from incidents.lifecycle import (
+    EDITABLE_FIELDS,
+    REFERRAL_KEYS,
+    commander_candidates,
+    transition_options,
+)
 from incidents.models import Event, Incident
 from incidents.notes import NOTE_MAX_LENGTH
 
-User = get_user_model()
 MAX_SUBJECTS = 10**12
 
 
@@ -100,14 +101,6 @@ class AffectedSystemSerializer(StrictInputMixin, serializers.Serializer):
     hosting = serializers.ChoiceField(choices=Hosting.choices)
 
 
-def commander_queryset() -> Any:
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name=ENGINEER))
-        .distinct()
-    )
-
-
 READ_ONLY_INCIDENT_FIELDS = (
     "reference",
     "state",
@@ -134,7 +127,7 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
     summary = serializers.CharField(max_length=20000, allow_blank=True, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices)
     commander = serializers.SlugRelatedField(
-        slug_field="username", queryset=commander_queryset(), allow_null=True, required=False
+        slug_field="username", queryset=commander_candidates(), allow_null=True, required=False
     )
     detected_at = MomentField(required=False)
     aware_at = MomentField(required=False)

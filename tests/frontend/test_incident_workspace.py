@@ -290,3 +290,94 @@ def test_persian_timeline_names_every_kind_of_event_in_persian(users, incident_i
     labels = re.findall(r"<strong>([^<]*)</strong>", timeline_of(html))
     assert len(labels) == incident.events.count()
     assert all(not re.search(r"[A-Za-z_]", label) for label in labels), labels
+
+
+def test_engineer_logs_a_breach_found_earlier_with_both_moments_in_their_zone(users):
+    response = browser(users["engineer"]).post(
+        "/incidents/new/",
+        {
+            "title": "Backups readable",
+            "severity": "high",
+            "detected_at": "2026-11-24T02:10",
+            "aware_at": "2026-11-24T03:00",
+        },
+    )
+    assert response.status_code == 302
+    incident = Incident.objects.get()
+    # Asia/Tehran is UTC+03:30: the moments are read in the user's zone.
+    assert incident.detected_at.isoformat() == "2026-11-23T22:40:00+00:00"
+    assert incident.aware_at.isoformat() == "2026-11-23T23:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("moments", "field"),
+    [
+        ({"detected_at": "2026-11-24T02:10", "aware_at": "2026-11-24T01:00"}, "aware_at"),
+        ({"detected_at": "2999-01-01T00:00"}, "detected_at"),
+        ({"detected_at": "1999-12-31T00:00"}, "detected_at"),
+        ({"detected_at": "yesterday"}, "detected_at"),
+    ],
+)
+def test_moments_the_domain_refuses_are_a_400_on_the_field_keeping_the_input(users, moments, field):
+    response = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").post(
+        "/incidents/new/", {"title": "Kept title", "severity": "high", **moments}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    invalid = html.split(f'for="id_{field}"')[0].rsplit('<div class="field', 1)[1]
+    assert invalid.startswith(" invalid")
+    assert 'value="Kept title"' in html
+    assert not Incident.objects.exists()
+
+
+def test_timing_section_edits_both_moments_and_the_commander(users, incident_in):
+    from tests.conftest import make_user
+
+    second = make_user("engineer2", "engineer")
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/timing/",
+        {
+            "version": incident.version,
+            "detected_at": "2026-11-24T02:10",
+            "aware_at": "2026-11-24T04:00",
+            "commander": "engineer2",
+        },
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.commander == second
+    assert incident.aware_at.isoformat() == "2026-11-24T00:30:00+00:00"
+    changes = Event.objects.latest("seq").data["changes"]
+    assert set(changes) >= {"detected_at", "aware_at", "commander"}
+
+
+def test_timing_refused_by_the_domain_keeps_what_was_typed(users, incident_in):
+    incident = incident_in("scoping")
+    before = incident.version
+    response = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/incidents/{incident.reference}/edit/timing/",
+        {"version": before, "detected_at": "2026-11-24T02:10", "aware_at": "2026-11-23T02:10"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'value="2026-11-23T02:10"' in html
+    assert "May not be before detected_at" in html
+    incident.refresh_from_db()
+    assert incident.version == before
+
+
+def test_a_legal_user_may_not_be_made_commander(users, incident_in):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/timing/",
+        {
+            "version": incident.version,
+            "detected_at": "2026-11-24T02:10",
+            "aware_at": "2026-11-24T02:10",
+            "commander": "legal",
+        },
+    )
+    assert response.status_code == 400
+    incident.refresh_from_db()
+    assert incident.commander == users["engineer"]
