@@ -10,11 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from frontend import charts, forms
 from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
-from frontend.views.common import error_page, role_required
+from frontend.views.common import error_page, form_target, role_required
 from incidents.choices import TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
@@ -74,7 +73,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@form_target("frontend:incidents")
 @role_required
 def incident_create(request: HttpRequest) -> HttpResponse:
     if not may_write_incidents(request.user):
@@ -163,8 +162,8 @@ def _refused(
 ) -> HttpResponse:
     if isinstance(error, StaleVersion):
         message = _(
-            "This incident was changed by someone else. Reload to see the change, "
-            "then make yours again."
+            "Someone else changed this incident while you worked. The page now shows their "
+            "change; what you typed is still in the form: check it and send it again."
         )
     elif isinstance(error, RequirementsMissing):
         message = _("Still missing: %(fields)s") % {
@@ -181,7 +180,7 @@ def _refused(
     return render(request, "frontend/incident_detail.html", context, status=error.status)
 
 
-@require_POST
+@form_target("frontend:incident")
 @role_required
 def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpResponse:
     incident = _incident(request, reference)
@@ -205,12 +204,23 @@ def incident_edit(request: HttpRequest, reference: str, section: str) -> HttpRes
         _add_errors(form, error)
         context = workspace(request, incident, **{f"{section}_form": form})
         return render(request, "frontend/incident_detail.html", context, status=400)
+    except StaleVersion as error:
+        kept = _rebased(form, error.current)
+        return _refused(request, incident, error, **{f"{section}_form": kept})
     except DomainError as error:
         return _refused(request, incident, error)
     return redirect("frontend:incident", reference=incident.reference)
 
 
-@require_POST
+def _rebased(form: forms.VersionedForm, version: int) -> forms.VersionedForm:
+    """What the person typed, on the current version: shown with the refusal so nothing is
+    lost; sending it again is then a choice made with the other change in view."""
+    data = form.data.copy()
+    data["version"] = str(version)
+    return type(form)(data)
+
+
+@form_target("frontend:incident")
 @role_required
 def incident_transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
     incident = _incident(request, reference)
@@ -233,7 +243,7 @@ def incident_transition(request: HttpRequest, reference: str, name: str) -> Http
     return redirect("frontend:incident", reference=incident.reference)
 
 
-@require_POST
+@form_target("frontend:incident")
 @role_required
 def note_add(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident(request, reference)

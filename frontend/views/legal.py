@@ -12,11 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from frontend import forms
 from frontend.labels import RECORD_TRANSITION_LABELS
-from frontend.views.common import error_page, role_required
+from frontend.views.common import error_page, form_target, role_required
 from frontend.views.incidents import _incident, _refused, workspace
 from incidents.errors import DomainError
 from incidents.evidence import may_download, may_upload, store_evidence
@@ -64,7 +63,7 @@ def _back(incident: Incident) -> HttpResponse:
     return redirect("frontend:incident", reference=incident.reference)
 
 
-@require_POST
+@form_target("frontend:incident")
 @role_required
 def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident(request, reference)
@@ -79,7 +78,7 @@ def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
     return _back(incident)
 
 
-@require_POST
+@form_target("frontend:incident")
 @role_required
 def record_transition(
     request: HttpRequest, reference: str, kind: str, pk: int, name: str
@@ -105,11 +104,12 @@ def record_transition(
             expected_version=form.cleaned_data["version"],
         )
     except DomainError as error:
-        return _refused(request, incident, error)
+        # The forms carry each record's current version; the typed note or outcome is kept.
+        return _refused(request, incident, error, record_form=form)
     return _back(incident)
 
 
-@require_POST
+@form_target("frontend:incident")
 @role_required
 def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident(request, reference)

@@ -9,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
-from django.views.decorators.http import require_POST
 
 from core.models import Profile
 from frontend.forms import ProfileForm
+from frontend.views.common import form_target
 from notifier.models import TelegramLink
 
 
@@ -49,7 +49,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return _render(request, form)
 
 
-@require_POST
+@form_target("frontend:profile")
 @login_required
 def telegram_link(request: HttpRequest) -> HttpResponse:
     """A fresh single-use deep link, shown once (only its digest is stored)."""

@@ -63,9 +63,24 @@ def test_second_editor_with_an_old_version_is_told_to_reload(users, incident_in)
         scope_post(seen, affected_subjects_estimate="9"),
     )
     assert second.status_code == 412
-    assert "changed by someone else" in second.content.decode()
+    html = second.content.decode()
+    assert "Someone else changed this incident" in html
     incident.refresh_from_db()
     assert incident.affected_subjects_estimate == 250
+    # What the second editor typed is kept, open, on the current version: sending it again is
+    # a choice made with the first change in view, and it goes through.
+    scope = html.split('action="/incidents/' + incident.reference + '/edit/scope/"')[1]
+    scope = scope.split("</form>")[0]
+    assert 'name="affected_subjects_estimate" value="9"' in scope
+    assert f'name="version" value="{incident.version}"' in scope
+    assert "<details open><summary>Edit scope" in html
+    again = browser(users["admin"]).post(
+        f"/incidents/{incident.reference}/edit/scope/",
+        scope_post(incident.version, affected_subjects_estimate="9"),
+    )
+    assert again.status_code == 302
+    incident.refresh_from_db()
+    assert incident.affected_subjects_estimate == 9
 
 
 def test_a_stale_transition_is_refused_with_412(users, incident_in):
@@ -381,3 +396,40 @@ def test_a_legal_user_may_not_be_made_commander(users, incident_in):
     assert response.status_code == 400
     incident.refresh_from_db()
     assert incident.commander == users["engineer"]
+
+
+@pytest.mark.parametrize(
+    ("path", "page"),
+    [
+        ("/incidents/REF/transitions/refer/", "/incidents/REF/"),
+        ("/incidents/REF/edit/scope/", "/incidents/REF/"),
+        ("/incidents/REF/notes/", "/incidents/REF/"),
+        ("/incidents/REF/referrals/new/", "/incidents/REF/"),
+        ("/incidents/REF/evidence/", "/incidents/REF/"),
+        ("/incidents/REF/referrals/1/transitions/conclude/", "/incidents/REF/"),
+        ("/incidents/new/", "/incidents/"),
+        ("/profile/telegram/", "/profile/"),
+    ],
+)
+def test_a_get_on_a_form_target_goes_to_the_forms_page_not_a_bare_405(
+    users, incident_in, path, page
+):
+    """A failed form is shown at its target's address; the language switch then comes back
+    there with a GET (and so does a reload or a bookmark)."""
+    reference = incident_in("restored").reference
+    client = browser(users["legal"])
+    response = client.get(path.replace("REF", reference))
+    assert response.status_code == 302
+    assert response["Location"] == page.replace("REF", reference)
+    assert client.put(path.replace("REF", reference)).status_code == 405
+
+
+def test_language_switch_after_a_failed_form_lands_on_the_incident(users, incident_in):
+    incident = incident_in("restored")
+    client = browser(users["legal"])
+    target = f"/incidents/{incident.reference}/transitions/refer/"
+    failed = client.post(target, {"version": incident.version, "authority": "cyber_police"})
+    assert failed.status_code == 400
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": target}, follow=True)
+    assert switched.status_code == 200
+    assert switched.redirect_chain[-1][0] == f"/incidents/{incident.reference}/"
