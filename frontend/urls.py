@@ -25,6 +25,11 @@ urlpatterns = [
         name="incident_transition",
     ),
     path("incidents/<str:reference>/notes/", incidents.note_add, name="note_add"),
+    path(
+        "incidents/<str:reference>/acknowledge/",
+        incidents.incident_acknowledge,
+        name="incident_acknowledge",
+    ),
     path("incidents/<str:reference>/referrals/new/", legal.referral_create, name="referral_create"),
     path(
         "incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",

@@ -37,6 +37,18 @@ def may_acknowledge(user: Any) -> bool:
     return has_any_role(user, WRITER_ROLES)
 
 
+def ensure_may_acknowledge(actor: Any) -> None:
+    """RoleForbidden unless the actor may acknowledge (callers may check before anything else)."""
+    if not may_acknowledge(actor):
+        raise RoleForbidden(_("Your role may not acknowledge incidents."))
+
+
+def acknowledged_by(incident: Incident) -> list[str]:
+    """Who has acknowledged, first to last."""
+    events = Event.objects.filter(incident=incident, kind=ACKNOWLEDGED).order_by("seq")
+    return list(events.values_list("actor_username", flat=True))
+
+
 def is_acknowledged(incident: Incident) -> bool:
     return Event.objects.filter(incident=incident, kind=ACKNOWLEDGED).exists()
 
@@ -45,8 +57,7 @@ def acknowledge(incident: Incident, actor: Any) -> tuple[Incident, Event | None]
     """Record that ``actor`` has seen the alert and is on it; stops escalation.
 
     A second acknowledgement by the same person writes nothing (a double tap on the button)."""
-    if not may_acknowledge(actor):
-        raise RoleForbidden(_("Your role may not acknowledge incidents."))
+    ensure_may_acknowledge(actor)
     with transaction.atomic():
         locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
         if locked.state not in OPEN_STATES:

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from frontend import charts, forms
 from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
 from frontend.views.common import error_page, form_target, role_required
-from incidents.choices import TERMINAL_STATES, DataCategory
+from incidents.acknowledgements import acknowledge, acknowledged_by, may_acknowledge
+from incidents.choices import OPEN_STATES, TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
     InvalidChange,
@@ -22,6 +23,7 @@ from incidents.errors import (
     StaleVersion,
 )
 from incidents.lifecycle import (
+    EDITABLE_FIELDS,
     TRANSITIONS,
     apply_transition,
     create_incident,
@@ -102,22 +104,8 @@ def _incident(request: HttpRequest, reference: str) -> Incident:
 def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
     """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
     may_edit = may_edit_incidents(request.user) and incident.state not in TERMINAL_STATES
-    initial = {
-        "version": incident.version,
-        "title": incident.title,
-        "detected_at": incident.detected_at,
-        "aware_at": incident.aware_at,
-        "commander": incident.commander,
-        "severity": incident.severity,
-        "summary": incident.summary,
-        "attack_vector": incident.attack_vector,
-        "source_details": incident.source_details,
-        "affected_systems": incident.affected_systems,
-        "data_categories": incident.data_categories,
-        "affected_subjects_estimate": incident.affected_subjects_estimate,
-        "restoration_summary": incident.restoration_summary,
-        "high_risk": incident.high_risk,
-    }
+    # The section forms start from the stored values of the fields a person may edit.
+    initial = {"version": incident.version, **{f: getattr(incident, f) for f in EDITABLE_FIELDS}}
     options = [
         {
             "name": o.name,
@@ -128,12 +116,17 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         }
         for o in transition_options(incident, request.user)
     ]
+    acknowledgers = acknowledged_by(incident)
     context = {
         "incident": incident,
         "may_edit": may_edit,
         "options": options,
         "transition_form": forms.TransitionForm(initial={"version": incident.version}),
         "may_note": may_add_notes(request.user),
+        "acknowledged_by": acknowledgers,
+        "may_acknowledge": may_acknowledge(request.user)
+        and incident.state in OPEN_STATES
+        and request.user.get_username() not in acknowledgers,
         "note_form": forms.NoteForm(),
         "lifecycle": charts.lifecycle(incident.state),
         "referrals": list(incident.referrals.all()),
@@ -255,3 +248,16 @@ def note_add(request: HttpRequest, reference: str) -> HttpResponse:
         return render(request, "frontend/incident_detail.html", context, status=400)
     add_note(incident, actor=request.user, text=form.cleaned_data["text"])
     return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#timeline")
+
+
+@form_target("frontend:incident")
+@role_required
+def incident_acknowledge(request: HttpRequest, reference: str) -> HttpResponse:
+    """The web's Acknowledge, as in Telegram: whoever works an incident from the page can stop
+    its escalation without a linked phone."""
+    incident = _incident(request, reference)
+    try:
+        acknowledge(incident, request.user)
+    except DomainError as error:
+        return _refused(request, incident, error)
+    return redirect("frontend:incident", reference=incident.reference)

@@ -23,6 +23,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from core.parsers import JSONParser
 from core.roles import roles_of
+from incidents.acknowledgements import acknowledge, ensure_may_acknowledge
 from incidents.api.serializers import (
     EventSerializer,
     IncidentSerializer,
@@ -200,6 +201,17 @@ class IncidentViewSet(
             apply=apply_transition,
         )
         return self._answer(incident)
+
+    @extend_schema(request=None, responses={201: EventSerializer, 200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def acknowledge(self, request: Request, reference: str) -> Response:
+        """The caller is on it: stops escalation, as the Telegram button does. A repeat by the
+        same person records nothing (200)."""
+        ensure_may_acknowledge(request.user)  # 403 before 404
+        _incident, event = acknowledge(self.get_object(), request.user)
+        if event is None:
+            return Response({"detail": _("You have already acknowledged this incident.")})
+        return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=NoteSerializer, responses={201: EventSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
