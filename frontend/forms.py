@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import Any
 
@@ -15,6 +16,25 @@ from incidents.lifecycle import commander_candidates
 from incidents.notes import NOTE_MAX_LENGTH
 
 MAX_SUBJECTS = 10**12
+# Persian and Arabic-Indic digits, as a Persian keyboard types them, to ASCII ones.
+ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def ascii_digits(text: str) -> str:
+    return text.translate(ASCII_DIGITS)
+
+
+class CountField(forms.IntegerField):
+    """A count typed on any keyboard: a browser's number input drops Persian digits and sends
+    an empty value (which cleared the field), so this is a text input that reads them, with
+    thousands separators."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric"})
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            value = re.sub(r"[\s,٬،_]", "", ascii_digits(value))
+        return super().to_python(value)
 
 
 class VersionedForm(forms.Form):
@@ -131,7 +151,7 @@ class ScopeForm(VersionedForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    affected_subjects_estimate = forms.IntegerField(
+    affected_subjects_estimate = CountField(
         label=_("Affected people (estimate)"), min_value=0, max_value=MAX_SUBJECTS, required=False
     )
     high_risk = forms.BooleanField(label=_("High risk to the people affected"), required=False)

@@ -26,6 +26,9 @@ FIELD_LABELS = {
     "data_categories": _("data categories"),
     "restoration_summary": _("restoration summary"),
     "reason": _("reason"),
+    "outcome": _("outcome"),
+    "note": _("note"),
+    "obligations": _("every legal deadline fulfilled or marked not required"),
     "authority": _("authority"),
     "submitted_at": _("submission time"),
 }

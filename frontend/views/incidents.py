@@ -51,8 +51,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     if filters.is_valid():
         data = filters.cleaned_data
         if data["q"]:
+            reference = forms.ascii_digits(data["q"]).upper()  # "inc-۲۰۲۶-۰۰۰۷" too
             incidents = incidents.filter(
-                Q(title__icontains=data["q"]) | Q(reference__icontains=data["q"])
+                Q(title__icontains=data["q"]) | Q(reference__icontains=reference)
             )
         if data["state"]:
             incidents = incidents.filter(state__in=data["state"])

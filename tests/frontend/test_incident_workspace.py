@@ -433,3 +433,29 @@ def test_language_switch_after_a_failed_form_lands_on_the_incident(users, incide
     switched = client.post("/i18n/setlang/", {"language": "en", "next": target}, follow=True)
     assert switched.status_code == 200
     assert switched.redirect_chain[-1][0] == f"/incidents/{incident.reference}/"
+
+
+@pytest.mark.parametrize("typed", ["۱٬۲۰۰", "١٢٠٠", "1,200", " 1200 "])
+def test_a_count_typed_on_a_persian_keyboard_is_read_not_dropped(users, incident_in, typed):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/scope/",
+        scope_post(incident.version, affected_subjects_estimate=typed),
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.affected_subjects_estimate == 1200
+
+
+def test_the_count_is_a_text_input_the_browser_does_not_empty(users, incident_in):
+    incident = incident_in("scoping")
+    html = browser(users["engineer"]).get(f"/incidents/{incident.reference}/").content.decode()
+    field = re.search(r'<input[^>]*name="affected_subjects_estimate"[^>]*>', html).group(0)
+    assert 'type="text"' in field and 'inputmode="numeric"' in field
+
+
+def test_searching_a_reference_with_persian_digits_finds_it(users, incident_in):
+    incident = incident_in("scoping")
+    persian = incident.reference.lower().translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    html = browser(users["executive"]).get("/incidents/", {"q": persian}).content.decode()
+    assert f'href="/incidents/{incident.reference}/"' in html

@@ -77,3 +77,15 @@ def test_engineer_sees_no_legal_transitions(users, incident_in):
     incident = incident_in("restored")
     html = browser(users["engineer"]).get(f"/incidents/{incident.reference}/").content.decode()
     assert "action-refer" not in html and "action-close" not in html
+
+
+def test_executive_gets_the_dossier_pdf_link_but_not_the_zip(users, incident_in):
+    incident = incident_in("restored")
+    html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert f'href="/api/incidents/{incident.reference}/dossier.pdf"' in html
+    assert "dossier.zip" not in html
+
+
+def test_only_admins_see_the_administration_link(users):
+    assert 'href="/admin/"' in browser(users["admin"]).get("/").content.decode()
+    assert 'href="/admin/"' not in browser(users["engineer"]).get("/").content.decode()
