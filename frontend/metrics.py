@@ -8,6 +8,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+import jdatetime
 from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
 
@@ -76,26 +77,44 @@ def medians(now: dt.datetime) -> dict[str, dt.timedelta | None]:
     return result
 
 
-def restore_months(now: dt.datetime, months: int = 6) -> list[dict[str, Any]]:
-    """Median hours from detection to restoration for each of the last ``months`` months."""
-    local = timezone.localtime(now)
-    index = local.year * 12 + local.month - 1
-    keys = [divmod(i, 12) for i in range(index - months + 1, index + 1)]
-    buckets: dict[tuple[int, int], list[float]] = {(y, m + 1): [] for y, m in keys}
-    first_year, first_month = next(iter(buckets))
-    first = local.replace(
-        year=first_year, month=first_month, day=1, hour=0, minute=0, second=0, microsecond=0
+def _month_of(moment: dt.datetime, jalali: bool) -> tuple[int, int]:
+    """(year, month) of a local moment, in the Jalali or the Gregorian calendar."""
+    if jalali:
+        day = jdatetime.date.fromgregorian(date=moment.date())
+        return day.year, day.month
+    return moment.year, moment.month
+
+
+def _first_day(year: int, month: int, jalali: bool) -> dt.date:
+    """The Gregorian date a month starts on (a Jalali month starts mid-Gregorian-month)."""
+    return jdatetime.date(year, month, 1).togregorian() if jalali else dt.date(year, month, 1)
+
+
+def restore_months(now: dt.datetime, months: int = 6, *, jalali: bool = False) -> list[dict]:
+    """Median hours from detection to restoration for each of the last ``months`` months, in
+    the reader's calendar: Persian readers count Jalali months, so a bar labelled Azar holds
+    what was restored in Azar. ``month`` is the Gregorian date the month starts on."""
+    year, month = _month_of(timezone.localtime(now), jalali)
+    index = year * 12 + month - 1
+    buckets: dict[tuple[int, int], list[float]] = {
+        (i // 12, i % 12 + 1): [] for i in range(index - months + 1, index + 1)
+    }
+    first = timezone.make_aware(
+        dt.datetime.combine(_first_day(*next(iter(buckets)), jalali), dt.time())
     )
     pairs = Incident.objects.filter(restored_at__gte=first).values_list(
         "detected_at", "restored_at"
     )
     for start, end in pairs[:20000]:
-        end_local = timezone.localtime(end)
-        key = (end_local.year, end_local.month)
+        key = _month_of(timezone.localtime(end), jalali)
         if key in buckets:
             buckets[key].append((end - start).total_seconds() / 3600)
     return [
-        {"month": dt.date(y, m, 1), "hours": statistics.median(v) if v else 0.0, "n": len(v)}
+        {
+            "month": _first_day(y, m, jalali),
+            "hours": statistics.median(v) if v else 0.0,
+            "n": len(v),
+        }
         for (y, m), v in buckets.items()
     ]
 
@@ -119,7 +138,7 @@ def dead_deliveries(limit: int = 8) -> tuple[int, list[Any]] | None:
         return None
 
 
-def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
+def dashboard(now: dt.datetime | None = None, *, jalali: bool = False) -> dict[str, Any]:
     now = now or timezone.now()
     open_qs = Incident.objects.open()
     return {
@@ -131,7 +150,7 @@ def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
         "critical_open": open_qs.filter(severity=Severity.CRITICAL).count(),
         "open_rows": open_incidents(now),
         "medians": medians(now),
-        "restore_months": restore_months(now),
+        "restore_months": restore_months(now, jalali=jalali),
         "deadlines": next_deadlines(),
         "dead": dead_deliveries(),
         "latest_events": list(Event.objects.select_related("incident").order_by("-seq")[:12]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from frontend import charts, metrics
@@ -18,7 +19,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # The seq is read before the numbers: an event committed in between is then replayed by the
     # page's catch-up, never silently missing from both.
     seq = latest_seq()
-    data = metrics.dashboard()
+    data = metrics.dashboard(jalali=(translation.get_language() or "").startswith("fa"))
     data["seq"] = seq
     data["state_chart"] = charts.bars(
         [(row["value"], row["label"], row["count"]) for row in data["all_states"]]

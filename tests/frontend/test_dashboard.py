@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from frontend import metrics
 from incidents.lifecycle import apply_transition
+from incidents.models import Incident
 from tests.frontend.helpers import browser
 
 
@@ -105,3 +106,27 @@ def test_dashboard_lists_the_most_severe_open_incidents_first(users, incident_in
     rows = metrics.open_incidents(timezone.now())
     assert [r.incident.pk for r in rows] == [critical.pk, low.pk]
     assert [r.incident.pk for r in metrics.open_incidents(timezone.now(), limit=1)] == [critical.pk]
+
+
+def test_persian_restore_chart_counts_jalali_months(users, incident_in):
+    """1405/08/29 is 2026-11-20 and 1405/09/01 is 2026-11-22: Gregorian buckets put both in
+    November and labelled it Aban, so every Persian bar was a month early."""
+    from django.utils.translation import override
+
+    from frontend.templatetags.frontend_tags import month
+
+    tehran = timezone.get_current_timezone()
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=tehran)
+    for day in (20, 23):
+        restored = dt.datetime(2026, 11, day, 12, 0, tzinfo=tehran)
+        incident = incident_in("restored", detected_at=restored - dt.timedelta(hours=2))
+        # mark_restored stamps now; the test needs restorations on two given days.
+        Incident.objects.filter(pk=incident.pk).update(restored_at=restored)
+    jalali = metrics.restore_months(now, jalali=True)
+    with override("fa"):
+        labels = [month(m["month"]) for m in jalali]
+    assert labels[-2:] == ["۱۴۰۵/۰۸", "۱۴۰۵/۰۹"]
+    assert [m["n"] for m in jalali[-2:]] == [1, 1]
+    gregorian = metrics.restore_months(now)
+    assert [m["month"] for m in gregorian[-1:]] == [dt.date(2026, 11, 1)]
+    assert gregorian[-1]["n"] == 2
