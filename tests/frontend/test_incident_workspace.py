@@ -345,6 +345,11 @@ def test_moments_the_domain_refuses_are_a_400_on_the_field_keeping_the_input(use
     assert not Incident.objects.exists()
 
 
+def timing_post(incident: Incident, **fields: str) -> dict:
+    moments = {"detected_at": "2026-11-24T02:10", "aware_at": "2026-11-24T02:10"}
+    return {"version": incident.version, **moments, **fields}
+
+
 def test_timing_section_edits_both_moments_and_the_commander(users, incident_in):
     from tests.conftest import make_user
 
@@ -352,12 +357,7 @@ def test_timing_section_edits_both_moments_and_the_commander(users, incident_in)
     incident = incident_in("scoping")
     response = browser(users["engineer"]).post(
         f"/incidents/{incident.reference}/edit/timing/",
-        {
-            "version": incident.version,
-            "detected_at": "2026-11-24T02:10",
-            "aware_at": "2026-11-24T04:00",
-            "commander": "engineer2",
-        },
+        timing_post(incident, aware_at="2026-11-24T04:00", commander="engineer2"),
     )
     assert response.status_code == 302
     incident.refresh_from_db()
@@ -385,13 +385,7 @@ def test_timing_refused_by_the_domain_keeps_what_was_typed(users, incident_in):
 def test_a_legal_user_may_not_be_made_commander(users, incident_in):
     incident = incident_in("scoping")
     response = browser(users["engineer"]).post(
-        f"/incidents/{incident.reference}/edit/timing/",
-        {
-            "version": incident.version,
-            "detected_at": "2026-11-24T02:10",
-            "aware_at": "2026-11-24T02:10",
-            "commander": "legal",
-        },
+        f"/incidents/{incident.reference}/edit/timing/", timing_post(incident, commander="legal")
     )
     assert response.status_code == 400
     incident.refresh_from_db()
