@@ -31,6 +31,8 @@ FIELD_LABELS = {
     "obligations": _("every legal deadline fulfilled or marked not required"),
     "authority": _("authority"),
     "submitted_at": _("submission time"),
+    "acknowledged_at": _("acknowledgement time"),
+    "at": _("time"),
 }
 EVENT_LABELS = {
     "created": _("Logged"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
@@ -98,3 +101,14 @@ class InvalidChange(DomainError):
 
     def body(self) -> dict:
         return {"detail": self.detail, **self.errors}
+
+
+class MomentOutOfOrder(InvalidChange):
+    """A moment before (or after) one it must follow: ``name`` may not be placed so against
+    ``field`` at ``bound``. The message names both for API clients; pages, which show moments
+    in the reader's calendar, rebuild it from these with ``template``."""
+
+    def __init__(self, name: str, template: str, field: str, bound: Any) -> None:
+        when = timezone.localtime(bound).isoformat(timespec="minutes")
+        super().__init__({name: [template % {"field": field, "moment": when}]})
+        self.name, self.template, self.field, self.bound = name, template, field, bound

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.errors import InvalidChange
+from incidents.errors import InvalidChange, MomentOutOfOrder
 
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 CLOCK_AHEAD = dt.timedelta(days=1)
@@ -58,8 +58,7 @@ def check_not_before(
 
 def _out_of_order(name: str, message: str, field: str, bound: dt.datetime) -> InvalidChange:
     """The error names the bound and its value: the caller may not have it in front of them."""
-    when = timezone.localtime(bound).isoformat(timespec="minutes")
-    return InvalidChange({name: [message % {"field": field, "moment": when}]})
+    return MomentOutOfOrder(name, message, field, bound)
 
 
 def check_moments(**moments: dt.datetime | None) -> None:

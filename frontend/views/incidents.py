@@ -13,12 +13,14 @@ from django.utils.translation import gettext as _
 
 from frontend import charts, forms
 from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
+from frontend.templatetags.frontend_tags import when
 from frontend.views.common import error_page, form_target, role_required
 from incidents.acknowledgements import acknowledge, acknowledged_by, may_acknowledge
 from incidents.choices import OPEN_STATES, TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
     InvalidChange,
+    MomentOutOfOrder,
     RequirementsMissing,
     StaleVersion,
 )
@@ -93,8 +95,17 @@ def incident_create(request: HttpRequest) -> HttpResponse:
 
 def _add_errors(form: Any, error: InvalidChange) -> None:
     """Show a domain refusal on the fields it names, with what the person typed kept."""
-    for field, messages in error.errors.items():
+    for field, messages in _readable(error).items():
         form.add_error(field if field in form.fields else None, messages)
+
+
+def _readable(error: InvalidChange) -> dict[str, list[str]]:
+    """The refusal's messages for a page: a moment it names is shown in the reader's calendar
+    and a field by its label, not as the API's ISO time and field name."""
+    if isinstance(error, MomentOutOfOrder):
+        field = str(FIELD_LABELS.get(error.field, error.field))
+        return {error.name: [error.template % {"field": field, "moment": when(error.bound)}]}
+    return error.errors
 
 
 def _incident(request: HttpRequest, reference: str) -> Incident:
@@ -165,7 +176,8 @@ def _refused(
         }
     elif isinstance(error, InvalidChange):
         message = " ".join(
-            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}" for k, v in error.errors.items()
+            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}"
+            for k, v in _readable(error).items()
         )
     else:
         message = error.detail

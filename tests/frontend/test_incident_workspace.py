@@ -150,7 +150,7 @@ def test_a_referral_submitted_before_the_detection_is_refused_on_the_page(users,
     )
     assert response.status_code == 400
     assert (
-        "submission time: May not be before detected_at (2026-03-01T11:30+03:30)."
+        "submission time: May not be before detection time (2026-03-01 11:30)."
         in response.content.decode()
     )
     incident.refresh_from_db()
@@ -377,7 +377,8 @@ def test_timing_refused_by_the_domain_keeps_what_was_typed(users, incident_in):
     assert response.status_code == 400
     html = response.content.decode()
     assert 'value="2026-11-23T02:10"' in html
-    assert "May not be before detected_at" in html
+    # In the reader's calendar and words, not the API's ISO time and field name.
+    assert "May not be before detection time (2026-11-24 02:10)." in html
     incident.refresh_from_db()
     assert incident.version == before
 
@@ -453,3 +454,15 @@ def test_searching_a_reference_with_persian_digits_finds_it(users, incident_in):
     persian = incident.reference.lower().translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     html = browser(users["executive"]).get("/incidents/", {"q": persian}).content.decode()
     assert f'href="/incidents/{incident.reference}/"' in html
+
+
+def test_a_moment_refusal_reads_in_persian_words_and_jalali_time(users, incident_in):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/timing/",
+        timing_post(incident, aware_at="2026-11-23T02:10"),
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "زمان شناسایی (۱۴۰۵/۰۹/۰۳ ۰۲:۱۰)" in html
+    assert "detected_at" not in html.split('id="id_aware_at"')[1].split("</div>")[0]
