@@ -58,7 +58,8 @@ AWARE_HELP = _("When the company became aware: the legal deadlines count from he
 
 class IncidentFields(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    # No default: "low" preselected made every breach low until someone noticed.
+    severity = forms.ChoiceField(label=_("Severity"), choices=[("", "—"), *Severity.choices])
     summary = forms.CharField(
         label=_("Summary"),
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -26,13 +26,16 @@ from incidents.referrals import apply_referral_transition, create_referral, may_
 
 
 def _actions(record: Any, user: Any) -> list[dict[str, Any]]:
+    # In the order a record moves (the labels' order), not alphabetical: Conclude came first.
+    order = {name: i for i, name in enumerate(RECORD_TRANSITION_LABELS)}
+    names = sorted(allowed_names(record, user), key=lambda n: order.get(n, len(order)))
     return [
         {
             "name": n,
             "label": RECORD_TRANSITION_LABELS.get(n, n),
             "fields": forms.RecordTransitionForm.FIELDS.get(n, ()),
         }
-        for n in allowed_names(record, user)
+        for n in names
     ]
 
 

@@ -466,3 +466,20 @@ def test_a_moment_refusal_reads_in_persian_words_and_jalali_time(users, incident
     html = response.content.decode()
     assert "زمان شناسایی (۱۴۰۵/۰۹/۰۳ ۰۲:۱۰)" in html
     assert "detected_at" not in html.split('id="id_aware_at"')[1].split("</div>")[0]
+
+
+def test_the_new_incident_form_makes_you_choose_a_severity(users):
+    client = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en")
+    html = client.get("/incidents/").content.decode()
+    select = html.split('name="severity"')[1].split("</select>")[0]
+    assert '<option value="" selected>' in select
+    response = client.post("/incidents/new/", {"title": "No severity"})
+    assert response.status_code == 400
+    assert not Incident.objects.exists()
+
+
+def test_dismiss_is_not_dressed_as_the_next_step(users, incident_in):
+    incident = incident_in("detected")
+    html = browser(users["engineer"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert '<button type="submit" class="primary" name="transition" value="start_scoping">' in html
+    assert '<button type="submit" name="transition" value="dismiss">' in html

@@ -111,3 +111,16 @@ def test_executive_cannot_upload_evidence(users, incident_in, settings, tmp_path
         f"/incidents/{incident.reference}/evidence/", {"file": upload}
     )
     assert response.status_code == 403
+
+
+def test_referral_actions_come_in_the_order_a_referral_moves(users, incident_in):
+    from incidents.referrals import apply_referral_transition, create_referral
+
+    incident = incident_in("restored")
+    data = {"authority": "cyber_police"}
+    referral, _ = create_referral(incident, actor=users["legal"], data=data)
+    referral, _ = apply_referral_transition(referral, "submit", actor=users["legal"])
+    page = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
+    prefix = f"/referrals/{referral.pk}/transitions/"
+    shown = [part.split("/")[0] for part in page.split(prefix)[1:]]
+    assert shown == ["acknowledge", "start_investigation", "conclude", "withdraw"]
