@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from frontend import charts, forms
-from frontend.labels import FIELD_LABELS, TRANSITION_LABELS
+from frontend.labels import EVENT_LABELS, FIELD_LABELS, TRANSITION_LABELS
 from frontend.templatetags.frontend_tags import when
 from frontend.views.common import error_page, form_target, role_required
 from incidents.acknowledgements import acknowledge, acknowledged_by, may_acknowledge
@@ -129,6 +129,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         for o in transition_options(incident, request.user)
     ]
     acknowledgers = acknowledged_by(incident)
+    events = list(incident.events.order_by("-seq")[:200])
     context = {
         "incident": incident,
         "may_edit": may_edit,
@@ -142,7 +143,10 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         "note_form": forms.NoteForm(),
         "lifecycle": charts.lifecycle(incident.state),
         "referrals": list(incident.referrals.all()),
-        "events": list(incident.events.order_by("-seq")[:200]),
+        "events": events,
+        # The live notice starts from the newest change this page shows.
+        "last_seq": events[0].seq if events else 0,
+        "event_labels": {kind: str(label) for kind, label in EVENT_LABELS.items()},
         "categories": [
             DataCategory(c).label for c in incident.data_categories if c in DataCategory.values
         ],

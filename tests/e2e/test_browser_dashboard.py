@@ -95,6 +95,11 @@ def page(served: tuple[str, dict[str, str]]) -> Iterator[Any]:
             browser.close()
 
 
+def token_of(base: str, passwords: dict[str, str], username: str) -> str:
+    body = {"username": username, "password": passwords[username]}
+    return api(base, "POST", "/api/auth/token/", body)["token"]
+
+
 def sign_in(page: Any, base: str, username: str, password: str) -> None:
     page.goto(base + "/login/")
     page.fill("#id_username", username)
@@ -108,12 +113,7 @@ def test_executive_dashboard_follows_engineer_changes_live(served, page):
     sign_in(page, base, "executive", passwords["executive"])
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
     page.evaluate("window.__noReload = true")
-    token = api(
-        base,
-        "POST",
-        "/api/auth/token/",
-        {"username": "engineer", "password": passwords["engineer"]},
-    )["token"]
+    token = token_of(base, passwords, "engineer")
     title = "<img src=x onerror=window.__xss=1> Live test"
     created = api(
         base, "POST", "/api/incidents/", {"title": title, "severity": "critical"}, token=token
@@ -153,12 +153,7 @@ def test_engineer_on_a_phone_scopes_and_transitions(served, page):
     base, passwords = served
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, base, "engineer", passwords["engineer"])
-    token = api(
-        base,
-        "POST",
-        "/api/auth/token/",
-        {"username": "engineer", "password": passwords["engineer"]},
-    )["token"]
+    token = token_of(base, passwords, "engineer")
     reference = api(
         base, "POST", "/api/incidents/", {"title": "Phone test", "severity": "high"}, token=token
     )["reference"]
@@ -195,12 +190,7 @@ def test_dashboard_catches_up_after_missing_events_while_disconnected(served, pa
         window.breachDeskLive.socket().close();
     }""")
     page.wait_for_selector("#live[data-state=reconnecting], #live[data-state=offline]")
-    token = api(
-        base,
-        "POST",
-        "/api/auth/token/",
-        {"username": "engineer", "password": passwords["engineer"]},
-    )["token"]
+    token = token_of(base, passwords, "engineer")
     reference = api(
         base,
         "POST",
@@ -237,9 +227,7 @@ def test_legal_sees_every_recorded_scope_fact_on_the_incident_page(served, page)
     """The values beside each label are inside their card, however narrow: a layout once gave
     the label column its full natural width and pushed the values past the card's edge."""
     base, passwords = served
-    token = api(
-        base, "POST", "/api/auth/token/", {"username": "legal", "password": passwords["legal"]}
-    )["token"]
+    token = token_of(base, passwords, "legal")
     found = api(base, "GET", "/api/incidents/?search=Phishing%20campaign", token=token)
     reference = found["results"][0]["reference"]
     sign_in(page, base, "legal", passwords["legal"])
@@ -256,3 +244,25 @@ def test_legal_sees_every_recorded_scope_fact_on_the_incident_page(served, page)
             box,
             card,
         )
+
+
+def test_incident_page_says_when_someone_else_changes_it_and_keeps_the_typing(served, page):
+    base, passwords = served
+    sign_in(page, base, "engineer", passwords["engineer"])
+    engineer, admin = (token_of(base, passwords, name) for name in ("engineer", "admin"))
+    created = api(
+        base, "POST", "/api/incidents/", {"title": "Watched", "severity": "high"}, token=engineer
+    )
+    reference = created["reference"]
+    page.goto(f"{base}/incidents/{reference}/")
+    page.locator("summary", has_text="Edit summary").click()
+    page.fill("#id_summary", "half-typed analysis")
+    # The engineer's own change elsewhere (another tab, the API) is no news to them.
+    api(base, "POST", f"/api/incidents/{reference}/notes/", {"text": "mine"}, token=engineer)
+    time.sleep(0.5)
+    assert page.locator("#changed").is_hidden()
+    api(base, "POST", f"/api/incidents/{reference}/transitions/start_scoping/", token=admin)
+    page.wait_for_selector("#changed:not([hidden])", timeout=3000)
+    assert "Start scoping by admin" in page.locator("#changed").inner_text()
+    assert page.input_value("#id_summary") == "half-typed analysis"  # nothing reloaded
+    assert page.csp_errors == []

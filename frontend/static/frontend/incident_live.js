@@ -1,0 +1,65 @@
+// Incident page: says when someone else changes this incident while it is open, so nobody
+// edits a stale page without knowing. It never reloads by itself: that would throw away what
+// the person is typing. Listens on /ws/incidents/<reference>/ and, on (re)connect, asks
+// /api/events/?after=<seq>&incident=<reference> for what happened while it was not listening.
+// Text from the server is only ever set with textContent.
+(function () {
+  "use strict";
+  var notice = document.getElementById("changed");
+  if (!notice) { return; }
+  var text = notice.querySelector(".what");
+  var labels = JSON.parse(document.getElementById("event-labels").textContent);
+  var lastSeq = Number(notice.dataset.seq || 0);
+  var me = notice.dataset.user;
+  var retry = 0;
+
+  function seen(event) {
+    if (event.seq <= lastSeq) { return; }
+    lastSeq = event.seq;
+    if (event.actor === me) { return; }  // this person's own change in another tab
+    var what = labels[event.kind] || event.kind;
+    text.textContent = notice.dataset.template
+      .replace("{what}", what).replace("{who}", event.actor || "—");
+    notice.hidden = false;
+  }
+
+  function catchUp() {
+    var url = notice.dataset.feed + "?incident=" + encodeURIComponent(notice.dataset.reference) +
+      "&after=" + lastSeq;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("feed " + r.status); } return r.json(); })
+      .then(function (body) { (body.results || []).forEach(seen); })
+      .catch(function () { /* the next hello or heartbeat tries again */ });
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket;
+    try {
+      socket = new WebSocket(scheme + window.location.host + notice.dataset.wsPath);
+    } catch (e) {
+      retryLater();
+      return;
+    }
+    socket.addEventListener("message", function (message) {
+      var msg;
+      try { msg = JSON.parse(message.data); } catch (e) { return; }
+      if (msg.type === "hello") { retry = 0; catchUp(); }
+      else if (msg.type === "event" && msg.event) { seen(msg.event); }
+      else if (msg.type === "heartbeat" && msg.seq > lastSeq) { catchUp(); }
+    });
+    socket.addEventListener("close", function (event) {
+      // Signed out, no role or no such incident: retrying cannot help.
+      if (event.code === 4401 || event.code === 4403 || event.code === 4404) { return; }
+      retryLater();
+    });
+  }
+
+  function retryLater() {
+    var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
+    retry += 1;
+    window.setTimeout(connect, delay);
+  }
+
+  connect();
+}());
