@@ -8,6 +8,7 @@ from typing import Any
 import jdatetime
 from django import template
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from frontend.labels import EVENT_LABELS, FIELD_LABELS
@@ -68,6 +69,14 @@ def duration(value: dt.timedelta | None) -> str:
     if not days and (mins or not parts):
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", mins) % {"n": mins})
     return digits(" ".join(parts))
+
+
+@register.filter
+def countdown(due: dt.datetime, now: dt.datetime) -> str:
+    """How long until a deadline ("in 5 hours 20 minutes"), or how long past it."""
+    if due >= now:
+        return _("in %(span)s") % {"span": duration(due - now)}
+    return _("%(span)s overdue") % {"span": duration(now - due)}
 
 
 @register.filter

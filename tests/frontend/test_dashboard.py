@@ -130,3 +130,26 @@ def test_persian_restore_chart_counts_jalali_months(users, incident_in):
     gregorian = metrics.restore_months(now)
     assert [m["month"] for m in gregorian[-1:]] == [dt.date(2026, 11, 1)]
     assert gregorian[-1]["n"] == 2
+
+
+def test_deadlines_count_down_and_say_how_long_overdue():
+    from django.utils.translation import override
+
+    from frontend.templatetags.frontend_tags import countdown
+
+    now = timezone.now()
+    with override("en"):
+        assert countdown(now + dt.timedelta(hours=5, minutes=20), now) == "in 5 hours 20 minutes"
+        assert countdown(now - dt.timedelta(hours=2), now) == "2 hours overdue"
+    with override("fa"):
+        assert "۵" in countdown(now + dt.timedelta(hours=5), now)
+
+
+def test_dashboard_deadline_panel_shows_the_countdown(users, incident_in):
+    from incidents.obligations import seed_rules
+
+    seed_rules()
+    incident_in("scoping", data_categories=["contact"])
+    html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
+    deadlines = html.split('id="deadlines"')[1].split("</ul>")[0]
+    assert re.search(r"· in \d+ (hours?|days?)", deadlines), deadlines
