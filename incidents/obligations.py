@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents.errors import InvalidChange
 from incidents.events import append_event
@@ -35,6 +36,8 @@ REMINDER_STAGES: tuple[tuple[str, dt.timedelta], ...] = (
 )
 
 # The rules seeded by `manage.py seed_jurisdiction_rules` (migration-free so admins' edits stay).
+# Step names and recipients are stored in English and shown translated where the catalogue has
+# them (a name an admin writes is shown as written).
 SEED_RULES: list[dict[str, Any]] = [
     {
         "code": "GDPR-33",
@@ -44,8 +47,8 @@ SEED_RULES: list[dict[str, Any]] = [
         "steps": [
             {
                 "key": "notify_authority",
-                "name": "Notify supervisory authority",
-                "recipient": "Supervisory authority",
+                "name": gettext_noop("Notify supervisory authority"),
+                "recipient": gettext_noop("Supervisory authority"),
                 "offset_hours": 72,
             }
         ],
@@ -59,8 +62,8 @@ SEED_RULES: list[dict[str, Any]] = [
         "steps": [
             {
                 "key": "notify_subjects",
-                "name": "Communicate to data subjects",
-                "recipient": "Data subjects",
+                "name": gettext_noop("Communicate to data subjects"),
+                "recipient": gettext_noop("Data subjects"),
                 "offset_hours": 72,
             }
         ],
@@ -75,20 +78,20 @@ SEED_RULES: list[dict[str, Any]] = [
         "steps": [
             {
                 "key": "early_warning",
-                "name": "Early warning",
-                "recipient": "CSIRT",
+                "name": gettext_noop("Early warning"),
+                "recipient": gettext_noop("CSIRT"),
                 "offset_hours": 24,
             },
             {
                 "key": "notification",
-                "name": "Incident notification",
-                "recipient": "CSIRT",
+                "name": gettext_noop("Incident notification"),
+                "recipient": gettext_noop("CSIRT"),
                 "offset_hours": 72,
             },
             {
                 "key": "final_report",
-                "name": "Final report",
-                "recipient": "CSIRT",
+                "name": gettext_noop("Final report"),
+                "recipient": gettext_noop("CSIRT"),
                 "offset_hours": 24 * 30,
             },
         ],
@@ -102,14 +105,14 @@ SEED_RULES: list[dict[str, Any]] = [
         "steps": [
             {
                 "key": "referral_decision",
-                "name": "Legal decision on referral",
-                "recipient": "Legal",
+                "name": gettext_noop("Legal decision on referral"),
+                "recipient": gettext_noop("Legal"),
                 "offset_hours": 24,
             },
             {
                 "key": "referral_filed",
-                "name": "Referral filed",
-                "recipient": "Cyber police / prosecutor",
+                "name": gettext_noop("Referral filed"),
+                "recipient": gettext_noop("Cyber police / prosecutor"),
                 "offset_hours": 72,
             },
         ],

@@ -68,7 +68,7 @@ def test_deadlines_show_on_the_page_and_can_be_fulfilled(users, incident_in):
     incident = incident_in("restoring")  # personal data in scope: GDPR-33 and policy rules apply
     obligation = Obligation.objects.filter(incident=incident).order_by("due_at").first()
     assert obligation is not None
-    client = browser(users["legal"])
+    client = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en")  # step names as stored
     page = client.get(f"/incidents/{incident.reference}/").content.decode()
     assert obligation.step_name in page
     dashboard = client.get("/").content.decode()
@@ -124,3 +124,18 @@ def test_referral_actions_come_in_the_order_a_referral_moves(users, incident_in)
     prefix = f"/referrals/{referral.pk}/transitions/"
     shown = [part.split("/")[0] for part in page.split(prefix)[1:]]
     assert shown == ["acknowledge", "start_investigation", "conclude", "withdraw"]
+
+
+def test_seeded_deadline_names_read_in_persian_and_policy_is_marked(users, incident_in):
+    seed_rules()
+    incident = incident_in("scoping", data_categories=["contact"])
+    html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert "اطلاع به مرجع ناظر" in html  # GDPR-33's step
+    assert "ثبت ارجاع" in html and "پلیس فتا / دادسرا" in html  # the company's own rule
+    assert "سیاست شرکت، نه قانون" in html
+    assert "Notify supervisory authority" not in html
+    obligation = Obligation.objects.filter(incident=incident, step_key="notify_authority").get()
+    obligation.step_name = "Tell the regulator"  # an admin's own wording, not in the catalogue
+    obligation.save(update_fields=["step_name"])
+    html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert "Tell the regulator" in html
