@@ -75,6 +75,7 @@ class TransitionOption:
     name: str
     target: str
     missing: tuple[str, ...]
+    takes_payload: bool  # from this state, the transition needs or uses something given with it
 
 
 def all_transitions() -> list[Any]:
@@ -100,7 +101,9 @@ def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
     options = []
     for name, t in _permitted_from(incident, user):
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
-        options.append(TransitionOption(name, t.target, tuple(missing_fields(incident, lacking))))
+        takes = bool(REQUIRED_PAYLOAD.get(name)) or len(lacking) < len(t.conditions)
+        missing = tuple(missing_fields(incident, lacking))
+        options.append(TransitionOption(name, t.target, missing, takes))
     return options
 
 

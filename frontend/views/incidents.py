@@ -124,7 +124,8 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
             "label": TRANSITION_LABELS[o.name],
             "target": o.target,
             "missing": [FIELD_LABELS.get(m, m) for m in o.missing],
-            "fields": forms.TransitionForm.PAYLOAD.get(o.name, ()),
+            # Close from "referred" takes nothing; from "restored" it needs the reason.
+            "fields": forms.TransitionForm.PAYLOAD.get(o.name, ()) if o.takes_payload else (),
         }
         for o in transition_options(incident, request.user)
     ]

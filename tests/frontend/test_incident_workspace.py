@@ -483,3 +483,14 @@ def test_dismiss_is_not_dressed_as_the_next_step(users, incident_in):
     html = browser(users["engineer"]).get(f"/incidents/{incident.reference}/").content.decode()
     assert '<button type="submit" class="primary" name="transition" value="start_scoping">' in html
     assert '<button type="submit" name="transition" value="dismiss">' in html
+
+
+def test_close_asks_for_a_reason_only_where_it_needs_one(users, incident_in):
+    referred = incident_in("referred")
+    html = browser(users["legal"]).get(f"/incidents/{referred.reference}/").content.decode()
+    close = html.split('id="action-close"')[1].split("</form>")[0]
+    assert 'name="reason"' not in close
+    restored = incident_in("restored")
+    html = browser(users["legal"]).get(f"/incidents/{restored.reference}/").content.decode()
+    close = html.split('id="action-close"')[1].split("</form>")[0]
+    assert 'name="reason"' in close
