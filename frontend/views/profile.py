@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from core.models import Profile
 from frontend.forms import ProfileForm
@@ -42,6 +44,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             saved.time_zone = form.cleaned_data["time_zone"]
             saved.save(update_fields=["language", "time_zone"])
             translation.activate(saved.language)
+            messages.success(request, _("Saved."))  # in the language just chosen
             response = redirect("frontend:profile")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, saved.language, samesite="Lax")
             return response

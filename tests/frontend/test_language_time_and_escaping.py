@@ -74,6 +74,8 @@ def test_profile_saves_language_and_time_zone(users):
     assert response.status_code == 302
     saved = Profile.objects.get(user=users["engineer"])
     assert (saved.language, saved.time_zone) == ("en", "UTC")
+    # Said so, in the language just chosen.
+    assert '<ul class="messages"><li>Saved.</li></ul>' in client.get("/profile/").content.decode()
 
 
 @pytest.mark.parametrize(
