@@ -50,18 +50,22 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     filters = forms.IncidentFilterForm(request.GET or None)
     incidents = Incident.objects.visible_to(request.user).with_people()
     sort = forms.IncidentFilterForm.SORTS["-detected"]
-    if filters.is_valid():
+    ignored = []
+    if filters.is_bound:
+        # The filters that parse apply; one that does not (a hand-edited URL) is named, not
+        # silently taken as "everything".
+        ignored = [str(filters.fields[name].label) for name in filters.errors]
         data = filters.cleaned_data
-        if data["q"]:
+        if data.get("q"):
             reference = forms.ascii_digits(data["q"]).upper()  # "inc-۲۰۲۶-۰۰۰۷" too
             incidents = incidents.filter(
                 Q(title__icontains=data["q"]) | Q(reference__icontains=reference)
             )
-        if data["state"]:
+        if data.get("state"):
             incidents = incidents.filter(state__in=data["state"])
-        if data["severity"]:
+        if data.get("severity"):
             incidents = incidents.filter(severity__in=data["severity"])
-        sort = forms.IncidentFilterForm.SORTS.get(data["sort"] or "-detected", sort)
+        sort = forms.IncidentFilterForm.SORTS.get(data.get("sort") or "-detected", sort)
     page = Paginator(incidents.order_by(*sort), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -70,6 +74,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "frontend/incident_list.html",
         {
             "filters": filters,
+            "ignored_filters": ignored,
             "page": page,
             "query": query.urlencode(),
             "may_create": may_write_incidents(request.user),

@@ -494,3 +494,12 @@ def test_close_asks_for_a_reason_only_where_it_needs_one(users, incident_in):
     html = browser(users["legal"]).get(f"/incidents/{restored.reference}/").content.decode()
     close = html.split('id="action-close"')[1].split("</form>")[0]
     assert 'name="reason"' in close
+
+
+def test_a_filter_that_does_not_parse_is_named_and_the_others_still_apply(users, incident_in):
+    high = incident_in("scoping", severity="high")
+    low = incident_in("scoping", severity="low")
+    client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+    html = client.get("/incidents/", {"state": "bogus", "severity": "high"}).content.decode()
+    assert "Not understood, so not applied: State" in html
+    assert high.reference in html and low.reference not in html
