@@ -6,6 +6,7 @@ app_name = "frontend"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("record/verify/", dashboard.verify_now, name="verify_record"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", auth.set_language, name="set_language"),

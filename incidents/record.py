@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.roles import ADMIN, LEGAL, has_any_role
 from incidents.events import GENESIS_HASH, event_hash
 from incidents.models import Event, Incident, LogHead, VerificationRun
 
@@ -154,6 +155,11 @@ def check_expected(result: Verification, expect: Checkpoint) -> Verification:
         detail = f"event #{expect.seq} has a different hash than the kept checkpoint"
         return replace(result, ok=False, broken_seq=expect.seq, detail=detail)
     return result
+
+
+def may_verify(user: Any) -> bool:
+    """Legal and admins see and start the record's verification (the dashboard's panel)."""
+    return has_any_role(user, {LEGAL, ADMIN})
 
 
 def verify_record(*, expect: Checkpoint | None = None, source: str = "command") -> VerificationRun:

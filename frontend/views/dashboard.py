@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 from frontend import charts, metrics
 from frontend.labels import EVENT_LABELS
-from frontend.views.common import role_required
+from frontend.views.common import error_page, form_target, role_required
 from incidents.choices import State
 from incidents.events import latest_seq
+from incidents.models import VerificationRun
+from incidents.record import may_verify, verify_record
 
 
 @role_required
@@ -27,6 +30,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data["restore_chart"] = charts.bars(
         [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]]
     )
+    data["may_verify"] = may_verify(request.user)
+    data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None
     data["live_labels"] = {
         "events": {k: str(v) for k, v in EVENT_LABELS.items()},
         "states": {s.value: str(s.label) for s in State},
@@ -36,3 +41,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     response = render(request, page, data)
     patch_vary_headers(response, ["HX-Request"])  # two bodies at one URL: caches must not mix
     return response
+
+
+@form_target("frontend:dashboard")
+@role_required
+def verify_now(request: HttpRequest) -> HttpResponse:
+    """Walk the whole hash chain now, as `POST /api/record/verification/` does."""
+    if not may_verify(request.user):
+        return error_page(request, 403, _("Only legal and admins see the record's verification."))
+    verify_record(source="web")
+    return redirect("frontend:dashboard")

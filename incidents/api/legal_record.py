@@ -10,17 +10,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.roles import ADMIN, LEGAL, has_any_role
 from incidents.api.legal_referrals import incident_for
 from incidents.api.legal_serializers import VerificationRunSerializer
 from incidents.dossier import build_zip, gather, render_pdf
 from incidents.evidence import may_download
 from incidents.models import VerificationRun
-from incidents.record import verify_record
+from incidents.record import may_verify, verify_record
 
 
 def _legal_or_admin(request: Request) -> None:
-    if not has_any_role(request.user, {LEGAL, ADMIN}):
+    if not may_verify(request.user):
         raise PermissionDenied(_("Only legal and admins see the record's verification."))
 
 

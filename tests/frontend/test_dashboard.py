@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from django.utils import timezone
 
 from frontend import metrics
@@ -153,3 +154,38 @@ def test_dashboard_deadline_panel_shows_the_countdown(users, incident_in):
     html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
     deadlines = html.split('id="deadlines"')[1].split("</ul>")[0]
     assert re.search(r"· in \d+ (hours?|days?)", deadlines), deadlines
+
+
+def test_legal_verifies_the_record_from_the_dashboard(users, incident_in):
+    from django.db import connection
+
+    from incidents.models import Event, VerificationRun
+
+    incident_in("restored")
+    client = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en")
+    panel = client.get("/").content.decode().split('id="record-verification"')[1]
+    assert "Never verified yet." in panel.split("</section>")[0]
+    assert client.post("/record/verify/").status_code == 302
+    run = VerificationRun.objects.latest_run()
+    assert run.ok and run.source == "web"
+    panel = client.get("/").content.decode().split('id="record-verification"')[1]
+    assert f"Intact: {run.checked} events checked" in panel.split("</section>")[0]
+    victim = Event.objects.order_by("seq")[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Event._meta.db_table} SET actor_username = %s WHERE seq = %s",
+            ["mallory", victim.seq],
+        )
+    client.post("/record/verify/")
+    panel = client.get("/").content.decode().split('id="record-verification"')[1]
+    assert f"BROKEN at event #{victim.seq}" in panel.split("</section>")[0]
+
+
+@pytest.mark.parametrize("role", ["engineer", "executive"])
+def test_only_legal_and_admins_see_or_start_verification(users, role):
+    from incidents.models import VerificationRun
+
+    client = browser(users[role])
+    assert 'id="record-verification"' not in client.get("/").content.decode()
+    assert client.post("/record/verify/").status_code == 403
+    assert VerificationRun.objects.count() == 0
