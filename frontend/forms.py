@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity, State
 from incidents.lifecycle import commander_candidates
+from incidents.models import Evidence
 from incidents.notes import NOTE_MAX_LENGTH
 
 MAX_SUBJECTS = 10**12
@@ -277,13 +278,21 @@ class RecordTransitionForm(VersionedForm):
         "acknowledge": ("case_number",),
         "conclude": ("outcome",),
         "withdraw": ("reason",),
-        "fulfil": ("note",),
+        "fulfil": ("note", "document"),
         "waive": ("note",),
     }
     note = forms.CharField(label=_("Note"), required=False, max_length=5000)
+    document = forms.ModelChoiceField(
+        label=_("Proof (evidence)"), queryset=Evidence.objects.none(), required=False
+    )
     reason = forms.CharField(label=_("Reason"), required=False, max_length=5000)
     outcome = forms.CharField(label=_("Outcome"), required=False, max_length=20000)
     case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
+
+    def __init__(self, *args: Any, evidence: Any, **kwargs: Any) -> None:
+        """``evidence``: the incident's files, the only ones a deadline may cite as proof."""
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = evidence
 
     def payload(self, name: str) -> dict[str, Any]:
         return {k: self.cleaned_data.get(k) for k in self.FIELDS.get(name, ())}

@@ -52,9 +52,9 @@ def legal_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "obligation_rows": obligations,
         "may_refer": may_write_referrals(request.user),
         "referral_form": forms.ReferralForm(),
-        "record_form": forms.RecordTransitionForm(),
+        "record_form": forms.RecordTransitionForm(evidence=incident.evidence.all()),
         "now": timezone.now(),
-        "evidence": list(incident.evidence.order_by("-id")),
+        "evidence": list(incident.evidence.order_by("-id").prefetch_related("custody")),
         "may_upload": may_upload(request.user),
         "may_download": may_download(request.user),
         "evidence_form": forms.EvidenceForm(),
@@ -95,7 +95,7 @@ def record_transition(
     incident = _incident(request, reference)
     model, run = runners[kind]
     record = get_object_or_404(model, pk=pk, incident=incident)
-    form = forms.RecordTransitionForm(request.POST)
+    form = forms.RecordTransitionForm(request.POST, evidence=incident.evidence.all())
     if not form.is_valid():
         return error_page(request, 400, _("The form was incomplete; reload and try again."))
     try:

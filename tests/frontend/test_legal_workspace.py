@@ -139,3 +139,32 @@ def test_seeded_deadline_names_read_in_persian_and_policy_is_marked(users, incid
     obligation.save(update_fields=["step_name"])
     html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
     assert "Tell the regulator" in html
+
+
+def test_legal_fulfils_a_deadline_citing_evidence_and_sees_its_custody(
+    users, incident_in, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    seed_rules()
+    incident = incident_in("restoring")
+    other = incident_in("scoping")
+    client = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en")
+    for target, name in ((incident, "receipt.pdf"), (other, "elsewhere.pdf")):
+        client.post(
+            f"/incidents/{target.reference}/evidence/",
+            {"file": SimpleUploadedFile(name, b"%PDF-1.4 receipt")},
+        )
+    receipt = incident.evidence.get()
+    obligation = Obligation.objects.filter(incident=incident).order_by("due_at").first()
+    url = f"/incidents/{incident.reference}/obligations/{obligation.pk}/transitions/fulfil/"
+    # Evidence of another incident is no proof for this one.
+    foreign = other.evidence.get()
+    refused = client.post(url, {"version": obligation.version, "note": "x", "document": foreign.pk})
+    assert refused.status_code == 400
+    done = client.post(url, {"version": obligation.version, "note": "Sent", "document": receipt.pk})
+    assert done.status_code == 302
+    obligation.refresh_from_db()
+    assert (obligation.state, obligation.document_id) == ("fulfilled", receipt.pk)
+    page = client.get(f"/incidents/{incident.reference}/").content.decode()
+    custody = page.split("Chain of custody")[1].split("</details>")[0]
+    assert "Uploaded · legal" in custody
