@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -24,18 +25,20 @@ class Bar:
     key: str
 
 
-def bars(items: list[tuple[str, str, float]]) -> dict[str, Any]:
-    """items: (key, label, value) -> bar geometry scaled to the largest value."""
+def bars(items: list[tuple[str, str, float]], *, rtl: bool = False) -> dict[str, Any]:
+    """items: (key, label, value) -> bar geometry scaled to the largest value; right to left
+    (the first item on the right) for a right-to-left page."""
     top = max([v for _, _, v in items] + [1])
+    width = GAP + len(items) * (BAR_WIDTH + GAP)
     out = []
     for i, (key, label, value) in enumerate(items):
         h = round((CHART_HEIGHT - 20) * value / top)
-        out.append(
-            Bar(GAP + i * (BAR_WIDTH + GAP), CHART_HEIGHT - h + 10, BAR_WIDTH, h, label, value, key)
-        )
+        x = GAP + i * (BAR_WIDTH + GAP)
+        x = width - x - BAR_WIDTH if rtl else x
+        out.append(Bar(x, CHART_HEIGHT - h + 10, BAR_WIDTH, h, label, value, key))
     return {
         "bars": out,
-        "width": GAP + len(items) * (BAR_WIDTH + GAP),
+        "width": width,
         "height": CHART_HEIGHT + 40,
         "base": CHART_HEIGHT + 10,
         "mid": BAR_WIDTH // 2,
@@ -69,8 +72,10 @@ def _layers() -> dict[str, tuple[int, int]]:
     return place
 
 
-def lifecycle(current: str | None = None) -> dict[str, Any]:
-    """Nodes and edges of the incident state machine, generated from the model's transitions."""
+def lifecycle(current: str | None = None, *, rtl: bool = False) -> dict[str, Any]:
+    """Nodes and edges of the incident state machine, generated from the model's transitions;
+    flowing right to left for a right-to-left page (detection on the right, where it reads
+    first and where a narrow screen's scroll starts)."""
     place = _layers()
     nodes = {}
     for state in State:
@@ -90,6 +95,8 @@ def lifecycle(current: str | None = None) -> dict[str, Any]:
         edges.append(_edge(a, b, t.name))
     width = 20 + max(n["x"] for n in nodes.values()) + NODE_W
     height = 30 + max(n["y"] for n in nodes.values()) + NODE_H + ROW_H // 2
+    if rtl:
+        _mirror(nodes.values(), edges, width)
     return {
         "nodes": list(nodes.values()),
         "edges": edges,
@@ -130,3 +137,15 @@ def _edge(a: dict[str, Any], b: dict[str, Any], name: str) -> dict[str, Any]:
         "ly": ly,
         "anchor": anchor,
     }
+
+
+def _mirror(nodes: Any, edges: list[dict[str, Any]], width: int) -> None:
+    """Flip the drawing left to right, keeping its text readable (only positions move)."""
+    for node in nodes:
+        node["x"] = width - node["x"] - NODE_W
+        node["cx"] = width - node["cx"]
+    flip = {"start": "end", "end": "start", "middle": "middle"}
+    for edge in edges:
+        edge["path"] = re.sub(r"(-?\d+),", lambda m: f"{width - int(m[1])},", edge["path"])
+        edge["lx"] = width - edge["lx"]
+        edge["anchor"] = flip[edge["anchor"]]

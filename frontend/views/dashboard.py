@@ -24,11 +24,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     seq = latest_seq()
     data = metrics.dashboard(jalali=(translation.get_language() or "").startswith("fa"))
     data["seq"] = seq
+    rtl = translation.get_language_bidi()
     data["state_chart"] = charts.bars(
-        [(row["value"], row["label"], row["count"]) for row in data["all_states"]]
+        [(row["value"], row["label"], row["count"]) for row in data["all_states"]], rtl=rtl
     )
     data["restore_chart"] = charts.bars(
-        [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]]
+        [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]],
+        rtl=rtl,
     )
     data["may_verify"] = may_verify(request.user)
     data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from frontend import charts, forms
@@ -147,7 +148,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         and incident.state in OPEN_STATES
         and request.user.get_username() not in acknowledgers,
         "note_form": forms.NoteForm(),
-        "lifecycle": charts.lifecycle(incident.state),
+        "lifecycle": charts.lifecycle(incident.state, rtl=translation.get_language_bidi()),
         "referrals": list(incident.referrals.all()),
         "events": events,
         # The live notice starts from the newest change this page shows.

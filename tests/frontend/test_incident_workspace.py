@@ -503,3 +503,25 @@ def test_a_filter_that_does_not_parse_is_named_and_the_others_still_apply(users,
     html = client.get("/incidents/", {"state": "bogus", "severity": "high"}).content.decode()
     assert "Not understood, so not applied: State" in html
     assert high.reference in html and low.reference not in html
+
+
+def test_persian_lifecycle_picture_flows_right_to_left(users, incident_in):
+    from frontend import charts
+
+    ltr, rtl = charts.lifecycle("detected"), charts.lifecycle("detected", rtl=True)
+    x = {n["key"]: n["x"] for n in rtl["nodes"]}
+    assert x["detected"] > x["scoping"] > x["restoring"]
+    assert {n["key"]: n["x"] for n in ltr["nodes"]}["detected"] < x["detected"]
+    for edge_ltr, edge_rtl in zip(ltr["edges"], rtl["edges"], strict=True):
+        assert edge_ltr["lx"] + edge_rtl["lx"] == ltr["width"]
+    incident = incident_in("detected")
+    html = browser(users["engineer"]).get(f"/incidents/{incident.reference}/").content.decode()
+    rtl_x = re.search(r'data-state="detected"><rect x="(\d+)"', html).group(1)
+    assert int(rtl_x) == x["detected"]
+
+
+def test_persian_bar_charts_put_the_first_bar_on_the_right():
+    from frontend import charts
+
+    chart = charts.bars([("a", "A", 1), ("b", "B", 2)], rtl=True)
+    assert chart["bars"][0].x > chart["bars"][1].x
