@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from typing import Any
 
+import jdatetime
 from django import forms
 from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +22,7 @@ from incidents.notes import NOTE_MAX_LENGTH
 MAX_SUBJECTS = 10**12
 # Persian and Arabic-Indic digits, as a Persian keyboard types them, to ASCII ones.
 ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def ascii_digits(text: str) -> str:
@@ -44,14 +48,61 @@ class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
+def _persian() -> bool:
+    return (translation.get_language() or "").startswith("fa")
+
+
+class MomentInput(forms.DateTimeInput):
+    """The browser's date-and-time picker in English. In Persian a text box showing the Jalali
+    date in Persian digits (۱۴۰۵/۰۹/۰۴ ۰۲:۱۰): the picker knows only Gregorian dates, and a
+    Jalali date typed into it was refused."""
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict[str, Any]:
+        self.input_type = "text" if _persian() else "datetime-local"
+        context = super().get_context(name, value, attrs)
+        if _persian():
+            context["widget"]["attrs"].setdefault("placeholder", "۱۴۰۵/۰۱/۳۱ ۱۴:۳۰")
+            context["widget"]["attrs"].setdefault("dir", "ltr")
+        return context
+
+    def format_value(self, value: Any) -> Any:
+        if not isinstance(value, dt.datetime):
+            return value  # what the person typed, shown back as typed
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        if _persian():
+            jalali = jdatetime.datetime.fromgregorian(datetime=local)
+            return jalali.strftime("%Y/%m/%d %H:%M").translate(PERSIAN_DIGITS)
+        return local.strftime("%Y-%m-%dT%H:%M")
+
+
+# year/month/day [hour:minute], with / or - ; a year before 1700 is a Jalali year.
+TYPED_MOMENT = re.compile(r"\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?\s*")
+
+
+class MomentField(forms.DateTimeField):
+    """A moment in the user's time zone, Jalali or Gregorian, in any digits."""
+
+    widget = MomentInput
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if isinstance(value, str) and (typed := TYPED_MOMENT.fullmatch(ascii_digits(value))):
+            year, month, day, hour, minute = (int(part or 0) for part in typed.groups())
+            try:
+                if year < 1700:
+                    naive = jdatetime.datetime(year, month, day, hour, minute).togregorian()
+                else:
+                    naive = dt.datetime(year, month, day, hour, minute)
+            except ValueError:
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid"
+                ) from None
+            return timezone.make_aware(naive)
+        return super().to_python(value)
+
+
 def moment_field(label: str, *, required: bool, help_text: str = "") -> forms.DateTimeField:
-    """A moment picked in the browser, read in the user's time zone (the middleware's)."""
-    return forms.DateTimeField(
-        label=label,
-        required=required,
-        help_text=help_text,
-        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
-    )
+    """A moment a person enters, read in their time zone (the middleware's)."""
+    return MomentField(label=label, required=required, help_text=help_text)
 
 
 AWARE_HELP = _("When the company became aware: the legal deadlines count from here.")

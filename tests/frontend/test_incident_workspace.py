@@ -525,3 +525,38 @@ def test_persian_bar_charts_put_the_first_bar_on_the_right():
 
     chart = charts.bars([("a", "A", 1), ("b", "B", 2)], rtl=True)
     assert chart["bars"][0].x > chart["bars"][1].x
+
+
+@pytest.mark.parametrize(
+    "typed", ["۱۴۰۵/۰۹/۰۳ ۰۲:۱۰", "1405/09/03 02:10", "1405-9-3 2:10", "2026-11-24T02:10"]
+)
+def test_persian_readers_type_moments_in_jalali_or_gregorian(users, incident_in, typed):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/timing/",
+        timing_post(incident, detected_at=typed, aware_at=typed),
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.detected_at.isoformat() == "2026-11-23T22:40:00+00:00"  # 02:10 in Tehran
+
+
+@pytest.mark.parametrize("typed", ["1405/13/01 02:10", "1405/12/31 25:00", "2026-02-30 10:00"])
+def test_an_impossible_date_is_a_400_on_the_field(users, incident_in, typed):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/timing/", timing_post(incident, detected_at=typed)
+    )
+    assert response.status_code == 400
+    assert f'value="{typed}"' in response.content.decode()
+
+
+def test_moment_boxes_show_jalali_in_persian_and_the_picker_in_english(users, incident_in):
+    incident = incident_in("scoping", detected_at="2026-11-23T22:40:00Z")
+    url = f"/incidents/{incident.reference}/"
+    persian = browser(users["engineer"]).get(url).content.decode()
+    box = re.search(r'<input[^>]*name="detected_at"[^>]*>', persian).group(0)
+    assert 'type="text"' in box and 'value="۱۴۰۵/۰۹/۰۳ ۰۲:۱۰"' in box
+    english = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").get(url).content.decode()
+    box = re.search(r'<input[^>]*name="detected_at"[^>]*>', english).group(0)
+    assert 'type="datetime-local"' in box and 'value="2026-11-24T02:10"' in box
