@@ -127,6 +127,8 @@ def test_executive_dashboard_follows_engineer_changes_live(served, page):
     assert time.monotonic() - started < 2.0
     assert page.evaluate("window.__noReload") is True
     assert page.locator("#live-feed").inner_text().count(title) >= 2
+    live = page.locator("#live-feed li[data-seq] time").first.inner_text()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", live), live  # as the server writes it
     assert page.evaluate("window.__xss") is None
     assert page.locator("#live-feed img, #panels img").count() == 0
     assert page.csp_errors == []
@@ -145,6 +147,12 @@ def test_switching_to_persian_gives_rtl_and_jalali_dates(served, page):
         re.fullmatch(year + r"/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}", d) for d in dates
     ), dates
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
+    # A live entry's time reads like the server's: Jalali, Persian digits, 24-hour.
+    token = token_of(base, passwords, "engineer")
+    api(base, "POST", "/api/incidents/", {"title": "Live fa", "severity": "low"}, token=token)
+    page.wait_for_selector("#live-feed li[data-seq] time", timeout=3000)
+    live = page.locator("#live-feed li[data-seq] time").first.inner_text()
+    assert re.fullmatch(year + r"/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}", live), live
     assert page.csp_errors == []
     page.screenshot(path=str(screenshot_dir() / "dashboard-fa.png"), full_page=True)
 

@@ -37,17 +37,31 @@
     return (labels[group] && labels[group][key]) || key || "";
   }
 
+  // The server's format (the `when` filter): 2026-11-24 02:10 in English, Jalali with Persian
+  // digits in Persian (۱۴۰۵/۰۹/۰۳ ۰۲:۱۰), 24-hour, in the user's zone.
+  function moment(iso) {
+    var persian = document.documentElement.lang === "fa";
+    var options = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", hourCycle: "h23", timeZone: live.dataset.timeZone };
+    var format;
+    try {
+      format = new Intl.DateTimeFormat(persian ? "fa-IR-u-ca-persian" : "en-GB", options);
+    } catch (e) {  // an unknown zone: the browser's own
+      delete options.timeZone;
+      format = new Intl.DateTimeFormat(persian ? "fa-IR-u-ca-persian" : "en-GB", options);
+    }
+    var p = {};
+    format.formatToParts(new Date(iso)).forEach(function (part) { p[part.type] = part.value; });
+    var sep = persian ? "/" : "-";
+    return p.year + sep + p.month + sep + p.day + " " + p.hour + ":" + p.minute;
+  }
+
   function addFeed(event, incident) {
     var item = document.createElement("li");
     item.dataset.seq = String(event.seq);
     var when = document.createElement("time");
     when.dateTime = event.created_at;
-    try {
-      when.textContent = new Date(event.created_at).toLocaleTimeString(
-        document.documentElement.lang, { timeZone: live.dataset.timeZone });
-    } catch (e) {
-      when.textContent = new Date(event.created_at).toLocaleTimeString(document.documentElement.lang);
-    }
+    when.textContent = moment(event.created_at);
     var ref = document.createElement("a");
     ref.href = "/incidents/" + encodeURIComponent(incident.reference) + "/";
     ref.textContent = incident.reference;
