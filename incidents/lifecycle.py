@@ -75,7 +75,7 @@ class TransitionOption:
     name: str
     target: str
     missing: tuple[str, ...]
-    takes_payload: bool  # from this state, the transition needs or uses something given with it
+    takes_payload: bool  # from this state, the transition still needs something given with it
 
 
 def all_transitions() -> list[Any]:
@@ -101,7 +101,10 @@ def transition_options(incident: Incident, user: Any) -> list[TransitionOption]:
     options = []
     for name, t in _permitted_from(incident, user):
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
-        takes = bool(REQUIRED_PAYLOAD.get(name)) or len(lacking) < len(t.conditions)
+        by_payload = [c for c in t.conditions if REQUIREMENTS[c].by_payload]
+        # Something to give: a required key, or a guard only the payload can still meet (refer
+        # takes nothing once a submitted referral is on record).
+        takes = bool(REQUIRED_PAYLOAD.get(name)) or bool(missing_fields(incident, by_payload))
         missing = tuple(missing_fields(incident, lacking))
         options.append(TransitionOption(name, t.target, missing, takes))
     return options

@@ -560,3 +560,27 @@ def test_moment_boxes_show_jalali_in_persian_and_the_picker_in_english(users, in
     english = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").get(url).content.decode()
     box = re.search(r'<input[^>]*name="detected_at"[^>]*>', english).group(0)
     assert 'type="datetime-local"' in box and 'value="2026-11-24T02:10"' in box
+
+
+def test_refer_asks_for_nothing_once_a_submitted_referral_is_on_record(users, incident_in):
+    from incidents.referrals import apply_referral_transition, create_referral
+
+    incident = incident_in("restored")
+    html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert 'name="authority"' in html.split('id="action-refer"')[1].split("</form>")[0]
+    data = {"authority": "cyber_police"}
+    referral, _ = create_referral(incident, actor=users["legal"], data=data)
+    apply_referral_transition(referral, "submit", actor=users["legal"])
+    html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()
+    assert 'name="authority"' not in html.split('id="action-refer"')[1].split("</form>")[0]
+
+
+def test_persian_field_errors_use_persian_digits(users, incident_in):
+    incident = incident_in("scoping")
+    response = browser(users["engineer"]).post(
+        f"/incidents/{incident.reference}/edit/scope/",
+        scope_post(incident.version, affected_subjects_estimate="-5"),
+    )
+    assert response.status_code == 400
+    error = re.search(r'<p class="error" role="alert">([^<]*)</p>', response.content.decode())
+    assert "۰" in error.group(1) and "0" not in error.group(1)
