@@ -193,4 +193,6 @@ class Incident(FSMModelMixin, models.Model):
     def reopen(self, *, actor: Any) -> None:
         self.dismissed_at = None
         self.closed_at = None
+        # A new closing without referral needs its own reason; the old one stays in the log.
+        self.no_referral_reason = ""
         self.scoping_started_at = timezone.now()

@@ -170,6 +170,22 @@ def test_close_without_referral_needs_legal_reason(incident_in, legal):
     assert incident.no_referral_reason == "No personal data left the company."
 
 
+def test_closing_again_after_a_reopen_needs_a_new_reason(incident_in, users):
+    """The first closing's reason must not silently serve the second (it stays in the log)."""
+    legal, engineer, admin = users["legal"], users["engineer"], users["admin"]
+    incident = incident_in("restored")
+    reason = {"reason": "No personal data left the company."}
+    incident, _ = apply_transition(incident, "close", actor=legal, payload=reason)
+    incident, _ = apply_transition(incident, "reopen", actor=admin, payload={"reason": "x"})
+    assert incident.no_referral_reason == ""
+    for name in ("start_restoration", "mark_restored"):
+        incident, _ = apply_transition(incident, name, actor=engineer)
+    with pytest.raises(RequirementsMissing) as err:
+        apply_transition(incident, "close", actor=legal)
+    assert err.value.missing == ["reason"]
+    assert Event.objects.filter(incident=incident, kind="close", data=reason).exists()
+
+
 @pytest.mark.parametrize("state", ["detected", "scoping"])
 def test_dismiss_needs_a_reason(incident_in, engineer, state):
     incident = incident_in(state)
