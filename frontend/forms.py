@@ -10,23 +10,17 @@ from typing import Any
 import jdatetime
 from django import forms
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from frontend.localize import ascii_digits, is_persian, when
 from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity, State
 from incidents.lifecycle import commander_candidates
 from incidents.models import Evidence
 from incidents.notes import NOTE_MAX_LENGTH
 
 MAX_SUBJECTS = 10**12
-# Persian and Arabic-Indic digits, as a Persian keyboard types them, to ASCII ones.
-ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-def ascii_digits(text: str) -> str:
-    return text.translate(ASCII_DIGITS)
 
 
 class CountField(forms.IntegerField):
@@ -48,19 +42,15 @@ class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-def _persian() -> bool:
-    return (translation.get_language() or "").startswith("fa")
-
-
 class MomentInput(forms.DateTimeInput):
     """The browser's date-and-time picker in English. In Persian a text box showing the Jalali
     date in Persian digits (۱۴۰۵/۰۹/۰۴ ۰۲:۱۰): the picker knows only Gregorian dates, and a
     Jalali date typed into it was refused."""
 
     def get_context(self, name: str, value: Any, attrs: dict | None) -> dict[str, Any]:
-        self.input_type = "text" if _persian() else "datetime-local"
+        self.input_type = "text" if is_persian() else "datetime-local"
         context = super().get_context(name, value, attrs)
-        if _persian():
+        if is_persian():
             context["widget"]["attrs"].setdefault("placeholder", "۱۴۰۵/۰۱/۳۱ ۱۴:۳۰")
             context["widget"]["attrs"].setdefault("dir", "ltr")
         return context
@@ -68,10 +58,9 @@ class MomentInput(forms.DateTimeInput):
     def format_value(self, value: Any) -> Any:
         if not isinstance(value, dt.datetime):
             return value  # what the person typed, shown back as typed
+        if is_persian():
+            return when(value)  # as the page shows moments, so it reads back the same
         local = timezone.localtime(value) if timezone.is_aware(value) else value
-        if _persian():
-            jalali = jdatetime.datetime.fromgregorian(datetime=local)
-            return jalali.strftime("%Y/%m/%d %H:%M").translate(PERSIAN_DIGITS)
         return local.strftime("%Y-%m-%dT%H:%M")
 
 
@@ -80,7 +69,8 @@ TYPED_MOMENT = re.compile(r"\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:[ T]+(\d{1,2}
 
 
 class MomentField(forms.DateTimeField):
-    """A moment in the user's time zone, Jalali or Gregorian, in any digits."""
+    """A moment a person enters, read in their time zone (the middleware's): Jalali or
+    Gregorian, in any digits."""
 
     widget = MomentInput
 
@@ -98,11 +88,6 @@ class MomentField(forms.DateTimeField):
                 ) from None
             return timezone.make_aware(naive)
         return super().to_python(value)
-
-
-def moment_field(label: str, *, required: bool, help_text: str = "") -> forms.DateTimeField:
-    """A moment a person enters, read in their time zone (the middleware's)."""
-    return MomentField(label=label, required=required, help_text=help_text)
 
 
 AWARE_HELP = _("When the company became aware: the legal deadlines count from here.")
@@ -123,9 +108,9 @@ class IncidentFields(forms.Form):
 class IncidentCreateForm(IncidentFields):
     """A breach is often logged some time after it was found: both moments may be given."""
 
-    detected_at = moment_field(_("Detected at"), required=False, help_text=_("Empty: now."))
-    aware_at = moment_field(
-        _("Became aware at"),
+    detected_at = MomentField(label=_("Detected at"), required=False, help_text=_("Empty: now."))
+    aware_at = MomentField(
+        label=_("Became aware at"),
         required=False,
         # format_lazy: "+" would translate at import time, in whatever language was active then.
         help_text=format_lazy("{} {}", AWARE_HELP, _("Empty: the detection time.")),
@@ -137,8 +122,8 @@ class SummaryForm(IncidentFields, VersionedForm):
 
 
 class TimingForm(VersionedForm):
-    detected_at = moment_field(_("Detected at"), required=True)
-    aware_at = moment_field(_("Became aware at"), required=True, help_text=AWARE_HELP)
+    detected_at = MomentField(label=_("Detected at"), required=True)
+    aware_at = MomentField(label=_("Became aware at"), required=True, help_text=AWARE_HELP)
     commander = forms.ModelChoiceField(
         label=_("Commander"),
         queryset=commander_candidates(),
@@ -238,7 +223,7 @@ class TransitionForm(VersionedForm):
         label=_("Authority"), required=False, choices=[("", "—"), *Authority.choices]
     )
     authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
-    submitted_at = moment_field(_("Submitted at"), required=False)
+    submitted_at = MomentField(label=_("Submitted at"), required=False)
     case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
 
     PAYLOAD = {

@@ -57,6 +57,12 @@ EVENT_LABELS = {
     "evidence.integrity_failed": _("Evidence failed its integrity check"),
 }
 
+
+def event_labels() -> dict[str, str]:
+    """Every event kind's label in the active language, for the pages' scripts (JSON)."""
+    return {kind: str(label) for kind, label in EVENT_LABELS.items()}
+
+
 RECORD_TRANSITION_LABELS = {
     "submit": _("Mark submitted"),
     "acknowledge": _("Mark acknowledged"),

@@ -49,6 +49,17 @@ def acknowledged_by(incident: Incident) -> list[str]:
     return list(events.values_list("actor_username", flat=True))
 
 
+def acknowledge_offered(incident: Incident, user: Any, acknowledgers: list[str]) -> bool:
+    """Whether ``acknowledge(incident, user)`` would record something now, so a page may offer
+    it: the role may, the incident is open, and this person is not yet among ``acknowledgers``
+    (``acknowledged_by(incident)``)."""
+    return (
+        may_acknowledge(user)
+        and incident.state in OPEN_STATES
+        and user.get_username() not in acknowledgers
+    )
+
+
 def is_acknowledged(incident: Incident) -> bool:
     return Event.objects.filter(incident=incident, kind=ACKNOWLEDGED).exists()
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.roles import ADMIN, LEGAL, has_any_role
+from incidents.errors import RoleForbidden
 from incidents.events import GENESIS_HASH, event_hash
 from incidents.models import Event, Incident, LogHead, VerificationRun
 
@@ -160,6 +162,12 @@ def check_expected(result: Verification, expect: Checkpoint) -> Verification:
 def may_verify(user: Any) -> bool:
     """Legal and admins see and start the record's verification (the dashboard's panel)."""
     return has_any_role(user, {LEGAL, ADMIN})
+
+
+def ensure_may_verify(user: Any) -> None:
+    """RoleForbidden unless the user may see and start the record's verification."""
+    if not may_verify(user):
+        raise RoleForbidden(_("Only legal and admins see the record's verification."))
 
 
 def verify_record(*, expect: Checkpoint | None = None, source: str = "command") -> VerificationRun:

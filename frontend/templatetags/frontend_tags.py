@@ -7,47 +7,21 @@ from typing import Any
 
 import jdatetime
 from django import template
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from frontend.labels import EVENT_LABELS, FIELD_LABELS
+from frontend.localize import PERSIAN_DIGITS, digits, is_persian, when
 from incidents.choices import State
 
 register = template.Library()
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-def _persian() -> bool:
-    return (translation.get_language() or "").startswith("fa")
-
-
-@register.filter
-def digits(value: Any) -> str:
-    """Persian digits when the page is Persian; the text is unchanged otherwise."""
-    text = str(value)
-    return text.translate(PERSIAN_DIGITS) if _persian() else text
-
-
-@register.filter
-def when(value: dt.datetime | None, fmt: str = "datetime") -> str:
-    """A moment in the user's zone: Jalali with Persian digits in fa, ISO-like Gregorian in en."""
-    if value is None:
-        return "—"
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
-    pattern = "%Y/%m/%d" if fmt == "date" else "%Y/%m/%d %H:%M"
-    if _persian():
-        return (
-            jdatetime.datetime.fromgregorian(datetime=local)
-            .strftime(pattern)
-            .translate(PERSIAN_DIGITS)
-        )
-    return local.strftime(pattern.replace("/", "-"))
+register.filter("digits", digits)
+register.filter("when", when)
 
 
 @register.filter
 def month(value: dt.date) -> str:
-    if _persian():
+    if is_persian():
         j = jdatetime.date.fromgregorian(date=value)
         return f"{j.year}/{j.month:02d}".translate(PERSIAN_DIGITS)
     return value.strftime("%Y-%m")

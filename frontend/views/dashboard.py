@@ -6,15 +6,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext as _
 
 from frontend import charts, metrics
-from frontend.labels import EVENT_LABELS
+from frontend.labels import event_labels
+from frontend.localize import is_persian
 from frontend.views.common import error_page, form_target, role_required
 from incidents.choices import State
+from incidents.errors import RoleForbidden
 from incidents.events import latest_seq
 from incidents.models import VerificationRun
-from incidents.record import may_verify, verify_record
+from incidents.record import ensure_may_verify, may_verify, verify_record
 
 
 @role_required
@@ -22,7 +23,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # The seq is read before the numbers: an event committed in between is then replayed by the
     # page's catch-up, never silently missing from both.
     seq = latest_seq()
-    data = metrics.dashboard(jalali=(translation.get_language() or "").startswith("fa"))
+    data = metrics.dashboard(jalali=is_persian())
     data["seq"] = seq
     rtl = translation.get_language_bidi()
     data["state_chart"] = charts.bars(
@@ -35,7 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data["may_verify"] = may_verify(request.user)
     data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None
     data["live_labels"] = {
-        "events": {k: str(v) for k, v in EVENT_LABELS.items()},
+        "events": event_labels(),
         "states": {s.value: str(s.label) for s in State},
     }
     # htmx asks for the panels alone when the live script re-renders them after an event.
@@ -49,7 +50,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @role_required
 def verify_now(request: HttpRequest) -> HttpResponse:
     """Walk the whole hash chain now, as `POST /api/record/verification/` does."""
-    if not may_verify(request.user):
-        return error_page(request, 403, _("Only legal and admins see the record's verification."))
+    try:
+        ensure_may_verify(request.user)
+    except RoleForbidden as refused:
+        return error_page(request, 403, refused.detail)
     verify_record(source="web")
     return redirect("frontend:dashboard")

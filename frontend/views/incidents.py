@@ -13,16 +13,17 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from frontend import charts, forms
-from frontend.labels import EVENT_LABELS, FIELD_LABELS, TRANSITION_LABELS
-from frontend.templatetags.frontend_tags import when
+from frontend.labels import FIELD_LABELS, TRANSITION_LABELS, event_labels
+from frontend.localize import ascii_digits, when
 from frontend.views.common import error_page, form_target, role_required
-from incidents.acknowledgements import acknowledge, acknowledged_by, may_acknowledge
-from incidents.choices import OPEN_STATES, TERMINAL_STATES, DataCategory
+from incidents.acknowledgements import acknowledge, acknowledge_offered, acknowledged_by
+from incidents.choices import TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
     InvalidChange,
     MomentOutOfOrder,
     RequirementsMissing,
+    RoleForbidden,
     StaleVersion,
 )
 from incidents.lifecycle import (
@@ -36,7 +37,7 @@ from incidents.lifecycle import (
     update_incident,
 )
 from incidents.models import Incident
-from incidents.notes import add_note, may_add_notes
+from incidents.notes import add_note, ensure_may_add_notes, may_add_notes
 
 SECTIONS = {
     "summary": forms.SummaryForm,
@@ -58,7 +59,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         ignored = [str(filters.fields[name].label) for name in filters.errors]
         data = filters.cleaned_data
         if data.get("q"):
-            reference = forms.ascii_digits(data["q"]).upper()  # "inc-۲۰۲۶-۰۰۰۷" too
+            reference = ascii_digits(data["q"]).upper()  # "inc-۲۰۲۶-۰۰۰۷" too
             incidents = incidents.filter(
                 Q(title__icontains=data["q"]) | Q(reference__icontains=reference)
             )
@@ -144,16 +145,14 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         "transition_form": forms.TransitionForm(initial={"version": incident.version}),
         "may_note": may_add_notes(request.user),
         "acknowledged_by": acknowledgers,
-        "may_acknowledge": may_acknowledge(request.user)
-        and incident.state in OPEN_STATES
-        and request.user.get_username() not in acknowledgers,
+        "may_acknowledge": acknowledge_offered(incident, request.user, acknowledgers),
         "note_form": forms.NoteForm(),
         "lifecycle": charts.lifecycle(incident.state, rtl=translation.get_language_bidi()),
         "referrals": list(incident.referrals.all()),
         "events": events,
         # The live notice starts from the newest change this page shows.
         "last_seq": events[0].seq if events else 0,
-        "event_labels": {kind: str(label) for kind, label in EVENT_LABELS.items()},
+        "event_labels": event_labels(),
         "categories": [
             DataCategory(c).label for c in incident.data_categories if c in DataCategory.values
         ],
@@ -264,8 +263,10 @@ def incident_transition(request: HttpRequest, reference: str, name: str) -> Http
 @role_required
 def note_add(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident(request, reference)
-    if not may_add_notes(request.user):
-        return error_page(request, 403, _("Your role may read notes but not add them."))
+    try:
+        ensure_may_add_notes(request.user)  # 403 before any complaint about the form
+    except RoleForbidden as refused:
+        return error_page(request, 403, refused.detail)
     form = forms.NoteForm(request.POST)
     if not form.is_valid():
         context = workspace(request, incident, note_form=form)

@@ -15,12 +15,7 @@ from incidents.api.legal_serializers import VerificationRunSerializer
 from incidents.dossier import build_zip, gather, render_pdf
 from incidents.evidence import may_download
 from incidents.models import VerificationRun
-from incidents.record import may_verify, verify_record
-
-
-def _legal_or_admin(request: Request) -> None:
-    if not may_verify(request.user):
-        raise PermissionDenied(_("Only legal and admins see the record's verification."))
+from incidents.record import ensure_may_verify, verify_record
 
 
 class VerificationView(APIView):
@@ -28,13 +23,13 @@ class VerificationView(APIView):
 
     @extend_schema(responses={200: VerificationRunSerializer})
     def get(self, request: Request) -> Response:
-        _legal_or_admin(request)
+        ensure_may_verify(request.user)
         run = VerificationRun.objects.latest_run()
         return Response({"latest": VerificationRunSerializer(run).data if run else None})
 
     @extend_schema(request=None, responses={200: VerificationRunSerializer})
     def post(self, request: Request) -> Response:
-        _legal_or_admin(request)
+        ensure_may_verify(request.user)
         run = verify_record(source="api")
         return Response({"latest": VerificationRunSerializer(run).data})
 

@@ -6,12 +6,11 @@
 (function () {
   "use strict";
   var notice = document.getElementById("changed");
-  if (!notice) { return; }
+  if (!notice || !window.breachDeskStream) { return; }
   var text = notice.querySelector(".what");
   var labels = JSON.parse(document.getElementById("event-labels").textContent);
   var lastSeq = Number(notice.dataset.seq || 0);
   var me = notice.dataset.user;
-  var retry = 0;
 
   function seen(event) {
     if (event.seq <= lastSeq) { return; }
@@ -32,34 +31,11 @@
       .catch(function () { /* the next hello or heartbeat tries again */ });
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket;
-    try {
-      socket = new WebSocket(scheme + window.location.host + notice.dataset.wsPath);
-    } catch (e) {
-      retryLater();
-      return;
-    }
-    socket.addEventListener("message", function (message) {
-      var msg;
-      try { msg = JSON.parse(message.data); } catch (e) { return; }
-      if (msg.type === "hello") { retry = 0; catchUp(); }
+  window.breachDeskStream(notice.dataset.wsPath, {
+    message: function (msg) {
+      if (msg.type === "hello") { catchUp(); }
       else if (msg.type === "event" && msg.event) { seen(msg.event); }
       else if (msg.type === "heartbeat" && msg.seq > lastSeq) { catchUp(); }
-    });
-    socket.addEventListener("close", function (event) {
-      // Signed out, no role or no such incident: retrying cannot help.
-      if (event.code === 4401 || event.code === 4403 || event.code === 4404) { return; }
-      retryLater();
-    });
-  }
-
-  function retryLater() {
-    var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
-    retry += 1;
-    window.setTimeout(connect, delay);
-  }
-
-  connect();
+    }
+  });
 }());

@@ -6,10 +6,9 @@
   var live = document.getElementById("live");
   var panels = document.getElementById("panels");
   var feed = document.getElementById("live-feed");
-  if (!live || !panels || !window.htmx) { return; }
+  if (!live || !panels || !window.htmx || !window.breachDeskStream) { return; }
   var labels = JSON.parse(document.getElementById("live-labels").textContent);
   var lastSeq = Number(panels.dataset.seq || 0);
-  var retry = 0;
   var refreshTimer = null;
   var catching = false;
   var catchAgain = false;
@@ -103,12 +102,9 @@
     });
   }
 
-  function onMessage(message) {
-    var msg;
-    try { msg = JSON.parse(message.data); } catch (e) { return; }
+  function onMessage(msg) {
     if (msg.type === "hello") {
       setStatus("live");
-      retry = 0;
       catchUp();
     } else if (msg.type === "event") {
       if (msg.seq <= lastSeq) { return; }
@@ -122,38 +118,13 @@
     }
   }
 
-  var socket = null;
-  // For operators and the browser tests: the current socket (e.g. to drop it on purpose).
-  window.breachDeskLive = { socket: function () { return socket; } };
-
-  function retryLater() {
-    setStatus(retry > 3 ? "offline" : "reconnecting");
-    var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
-    retry += 1;
-    window.setTimeout(connect, delay);
-  }
-
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    try {
-      socket = new WebSocket(scheme + window.location.host + live.dataset.wsPath);
-    } catch (e) {
-      retryLater();  // a refused constructor must not end the reconnect loop
-      return;
-    }
-    socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", function (event) {
-      // Signed out, deactivated or no role (now or while connected), or no such incident:
-      // retrying cannot help; a reload shows the sign-in page or the reason.
-      if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
-        setStatus("ended");
-        return;
-      }
-      retryLater();
-    });
-  }
-
   // Ages and times-in-state grow without events; re-render them once a minute.
   window.setInterval(refresh, 60000);
-  connect();
+  var stream = window.breachDeskStream(live.dataset.wsPath, {
+    message: onMessage,
+    retrying: function (attempt) { setStatus(attempt > 3 ? "offline" : "reconnecting"); },
+    ended: function () { setStatus("ended"); }
+  });
+  // For operators and the browser tests: the current socket (e.g. to drop it on purpose).
+  window.breachDeskLive = { socket: stream.socket };
 }());

@@ -1,0 +1,45 @@
+// One connection to the event stream, shared by the dashboard (live.js) and the incident page
+// (incident_live.js): parses each frame, reconnects with backoff (0.5 s doubling to 15 s, with
+// jitter), and stops for good when the server says retrying cannot help (signed out, no role,
+// no such incident: 4401/4403/4404; a reload shows the sign-in page or the reason).
+//   breachDeskStream(path, { message(msg), retrying(attempt), ended() }) -> { socket() }
+(function () {
+  "use strict";
+  window.breachDeskStream = function (path, on) {
+    var socket = null;
+    var retry = 0;
+
+    function retryLater() {
+      if (on.retrying) { on.retrying(retry); }
+      var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
+      retry += 1;
+      window.setTimeout(connect, delay);
+    }
+
+    function connect() {
+      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      try {
+        socket = new WebSocket(scheme + window.location.host + path);
+      } catch (e) {
+        retryLater();  // a refused constructor must not end the reconnect loop
+        return;
+      }
+      socket.addEventListener("message", function (message) {
+        var msg;
+        try { msg = JSON.parse(message.data); } catch (e) { return; }
+        if (msg.type === "hello") { retry = 0; }
+        on.message(msg);
+      });
+      socket.addEventListener("close", function (event) {
+        if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
+          if (on.ended) { on.ended(); }
+          return;
+        }
+        retryLater();
+      });
+    }
+
+    connect();
+    return { socket: function () { return socket; } };
+  };
+}());
