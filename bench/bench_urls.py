@@ -2,7 +2,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 
 
-def bare(request):  # the baseline: Django on daphne, no auth, no database
+def bare(request):  # bench/dashboard.py's baseline: no auth, no database, same middleware
     return JsonResponse({"ok": True})
 
 

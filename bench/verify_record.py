@@ -85,8 +85,8 @@ def main() -> int:
         from django.db import connection
 
         busy = populate(args.events)
-        from incidents.dossier import gather, render_pdf
-        from incidents.record import walk_chain
+        from incidents.legal.dossier import gather, render_pdf
+        from incidents.legal.record import walk_chain
 
         t0 = time.perf_counter()
         result = walk_chain()
