@@ -5,16 +5,22 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint clean bench
+.PHONY: install install-dev run test lint clean bench
 
+# The app alone (make run); the test and lint tools come on top (make test, make lint).
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Breach Desk needs Python 3.11+; run: make PYTHON=python3.11 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 install: $(BIN)/.installed
+install-dev: $(BIN)/.installed-dev
 
 # Local development only: DJANGO_DEBUG=1 allows the built-in development secret key.
 run: export DJANGO_DEBUG ?= 1
@@ -26,15 +32,15 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python -m core.run --host $(HOST) --port $(PORT)
 
-test: install
+test: install-dev
 	@mkdir -p var
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compile_translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/notifier_bench.py
 

@@ -1,9 +1,6 @@
-"""API tokens: DRF's ``Authorization: Token <key>`` scheme, with the user loaded in one query.
-
-Every API request authenticates, so the lookup is compiled once (core/prepared.py) instead of
-being built as an ORM query on every request (bench/README.md, "Transitions"). The websocket
-stream uses the same lookup, through ``user_for_credential``.
-"""
+"""Who a websocket client is. The REST API signs in with DRF's own ``TokenAuthentication``
+and ``SessionAuthentication`` (settings.REST_FRAMEWORK); the live stream accepts the same two
+credentials, read from its handshake, and asks again while the connection lasts."""
 
 from __future__ import annotations
 
@@ -12,21 +9,16 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from django.conf import settings
-from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
-from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
-
-from core.prepared import PreparedQuery
 
 
 def user_for_token(key: str) -> Any | None:
     """The user a token key belongs to (active or not), or None for an unknown key."""
-    return _USER_FOR_TOKEN.get(key)
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user if token is not None else None
 
-
-_USER_FOR_TOKEN = PreparedQuery(lambda key: get_user_model().objects.filter(auth_token__key=key))
 
 # How a websocket client proved who it is: its token's key, or its session cookie's key.
 Credential = tuple[Literal["token", "session"], str]
@@ -71,14 +63,3 @@ class _ReadOnlySession:
 
     def flush(self) -> None:
         pass
-
-
-class TokenAuthentication(authentication.TokenAuthentication):
-    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        user = user_for_token(key)
-        if user is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        # request.auth: the token as far as it was read (its key and user).
-        return user, Token(key=key, user=user)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db import connection
 from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -16,49 +14,62 @@ LEGAL = "legal"
 EXECUTIVE = "executive"
 ADMIN = "admin"
 GROUP_ROLES = (ENGINEER, LEGAL, EXECUTIVE)
-ALL_ROLES = (*GROUP_ROLES, ADMIN)
 WRITER_ROLES = frozenset({ENGINEER, LEGAL, ADMIN})
+
+# Where a user object keeps its roles once read: the object lives for one request (or one
+# batch of the notifier), so a role taken away applies from the next one.
+_CACHE = "_breach_desk_roles"
 
 
 def roles_of(user: Any) -> frozenset[str]:
-    """The user's roles, cached on the user object for the request."""
+    """The user's roles, read once per user object."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    cached = getattr(user, "_breach_desk_roles", None)
-    if cached is not None:
-        return cached
-    names = _group_names(user.pk) & set(GROUP_ROLES)
-    if user.is_superuser:
-        names.add(ADMIN)
-    roles = frozenset(names)
-    user._breach_desk_roles = roles
-    return roles
+    cached = getattr(user, _CACHE, None)
+    if cached is None:
+        load_roles([user])
+        cached = getattr(user, _CACHE)
+    return cached
 
 
-def _group_names(user_id: int) -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(_group_names_sql(), [user_id])
-        return {name for (name,) in cursor.fetchall()}
-
-
-@cache
-def _group_names_sql() -> str:
-    # Every API request asks for the caller's groups; written out once, the query costs a fifth
-    # of what building it through the ORM each time does (bench/README.md, "Transitions").
-    user_model = get_user_model()
-    membership = user_model.groups.through._meta
-    quote = connection.ops.quote_name
-    group_id = quote(membership.get_field("group").column)
-    user_id_column = quote(membership.get_field(user_model._meta.model_name).column)
-    return (
-        f"SELECT g.{quote('name')} FROM {quote(Group._meta.db_table)} g"
-        f" JOIN {quote(membership.db_table)} m ON m.{group_id} = g.{quote(Group._meta.pk.column)}"
-        f" WHERE m.{user_id_column} = %s"
+def load_roles(users: Iterable[Any]) -> None:
+    """Read the roles of many users in one query (the notifier routes an event to every linked
+    person) and keep each on its user object, where ``roles_of`` finds it."""
+    users = [u for u in users if getattr(u, "pk", None) is not None]
+    names: dict[int, set[str]] = {u.pk: set() for u in users}
+    memberships = (
+        get_user_model()
+        .groups.through.objects.filter(user_id__in=names, group__name__in=GROUP_ROLES)
+        .values_list("user_id", "group__name")
     )
+    for user_id, name in memberships:
+        names[user_id].add(name)
+    for user in users:
+        setattr(user, _CACHE, frozenset(names[user.pk] | ({ADMIN} if user.is_superuser else set())))
 
 
 def has_any_role(user: Any, allowed: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
     return bool(roles_of(user) & set(allowed))
+
+
+class Roles:
+    """ "The user holds one of these roles": a django-fsm ``permission=`` (a callable of the
+    instance and the user), declarative enough for a spec or a page to say who may run what."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = frozenset(names)
+
+    def __call__(self, instance: Any, user: Any) -> bool:
+        return has_any_role(user, self.names)
+
+    def __repr__(self) -> str:
+        return f"Roles({', '.join(sorted(self.names))})"
+
+
+ENGINEERS = Roles(ENGINEER, ADMIN)
+LEGAL_TEAM = Roles(LEGAL, ADMIN)
+WRITERS = Roles(*WRITER_ROLES)
+ADMINS = Roles(ADMIN)
 
 
 def primary_role(user: Any) -> str | None:
@@ -70,13 +81,26 @@ def primary_role(user: Any) -> str | None:
     return None
 
 
+# What someone signed in without any role hears, from the API, the pages and the stream alike.
+NO_ROLE = gettext_lazy("Your account has no Breach Desk role.")
+
+
+class AnyRole(BasePermission):
+    """Any Breach Desk role, for any method (following an incident changes nothing of it)."""
+
+    message = NO_ROLE
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(roles_of(request.user))
+
+
 class HasRole(BasePermission):
     """Any Breach Desk role may read; only writer roles may use unsafe methods by default.
 
     Views narrow this further (e.g. creating incidents is for engineers and admins).
     """
 
-    message = gettext_lazy("Your account has no Breach Desk role.")
+    message = NO_ROLE
 
     def has_permission(self, request: Any, view: Any) -> bool:
         roles = roles_of(request.user)

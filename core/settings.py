@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "core.api_http.CommonMiddleware",
+    "core.api.http.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After auth: the user's saved language beats cookie/Accept-Language; their zone is activated.
@@ -101,12 +101,10 @@ def _database() -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
     engine = config["ENGINE"]
     if engine == "django.db.backends.sqlite3":
-        # Many writers on one file: WAL lets readers run beside the writer, IMMEDIATE takes the
-        # write lock at BEGIN so two writers queue on busy_timeout instead of failing mid-way
-        # with "database is locked" when a read lock would need upgrading. journal_mode=WAL is
-        # stored in the file and set once (core.apps); per connection only cheap PRAGMAs run,
-        # because Django opens a connection per request (core/sqlite_backend pools the raw ones).
-        config["ENGINE"] = "core.sqlite_backend"
+        # Many writers on one file, through Django's own options: IMMEDIATE takes the write lock
+        # at BEGIN, so two writers queue on the busy timeout instead of failing mid-way with
+        # "database is locked" when a read lock would need upgrading; WAL (set once, stored in
+        # the file: core.apps) lets readers run beside the writer.
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
@@ -161,10 +159,6 @@ STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 15.0, minimum=0
 STREAM_ACCESS_CHECK_SECONDS = env_float("STREAM_ACCESS_CHECK_SECONDS", 60.0, minimum=0.05)
 # gc.freeze() + a higher gen-0 threshold in daphne after start-up (bench/README.md, Live stream).
 WEB_GC_TUNING = env_bool("WEB_GC_TUNING", True)
-# Long-lived threads one web process runs HTTP requests' middleware and views on (core.asgi); a
-# request waits on the event loop for a free one. Python runs one thread at a time, so more only
-# makes requests wait for each other mid-way, holding locks longer (bench/README.md).
-WEB_REQUEST_THREADS = env_int("WEB_REQUEST_THREADS", 8, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -207,13 +201,13 @@ LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests a 401, not a 403.
-        "core.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.roles.HasRole"],
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "incidents.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -221,7 +215,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "20/min")},
     # A throttle counts per REMOTE_ADDR, never per X-Forwarded-For, which any client can send

@@ -26,6 +26,6 @@ urlpatterns = [
     path("", include(notifier_urls.webhook_urlpatterns)),
 ]
 
-handler400 = "core.api_http.bad_request"
-handler404 = "core.api_http.not_found"
-handler500 = "core.api_http.server_error"
+handler400 = "core.api.http.bad_request"
+handler404 = "core.api.http.not_found"
+handler500 = "core.api.http.server_error"

@@ -7,9 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from frontend.labels import TRANSITION_LABELS
 from incidents.choices import State
-from incidents.lifecycle import all_transitions
+from incidents.labels import TRANSITION_LABELS
+from incidents.lifecycle import INCIDENT
 
 BAR_WIDTH, GAP, CHART_HEIGHT = 60, 20, 160
 
@@ -53,7 +53,7 @@ SPLIT = 14  # opposite vertical edges (dismiss down, reopen up) run side by side
 def _layers() -> dict[str, tuple[int, int]]:
     """Column = shortest distance from ``detected`` along the transitions; row = order within."""
     edges = defaultdict(list)
-    for t in all_transitions():
+    for t in INCIDENT.transitions():
         edges[t.source].append(t.target)
     column = {State.DETECTED.value: 0}
     queue = [State.DETECTED.value]
@@ -90,7 +90,7 @@ def lifecycle(current: str | None = None, *, rtl: bool = False) -> dict[str, Any
             "cy": 10 + row * ROW_H + NODE_H // 2,
         }
     edges = []
-    for t in all_transitions():
+    for t in INCIDENT.transitions():
         a, b = nodes[t.source], nodes[t.target]
         edges.append(_edge(a, b, t.name))
     width = 20 + max(n["x"] for n in nodes.values()) + NODE_W

@@ -5,22 +5,45 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from functools import cache
 from typing import Any
 
 import jdatetime
 from django import forms
 from django.conf import settings
 from django.utils import timezone
-from django.utils.text import format_lazy
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from frontend.localize import ascii_digits, is_persian, when
-from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity, State
+from core.formats import ascii_digits, is_persian, moment
+from incidents.choices import (
+    MAX_SUBJECTS,
+    MAX_SYSTEMS,
+    NOTE_MAX_LENGTH,
+    SYSTEM_NAME_MAX_LENGTH,
+    AttackVector,
+    Authority,
+    DataCategory,
+    Hosting,
+    Severity,
+)
+from incidents.labels import FIELD_LABELS
 from incidents.lifecycle import commander_candidates
-from incidents.models import Evidence
-from incidents.notes import NOTE_MAX_LENGTH
+from incidents.machines import CHOICE, EVIDENCE, MOMENT, TEXT, Key, Machine
+from incidents.models import Evidence, Incident, Referral
 
-MAX_SUBJECTS = 10**12
+# A text longer than this is typed in a box of several lines.
+ONE_LINE_MAX = 300
+
+
+def column_text(
+    model: type, name: str, label: Any, *, rows: int = 0, required: bool = False
+) -> forms.CharField:
+    """A text field as long as ``model.name``'s column allows (the limit the API has too), in
+    a box of ``rows`` lines when given."""
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput
+    limit = model._meta.get_field(name).max_length
+    return forms.CharField(label=label, max_length=limit, required=required, widget=widget)
 
 
 class CountField(forms.IntegerField):
@@ -59,7 +82,7 @@ class MomentInput(forms.DateTimeInput):
         if not isinstance(value, dt.datetime):
             return value  # what the person typed, shown back as typed
         if is_persian():
-            return when(value)  # as the page shows moments, so it reads back the same
+            return moment(value)  # as the page shows moments, so it reads back the same
         local = timezone.localtime(value) if timezone.is_aware(value) else value
         return local.strftime("%Y-%m-%dT%H:%M")
 
@@ -94,15 +117,10 @@ AWARE_HELP = _("When the company became aware: the legal deadlines count from he
 
 
 class IncidentFields(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = column_text(Incident, "title", _("Title"), required=True)
     # No default: "low" preselected made every breach low until someone noticed.
     severity = forms.ChoiceField(label=_("Severity"), choices=[("", "—"), *Severity.choices])
-    summary = forms.CharField(
-        label=_("Summary"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        max_length=20000,
-    )
+    summary = column_text(Incident, "summary", _("Summary"), rows=3)
 
 
 class IncidentCreateForm(IncidentFields):
@@ -150,11 +168,14 @@ class SystemsField(forms.CharField):
                     _("Hosting must be “own” or “provider” (after a |): %(line)s"),
                     params={"line": line.strip()},
                 )
-            if len(name) > 200:
-                raise forms.ValidationError(_("A system name is at most 200 characters."))
+            if len(name) > SYSTEM_NAME_MAX_LENGTH:
+                raise forms.ValidationError(
+                    _("A system name is at most %(max)d characters."),
+                    params={"max": SYSTEM_NAME_MAX_LENGTH},
+                )
             systems.append({"name": name, "hosting": hosting})
-        if len(systems) > 200:
-            raise forms.ValidationError(_("At most 200 systems."))
+        if len(systems) > MAX_SYSTEMS:
+            raise forms.ValidationError(_("At most %(max)d systems."), params={"max": MAX_SYSTEMS})
         return systems
 
     def prepare_value(self, value: Any) -> Any:
@@ -172,12 +193,7 @@ class ScopeForm(VersionedForm):
         choices=[("", "—"), *AttackVector.choices],
         required=False,
     )
-    source_details = forms.CharField(
-        label=_("Source details"),
-        required=False,
-        max_length=20000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    source_details = column_text(Incident, "source_details", _("Source details"), rows=2)
     affected_systems = SystemsField(
         label=_("Affected systems"),
         required=False,
@@ -199,43 +215,55 @@ class ScopeForm(VersionedForm):
 
 
 class RestorationForm(VersionedForm):
-    restoration_summary = forms.CharField(
-        label=_("Restoration summary"),
-        required=False,
-        max_length=20000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    restoration_summary = column_text(
+        Incident, "restoration_summary", _("Restoration summary"), rows=3
     )
+
+
+def _field(key: Key) -> forms.Field:
+    label = capfirst(FIELD_LABELS.get(key.name, key.name.replace("_", " ")))
+    if key.kind == TEXT:
+        long = key.max_length is None or key.max_length > ONE_LINE_MAX
+        widget = forms.Textarea(attrs={"rows": 2}) if long else forms.TextInput
+        return forms.CharField(
+            label=label, required=False, max_length=key.max_length, widget=widget
+        )
+    if key.kind == CHOICE:
+        return forms.ChoiceField(
+            label=label, required=False, choices=[("", "—"), *key.choices.choices]
+        )
+    if key.kind == MOMENT:
+        return MomentField(label=label, required=False)
+    if key.kind == EVIDENCE:
+        return forms.ModelChoiceField(label=label, queryset=Evidence.objects.none(), required=False)
+    raise ValueError(f"no form field for a {key.kind!r} key")
 
 
 class TransitionForm(VersionedForm):
-    """Every payload key a page may send with a transition; the domain checks which apply."""
+    """A transition's payload as a page sends it; ``transition_form`` builds one per machine
+    from its spec, so a page accepts what the API accepts, with the same limits."""
 
-    reason = forms.CharField(
-        label=_("Reason"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    restoration_summary = forms.CharField(
-        label=_("Restoration summary"),
-        required=False,
-        max_length=20000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    authority = forms.ChoiceField(
-        label=_("Authority"), required=False, choices=[("", "—"), *Authority.choices]
-    )
-    authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
-    submitted_at = MomentField(label=_("Submitted at"), required=False)
-    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
+    machine: Machine
 
-    PAYLOAD = {
-        "mark_restored": ("restoration_summary",),
-        "refer": ("authority", "authority_name", "submitted_at", "case_number"),
-        "close": ("reason",),
-        "dismiss": ("reason",),
-        "reopen": ("reason",),
-    }
+    def __init__(self, *args: Any, evidence: Any = None, **kwargs: Any) -> None:
+        """``evidence``: the incident's files, the only ones a deadline may cite as proof."""
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField) and evidence is not None:
+                field.queryset = evidence
 
     def payload(self, name: str) -> dict[str, Any]:
-        return {k: self.cleaned_data.get(k) for k in self.PAYLOAD.get(name, ())}
+        """What the person gave for ``name`` (empty values count as not given)."""
+        step = self.machine.step(name)
+        return {k: self.cleaned_data.get(k) for k in step.accepts if k in self.fields}
+
+
+@cache
+def transition_form(machine: Machine) -> type[TransitionForm]:
+    """The page form of ``machine``'s transitions: every key but the API-only remark."""
+    fields = {key.name: _field(key) for key in machine.keys if not key.remark}
+    name = f"{machine.model.__name__}TransitionForm"
+    return type(name, (TransitionForm,), {"machine": machine, **fields, "__module__": __name__})
 
 
 class NoteForm(forms.Form):
@@ -246,39 +274,6 @@ class NoteForm(forms.Form):
         help_text=_(
             "What you found or did. A note cannot be changed later; correct it with another."
         ),
-    )
-
-
-class IncidentFilterForm(forms.Form):
-    SORTS = {
-        "-detected": ("-detected_at",),
-        "detected": ("detected_at",),
-        "-updated": ("-updated_at",),
-        "reference": ("ref_year", "ref_number"),
-        "-reference": ("-ref_year", "-ref_number"),
-        "state": ("state", "-detected_at"),
-    }
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    state = forms.MultipleChoiceField(
-        label=_("State"), choices=State.choices, required=False, widget=forms.CheckboxSelectMultiple
-    )
-    severity = forms.MultipleChoiceField(
-        label=_("Severity"),
-        choices=Severity.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    sort = forms.ChoiceField(
-        label=_("Sort"),
-        required=False,
-        choices=[
-            ("-detected", _("Newest first")),
-            ("detected", _("Oldest first")),
-            ("-updated", _("Recently changed")),
-            ("-reference", _("Reference (desc)")),
-            ("reference", _("Reference (asc)")),
-            ("state", _("State")),
-        ],
     )
 
 
@@ -293,47 +288,12 @@ class ProfileForm(forms.Form):
 
 class ReferralForm(forms.Form):
     authority = forms.ChoiceField(label=_("Authority"), choices=Authority.choices)
-    authority_name = forms.CharField(label=_("Authority name"), required=False, max_length=200)
-    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
-    contact = forms.CharField(label=_("Contact"), required=False, max_length=300)
-    notes = forms.CharField(
-        label=_("Notes"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("authority") == Authority.OTHER and not data.get("authority_name"):
-            self.add_error("authority_name", _("Name the authority when it is “other”."))
-        return data
-
-
-class RecordTransitionForm(VersionedForm):
-    """Payload of a referral or obligation transition; which keys apply is in FIELDS."""
-
-    FIELDS = {
-        "acknowledge": ("case_number",),
-        "conclude": ("outcome",),
-        "withdraw": ("reason",),
-        "fulfil": ("note", "document"),
-        "waive": ("note",),
-    }
-    note = forms.CharField(label=_("Note"), required=False, max_length=5000)
-    document = forms.ModelChoiceField(
-        label=_("Proof (evidence)"), queryset=Evidence.objects.none(), required=False
-    )
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=5000)
-    outcome = forms.CharField(label=_("Outcome"), required=False, max_length=20000)
-    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
-
-    def __init__(self, *args: Any, evidence: Any, **kwargs: Any) -> None:
-        """``evidence``: the incident's files, the only ones a deadline may cite as proof."""
-        super().__init__(*args, **kwargs)
-        self.fields["document"].queryset = evidence
-
-    def payload(self, name: str) -> dict[str, Any]:
-        return {k: self.cleaned_data.get(k) for k in self.FIELDS.get(name, ())}
+    authority_name = column_text(Referral, "authority_name", _("Authority name"))
+    case_number = column_text(Referral, "case_number", _("Case number"))
+    contact = column_text(Referral, "contact", _("Contact"))
+    notes = column_text(Referral, "notes", _("Notes"), rows=2)
 
 
 class EvidenceForm(forms.Form):
     file = forms.FileField(label=_("File"))
-    description = forms.CharField(label=_("Description"), required=False, max_length=5000)
+    description = column_text(Evidence, "description", _("Description"))

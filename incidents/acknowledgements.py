@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.roles import WRITER_ROLES, has_any_role
+from incidents.changing import changing
 from incidents.choices import OPEN_STATES, Severity
 from incidents.errors import DomainError, RoleForbidden
 from incidents.events import append_event
@@ -25,10 +25,8 @@ class NotOpen(DomainError):
     status = 409
 
     def __init__(self, state: str) -> None:
-        super().__init__(
-            _("A %(state)s incident has nothing left to acknowledge or escalate.")
-            % {"state": state}
-        )
+        message = _("A %(state)s incident has nothing left to acknowledge or escalate.")
+        super().__init__(message % {"state": state})
         self.state = state
 
 
@@ -69,8 +67,7 @@ def acknowledge(incident: Incident, actor: Any) -> tuple[Incident, Event | None]
 
     A second acknowledgement by the same person writes nothing (a double tap on the button)."""
     ensure_may_acknowledge(actor)
-    with transaction.atomic():
-        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    with changing(incident) as locked:
         if locked.state not in OPEN_STATES:
             raise NotOpen(locked.state)
         if Event.objects.filter(incident=locked, kind=ACKNOWLEDGED, actor=actor).exists():
@@ -86,8 +83,7 @@ def record_escalation(
 
     Returns no event when the level was already recorded, someone acknowledged meanwhile, or the
     incident is no longer open and critical: the scan that calls this reads without a lock."""
-    with transaction.atomic():
-        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    with changing(incident) as locked:
         if locked.state not in OPEN_STATES or locked.severity != Severity.CRITICAL:
             return locked, None
         events = Event.objects.filter(incident=locked)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from incidents.legal.obligations import resync_open_incidents
 from incidents.models import (
     CustodyEntry,
     Event,
@@ -18,7 +19,6 @@ from incidents.models import (
     Referral,
     VerificationRun,
 )
-from incidents.obligations import resync_open_incidents
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

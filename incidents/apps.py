@@ -6,10 +6,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        from incidents.events import on_event_committed
-        from incidents.stream import broadcast_committed_event, watch_access_changes
+        from incidents.stream.push import watch_access_changes
 
-        # Every process that commits events publishes them: web, notifier worker, commands.
-        on_event_committed(broadcast_committed_event)
-        # ... and every process that can sign someone out, deactivate or demote them says so.
+        # Every process that can sign someone out, deactivate or demote them says so to the
+        # live stream (signals are the only place Django announces these).
         watch_access_changes()

@@ -3,6 +3,14 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Limits of what people write that no single column fixes (a column's own max_length is the
+# limit of what fills it: pages and the API read it from the model).
+# The longest note a person may write: an investigation note, or a remark with a transition.
+NOTE_MAX_LENGTH = 5000
+MAX_SUBJECTS = 10**12  # an estimate of affected people beyond this is a typing error
+MAX_SYSTEMS = 200  # affected systems of one incident
+SYSTEM_NAME_MAX_LENGTH = 200
+
 
 class State(models.TextChoices):
     DETECTED = "detected", _("Detected")

@@ -1,4 +1,5 @@
-"""Domain errors. The API maps each to one HTTP status in one place (incidents/api/errors.py)."""
+"""Domain errors: each a ``core.errors.DomainError`` with the HTTP status it answers, mapped in
+one place for every API view (core/api/exceptions.py); pages show their ``detail``."""
 
 from __future__ import annotations
 
@@ -7,16 +8,9 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 
-class DomainError(Exception):
-    status = 400
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def body(self) -> dict:
-        return {"detail": self.detail}
+__all__ = ["DomainError"]  # the base, for callers that catch any of these
 
 
 class UnknownTransition(DomainError):
@@ -41,66 +35,46 @@ class StaleVersion(DomainError):
     status = 412
 
     def __init__(self, current: int) -> None:
-        super().__init__(
-            _("This record changed since you loaded it (now version %(version)s); reload, retry.")
-            % {"version": current}
+        message = _(
+            "This record changed since you loaded it (now version %(version)s); reload, retry."
         )
+        super().__init__(message % {"version": current}, version=current)
         self.current = current
-
-    def body(self) -> dict:
-        return {"detail": self.detail, "version": self.current}
 
 
 class StateConflict(DomainError):
     status = 409
 
     def __init__(self, *, state: str, allowed: list[str], name: str) -> None:
-        super().__init__(
-            _("'%(name)s' is not allowed from state '%(state)s'.") % {"name": name, "state": state}
-        )
-        self.state = state
-        self.allowed = allowed
-
-    def body(self) -> dict:
-        return {"detail": self.detail, "state": self.state, "allowed": self.allowed}
+        message = _("'%(name)s' is not allowed from state '%(state)s'.")
+        super().__init__(message % {"name": name, "state": state}, state=state, allowed=allowed)
+        self.state, self.allowed = state, allowed
 
 
 class EditNotAllowed(DomainError):
     status = 409
 
     def __init__(self, state: str) -> None:
-        super().__init__(
-            _("A %(state)s incident cannot be edited; reopen it first.") % {"state": state}
-        )
+        message = _("A %(state)s incident cannot be edited; reopen it first.")
+        super().__init__(message % {"state": state}, state=state)
         self.state = state
-
-    def body(self) -> dict:
-        return {"detail": self.detail, "state": self.state}
 
 
 class RequirementsMissing(DomainError):
     status = 400
 
     def __init__(self, missing: list[str], detail: str | None = None) -> None:
-        super().__init__(
-            detail
-            or _("Required information is missing: %(fields)s") % {"fields": ", ".join(missing)}
-        )
+        message = _("Required information is missing: %(fields)s")
+        super().__init__(detail or message % {"fields": ", ".join(missing)}, missing=missing)
         self.missing = missing
-
-    def body(self) -> dict:
-        return {"detail": self.detail, "missing": self.missing}
 
 
 class InvalidChange(DomainError):
     status = 400
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(_("Invalid change."))
+        super().__init__(_("Invalid change."), **errors)
         self.errors = errors
-
-    def body(self) -> dict:
-        return {"detail": self.detail, **self.errors}
 
 
 class MomentOutOfOrder(InvalidChange):

@@ -1,31 +1,25 @@
-"""Appending to the event log and the hash chain that makes tampering detectable."""
+"""The event log (DESIGN.md, "One spine"): appending to it, and the hash chain that makes
+tampering detectable."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from core.prepared import PreparedQuery, insert_row, update_row
 from incidents.models import Event, Incident, LogHead
+from incidents.stream import push
 
 GENESIS_HASH = "0" * 64
-
-# Called with each event after its transaction commits (STYLE.md rule 5: may-be-missed effects).
-# The live stream registers here; a failing hook is logged by its owner, never raised into a write.
-_after_commit_hooks: list[Callable[[Event], None]] = []
-
-
-def on_event_committed(hook: Callable[[Event], None]) -> Callable[[Event], None]:
-    if hook not in _after_commit_hooks:
-        _after_commit_hooks.append(hook)
-    return hook
+# On PostgreSQL every INSERT into the log sends this NOTIFY, delivered at commit (the trigger of
+# migration incidents/0004): the notifier worker LISTENs on it instead of polling.
+NOTIFY_CHANNEL = "breach_desk_events"
 
 
 def to_json_safe(data: Any) -> Any:
@@ -76,16 +70,10 @@ def event_hash(event: Any, reference: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-# Every change reads the head; compiled once (core/prepared.py), as is the incident's lock.
-_LOCK_HEAD: PreparedQuery[LogHead] = PreparedQuery(
-    lambda head_id: LogHead.objects.select_for_update().filter(id=head_id), marker=1
-)
-
-
 def lock_log_head() -> LogHead:
     """Lock the row every append goes through. Call inside ``transaction.atomic()``; holding it
     serialises appends (and anything that must be numbered in the same order, like references)."""
-    head = _LOCK_HEAD.get(1)
+    head = LogHead.objects.select_for_update().filter(id=1).first()
     if head is None:  # a fresh database: the first append creates the head
         head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
     return head
@@ -100,35 +88,31 @@ def append_event(
     from_state: str = "",
     to_state: str = "",
 ) -> Event:
-    """Append one event to the log. Call inside ``transaction.atomic()``, after locking the incident
-    (lock order: incident row, then the log head; never the other way round)."""
+    """Append one event to the log.
+
+    Precondition: called inside ``changing(...)`` (incidents/changing.py), so a transaction is
+    open and the incident row is locked; or, for a new incident, after ``lock_log_head()`` in
+    the transaction that creates it. Lock order: the incident row, then the log head.
+
+    After the commit, and only then, exactly two things follow: the live stream pushes the event
+    (the ``on_commit`` below), and on PostgreSQL the trigger of migration incidents/0004 NOTIFYs
+    the notifier worker, which reads the log itself. A rollback sends neither."""
     head = lock_log_head()
-    now = timezone.now().astimezone(dt.UTC)
     event = Event(
         seq=head.seq + 1,
         incident=incident,
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_username=getattr(actor, "username", "") or "",
-        created_at=now,
+        created_at=timezone.now().astimezone(dt.UTC),
         from_state=from_state,
         to_state=to_state,
         data=to_json_safe(data or {}),
         prev_hash=head.hash,
     )
     event.hash = event_hash(event, reference=incident.reference)
-    insert_row(event)
+    event.save(force_insert=True)
     head.seq, head.hash = event.seq, event.hash
-    update_row(head, ["seq", "hash"])
-    transaction.on_commit(lambda: _run_hooks(event), robust=True)
+    head.save(update_fields=["seq", "hash"])
+    transaction.on_commit(partial(push.publish_event, event), robust=True)
     return event
-
-
-def _run_hooks(event: Event) -> None:
-    for hook in list(_after_commit_hooks):
-        hook(event)
-
-
-def latest_seq() -> int:
-    head = LogHead.objects.filter(id=1).values_list("seq", flat=True).first()
-    return head or 0

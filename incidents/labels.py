@@ -1,6 +1,8 @@
-"""Words people read for the domain's machine names (transitions, requirement fields, events)."""
+"""Words people read for the domain's machine names (transitions, requirement fields, events):
+the one vocabulary of pages, Telegram and documents."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 TRANSITION_LABELS = {
     "start_scoping": _("Start scoping"),
@@ -34,13 +36,21 @@ FIELD_LABELS = {
     "acknowledged_at": _("acknowledgement time"),
     "at": _("time"),
 }
+# What happened, as the timeline and the Telegram alert headline both say it. "event" tells
+# the translator a past-tense line, not the state of the same English name ("Restored").
 EVENT_LABELS = {
-    "created": _("Logged"),
+    "created": _("New incident"),
     "updated": _("Edited"),
-    **TRANSITION_LABELS,
+    "start_scoping": _("Scoping started"),
+    "start_restoration": _("Restoration started"),
+    "mark_restored": pgettext_lazy("event", "Restored"),
+    "refer": _("Referred to an authority"),
+    "close": pgettext_lazy("event", "Closed"),
+    "dismiss": pgettext_lazy("event", "Dismissed"),
+    "reopen": _("Reopened"),
     "note": _("Note"),
     "acknowledged": _("Alert acknowledged"),
-    "escalated": _("Escalated"),
+    "escalated": _("Escalated: critical incident not acknowledged"),
     "referral.created": _("Referral drafted"),
     "referral.updated": _("Referral edited"),
     "referral.submit": _("Referral submitted"),

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.roles import WRITER_ROLES, has_any_role
+from incidents.changing import changing
+from incidents.choices import NOTE_MAX_LENGTH
 from incidents.errors import InvalidChange, RoleForbidden
 from incidents.events import append_event
 from incidents.models import Event, Incident
 
 NOTE = "note"
-NOTE_MAX_LENGTH = 5000
 
 
 def may_add_notes(user: Any) -> bool:
@@ -46,7 +46,6 @@ def add_note(incident: Incident, *, actor: Any, text: str) -> tuple[Incident, Ev
         raise InvalidChange(
             {"text": [_("A note holds at most %(max)d characters.") % {"max": NOTE_MAX_LENGTH}]}
         )
-    with transaction.atomic():
-        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    with changing(incident) as locked:
         event = append_event(locked, NOTE, actor=actor, data={"text": text})
     return locked, event

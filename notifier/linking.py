@@ -47,7 +47,7 @@ def link_chat(token: str, *, telegram_user_id: int, chat_id: int, username: str 
     """Consume the token and link this private chat to its user; returns the user."""
     now = timezone.now()
     with transaction.atomic():
-        row = LinkToken.objects.select_for_update().filter(digest=digest(token)).first()
+        row = LinkToken.objects.select_related("user").filter(digest=digest(token)).first()
         if row is None:
             raise LinkRefused("unknown")
         if row.used_at is not None:
@@ -57,8 +57,10 @@ def link_chat(token: str, *, telegram_user_id: int, chat_id: int, username: str 
         other = TelegramLink.objects.filter(telegram_user_id=telegram_user_id).first()
         if other is not None and other.user_id != row.user_id:
             raise LinkRefused("taken")
-        row.used_at = now
-        row.save(update_fields=["used_at"])
+        # Consumed by whoever marks it used first: a second /start racing this one (two taps,
+        # two chats) finds it used and links nothing.
+        if not LinkToken.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now):
+            raise LinkRefused("used")
         TelegramLink.objects.update_or_create(
             user=row.user,
             defaults={

@@ -2,26 +2,33 @@
 
 Telegram is a third party (DESIGN.md): a message never carries customers' personal data. Only
 staff-written fields are used, and the title is still scrubbed because people paste things.
+
+The words are the catalogue's (STYLE.md rule 18): messages are templates (notifier/templates/)
+rendered in the recipient's language, with the pages' names for states, severities, events and
+transitions, and moments from ``core.formats``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import html
 import re
-import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-import jdatetime
 from django.conf import settings
+from django.db import models
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
+
+from core.formats import ascii_digits, moment
+from incidents.choices import Severity, State
+from incidents.labels import EVENT_LABELS, TRANSITION_LABELS
 
 MAX_TEXT = 4096  # Telegram's limit for sendMessage text, counted after entity parsing
 TITLE_CHARS = 80
 REDACTED = "[…]"
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "0123456789" * 2)
 _SEP = r"[\s\-‌]?"  # space, hyphen or zero-width non-joiner between digit groups
 _PATTERNS = [
     re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+", re.UNICODE),  # email
@@ -32,89 +39,10 @@ _PATTERNS = [
     re.compile(r"(?<!\d)\d{10,}(?!\d)"),  # any other long number: an account, a phone, an id
 ]
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "created": "New incident",
-        "start_scoping": "Scoping started",
-        "start_restoration": "Restoration started",
-        "mark_restored": "Restored",
-        "refer": "Referred to authorities",
-        "close": "Closed",
-        "dismiss": "Dismissed",
-        "reopen": "Reopened",
-        "acknowledged": "Acknowledged",
-        "updated": "Severity changed",
-        "escalated": "ESCALATION: critical incident not acknowledged",
-        "severity": "Severity",
-        "state": "State",
-        "by": "By",
-        "open": "Open",
-        "ack": "Acknowledge",
-        "low": "low",
-        "medium": "medium",
-        "high": "high",
-        "critical": "CRITICAL",
-        "reminder": "Legal deadline",
-        "24h": "due in 24 hours",
-        "4h": "due in 4 hours",
-        "1h": "due in 1 hour",
-        "overdue": "OVERDUE",
-        "step": "Step",
-        "rule": "Rule",
-        "due": "Due",
-        # One-tap transition buttons (lifecycle.ready_transitions), as commands.
-        "do:start_scoping": "Start scoping",
-        "do:start_restoration": "Start restoration",
-        "do:mark_restored": "Mark restored",
-        "do:refer": "Refer",
-        "do:close": "Close",
-    },
-    "fa": {
-        "created": "رخداد جدید",
-        "start_scoping": "بررسی دامنه آغاز شد",
-        "start_restoration": "بازیابی آغاز شد",
-        "mark_restored": "بازیابی شد",
-        "refer": "به مراجع ارجاع شد",
-        "close": "بسته شد",
-        "dismiss": "رد شد",
-        "reopen": "دوباره باز شد",
-        "acknowledged": "تأیید دریافت شد",
-        "updated": "شدت تغییر کرد",
-        "escalated": "تشدید: رخداد بحرانی هنوز تأیید نشده است",
-        "severity": "شدت",
-        "state": "وضعیت",
-        "by": "توسط",
-        "open": "باز کردن",
-        "ack": "تأیید دریافت",
-        "low": "کم",
-        "medium": "متوسط",
-        "high": "زیاد",
-        "critical": "بحرانی",
-        "reminder": "مهلت قانونی",
-        "24h": "۲۴ ساعت مانده",
-        "4h": "۴ ساعت مانده",
-        "1h": "۱ ساعت مانده",
-        "overdue": "مهلت گذشته است",
-        "step": "گام",
-        "rule": "قاعده",
-        "due": "مهلت",
-        "do:start_scoping": "آغاز بررسی دامنه",
-        "do:start_restoration": "آغاز بازیابی",
-        "do:mark_restored": "ثبت بازیابی",
-        "do:refer": "ارجاع",
-        "do:close": "بستن",
-    },
-}
-
-
-def t(language: str, key: str) -> str:
-    table = TEXTS.get(language) or TEXTS["en"]
-    return table.get(key) or TEXTS["en"].get(key, key)
-
 
 def scrub(text: str) -> str:
     """Replace anything that looks like personal data with a marker (Persian digits included)."""
-    text = text.translate(_DIGITS)
+    text = ascii_digits(text)
     for pattern in _PATTERNS:
         text = pattern.sub(REDACTED, text)
     return text
@@ -135,6 +63,20 @@ def url_button_allowed(url: str) -> bool:
     return "." in host and host not in {"127.0.0.1", "localhost"} and not host.endswith(".local")
 
 
+def label(choices: type[models.TextChoices], value: str) -> str:
+    """A state's or severity's name in the active language; an unknown value as it is."""
+    return str(choices(value).label) if value in choices.values else value
+
+
+def headline(kind: str) -> str:
+    """An alert's first line: the timeline's words for the event (``incidents.labels``). An
+    edit is alerted only when it changed the severity (``notifier.recipients``), so its alert
+    says that."""
+    if kind == "updated":
+        return gettext("Severity changed")
+    return str(EVENT_LABELS.get(kind, kind))
+
+
 def alert_text(
     *,
     language: str,
@@ -145,78 +87,77 @@ def alert_text(
     title: str,
     actor: str,
     from_state: str = "",
+    from_severity: str = "",
 ) -> str:
-    e = html.escape
-    headline = t(language, kind)
-    state_line = f"{from_state} → {state}" if from_state and from_state != state else state
-    lines = [
-        f"{'🚨 ' if severity == 'critical' else ''}<b>{e(headline)}</b>",
-        f"<b>{e(reference)}</b>",
-        f"{e(t(language, 'severity'))}: {e(t(language, severity))}",
-        f"{e(t(language, 'state'))}: {e(state_line)}",
-    ]
-    if settings.TELEGRAM_INCLUDE_TITLE and title:
-        lines.append(f"<i>{e(short_title(title))}</i>")
-    if actor:
-        lines.append(f"{e(t(language, 'by'))}: {e(actor[:64])}")
-    url = incident_url(reference)
-    lines.append(f'<a href="{e(url, quote=True)}">{e(t(language, "open"))}</a>')
-    return "\n".join(lines)[:MAX_TEXT]
+    """The alert for one event in ``language`` (``notifier/alert.html``, HTML parse mode)."""
+    with translation.override(language):
+        text = render_to_string(
+            "notifier/alert.html",
+            {
+                "critical": severity == Severity.CRITICAL,
+                "headline": headline(kind),
+                "reference": reference,
+                "severity": label(Severity, severity),
+                "from_severity": _changed(Severity, from_severity, severity),
+                "state": label(State, state),
+                "from_state": _changed(State, from_state, state),
+                "title": short_title(title) if settings.TELEGRAM_INCLUDE_TITLE and title else "",
+                "actor": actor[:64],
+                "url": incident_url(reference),
+            },
+        )
+    return text.strip()[:MAX_TEXT]
+
+
+def _changed(choices: type[models.TextChoices], before: str, after: str) -> str:
+    return label(choices, before) if before and before != after else ""
 
 
 def alert_buttons(
     *, language: str, reference: str, acknowledge: bool, transitions: Sequence[str] = ()
 ) -> dict[str, Any] | None:
     """Acknowledge and Open in one row; below, a button for each transition the recipient may
-    run with one tap (``run:<name>:<reference>``, at most 64 bytes as Telegram requires)."""
-    row: list[dict[str, str]] = []
-    if acknowledge:
-        row.append({"text": t(language, "ack"), "callback_data": f"ack:{reference}"})
-    url = incident_url(reference)
-    if url_button_allowed(url):
-        row.append({"text": t(language, "open"), "url": url})
-    steps = [
-        {"text": t(language, f"do:{name}"), "callback_data": f"run:{name}:{reference}"}
-        for name in transitions
-    ]
+    run with one tap (``run:<name>:<reference>``, at most 64 bytes as Telegram requires), in
+    the pages' words for it (``incidents.labels.TRANSITION_LABELS``)."""
+    with translation.override(language):
+        row: list[dict[str, str]] = []
+        if acknowledge:
+            row.append({"text": gettext("Acknowledge"), "callback_data": f"ack:{reference}"})
+        url = incident_url(reference)
+        if url_button_allowed(url):
+            row.append({"text": pgettext("the incident's page", "Open"), "url": url})
+        steps = [
+            {
+                "text": str(TRANSITION_LABELS.get(name, name)),
+                "callback_data": f"run:{name}:{reference}",
+            }
+            for name in transitions
+        ]
     keyboard = [r for r in (row, steps) if r]
     return {"inline_keyboard": keyboard} if keyboard else None
 
 
-def local_time(moment: dt.datetime, *, language: str, time_zone: str) -> str:
-    """A due time as people read it: their zone, Jalali in Persian (DESIGN.md).
-
-    Never raises for a representable ``datetime``: a moment the zone cannot shift (near year 1
-    or 9999) is shown in UTC, and one Jalali cannot represent in Gregorian ISO form."""
-    try:
-        local, suffix = moment.astimezone(zoneinfo.ZoneInfo(time_zone)), ""
-    except OverflowError:
-        local, suffix = moment.astimezone(dt.UTC), " UTC"
-    if language == "fa":
-        try:
-            jalali = jdatetime.datetime.fromgregorian(datetime=local)
-        except ValueError:
-            pass
-        else:
-            return jalali.strftime("%Y/%m/%d %H:%M") + suffix
-    # isoformat pads the year to four digits; strftime("%Y") does not on every platform.
-    return local.isoformat(sep=" ", timespec="minutes")[:16] + suffix
-
-
 def reminder_text(*, language: str, time_zone: str, facts: dict[str, Any]) -> str:
-    """A legal-deadline reminder from ``incidents.obligations.reminder_facts`` (no personal
-    data by construction; step and recipient are staff-written, so scrubbed like titles)."""
-    e = html.escape
-    stage = facts["stage"]
-    lines = [
-        f"{'⚠️' if stage == 'overdue' else '⏰'} <b>{e(t(language, 'reminder'))}</b>"
-        f" · {e(t(language, stage))}",
-        f"<b>{e(facts['reference'])}</b> · {e(t(language, facts['severity']))}",
-        f"{e(t(language, 'step'))}: {e(short_title(facts['step']))}"
-        f" → {e(short_title(facts['recipient']))}",
-        f"{e(t(language, 'rule'))}: {e(facts['rule'])}",
-        f"{e(t(language, 'due'))}: "
-        f"{e(local_time(facts['due_at'], language=language, time_zone=time_zone))}",
-        f'<a href="{e(incident_url(facts["reference"]), quote=True)}">{e(t(language, "open"))}</a>',
-    ]
-    return "\n".join(lines)[:MAX_TEXT]
+    """A legal-deadline reminder from ``incidents.legal.obligations.reminder_facts``
+    (``notifier/reminder.html``; no personal data by construction: step and recipient are
+    staff-written, so scrubbed like titles, after the translation the pages show too)."""
+    with translation.override(language):
+        text = render_to_string(
+            "notifier/reminder.html",
+            {
+                "stage": facts["stage"],
+                "reference": facts["reference"],
+                "severity": label(Severity, facts["severity"]),
+                "step": short_title(_translated(facts["step"])),
+                "recipient": short_title(_translated(facts["recipient"])),
+                "rule": facts["rule"],
+                "due": moment(facts["due_at"], language=language, zone=time_zone),
+                "url": incident_url(facts["reference"]),
+            },
+        )
+    return text.strip()[:MAX_TEXT]
+
+
+def _translated(text: str) -> str:
+    # Seeded step names and recipients are catalogue msgids; gettext("") is the header.
+    return gettext(text) if text else text

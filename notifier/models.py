@@ -56,11 +56,6 @@ class LinkAudit(models.Model):
         return f"{self.action} {self.user} {self.at:%Y-%m-%d %H:%M}"
 
 
-class LinkTokenQuerySet(models.QuerySet):
-    def usable(self, now: dt.datetime | None = None) -> LinkTokenQuerySet:
-        return self.filter(used_at__isnull=True, expires_at__gt=now or timezone.now())
-
-
 class LinkToken(models.Model):
     """A single-use token for /start; only its SHA-256 is stored, like a password."""
 
@@ -70,7 +65,6 @@ class LinkToken(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
-    objects = LinkTokenQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"link token of {self.user}"

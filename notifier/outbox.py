@@ -20,9 +20,8 @@ from core.models import Profile
 from core.roles import roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED, is_acknowledged, record_escalation
 from incidents.choices import OPEN_STATES, Severity
-from incidents.events import latest_seq
 from incidents.lifecycle import ready_transitions
-from incidents.models import Event, Incident
+from incidents.models import Event, Incident, LogHead
 from notifier.messages import alert_buttons, alert_text
 from notifier.models import Cursor, Delivery, LinkAudit, TelegramLink
 from notifier.recipients import active_links, recipients
@@ -46,7 +45,7 @@ class Outgoing:
 
 def derive_deliveries(limit: int = DERIVE_BATCH) -> int:
     """Create deliveries for events after the cursor and advance it, in one transaction."""
-    if Cursor.objects.filter(name=CURSOR, seq__gte=latest_seq()).exists():
+    if Cursor.objects.filter(name=CURSOR, seq__gte=LogHead.objects.latest_seq()).exists():
         return 0
     with transaction.atomic():
         cursor, _ = Cursor.objects.select_for_update().get_or_create(name=CURSOR)
@@ -109,6 +108,8 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
                 title=incident.title,
                 actor=event.actor_username,
                 from_state=event.from_state,
+                # what an edit changed the severity from (edits alert only for a new severity)
+                from_severity=(event.data.get("changes") or {}).get("severity", {}).get("from", ""),
             )
             row.reply_markup = alert_buttons(
                 language=language,
@@ -166,10 +167,6 @@ def enqueue(
     delivery, created = Delivery.objects.get_or_create(
         key=key, defaults={name: getattr(row, name) for name in fields}
     )
-    if created and error is None and connection.vendor == "postgresql":
-        from notifier.apps import notify_worker
-
-        transaction.on_commit(lambda: notify_worker(delivery), robust=True)
     return delivery if created else None
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
-
-from core.roles import ADMIN, ENGINEER, EXECUTIVE, GROUP_ROLES, LEGAL, roles_of
+from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, load_roles, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
 from incidents.choices import SEVERITY_RANK, Severity
 from incidents.lifecycle import TRANSITIONS
@@ -46,15 +44,7 @@ def active_links() -> list[TelegramLink]:
     """Active links with their users' roles loaded in one query, not one per user (the worker
     reads them for every batch of events, and a commit-to-Telegram budget is milliseconds)."""
     links = list(TelegramLink.objects.active().select_related("user"))
-    by_user: dict[int, set[str]] = {link.user_id: set() for link in links}
-    memberships = User.groups.through.objects.filter(
-        user_id__in=by_user, group__name__in=GROUP_ROLES
-    ).values_list("user_id", "group__name")
-    for user_id, name in memberships:
-        by_user[user_id].add(name)
-    for link in links:
-        names = by_user[link.user_id] | ({ADMIN} if link.user.is_superuser else set())
-        link.user._breach_desk_roles = frozenset(names)  # the cache core.roles.roles_of reads
+    load_roles(link.user for link in links)
     return links
 
 

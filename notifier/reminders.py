@@ -14,9 +14,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.models import Profile
-from core.roles import LEGAL
+from core.roles import LEGAL, roles_of
+from incidents.legal.obligations import mark_reminded, reminder_facts, reminders_due
 from incidents.models import Obligation
-from incidents.obligations import mark_reminded, reminder_facts
 from notifier.messages import alert_buttons, reminder_text
 from notifier.models import TelegramLink
 from notifier.outbox import enqueue
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 def enqueue_reminders(now: dt.datetime | None = None) -> int:
     """Queue every due reminder for linked legal users; returns how many deliveries."""
-    pairs = Obligation.objects.reminders_due(now or timezone.now())
+    pairs = reminders_due(now or timezone.now())
     if not pairs:
         return 0
-    links = [link for link in active_links() if LEGAL in link.user._breach_desk_roles]
+    links = [link for link in active_links() if LEGAL in roles_of(link.user)]
     profiles = {p.user_id: p for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])}
     queued = 0
     for obligation, stage in pairs:

@@ -10,16 +10,15 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework import status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.roles import roles_of
+from core.roles import AnyRole
 from incidents.models import Incident
 from notifier.bot import process_update
 from notifier.linking import deep_link, issue_link_token, unlink
@@ -76,13 +75,6 @@ class TelegramLinkView(APIView):
         if link is not None:
             unlink(link, "unlinked on the web")
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AnyRole(BasePermission):
-    message = gettext_lazy("Your account has no Breach Desk role.")
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return bool(roles_of(request.user))
 
 
 class SubscriptionsView(APIView):

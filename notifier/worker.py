@@ -22,7 +22,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from notifier.apps import NOTIFY_CHANNEL
+from incidents.events import NOTIFY_CHANNEL
 from notifier.outbox import (
     Outgoing,
     claim_due,

@@ -1,8 +1,8 @@
-"""One place where failures become HTTP answers (STYLE.md rule 7). Never a 500 for client input."""
+"""One place where failures become HTTP answers, for every API view of every app (STYLE.md
+rule 7). Never a 500 for client input."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -11,9 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from incidents.errors import DomainError
-
-log = logging.getLogger(__name__)
+from core.errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

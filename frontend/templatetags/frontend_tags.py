@@ -5,26 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import jdatetime
 from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from frontend.labels import EVENT_LABELS, FIELD_LABELS
-from frontend.localize import PERSIAN_DIGITS, digits, is_persian, when
+from core.formats import Format, digits, moment
 from incidents.choices import State
+from incidents.labels import EVENT_LABELS, FIELD_LABELS
 
 register = template.Library()
 register.filter("digits", digits)
-register.filter("when", when)
+
+
+@register.filter
+def when(value: dt.datetime | None, fmt: Format = "datetime") -> str:
+    return moment(value, fmt=fmt)
 
 
 @register.filter
 def month(value: dt.date) -> str:
-    if is_persian():
-        j = jdatetime.date.fromgregorian(date=value)
-        return f"{j.year}/{j.month:02d}".translate(PERSIAN_DIGITS)
-    return value.strftime("%Y-%m")
+    return moment(value, fmt="month")
 
 
 @register.filter

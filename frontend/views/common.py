@@ -10,9 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
-from core.roles import roles_of
+from core.errors import DomainError
+from core.roles import NO_ROLE, roles_of
 
 
 def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
@@ -26,10 +26,31 @@ def role_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not roles_of(request.user):
-            return error_page(request, 403, _("Your account has no Breach Desk role yet."))
+            return error_page(request, 403, str(NO_ROLE))
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def allowed(
+    ensure: Callable[[Any], None],
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A view whose domain function checks the role first (``ensure(user)`` raises the
+    domain's RoleForbidden): the page answers 403 with the domain's own words, before any
+    complaint about the form."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                ensure(request.user)
+            except DomainError as refusal:
+                return error_page(request, refusal.status, refusal.detail)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def form_target(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

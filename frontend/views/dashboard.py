@@ -7,22 +7,20 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from core.formats import is_persian
 from frontend import charts, metrics
-from frontend.labels import event_labels
-from frontend.localize import is_persian
-from frontend.views.common import error_page, form_target, role_required
+from frontend.views.common import allowed, form_target, role_required
 from incidents.choices import State
-from incidents.errors import RoleForbidden
-from incidents.events import latest_seq
-from incidents.models import VerificationRun
-from incidents.record import ensure_may_verify, may_verify, verify_record
+from incidents.labels import event_labels
+from incidents.legal.record import ensure_may_verify, may_verify, verify_record
+from incidents.models import LogHead, VerificationRun
 
 
 @role_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     # The seq is read before the numbers: an event committed in between is then replayed by the
     # page's catch-up, never silently missing from both.
-    seq = latest_seq()
+    seq = LogHead.objects.latest_seq()
     data = metrics.dashboard(jalali=is_persian())
     data["seq"] = seq
     rtl = translation.get_language_bidi()
@@ -48,11 +46,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @form_target("frontend:dashboard")
 @role_required
+@allowed(ensure_may_verify)
 def verify_now(request: HttpRequest) -> HttpResponse:
     """Walk the whole hash chain now, as `POST /api/record/verification/` does."""
-    try:
-        ensure_may_verify(request.user)
-    except RoleForbidden as refused:
-        return error_page(request, 403, refused.detail)
     verify_record(source="web")
     return redirect("frontend:dashboard")

@@ -1,65 +1,22 @@
 """The legal part of the incident page: referrals, obligations (deadlines) and evidence.
 
-Each write calls one domain function of the legal workspace (incidents.referrals,
-incidents.obligations, incidents.evidence); errors come back on the incident page.
+Each write calls one domain function of the legal workspace (incidents.legal.referrals,
+incidents.legal.obligations, incidents.legal.evidence); errors come back on the incident page.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 
 from frontend import forms
-from frontend.labels import RECORD_TRANSITION_LABELS
 from frontend.views.common import error_page, form_target, role_required
-from frontend.views.incidents import _incident, _refused, workspace
-from incidents.errors import DomainError
-from incidents.evidence import may_download, may_upload, store_evidence
-from incidents.models import Incident, Obligation, Referral
-from incidents.obligations import apply_obligation_transition
-from incidents.record_transitions import allowed_names
-from incidents.referrals import apply_referral_transition, create_referral, may_write_referrals
-
-
-def _actions(record: Any, user: Any) -> list[dict[str, Any]]:
-    # In the order a record moves (the labels' order), not alphabetical: Conclude came first.
-    order = {name: i for i, name in enumerate(RECORD_TRANSITION_LABELS)}
-    names = sorted(allowed_names(record, user), key=lambda n: order.get(n, len(order)))
-    return [
-        {
-            "name": n,
-            "label": RECORD_TRANSITION_LABELS.get(n, n),
-            "fields": forms.RecordTransitionForm.FIELDS.get(n, ()),
-        }
-        for n in names
-    ]
-
-
-def legal_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
-    referrals = [
-        {"record": r, "actions": _actions(r, request.user)} for r in incident.referrals.all()
-    ]
-    obligations = [
-        {"record": o, "actions": _actions(o, request.user)}
-        for o in incident.obligations.select_related("rule").order_by("due_at", "id")
-    ]
-    context: dict[str, Any] = {
-        "referral_rows": referrals,
-        "obligation_rows": obligations,
-        "may_refer": may_write_referrals(request.user),
-        "referral_form": forms.ReferralForm(),
-        "record_form": forms.RecordTransitionForm(evidence=incident.evidence.all()),
-        "now": timezone.now(),
-        "evidence": list(incident.evidence.order_by("-id").prefetch_related("custody")),
-        "may_upload": may_upload(request.user),
-        "may_download": may_download(request.user),
-        "evidence_form": forms.EvidenceForm(),
-    }
-    return context
+from frontend.views.workspace import RECORD_MACHINES, add_errors, incident_for, page, refused
+from incidents.errors import DomainError, InvalidChange
+from incidents.legal.evidence import store_evidence
+from incidents.legal.referrals import create_referral
+from incidents.models import Incident
 
 
 def _back(incident: Incident) -> HttpResponse:
@@ -69,15 +26,17 @@ def _back(incident: Incident) -> HttpResponse:
 @form_target("frontend:incident")
 @role_required
 def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     form = forms.ReferralForm(request.POST)
     if not form.is_valid():
-        context = workspace(request, incident, referral_form=form)
-        return render(request, "frontend/incident_detail.html", context, status=400)
+        return page(request, incident, 400, referral_form=form)
     try:
         create_referral(incident, actor=request.user, data=form.cleaned_data)
+    except InvalidChange as error:  # an authority of kind "other" without its name
+        add_errors(form, error)
+        return page(request, incident, 400, referral_form=form)
     except DomainError as error:
-        return _refused(request, incident, error)
+        return refused(request, incident, error, referral_form=form)
     return _back(incident)
 
 
@@ -86,20 +45,16 @@ def referral_create(request: HttpRequest, reference: str) -> HttpResponse:
 def record_transition(
     request: HttpRequest, reference: str, kind: str, pk: int, name: str
 ) -> HttpResponse:
-    runners = {
-        "referrals": (Referral, apply_referral_transition),
-        "obligations": (Obligation, apply_obligation_transition),
-    }
-    if kind not in runners:
+    if kind not in RECORD_MACHINES:
         return error_page(request, 404, _("There is no such record."))
-    incident = _incident(request, reference)
-    model, run = runners[kind]
-    record = get_object_or_404(model, pk=pk, incident=incident)
-    form = forms.RecordTransitionForm(request.POST, evidence=incident.evidence.all())
-    if not form.is_valid():
+    machine = RECORD_MACHINES[kind]
+    incident = incident_for(request, reference)
+    record = get_object_or_404(machine.model, pk=pk, incident=incident)
+    form = forms.transition_form(machine)(request.POST, evidence=incident.evidence.all())
+    if not form.is_valid() or name not in machine.names:
         return error_page(request, 400, _("The form was incomplete; reload and try again."))
     try:
-        run(
+        machine.run(
             record,
             name,
             actor=request.user,
@@ -108,18 +63,18 @@ def record_transition(
         )
     except DomainError as error:
         # The forms carry each record's current version; the typed note or outcome is kept.
-        return _refused(request, incident, error, record_form=form)
+        form_name = "referral_action_form" if kind == "referrals" else "obligation_form"
+        return refused(request, incident, error, **{form_name: form})
     return _back(incident)
 
 
 @form_target("frontend:incident")
 @role_required
 def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     form = forms.EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
-        context = workspace(request, incident, evidence_form=form)
-        return render(request, "frontend/incident_detail.html", context, status=400)
+        return page(request, incident, 400, evidence_form=form)
     try:
         store_evidence(
             incident,
@@ -128,5 +83,5 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
             description=form.cleaned_data["description"],
         )
     except DomainError as error:
-        return _refused(request, incident, error)
+        return refused(request, incident, error)
     return _back(incident)

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from incidents.api.legal_referrals import incident_for
 from incidents.api.legal_serializers import EvidenceSerializer, EvidenceUploadSerializer
-from incidents.evidence import HashingUploadHandler, open_for_download, store_evidence
+from incidents.legal.evidence import HashingUploadHandler, open_for_download, store_evidence
 from incidents.models import Evidence, Incident
 
 

@@ -19,12 +19,12 @@ from incidents.api.legal_referrals import incident_for
 from incidents.api.legal_serializers import (
     JurisdictionRuleSerializer,
     ObligationSerializer,
-    ObligationTransitionSerializer,
 )
+from incidents.api.payloads import payload_serializer
 from incidents.api.serializers import MomentField
 from incidents.api.views import run_transition
+from incidents.legal.obligations import OBLIGATION
 from incidents.models import JurisdictionRule, Obligation
-from incidents.obligations import LIFECYCLE, apply_obligation_transition
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -82,18 +82,10 @@ class ObligationListView(ListAPIView):
 
 
 class ObligationTransitionView(APIView):
-    @extend_schema(request=ObligationTransitionSerializer, responses={200: ObligationSerializer})
+    @extend_schema(request=payload_serializer(OBLIGATION), responses={200: ObligationSerializer})
     def post(self, request: Request, pk: int, name: str) -> Response:
         visible = Obligation.objects.visible_to(request.user).select_related("rule", "incident")
-        obligation = run_transition(
-            request,
-            get_object_or_404(visible, pk=pk),
-            name,
-            names=LIFECYCLE.transitions,
-            model=Obligation,
-            payload_class=ObligationTransitionSerializer,
-            apply=apply_obligation_transition,
-        )
+        obligation = run_transition(request, OBLIGATION, get_object_or_404(visible, pk=pk), name)
         body = ObligationSerializer(obligation, context=_context(request)).data
         return Response(body, headers={"ETag": f'"{obligation.version}"'})
 

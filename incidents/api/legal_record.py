@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 
 from incidents.api.legal_referrals import incident_for
 from incidents.api.legal_serializers import VerificationRunSerializer
-from incidents.dossier import build_zip, gather, render_pdf
-from incidents.evidence import may_download
+from incidents.legal.dossier import build_zip, gather, render_pdf
+from incidents.legal.evidence import may_download
+from incidents.legal.record import ensure_may_verify, verify_record
 from incidents.models import VerificationRun
-from incidents.record import ensure_may_verify, verify_record
 
 
 class VerificationView(APIView):

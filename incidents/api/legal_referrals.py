@@ -13,19 +13,18 @@ from rest_framework.views import APIView
 from incidents.api.legal_serializers import (
     HandoverSerializer,
     ReferralSerializer,
-    ReferralTransitionSerializer,
     ReferralWriteSerializer,
 )
+from incidents.api.payloads import payload_serializer
 from incidents.api.views import expected_version, run_transition
-from incidents.models import Incident, Referral
-from incidents.referrals import (
-    TRANSITIONS,
-    apply_referral_transition,
+from incidents.legal.referrals import (
+    REFERRAL,
     create_referral,
     ensure_may_write_referrals,
     hand_over_evidence,
     update_referral,
 )
+from incidents.models import Incident, Referral
 
 
 def incident_for(request: Request, reference: str) -> Incident:
@@ -79,17 +78,9 @@ class ReferralView(APIView):
 
 
 class ReferralTransitionView(APIView):
-    @extend_schema(request=ReferralTransitionSerializer, responses={200: ReferralSerializer})
+    @extend_schema(request=payload_serializer(REFERRAL), responses={200: ReferralSerializer})
     def post(self, request: Request, pk: int, name: str) -> Response:
-        referral = run_transition(
-            request,
-            referral_for(request, pk),
-            name,
-            names=TRANSITIONS,
-            model=Referral,
-            payload_class=ReferralTransitionSerializer,
-            apply=apply_referral_transition,
-        )
+        referral = run_transition(request, REFERRAL, referral_for(request, pk), name)
         return answer(request, referral)
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from incidents.api.serializers import (
     MAX_ID,
-    MomentField,
-    RecordIdField,
     StrictInputMixin,
-    check_accepted,
-    check_other_named,
 )
 from incidents.choices import Authority
+from incidents.legal.obligations import OBLIGATION
+from incidents.legal.referrals import REFERRAL
+from incidents.machines import allowed_names
 from incidents.models import (
     CustodyEntry,
     Evidence,
@@ -24,7 +20,12 @@ from incidents.models import (
     Referral,
     VerificationRun,
 )
-from incidents.record_transitions import allowed_names
+
+
+def _referral_text(name: str) -> serializers.CharField:
+    """An optional text field as long as the referral's column allows."""
+    limit = Referral._meta.get_field(name).max_length
+    return serializers.CharField(max_length=limit, required=False, allow_blank=True)
 
 
 class ReferralWriteSerializer(StrictInputMixin, serializers.Serializer):
@@ -42,41 +43,19 @@ class ReferralWriteSerializer(StrictInputMixin, serializers.Serializer):
     )
 
     authority = serializers.ChoiceField(choices=Authority.choices)
-    authority_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        check_other_named(attrs, self.instance)
-        return attrs
-
-
-class ReferralTransitionSerializer(StrictInputMixin, serializers.Serializer):
-    ALLOWED = {
-        "submit": ("at",),
-        "acknowledge": ("at", "case_number"),
-        "start_investigation": ("at",),
-        "conclude": ("at", "outcome"),
-        "withdraw": ("reason",),
-    }
-
-    at = MomentField(required=False)
-    case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    outcome = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        check_accepted(attrs, self.ALLOWED, self.context["transition"])
-        return attrs
+    authority_name = _referral_text("authority_name")
+    case_number = _referral_text("case_number")
+    contact = _referral_text("contact")
+    notes = _referral_text("notes")
 
 
 class HandoverSerializer(StrictInputMixin, serializers.Serializer):
     evidence = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=500
     )
-    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    note = serializers.CharField(
+        max_length=CustodyEntry._meta.get_field("note").max_length, required=False, allow_blank=True
+    )
 
 
 class ReferralSerializer(serializers.ModelSerializer):
@@ -110,19 +89,7 @@ class ReferralSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_available_transitions(self, referral: Referral) -> list[str]:
-        return allowed_names(referral, self.context["request"].user)
-
-
-class ObligationTransitionSerializer(StrictInputMixin, serializers.Serializer):
-    note = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    document = RecordIdField(queryset=Evidence.objects.all(), required=False, allow_null=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if self.context["transition"] == "waive" and attrs.get("document"):
-            raise serializers.ValidationError(
-                {"document": [_("Not accepted by '%(name)s'.") % {"name": "waive"}]}
-            )
-        return attrs
+        return allowed_names(REFERRAL, referral, self.context["request"].user)
 
 
 class ObligationSerializer(serializers.ModelSerializer):
@@ -161,7 +128,7 @@ class ObligationSerializer(serializers.ModelSerializer):
         return obligation.state == Obligation.OPEN and obligation.due_at <= self.context["now"]
 
     def get_available_transitions(self, obligation: Obligation) -> list[str]:
-        return allowed_names(obligation, self.context["request"].user)
+        return allowed_names(OBLIGATION, obligation, self.context["request"].user)
 
 
 class JurisdictionRuleSerializer(serializers.ModelSerializer):
@@ -216,8 +183,14 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 class EvidenceUploadSerializer(StrictInputMixin, serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, max_length=10000)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=Evidence._meta.get_field("description").max_length,
+        required=False,
+        allow_blank=True,
+    )
+    note = serializers.CharField(
+        max_length=CustodyEntry._meta.get_field("note").max_length, required=False, allow_blank=True
+    )
 
 
 class VerificationRunSerializer(serializers.ModelSerializer):

@@ -6,20 +6,19 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from rest_framework import serializers
-from rest_framework.fields import SkipField
-from rest_framework.relations import PKOnlyObject
 
-from incidents.choices import AttackVector, Authority, DataCategory, Hosting, Severity
-from incidents.lifecycle import (
-    EDITABLE_FIELDS,
-    REFERRAL_KEYS,
-    commander_candidates,
-    transition_options,
+from incidents.choices import (
+    MAX_SUBJECTS,
+    MAX_SYSTEMS,
+    NOTE_MAX_LENGTH,
+    SYSTEM_NAME_MAX_LENGTH,
+    AttackVector,
+    DataCategory,
+    Hosting,
+    Severity,
 )
-from incidents.models import Event, Incident
-from incidents.notes import NOTE_MAX_LENGTH
-
-MAX_SUBJECTS = 10**12
+from incidents.lifecycle import commander_candidates, transition_options
+from incidents.models import Incident
 
 
 class StrictInputMixin:
@@ -76,28 +75,13 @@ class RecordIdField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-def check_accepted(attrs: dict[str, Any], allowed: dict[str, tuple[str, ...]], name: str) -> None:
-    """A transition payload holds only the keys its transition takes (``allowed[name]``), and
-    the free ``note`` every transition takes."""
-    extra = sorted(set(attrs) - set(allowed.get(name, ())) - {"note"})
-    if extra:
-        raise serializers.ValidationError(
-            {key: [_("Not accepted by '%(name)s'.") % {"name": name}] for key in extra}
-        )
-
-
-def check_other_named(attrs: dict[str, Any], instance: Any = None) -> None:
-    """An authority of kind "other" has a name (in ``attrs``, or already on ``instance``)."""
-    authority = attrs.get("authority", getattr(instance, "authority", None))
-    name = attrs.get("authority_name", getattr(instance, "authority_name", ""))
-    if authority == Authority.OTHER and not name:
-        raise serializers.ValidationError(
-            {"authority_name": [_("Name the authority when it is 'other'.")]}
-        )
+def _column_text(name: str, **kwargs: Any) -> serializers.CharField:
+    """A text field as long as the incident's column allows."""
+    return serializers.CharField(max_length=Incident._meta.get_field(name).max_length, **kwargs)
 
 
 class AffectedSystemSerializer(StrictInputMixin, serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=SYSTEM_NAME_MAX_LENGTH)
     hosting = serializers.ChoiceField(choices=Hosting.choices)
 
 
@@ -123,8 +107,8 @@ READ_ONLY_INCIDENT_FIELDS = (
 class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
     read_only_names = READ_ONLY_INCIDENT_FIELDS
 
-    title = serializers.CharField(max_length=200)
-    summary = serializers.CharField(max_length=20000, allow_blank=True, required=False)
+    title = _column_text("title")
+    summary = _column_text("summary", allow_blank=True, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices)
     commander = serializers.SlugRelatedField(
         slug_field="username", queryset=commander_candidates(), allow_null=True, required=False
@@ -134,97 +118,28 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
     attack_vector = serializers.ChoiceField(
         choices=AttackVector.choices, allow_blank=True, required=False
     )
-    source_details = serializers.CharField(max_length=20000, allow_blank=True, required=False)
+    source_details = _column_text("source_details", allow_blank=True, required=False)
     data_categories = serializers.ListField(
         child=serializers.ChoiceField(choices=DataCategory.choices), required=False, max_length=20
     )
     affected_systems = serializers.ListField(
-        child=AffectedSystemSerializer(), required=False, max_length=200
+        child=AffectedSystemSerializer(), required=False, max_length=MAX_SYSTEMS
     )
     affected_subjects_estimate = serializers.IntegerField(
         min_value=0, max_value=MAX_SUBJECTS, allow_null=True, required=False
     )
-    restoration_summary = serializers.CharField(max_length=20000, allow_blank=True, required=False)
+    restoration_summary = _column_text("restoration_summary", allow_blank=True, required=False)
     high_risk = serializers.BooleanField(required=False)
 
     def validate_data_categories(self, value: list[str]) -> list[str]:
         return sorted(set(value))
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The rules between fields (aware_at not before detected_at) are the domain's.
-        assert set(attrs) <= set(EDITABLE_FIELDS)
-        return attrs
-
-
-class TransitionPayloadSerializer(StrictInputMixin, serializers.Serializer):
-    """Every key any transition accepts; which ones a transition may carry is checked below."""
-
-    ALLOWED = {
-        "start_scoping": (),
-        "start_restoration": (),
-        "mark_restored": ("restoration_summary",),
-        "refer": REFERRAL_KEYS,
-        "close": ("reason",),
-        "dismiss": ("reason",),
-        "reopen": ("reason",),
-    }
-
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    restoration_summary = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    authority = serializers.ChoiceField(choices=Authority.choices, required=False)
-    authority_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    submitted_at = MomentField(required=False)
-    case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        check_accepted(attrs, self.ALLOWED, self.context["transition"])
-        check_other_named(attrs)
-        return attrs
 
 
 class NoteSerializer(StrictInputMixin, serializers.Serializer):
     text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
 
-class CachedFieldsMixin:
-    """Output serializers whose fields are built and bound once per class, not per response.
-
-    DRF builds a ModelSerializer's fields by model introspection and deep-copies them for every
-    instance; together that was the largest cost of a transition's response and of each live
-    stream frame (bench/README.md). Read-only output fields keep no per-response state, so
-    ``to_representation`` reads through one bound set per class. Fields that need the instance's
-    own serializer (``SerializerMethodField``: the method and its context) still get it.
-    ``self.fields`` is DRF's own, for schema generation."""
-
-    @classmethod
-    def _bound_fields(cls) -> list[serializers.Field]:
-        if "_bound_template" not in cls.__dict__:
-            fields = [f for f in cls().fields.values() if not f.write_only]
-            nested = [f.field_name for f in fields if isinstance(f, serializers.BaseSerializer)]
-            if nested:  # a nested serializer would read the template's context, not ours
-                raise TypeError(f"{cls.__name__}: nested serializers are not supported: {nested}")
-            cls._bound_template = fields
-        return cls._bound_template
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for field in self._bound_fields():
-            if isinstance(field, serializers.SerializerMethodField):
-                out[field.field_name] = getattr(self, field.method_name)(instance)
-                continue
-            try:
-                value = field.get_attribute(instance)
-            except SkipField:
-                continue
-            empty = (value.pk if isinstance(value, PKOnlyObject) else value) is None
-            out[field.field_name] = None if empty else field.to_representation(value)
-        return out
-
-
-class IncidentSerializer(CachedFieldsMixin, serializers.ModelSerializer):
+class IncidentSerializer(serializers.ModelSerializer):
     reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
     commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
     available_transitions = serializers.SerializerMethodField()
@@ -276,45 +191,3 @@ class IncidentSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 
     def get_blocked_transitions(self, incident: Incident) -> dict[str, list[str]]:
         return {o.name: list(o.missing) for o in self._options(incident) if o.missing}
-
-
-class IncidentSummarySerializer(CachedFieldsMixin, serializers.ModelSerializer):
-    """The compact incident carried by each event (websocket and /api/events/)."""
-
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
-
-    class Meta:
-        model = Incident
-        fields = (
-            "reference",
-            "title",
-            "severity",
-            "state",
-            "version",
-            "commander",
-            "detected_at",
-            "aware_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-
-
-class EventSerializer(CachedFieldsMixin, serializers.ModelSerializer):
-    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    actor = serializers.CharField(source="actor_username", read_only=True)
-
-    class Meta:
-        model = Event
-        fields = (
-            "seq",
-            "incident",
-            "kind",
-            "actor",
-            "created_at",
-            "from_state",
-            "to_state",
-            "data",
-            "prev_hash",
-            "hash",
-        )
-        read_only_fields = fields

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-import django_filters
-from django.db.models import Model
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -21,30 +18,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from core.parsers import JSONParser
+from core.api.parsers import JSONParser
 from core.roles import roles_of
 from incidents.acknowledgements import acknowledge, ensure_may_acknowledge
+from incidents.api.payloads import parse_payload, payload_serializer
 from incidents.api.serializers import (
-    EventSerializer,
     IncidentSerializer,
-    IncidentSummarySerializer,
     IncidentWriteSerializer,
     NoteSerializer,
-    TransitionPayloadSerializer,
 )
-from incidents.choices import Severity, State
-from incidents.errors import IncidentNotFound, UnknownTransition
+from incidents.errors import IncidentNotFound
+from incidents.filters import IncidentFilter
 from incidents.lifecycle import (
+    INCIDENT,
     TRANSITIONS,
-    apply_transition,
     create_incident,
     ensure_may_edit,
     ensure_may_log,
     update_incident,
 )
+from incidents.machines import Machine
 from incidents.models import Event, Incident, roles_see_incidents
 from incidents.notes import add_note, ensure_may_add_notes
-from incidents.record_transitions import ensure_may_run
+from incidents.stream.frames import EventSerializer, IncidentSummarySerializer
 
 
 def expected_version(request: Request) -> int | None:
@@ -59,60 +55,22 @@ def expected_version(request: Request) -> int | None:
     return int(tag)
 
 
-def run_transition(
-    request: Request,
-    record: Any,
-    name: str,
-    *,
-    names: tuple[str, ...],
-    model: type[Model],
-    payload_class: type[serializers.Serializer],
-    apply: Callable[..., tuple[Any, Any]],
-) -> Any:
+def run_transition(request: Request, machine: Machine, target: Any, name: str) -> Any:
     """What every transition endpoint does (incident, referral, obligation): an unknown name is
-    a 404, the payload is parsed by the transition's rules, and the domain function runs with
-    the caller's If-Match. ``record`` is whatever ``apply`` takes (the incident endpoint passes
-    the reference, so the incident is locked and loaded once, inside the transaction). Returns
-    the changed record."""
-    if name not in names:
-        raise UnknownTransition(name)
-    ensure_may_run(model, request.user, name)  # 403 before any complaint about the body
-    record, _event = apply(
-        record,
+    a 404, a role that may never run it a 403 before any complaint about the body, the payload
+    is parsed by the machine's spec, and the runner runs with the caller's If-Match. ``target``
+    is what the runner takes (the incident endpoint passes the reference, so the incident is
+    locked and loaded once, inside the transaction). Returns the changed record."""
+    machine.step(name)
+    machine.ensure_may_run(request.user, name)
+    record, _event = machine.run(
+        target,
         name,
         actor=request.user,
-        payload=_parsed_payload(request.data, payload_class, name),
+        payload=parse_payload(machine, request.data, name),
         expected_version=expected_version(request),
     )
     return record
-
-
-def _parsed_payload(
-    data: Any, payload_class: type[serializers.Serializer], name: str
-) -> dict[str, Any]:
-    if data == {} and _empty_payload_is_valid(payload_class, name):
-        return {}  # most transitions carry no body: skip building a serializer for it
-    # Anything but an object ([], false, null) is refused by the serializer, not taken as empty.
-    payload = payload_class(data=data, context={"transition": name})
-    payload.is_valid(raise_exception=True)
-    return payload.validated_data
-
-
-@cache
-def _empty_payload_is_valid(payload_class: type[serializers.Serializer], name: str) -> bool:
-    """Whether an empty body passes this transition's payload rules and parses to nothing.
-    The answer depends on the class and the name only, so it is worked out once."""
-    payload = payload_class(data={}, context={"transition": name})
-    return payload.is_valid() and not payload.validated_data
-
-
-class IncidentFilter(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=State.choices)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
-
-    class Meta:
-        model = Incident
-        fields = ["state", "severity"]
 
 
 class IncidentViewSet(
@@ -123,19 +81,10 @@ class IncidentViewSet(
     lookup_field = "reference"
     lookup_value_regex = r"INC-\d{4}-\d{4,}"
     serializer_class = IncidentSerializer
+    # The one filter of incident lists (the pages' list uses it too): state, severity, search,
+    # ordering; the default order is the model's, newest reference first.
+    filter_backends = [DjangoFilterBackend]
     filterset_class = IncidentFilter
-    search_fields = ["title", "reference"]
-    ordering_fields = [
-        "detected_at",
-        "aware_at",
-        "updated_at",
-        "created_at",
-        "severity",
-        "state",
-        "reference",
-        "ref_number",
-    ]
-    ordering = ["-ref_year", "-ref_number"]
 
     def get_queryset(self) -> Any:
         return Incident.objects.visible_to(self.request.user).with_people()
@@ -182,7 +131,7 @@ class IncidentViewSet(
         return self._answer(incident)
 
     @extend_schema(
-        request=TransitionPayloadSerializer,
+        request=payload_serializer(INCIDENT),
         responses={200: IncidentSerializer},
         parameters=[
             OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITIONS)
@@ -190,16 +139,7 @@ class IncidentViewSet(
     )
     @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[^/.]+)")
     def transition(self, request: Request, reference: str, name: str) -> Response:
-        incident = run_transition(
-            request,
-            # Locked and loaded once, inside the transition's transaction.
-            self._visible_reference(reference),
-            name,
-            names=TRANSITIONS,
-            model=Incident,
-            payload_class=TransitionPayloadSerializer,
-            apply=apply_transition,
-        )
+        incident = run_transition(request, INCIDENT, self._visible_reference(reference), name)
         return self._answer(incident)
 
     @extend_schema(request=None, responses={201: EventSerializer, 200: OpenApiTypes.OBJECT})

@@ -18,24 +18,23 @@ import tempfile
 import unicodedata
 import zipfile
 import zoneinfo
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import fontpkg_noto_sans_arabic
-import jdatetime
 from django.conf import settings
 from django.utils import timezone
 from fontTools.ttLib import TTFont
 from fontTools.varLib import instancer
 from fpdf import FPDF
 
-from incidents.dossier_bidi import bound_neutral_runs, direction_of, shapeable
-from incidents.dossier_export import export_json
-from incidents.evidence import EvidenceTampered, open_for_download
+from core import formats
+from incidents.legal.dossier_bidi import bound_neutral_runs, direction_of, shapeable
+from incidents.legal.dossier_export import export_json
+from incidents.legal.dossier_parts import DossierData, gather
+from incidents.legal.evidence import EvidenceTampered, open_for_download
 from incidents.models import Incident, VerificationRun
 from incidents.notes import NOTE
-from incidents.record import verify_record
 
 TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
 ARABIC = re.compile("[\u0600-\u06ff]")
@@ -81,41 +80,9 @@ def static_font(weight: int) -> str:
     return str(target)
 
 
-def when(moment: dt.datetime | None) -> str:
+def when(value: dt.datetime | None) -> str:
     """Tehran time, Jalali then Gregorian: '1405/09/03 21:30 — 2026-11-24 21:30 (Tehran)'."""
-    if moment is None:
-        return "—"
-    local = moment.astimezone(TEHRAN)
-    jalali = jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
-    return f"{jalali} — {local:%Y-%m-%d %H:%M} (Tehran)"
-
-
-@dataclass
-class DossierData:
-    incident: Incident
-    verification: VerificationRun
-
-    @property
-    def events(self) -> list[Any]:
-        return list(self.incident.events.order_by("seq"))
-
-    @property
-    def referrals(self) -> list[Any]:
-        return list(self.incident.referrals.prefetch_related("evidence"))
-
-    @property
-    def obligations(self) -> list[Any]:
-        return list(self.incident.obligations.select_related("rule", "decided_by"))
-
-    @property
-    def evidence(self) -> list[Any]:
-        items = self.incident.evidence.select_related("uploaded_by")
-        return list(items.prefetch_related("custody"))
-
-
-def gather(incident: Incident) -> DossierData:
-    """Verify the record now (stored like any verification) and collect the incident's parts."""
-    return DossierData(incident=incident, verification=verify_record(source="dossier"))
+    return formats.moment(value, zone=TEHRAN, fmt="both")
 
 
 class _Pdf(FPDF):

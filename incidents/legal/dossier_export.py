@@ -4,14 +4,12 @@ and their order are the file's format, so each section's fields are listed once,
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-if TYPE_CHECKING:
-    # Annotations only: incidents.dossier imports this module to build the ZIP.
-    from incidents.dossier import DossierData
-    from incidents.models import CustodyEntry, Event, Evidence, Obligation, Referral
+from incidents.legal.dossier_parts import DossierData
+from incidents.models import CustodyEntry, Event, Evidence, Obligation, Referral
 
 INCIDENT_FIELDS = (
     "reference",

@@ -17,7 +17,6 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +27,7 @@ from core.roles import (
     primary_role,
     roles_of,
 )
+from incidents.changing import changing
 from incidents.errors import DomainError, InvalidChange, RoleForbidden
 from incidents.events import append_event
 from incidents.models import CustodyEntry, Event, Evidence, Incident
@@ -41,34 +41,19 @@ class EvidenceTooLarge(DomainError):
     status = 413
 
     def __init__(self, limit: int) -> None:
-        super().__init__(
-            _("Evidence files may be at most %(limit)s bytes (EVIDENCE_MAX_BYTES).")
-            % {"limit": limit}
-        )
-        self.limit = limit
-
-    def body(self) -> dict:
-        return {"detail": self.detail, "max_bytes": self.limit}
+        message = _("Evidence files may be at most %(limit)s bytes (EVIDENCE_MAX_BYTES).")
+        super().__init__(message % {"limit": limit}, max_bytes=limit)
 
 
 class EvidenceTampered(DomainError):
     status = 409
 
     def __init__(self, evidence: Evidence, actual: str | None) -> None:
-        super().__init__(
-            _(
-                "The stored file no longer matches the SHA-256 recorded at upload; it is withheld "
-                "and the failure is recorded in the chain of custody."
-            )
+        message = _(
+            "The stored file no longer matches the SHA-256 recorded at upload; it is withheld "
+            "and the failure is recorded in the chain of custody."
         )
-        self.expected, self.actual = evidence.sha256, actual
-
-    def body(self) -> dict:
-        return {
-            "detail": self.detail,
-            "expected_sha256": self.expected,
-            "actual_sha256": self.actual,
-        }
+        super().__init__(message, expected_sha256=evidence.sha256, actual_sha256=actual)
 
 
 class HashingUploadHandler(TemporaryFileUploadHandler):
@@ -168,8 +153,7 @@ def store_evidence(
         streamed = getattr(upload, "sha256", None)
         if streamed and streamed != sha256:
             raise InvalidChange({"file": [_("The file changed while it was being stored.")]})
-        with transaction.atomic():
-            locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        with changing(incident) as locked:
             evidence = Evidence.objects.create(
                 incident=locked,
                 stored_name=stored_name,
@@ -225,8 +209,7 @@ def open_for_download(evidence: Evidence, *, actor: Any, note: str = "") -> IO[b
         raise RoleForbidden(_("Your role may not download evidence."))
     copy, actual = verified_copy(evidence)
     ok = actual == evidence.sha256
-    with transaction.atomic():
-        locked = Incident.objects.select_for_update().get(pk=evidence.incident_id)
+    with changing(evidence.incident_id) as locked:
         if ok:
             _custody(evidence, actor, CustodyEntry.DOWNLOADED, note)
             append_event(locked, "evidence.downloaded", actor=actor, data=_describe(evidence))

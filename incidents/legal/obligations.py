@@ -15,17 +15,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from incidents.changing import changing
 from incidents.errors import InvalidChange
 from incidents.events import append_event
+from incidents.machines import EVIDENCE, Key, Machine, Step
 from incidents.models import (
-    Event,
     Evidence,
     Incident,
     JurisdictionRule,
     Obligation,
     ObligationReminder,
 )
-from incidents.record_transitions import RecordLifecycle, run_record_transition
 
 # Stage name -> how long before the due time the reminder goes out ("overdue" at due time).
 REMINDER_STAGES: tuple[tuple[str, dt.timedelta], ...] = (
@@ -205,8 +205,7 @@ def resync_open_incidents(*, actor: Any) -> int:
     Returns how many incidents changed."""
     changed = 0
     for pk in Incident.objects.open().values_list("pk", flat=True):
-        with transaction.atomic():
-            locked = Incident.objects.select_for_update().get(pk=pk)
+        with changing(pk) as locked:
             result = sync_obligations(locked)
             if result:
                 data = {"obligations": result}
@@ -229,32 +228,29 @@ def _describe(obligation: Obligation) -> dict[str, Any]:
     }
 
 
-LIFECYCLE = RecordLifecycle(
+def _check_document(incident: Incident, obligation: Obligation, name: str, payload: dict) -> None:
+    document = payload.get("document")
+    if isinstance(document, Evidence) and document.incident_id != incident.pk:
+        raise InvalidChange({"document": [_("Must be evidence of the same incident.")]})
+
+
+# A legal deadline's small lifecycle; sources, targets and roles are on the model
+# (incidents/models/legal.py).
+OBLIGATION = Machine(
     model=Obligation,
     kind="obligation",
-    transitions=("fulfil", "waive"),
-    required={"fulfil": ("note",), "waive": ("note",)},
-    staged={"fulfil": ("note", "document"), "waive": ("note",)},
+    steps=(
+        Step("fulfil", ("note", "document"), requires=("note",)),
+        Step("waive", ("note",), requires=("note",)),
+    ),
+    keys=(Key.text_of(Obligation, "note"), Key("document", EVIDENCE)),
+    stages={"note": "note", "document": "document"},
+    check=_check_document,
     call_args=_call_args,
     describe=_describe,
 )
-
-
-def apply_obligation_transition(
-    obligation: Obligation,
-    name: str,
-    *,
-    actor: Any,
-    payload: dict[str, Any] | None = None,
-    expected_version: int | None = None,
-) -> tuple[Obligation, Event]:
-    """fulfil (note, optional ``document``: an Evidence of the same incident) or waive (note)."""
-    document = (payload or {}).get("document")
-    if isinstance(document, Evidence) and document.incident_id != obligation.incident_id:
-        raise InvalidChange({"document": [_("Must be evidence of the same incident.")]})
-    return run_record_transition(
-        LIFECYCLE, obligation, name, actor=actor, payload=payload, expected_version=expected_version
-    )
+# fulfil (note, optional ``document``: evidence of the same incident) or waive (note).
+apply_obligation_transition = OBLIGATION.run
 
 
 def stage_times(due: dt.datetime) -> list[tuple[str, dt.datetime]]:
@@ -266,6 +262,25 @@ def stage_times(due: dt.datetime) -> list[tuple[str, dt.datetime]]:
         (stage, due - before if due - first_day > before else first_day)
         for stage, before in REMINDER_STAGES
     ]
+
+
+def reminders_due(now: dt.datetime) -> list[tuple[Obligation, str]]:
+    """(obligation, stage) pairs to remind now: for each open obligation, the latest stage
+    whose time has come, unless that stage or a later one was already reminded. An
+    obligation created 3 h before its due time gets the 1 h and overdue reminders only."""
+    pairs = []
+    order = [stage for stage, _offset in REMINDER_STAGES]
+    horizon = now + max(offset for _stage, offset in REMINDER_STAGES)
+    candidates = Obligation.objects.open().filter(due_at__lte=horizon)
+    for obligation in candidates.select_related("incident", "rule").prefetch_related("reminders"):
+        passed = [stage for stage, at in stage_times(obligation.due_at) if at <= now]
+        if not passed:
+            continue
+        done = {r.stage for r in obligation.reminders.all()}
+        latest = passed[-1]
+        if not any(order.index(stage) >= order.index(latest) for stage in done):
+            pairs.append((obligation, latest))
+    return pairs
 
 
 def mark_reminded(obligation: Obligation, stage: str) -> bool:

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.roles import ADMIN, LEGAL, has_any_role, primary_role
-from incidents.errors import InvalidChange, RoleForbidden
+from incidents.changing import changing, check_version, save_changes, snapshot
+from incidents.choices import Authority
+from incidents.errors import InvalidChange, RequirementsMissing, RoleForbidden
 from incidents.events import append_event
+from incidents.machines import MOMENT, REMARK, Key, Machine, Step
 from incidents.models import CustodyEntry, Event, Evidence, Incident, Referral
 from incidents.moments import check_moments, check_not_before
-from incidents.record_transitions import RecordLifecycle, locked_record, run_record_transition
 
 EDITABLE = ("authority", "authority_name", "case_number", "contact", "notes")
-TRANSITIONS = ("submit", "acknowledge", "start_investigation", "conclude", "withdraw")
+# What ``refer`` may carry to file a referral with the transition (incidents/lifecycle.py).
+REFERRAL_KEYS = ("authority", "authority_name", "submitted_at", "case_number", "contact", "notes")
 # The moment a transition records, given as ``at`` in the payload or defaulting to now.
 _MOMENT_ARG = {"submit": "submitted_at"}
 
@@ -32,8 +34,9 @@ def _call_args(referral: Referral, name: str, actor: Any, payload: dict[str, Any
 
 
 def _check_order(incident: Incident, referral: Referral, name: str, payload: dict) -> None:
-    """A referral's moment (``at``) comes after its breach's detection and after every moment
-    the referral already recorded: no answer before the submission."""
+    """A referral's moment (``at``) is plausible and comes after its breach's detection and
+    after every moment the referral already recorded: no answer before the submission."""
+    check_moments(at=payload.get("at"))
     check_not_before(
         "at",
         payload.get("at"),
@@ -49,16 +52,59 @@ def _describe(referral: Referral) -> dict[str, Any]:
     return {"id": referral.pk, "authority": referral.authority, "case_number": referral.case_number}
 
 
-LIFECYCLE = RecordLifecycle(
+# A referral's own small lifecycle; sources, targets and roles are on the model
+# (incidents/models/legal.py).
+REFERRAL = Machine(
     model=Referral,
     kind="referral",
-    transitions=TRANSITIONS,
-    required={"withdraw": ("reason",), "conclude": ("outcome",)},
-    staged={"acknowledge": ("case_number",), "conclude": ("outcome",)},
+    steps=(
+        Step("submit", ("at", "note")),
+        Step("acknowledge", ("at", "case_number", "note")),
+        Step("start_investigation", ("at", "note")),
+        Step("conclude", ("at", "outcome", "note"), requires=("outcome",)),
+        Step("withdraw", ("reason", "note"), requires=("reason",)),
+    ),
+    keys=(
+        REMARK,
+        Key("at", MOMENT),
+        Key.text_of(Referral, "case_number"),
+        Key.text_of(Referral, "outcome"),
+        Key.text_of(Referral, "withdrawn_reason", "reason"),
+    ),
+    stages={"case_number": "case_number", "outcome": "outcome"},
+    check=_check_order,
     call_args=_call_args,
     describe=_describe,
-    check=_check_order,
 )
+
+
+def check_authority_named(data: dict[str, Any], record: Any = None) -> None:
+    """An authority of kind "other" has a name (in ``data``, or already on ``record``)."""
+    authority = data.get("authority", getattr(record, "authority", None))
+    name = data.get("authority_name", getattr(record, "authority_name", ""))
+    if authority == Authority.OTHER and not name:
+        raise InvalidChange({"authority_name": [_("Name the authority when it is 'other'.")]})
+
+
+def file_submitted_referral(incident: Incident, payload: dict[str, Any], actor: Any) -> Referral:
+    """The submitted referral ``refer`` files when given one (the REFERRAL_KEYS of its payload).
+    Call inside ``changing(incident)``."""
+    check_authority_named(payload)
+    if "submitted_at" not in payload:
+        raise RequirementsMissing(["submitted_at"])
+    check_moments(submitted_at=payload["submitted_at"])
+    check_not_before("submitted_at", payload["submitted_at"], {"detected_at": incident.detected_at})
+    referral = Referral(
+        incident=incident,
+        created_by=actor,
+        **{k: payload[k] for k in REFERRAL_KEYS if k in payload and k != "submitted_at"},
+    )
+    referral.submit(submitted_at=payload["submitted_at"])
+    referral.save()
+    return referral
+
+
+apply_referral_transition = REFERRAL.run
 
 
 def may_write_referrals(user: Any) -> bool:
@@ -74,10 +120,10 @@ def ensure_may_write_referrals(actor: Any) -> None:
 def create_referral(
     incident: Incident, *, actor: Any, data: dict[str, Any]
 ) -> tuple[Referral, Event]:
-    """A new draft referral (``data`` already validated: the EDITABLE keys)."""
+    """A new draft referral (``data`` already type-checked: the EDITABLE keys)."""
     ensure_may_write_referrals(actor)
-    with transaction.atomic():
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    check_authority_named(data)
+    with changing(incident) as locked:
         referral = Referral.objects.create(incident=locked, created_by=actor, **data)
         event = append_event(
             locked, "referral.created", actor=actor, data={"referral": _describe(referral), **data}
@@ -85,17 +131,25 @@ def create_referral(
     return referral, event
 
 
+def _open_referral(incident: Incident, referral: Referral, version: int | None) -> Referral:
+    """The referral as stored, read under its incident's lock (StaleVersion if it moved on)."""
+    locked = Referral.objects.get(pk=referral.pk, incident=incident)
+    check_version(locked, version)
+    return locked
+
+
 def update_referral(
     referral: Referral, *, actor: Any, changes: dict[str, Any], expected_version: int | None = None
 ) -> tuple[Referral, Event | None]:
     """Edit a referral's details; records old and new values. No-op edits write nothing."""
     ensure_may_write_referrals(actor)
-    with locked_record(Referral, referral, expected_version) as (incident, locked):
+    with changing(referral.incident_id) as incident:
+        locked = _open_referral(incident, referral, expected_version)
         if locked.state not in Referral.OPEN:
             raise InvalidChange(
                 {"state": [_("A %(state)s referral cannot be edited.") % {"state": locked.state}]}
             )
-        diff = {}
+        before, diff = snapshot(locked), {}
         for key, new in changes.items():
             if key not in EDITABLE:
                 raise InvalidChange({key: [_("Not editable.")]})
@@ -104,8 +158,8 @@ def update_referral(
                 setattr(locked, key, new)
         if not diff:
             return locked, None
-        locked.version += 1
-        locked.save()
+        check_authority_named(changes, locked)
+        save_changes(locked, before)
         event = append_event(
             incident,
             "referral.updated",
@@ -115,26 +169,13 @@ def update_referral(
     return locked, event
 
 
-def apply_referral_transition(
-    referral: Referral,
-    name: str,
-    *,
-    actor: Any,
-    payload: dict[str, Any] | None = None,
-    expected_version: int | None = None,
-) -> tuple[Referral, Event]:
-    check_moments(at=(payload or {}).get("at"))
-    return run_record_transition(
-        LIFECYCLE, referral, name, actor=actor, payload=payload, expected_version=expected_version
-    )
-
-
 def hand_over_evidence(
     referral: Referral, *, actor: Any, evidence_ids: list[int], note: str = ""
 ) -> tuple[list[Evidence], Event]:
     """Record that evidence items were handed to the referral's authority (custody entries)."""
     ensure_may_write_referrals(actor)
-    with locked_record(Referral, referral) as (incident, locked):
+    with changing(referral.incident_id) as incident:
+        locked = _open_referral(incident, referral, None)
         items = list(Evidence.objects.filter(incident=incident, pk__in=evidence_ids))
         unknown = sorted(set(evidence_ids) - {e.pk for e in items})
         if unknown:

@@ -1,7 +1,7 @@
 """ASGI guard for request bodies, in front of Django.
 
 Django's ASGI handler reads a whole body into a spooled file before any view or upload handler
-runs, so the evidence limit checked while parsing (incidents.evidence.HashingUploadHandler)
+runs, so the evidence limit checked while parsing (incidents.legal.evidence.HashingUploadHandler)
 would come only after a huge upload had filled the disk. This refuses a body announced larger
 than the largest allowed evidence upload before reading it (413), and cuts one that streams past
 it. (daphne has already received the whole body by then; only a proxy in front can refuse
@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation.trans_real import parse_accept_lang_header
 
-from incidents.evidence import MULTIPART_OVERHEAD, EvidenceTooLarge
+from incidents.legal.evidence import MULTIPART_OVERHEAD, EvidenceTooLarge
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -72,13 +72,10 @@ class BodyLimit:
 
 
 def _language(accept_language: bytes) -> str:
-    """The first supported language in an Accept-Language header, else LANGUAGE_CODE."""
-    for code, _quality in parse_accept_lang_header(accept_language.decode("latin-1")):
-        try:
-            return translation.get_supported_language_variant(code)
-        except LookupError:
-            continue
-    return settings.LANGUAGE_CODE
+    """The language Django would pick from this Accept-Language header (else LANGUAGE_CODE)."""
+    request = HttpRequest()
+    request.META["HTTP_ACCEPT_LANGUAGE"] = accept_language.decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
 async def _refuse(send: Send, status: int, headers: dict[bytes, bytes]) -> None:

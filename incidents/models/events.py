@@ -61,6 +61,12 @@ class Event(models.Model):
         raise PermissionError("events are append-only")
 
 
+class LogHeadQuerySet(models.QuerySet):
+    def latest_seq(self) -> int:
+        """The newest seq of the log (0 before the first event): one indexed read."""
+        return self.filter(id=1).values_list("seq", flat=True).first() or 0
+
+
 class LogHead(models.Model):
     """The single row holding the newest seq and hash. Locking it serialises appends, so seq
     order is commit order: a reader that saw seq N never later finds a new event below N."""
@@ -68,6 +74,8 @@ class LogHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    objects = LogHeadQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"head #{self.seq}"

@@ -11,25 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.roles import ADMIN, ENGINEER, LEGAL, WRITER_ROLES, has_any_role, roles_of
+from core.roles import ADMINS, ENGINEERS, LEGAL_TEAM, roles_of
 from incidents import guards
 from incidents.choices import OPEN_STATES, AttackVector, Severity, State
-
-
-def _engineer_or_admin(instance: Any, user: Any) -> bool:
-    return has_any_role(user, {ENGINEER, ADMIN})
-
-
-def _legal_or_admin(instance: Any, user: Any) -> bool:
-    return has_any_role(user, {LEGAL, ADMIN})
-
-
-def _writer(instance: Any, user: Any) -> bool:
-    return has_any_role(user, WRITER_ROLES)
-
-
-def _admin(instance: Any, user: Any) -> bool:
-    return has_any_role(user, {ADMIN})
 
 
 def roles_see_incidents(roles: frozenset[str]) -> bool:
@@ -118,9 +102,7 @@ class Incident(FSMModelMixin, models.Model):
 
     # --- lifecycle (STYLE.md rules 1-3: bodies touch only this instance) ---------------------
 
-    @transition(
-        field=state, source=State.DETECTED, target=State.SCOPING, permission=_engineer_or_admin
-    )
+    @transition(field=state, source=State.DETECTED, target=State.SCOPING, permission=ENGINEERS)
     def start_scoping(self, *, actor: Any) -> None:
         self.scoping_started_at = timezone.now()
         if self.commander_id is None:
@@ -130,7 +112,7 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=State.SCOPING,
         target=State.RESTORING,
-        permission=_engineer_or_admin,
+        permission=ENGINEERS,
         conditions=[
             guards.has_attack_vector,
             guards.has_affected_systems,
@@ -144,7 +126,7 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=State.RESTORING,
         target=State.RESTORED,
-        permission=_engineer_or_admin,
+        permission=ENGINEERS,
         conditions=[guards.has_restoration_summary],
     )
     def mark_restored(self, *, actor: Any) -> None:
@@ -154,7 +136,7 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=State.RESTORED,
         target=State.REFERRED,
-        permission=_legal_or_admin,
+        permission=LEGAL_TEAM,
         conditions=[guards.has_submitted_referral],
     )
     def refer(self, *, actor: Any) -> None:
@@ -164,14 +146,14 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=State.REFERRED,
         target=State.CLOSED,
-        permission=_legal_or_admin,
+        permission=LEGAL_TEAM,
         conditions=[guards.has_no_open_obligations],
     )
     @transition(
         field=state,
         source=State.RESTORED,
         target=State.CLOSED,
-        permission=_legal_or_admin,
+        permission=LEGAL_TEAM,
         conditions=[guards.has_no_referral_reason, guards.has_no_open_obligations],
     )
     def close(self, *, actor: Any) -> None:
@@ -181,15 +163,13 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=[State.DETECTED, State.SCOPING],
         target=State.DISMISSED,
-        permission=_engineer_or_admin,
+        permission=ENGINEERS,
     )
     def dismiss(self, *, actor: Any) -> None:
         self.dismissed_at = timezone.now()
 
-    @transition(
-        field=state, source=State.DISMISSED, target=State.SCOPING, permission=_engineer_or_admin
-    )
-    @transition(field=state, source=State.CLOSED, target=State.SCOPING, permission=_admin)
+    @transition(field=state, source=State.DISMISSED, target=State.SCOPING, permission=ENGINEERS)
+    @transition(field=state, source=State.CLOSED, target=State.SCOPING, permission=ADMINS)
     def reopen(self, *, actor: Any) -> None:
         self.dismissed_at = None
         self.closed_at = None

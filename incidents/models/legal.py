@@ -12,8 +12,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.roles import LEGAL_TEAM, WRITERS
 from incidents.choices import Authority, DataCategory
-from incidents.models.incident import Incident, _legal_or_admin, _writer
+from incidents.models.incident import Incident
 
 
 class ReferralQuerySet(models.QuerySet):
@@ -80,11 +81,11 @@ class Referral(FSMModelMixin, models.Model):
 
     # Bodies take the moment from the caller so a back-dated fact (a letter filed yesterday)
     # is recorded as it happened; the event still carries the real time of the entry.
-    @transition(field=state, source=DRAFT, target=SUBMITTED, permission=_legal_or_admin)
+    @transition(field=state, source=DRAFT, target=SUBMITTED, permission=LEGAL_TEAM)
     def submit(self, *, submitted_at: Any) -> None:
         self.submitted_at = submitted_at
 
-    @transition(field=state, source=SUBMITTED, target=ACKNOWLEDGED, permission=_legal_or_admin)
+    @transition(field=state, source=SUBMITTED, target=ACKNOWLEDGED, permission=LEGAL_TEAM)
     def acknowledge(self, *, at: Any) -> None:
         self.acknowledged_at = at
 
@@ -92,7 +93,7 @@ class Referral(FSMModelMixin, models.Model):
         field=state,
         source=[SUBMITTED, ACKNOWLEDGED],
         target=INVESTIGATING,
-        permission=_legal_or_admin,
+        permission=LEGAL_TEAM,
     )
     def start_investigation(self, *, at: Any) -> None:
         if self.acknowledged_at is None:
@@ -102,12 +103,12 @@ class Referral(FSMModelMixin, models.Model):
         field=state,
         source=[SUBMITTED, ACKNOWLEDGED, INVESTIGATING],
         target=CONCLUDED,
-        permission=_legal_or_admin,
+        permission=LEGAL_TEAM,
     )
     def conclude(self, *, at: Any) -> None:
         self.concluded_at = at
 
-    @transition(field=state, source=list(OPEN), target=WITHDRAWN, permission=_legal_or_admin)
+    @transition(field=state, source=list(OPEN), target=WITHDRAWN, permission=LEGAL_TEAM)
     def withdraw(self, *, at: Any, reason: str) -> None:
         self.withdrawn_reason = reason
 
@@ -169,34 +170,11 @@ class ObligationQuerySet(models.QuerySet):
     def due_before(self, moment: Any) -> ObligationQuerySet:
         return self.filter(due_at__lt=moment)
 
-    def overdue(self, now: Any) -> ObligationQuerySet:
-        return self.open().filter(due_at__lte=now)
-
     def for_dashboard(self) -> ObligationQuerySet:
         return self.select_related("incident", "rule", "decided_by").order_by("due_at", "id")
 
     def visible_to(self, user: Any) -> ObligationQuerySet:
         return self.filter(incident__in=Incident.objects.visible_to(user))
-
-    def reminders_due(self, now: Any) -> list[tuple[Obligation, str]]:
-        """(obligation, stage) pairs to remind now: for each open obligation, the latest stage
-        whose time has come, unless that stage or a later one was already reminded. An
-        obligation created 3 h before its due time gets the 1 h and overdue reminders only."""
-        from incidents.obligations import REMINDER_STAGES, stage_times
-
-        pairs = []
-        horizon = now + max(offset for _, offset in REMINDER_STAGES)
-        candidates = self.open().filter(due_at__lte=horizon).prefetch_related("reminders")
-        for obligation in candidates.select_related("incident", "rule"):
-            passed = [s for s, at in stage_times(obligation.due_at) if at <= now]
-            if not passed:
-                continue
-            done = {r.stage for r in obligation.reminders.all()}
-            order = [s for s, _ in REMINDER_STAGES]
-            latest = passed[-1]
-            if not any(order.index(s) >= order.index(latest) for s in done):
-                pairs.append((obligation, latest))
-        return pairs
 
 
 class Obligation(FSMModelMixin, models.Model):
@@ -239,11 +217,11 @@ class Obligation(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.rule.code}/{self.step_key} for {self.incident_id}"
 
-    @transition(field=state, source=OPEN, target=FULFILLED, permission=_writer)
+    @transition(field=state, source=OPEN, target=FULFILLED, permission=WRITERS)
     def fulfil(self, *, by: Any, at: Any) -> None:
         self.decided_by, self.decided_at = by, at
 
-    @transition(field=state, source=OPEN, target=WAIVED, permission=_legal_or_admin)
+    @transition(field=state, source=OPEN, target=WAIVED, permission=LEGAL_TEAM)
     def waive(self, *, by: Any, at: Any) -> None:
         self.decided_by, self.decided_at = by, at
 

@@ -25,9 +25,9 @@ from django.conf import settings
 
 from core.authentication import Credential, user_for_credential
 from core.roles import roles_of
-from incidents import stream
-from incidents.events import latest_seq
-from incidents.models import Incident, roles_see_incidents
+from incidents.models import Incident, LogHead, roles_see_incidents
+from incidents.stream import push
+from incidents.stream.backpressure import TransportGate
 
 log = logging.getLogger("breach_desk.stream")
 
@@ -87,7 +87,7 @@ class Hub:
         layer = get_channel_layer()
         try:
             channel = await layer.new_channel()
-            await layer.group_add(stream.GROUP, channel)
+            await layer.group_add(push.GROUP, channel)
         except Exception as exc:
             ready.set_exception(exc)
             ready.exception()  # retrieved: each waiting consumer reports it
@@ -102,14 +102,14 @@ class Hub:
                     log.exception("live stream: receiving from the channel layer failed")
                     await asyncio.sleep(1)
                     continue
-                if message.get("type") == stream.MESSAGE_TYPE:
+                if message.get("type") == push.MESSAGE_TYPE:
                     await self._fan_out(message)
-                elif message.get("type") == stream.ACCESS_TYPE:
+                elif message.get("type") == push.ACCESS_TYPE:
                     self.ended_sessions.update(message.get("ended_sessions", ()))
                     self.access_changed.set()
         finally:
             with contextlib.suppress(Exception):
-                await layer.group_discard(stream.GROUP, channel)
+                await layer.group_discard(push.GROUP, channel)
 
     async def _fan_out(self, message: dict[str, Any]) -> None:
         for consumer in list(self.consumers):
@@ -125,7 +125,7 @@ class Hub:
         while True:
             await asyncio.sleep(settings.STREAM_HEARTBEAT_SECONDS)
             try:
-                seq = await database_sync_to_async(latest_seq)()
+                seq = await database_sync_to_async(LogHead.objects.latest_seq)()
             except Exception as exc:
                 log.warning("live stream: heartbeat cannot read the log head (%s)", exc)
                 continue
@@ -193,34 +193,6 @@ def hub() -> Hub:
     return _hubs[loop]
 
 
-class TransportGate:
-    """Twisted push producer on daphne's connection: the transport pauses us when its write
-    buffer passes 64 KiB (the client is not reading) and resumes us when it drains, so a slow
-    client queues frames here, where the queue is bounded, not in an unbounded socket buffer."""
-
-    def __init__(self, send: Any) -> None:
-        self.open = asyncio.Event()
-        self.open.set()
-        # daphne hands each application ``partial(server.handle_reply, protocol)``; elsewhere
-        # (tests, other servers) there is no protocol and the gate simply stays open.
-        protocol = next(iter(getattr(send, "args", ())), None)
-        transport = getattr(protocol, "transport", None)
-        if transport is not None and getattr(transport, "producer", None) is None:
-            try:
-                protocol.registerProducer(self, True)
-            except Exception:  # never refuse a client over a diagnostic
-                log.debug("live stream: could not watch the transport", exc_info=True)
-
-    def pauseProducing(self) -> None:  # noqa: N802 - Twisted's interface
-        self.open.clear()
-
-    def resumeProducing(self) -> None:  # noqa: N802
-        self.open.set()
-
-    def stopProducing(self) -> None:  # noqa: N802
-        self.open.set()
-
-
 class EventStreamConsumer(AsyncWebsocketConsumer):
     """``/ws/events/`` (every visible incident) and ``/ws/incidents/<reference>/`` (one)."""
 
@@ -251,7 +223,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             return await self._refuse(CLOSE_UNAVAILABLE)
         self.joined = True
         try:
-            seq = await database_sync_to_async(latest_seq)()
+            seq = await database_sync_to_async(LogHead.objects.latest_seq)()
         except BaseException:
             self._leave()
             raise

@@ -1,5 +1,8 @@
 """The live stream's publishing side: after an event commits, tell every web process about it.
 
+``append_event`` (incidents/events.py) schedules ``publish_event`` with ``transaction.on_commit``
+at the write site; nothing else registers it.
+
 A push may be missed (STYLE.md rule 5): clients notice a gap in ``seq`` or reconnect, and catch
 up from ``GET /api/events/?after=<seq>``. So a broadcast is bounded in time and never raises into
 the write that caused it; Redis being down costs a log line, not a failed transition.
@@ -13,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,6 +29,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework.authtoken.models import Token
 
 from incidents.models import Event
+from incidents.stream.frames import EventSerializer, IncidentSummarySerializer
 
 log = logging.getLogger("breach_desk.stream")
 
@@ -40,9 +43,6 @@ ACCESS_TYPE = "stream.access"
 
 def client_message(event: Event) -> dict[str, Any]:
     """The websocket frame for one event: the same shapes as the REST API."""
-    # Imported here: the serializers pull in the lifecycle, which is not needed to load this module.
-    from incidents.api.serializers import EventSerializer, IncidentSummarySerializer
-
     return {
         "type": "event",
         "seq": event.seq,
@@ -72,53 +72,29 @@ async def _group_send(message: dict[str, Any], timeout: float) -> None:
 
 def broadcast_now(message: dict[str, Any]) -> None:
     """Send to every stream connection now, waiting at most STREAM_SEND_TIMEOUT seconds.
-    Raises on failure; the hook below is the caller that swallows."""
+    Raises on failure; ``publish`` is the caller that swallows."""
     async_to_sync(_group_send)(message, settings.STREAM_SEND_TIMEOUT)
 
 
-def _serving_loop() -> asyncio.AbstractEventLoop | None:
-    """The web server's event loop when called from one of its request threads, else None.
-
-    asgiref records it in every thread it runs sync code in (it is how ``async_to_sync`` finds
-    its way back); a management command or a plain test has none."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    return loop if loop is not None and loop.is_running() else None
-
-
-async def _send_logged(message: dict[str, Any]) -> None:
+def publish(message: dict[str, Any]) -> None:
+    """Send ``message`` to every web process. Never raises: what it carries may be missed and
+    is re-fetched (STYLE.md rule 5), so Redis being down costs a log line, not a request."""
     try:
-        await _group_send(message, settings.STREAM_SEND_TIMEOUT)
-    except Exception as exc:
-        _log_missed(message, exc)
-
-
-def _publish(message: dict[str, Any]) -> None:
-    """Send ``message`` to every web process. Never raises.
-
-    In a web request the send is handed to the server's event loop and the request answers
-    without waiting for it: the push has the same time bound and the same logging either way,
-    and the request thread stops paying a round trip to the loop per event (bench/README.md)."""
-    try:
-        loop = _serving_loop()
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(_send_logged(message), loop)
-        else:
-            broadcast_now(message)
+        broadcast_now(message)
     except Exception as exc:  # Redis down, timeout, anything: see _log_missed
         _log_missed(message, exc)
 
 
-def broadcast_committed_event(event: Event) -> None:
-    """``on_event_committed`` hook. Never raises: the change is already committed and stays a
+def publish_event(event: Event) -> None:
+    """Push one committed event to the live stream (scheduled by ``append_event`` with
+    ``transaction.on_commit``). Never raises: the change is already committed and stays a
     success whatever happens here."""
     try:
         message = layer_message(event)
     except Exception as exc:
         _log_missed({"type": MESSAGE_TYPE, "seq": event.seq}, exc)
         return
-    _publish(message)
+    publish(message)
 
 
 def access_changed(ended_session: str | None = None) -> None:
@@ -130,7 +106,7 @@ def access_changed(ended_session: str | None = None) -> None:
     A sign-out names its session because Django announces it before deleting the session: a
     re-check could still find it valid."""
     message = {"type": ACCESS_TYPE, "ended_sessions": [ended_session] if ended_session else []}
-    transaction.on_commit(lambda: _publish(message), robust=True)
+    transaction.on_commit(lambda: publish(message), robust=True)
 
 
 def watch_access_changes() -> None:

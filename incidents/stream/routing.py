@@ -11,12 +11,12 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.routing import URLRouter
+from channels.sessions import CookieMiddleware
 from django.conf import settings
-from django.http.cookie import parse_cookie
 from django.urls import re_path
 
 from core.authentication import Credential, user_for_credential
-from incidents.consumers import EventStreamConsumer
+from incidents.stream.consumers import EventStreamConsumer
 
 websocket_urlpatterns = [
     re_path(r"^ws/events/$", EventStreamConsumer.as_asgi()),
@@ -36,7 +36,7 @@ def _credential(scope: dict[str, Any]) -> Credential | None:
     if authorization is not None:
         kind, _, key = authorization.partition(" ")
         return ("token", key.strip()) if kind.lower() == "token" else None
-    key = parse_cookie(_header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME)
+    key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
     return ("session", key) if key else None
 
 
@@ -45,7 +45,7 @@ class StreamAuthMiddleware(BaseMiddleware):
     ask again while the connection lasts (``Hub.recheck`` in incidents/consumers.py). Unlike
     channels' AuthMiddlewareStack it does not wrap ``send`` (the stream never changes the
     session), which keeps daphne's own send reachable for the consumer's back-pressure gate and
-    saves a hop per frame."""
+    saves a hop per frame (incidents/stream/backpressure.py)."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         credential = _credential(scope)
@@ -55,4 +55,6 @@ class StreamAuthMiddleware(BaseMiddleware):
 
 
 def websocket_application() -> Any:
-    return StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
+    # channels' CookieMiddleware reads the cookies (and, unlike its session middleware, leaves
+    # ``send`` unwrapped: the back-pressure gate needs daphne's own).
+    return CookieMiddleware(StreamAuthMiddleware(URLRouter(websocket_urlpatterns)))

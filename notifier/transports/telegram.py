@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from typing import Any
 
 from django.conf import settings
@@ -52,7 +53,10 @@ def translate(exc: TelegramError) -> TransportError:
     """Map python-telegram-bot's errors onto what the worker needs to decide."""
     text = str(exc)
     if isinstance(exc, RetryAfter):
-        return TransportError(text, retry_after=_seconds(exc._retry_after))
+        with warnings.catch_warnings():
+            # PTB 22 reads its int form as deprecated in favour of a timedelta; both are seconds.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return TransportError(text, retry_after=_seconds(exc.retry_after))
     if isinstance(exc, Forbidden):  # blocked by the user, kicked from the chat
         return TransportError(text, permanent=True, chat_gone=True)
     if isinstance(exc, InvalidToken):

@@ -271,6 +271,6 @@ def test_incident_page_says_when_someone_else_changes_it_and_keeps_the_typing(se
     assert page.locator("#changed").is_hidden()
     api(base, "POST", f"/api/incidents/{reference}/transitions/start_scoping/", token=admin)
     page.wait_for_selector("#changed:not([hidden])", timeout=3000)
-    assert "Start scoping by admin" in page.locator("#changed").inner_text()
+    assert "Scoping started by admin" in page.locator("#changed").inner_text()
     assert page.input_value("#id_summary") == "half-typed analysis"  # nothing reloaded
     assert page.csp_errors == []

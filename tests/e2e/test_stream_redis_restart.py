@@ -10,7 +10,7 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 
-from incidents.events import latest_seq
+from incidents.models import LogHead
 from tests.stream.conftest import token_of
 from tests.stream.servers import REDIS_SERVER, LiveClient, RedisServer, daphne, edit, transition
 
@@ -59,7 +59,7 @@ async def test_transitions_succeed_while_redis_is_down_and_clients_catch_up_afte
                     continue
             else:
                 pytest.fail("no live event within 20 s of Redis coming back")
-            head = await database_sync_to_async(latest_seq)()
+            head = await database_sync_to_async(LogHead.objects.latest_seq)()
             assert message["incident"]["title"].startswith("Leaked backup (")
             # The client that stayed connected through the outage sees a gap or a heartbeat
             # and resyncs; neither client misses anything.

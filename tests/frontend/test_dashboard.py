@@ -147,7 +147,7 @@ def test_deadlines_count_down_and_say_how_long_overdue():
 
 
 def test_dashboard_deadline_panel_shows_the_countdown(users, incident_in):
-    from incidents.obligations import seed_rules
+    from incidents.legal.obligations import seed_rules
 
     seed_rules()
     incident_in("scoping", data_categories=["contact"])

@@ -224,12 +224,12 @@ def test_invalid_new_incident_is_a_400(users):
 
 
 def test_lifecycle_picture_is_generated_and_highlights_the_current_state(users, incident_in):
-    from incidents.lifecycle import all_transitions
+    from incidents.lifecycle import INCIDENT
 
     incident = incident_in("restoring")
     html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
     svg = html.split('<svg class="lifecycle"')[1].split("</svg>")[0]
-    assert svg.count('class="edge"') == len(all_transitions())
+    assert svg.count('class="edge"') == len(INCIDENT.transitions())
     assert svg.count('class="node') == 7
     assert 'class="node current" data-state="restoring"' in svg
 
@@ -285,8 +285,8 @@ def test_executive_sees_notes_but_no_note_form_and_a_post_is_403(users, incident
 def test_persian_timeline_names_every_kind_of_event_in_persian(users, incident_in):
     """Referral, acknowledgement and note events used to show their machine names."""
     from incidents.acknowledgements import acknowledge
+    from incidents.legal.referrals import apply_referral_transition, create_referral
     from incidents.notes import add_note
-    from incidents.referrals import apply_referral_transition, create_referral
 
     incident = incident_in("detected")
     acknowledge(incident, users["admin"])
@@ -450,10 +450,25 @@ def test_the_count_is_a_text_input_the_browser_does_not_empty(users, incident_in
 
 
 def test_searching_a_reference_with_persian_digits_finds_it(users, incident_in):
-    incident = incident_in("scoping")
+    incident, other = incident_in("scoping"), incident_in("scoping")
     persian = incident.reference.lower().translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
-    html = browser(users["executive"]).get("/incidents/", {"q": persian}).content.decode()
+    html = browser(users["executive"]).get("/incidents/", {"search": persian}).content.decode()
     assert f'href="/incidents/{incident.reference}/"' in html
+    assert f'href="/incidents/{other.reference}/"' not in html
+
+
+def test_the_page_list_and_the_api_list_read_the_same_filters(users, incident_in, api):
+    """One IncidentFilter: the same query string picks the same incidents on both."""
+    incident_in("scoping", severity="high", title="Phishing wave")
+    incident_in("scoping", severity="low", title="Phishing test")
+    incident_in("restoring", severity="high", title="Backup exposed")
+    query = {"search": "phishing", "severity": "high", "ordering": "-reference"}
+    found = [
+        i["reference"] for i in api("executive").get("/api/incidents/", query).json()["results"]
+    ]
+    html = browser(users["executive"]).get("/incidents/", query).content.decode()
+    listed = re.findall(r'href="/incidents/(INC-[0-9-]+)/"', html)
+    assert found == listed and len(found) == 1
 
 
 def test_a_moment_refusal_reads_in_persian_words_and_jalali_time(users, incident_in):
@@ -563,7 +578,7 @@ def test_moment_boxes_show_jalali_in_persian_and_the_picker_in_english(users, in
 
 
 def test_refer_asks_for_nothing_once_a_submitted_referral_is_on_record(users, incident_in):
-    from incidents.referrals import apply_referral_transition, create_referral
+    from incidents.legal.referrals import apply_referral_transition, create_referral
 
     incident = incident_in("restored")
     html = browser(users["legal"]).get(f"/incidents/{incident.reference}/").content.decode()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from incidents.legal.obligations import seed_rules
 from incidents.models import Event, Obligation, Referral
-from incidents.obligations import seed_rules
 from tests.frontend.helpers import browser
 
 
@@ -114,7 +114,7 @@ def test_executive_cannot_upload_evidence(users, incident_in, settings, tmp_path
 
 
 def test_referral_actions_come_in_the_order_a_referral_moves(users, incident_in):
-    from incidents.referrals import apply_referral_transition, create_referral
+    from incidents.legal.referrals import apply_referral_transition, create_referral
 
     incident = incident_in("restored")
     data = {"authority": "cyber_police"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from incidents.events import GENESIS_HASH, event_hash, latest_seq
+from incidents.events import GENESIS_HASH, event_hash
 from incidents.lifecycle import apply_transition, create_incident, update_incident
-from incidents.models import Event
+from incidents.models import Event, LogHead
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_seq_is_global_and_increasing(incident_in, engineer):
     apply_transition(first, "dismiss", actor=engineer, payload={"reason": "dup"})
     seqs = list(Event.objects.order_by("id").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
-    assert latest_seq() == seqs[-1]
+    assert LogHead.objects.latest_seq() == seqs[-1]
     assert {e.incident_id for e in Event.objects.all()} == {first.pk, second.pk}
 
 
@@ -47,7 +47,7 @@ def test_rolled_back_change_leaves_no_event_and_no_seq_gap(engineer):
     with pytest.raises(Boom), transaction.atomic():
         create_incident(actor=engineer, data={"title": "t", "severity": "low"})
         raise Boom
-    assert Event.objects.count() == 0 and latest_seq() == 0
+    assert Event.objects.count() == 0 and LogHead.objects.latest_seq() == 0
     incident, event = create_incident(actor=engineer, data={"title": "t", "severity": "low"})
     assert event.seq == 1 and incident.reference.endswith("-0001")
 

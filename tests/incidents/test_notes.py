@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from incidents.errors import InvalidChange, RoleForbidden
+from incidents.legal.record import verify_record
 from incidents.models import Event
 from incidents.notes import NOTE_MAX_LENGTH, add_note
-from incidents.record import verify_record
 from tests.conftest import client_for
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from incidents.obligations import seed_rules
+from incidents.legal.obligations import seed_rules
 
 
 @pytest.fixture

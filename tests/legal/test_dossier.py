@@ -26,13 +26,19 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 from rest_framework.test import APIClient
 
-from incidents.dossier import ZERO_WIDTH_RUN_LIMIT, _Pdf, font_path, trim_zero_width_runs, when
-from incidents.dossier_bidi import NEUTRAL_RUN_LIMIT, bound_neutral_runs, direction_of
+from incidents.legal.dossier import (
+    ZERO_WIDTH_RUN_LIMIT,
+    _Pdf,
+    font_path,
+    trim_zero_width_runs,
+    when,
+)
+from incidents.legal.dossier_bidi import NEUTRAL_RUN_LIMIT, bound_neutral_runs, direction_of
+from incidents.legal.obligations import apply_obligation_transition
+from incidents.legal.referrals import apply_referral_transition, create_referral, hand_over_evidence
 from incidents.lifecycle import update_incident
 from incidents.models import CustodyEntry, Evidence, Incident, Obligation, Referral
 from incidents.notes import NOTE_MAX_LENGTH, add_note
-from incidents.obligations import apply_obligation_transition
-from incidents.referrals import apply_referral_transition, create_referral, hand_over_evidence
 
 pytestmark = pytest.mark.django_db
 

@@ -75,7 +75,7 @@ def test_file_above_the_limit_is_413_and_nothing_is_kept(api, incident_in, media
 
 
 def test_announced_oversized_body_is_refused_before_reading(incident_in, media, settings, users):
-    from incidents.evidence import EvidenceTooLarge, HashingUploadHandler
+    from incidents.legal.evidence import EvidenceTooLarge, HashingUploadHandler
 
     settings.EVIDENCE_MAX_BYTES = 1000
     handler = HashingUploadHandler()
@@ -189,7 +189,7 @@ def test_obligation_fulfilled_with_an_evidence_document(rules, api, incident_in,
 
 
 async def _run_limited(headers: list, chunks: list[bytes]) -> tuple[list, list]:
-    from incidents.upload_limit import BodyLimit
+    from incidents.legal.upload_limit import BodyLimit
 
     seen, sent = [], []
     queue = [
@@ -229,7 +229,7 @@ async def test_asgi_guard_refuses_an_announced_oversized_body_before_django(sett
 
 
 async def test_asgi_guard_cuts_a_body_that_streams_past_the_limit(settings):
-    from incidents.upload_limit import body_limit
+    from incidents.legal.upload_limit import body_limit
 
     settings.EVIDENCE_MAX_BYTES = 1000
     chunk = b"x" * (body_limit() // 2 + 1)

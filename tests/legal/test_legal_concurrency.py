@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
+from incidents.legal.obligations import apply_obligation_transition
+from incidents.legal.referrals import apply_referral_transition, create_referral
 from incidents.models import Event, Obligation, Referral
-from incidents.obligations import apply_obligation_transition
-from incidents.referrals import apply_referral_transition, create_referral
 from tests.incidents.test_concurrency import outcome, race
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from incidents.legal.obligations import mark_reminded, reminders_due
 from incidents.lifecycle import apply_transition, update_incident
 from incidents.models import Event, JurisdictionRule, Obligation
-from incidents.obligations import mark_reminded
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_corrected_aware_at_moves_open_deadlines_and_records_it(rules, incident_
 
 
 def apply_obligation(obligation: Obligation, name: str, actor: Any, **payload: Any) -> Any:
-    from incidents.obligations import apply_obligation_transition
+    from incidents.legal.obligations import apply_obligation_transition
 
     return apply_obligation_transition(obligation, name, actor=actor, payload=payload)[0]
 
@@ -160,7 +160,7 @@ def test_each_reminder_stage_is_due_once(rules, incident_in):
     decision = incident.obligations.get(step_key="referral_decision")  # due in 24 h
 
     def due_at(moment: dt.datetime) -> list[tuple[int, str]]:
-        pairs = Obligation.objects.reminders_due(moment)
+        pairs = reminders_due(moment)
         return [(o.pk, s) for o, s in pairs if o.pk == decision.pk]
 
     assert due_at(now - dt.timedelta(minutes=1)) == []
@@ -183,7 +183,7 @@ def test_fulfilled_obligations_get_no_reminders(rules, incident_in, legal):
     incident = incident_in("restoring", aware_at=now, detected_at=now)
     for obligation in incident.obligations.all():
         apply_obligation(obligation, "fulfil", legal, note="done early")
-    assert Obligation.objects.reminders_due(now + dt.timedelta(days=5)) == []
+    assert reminders_due(now + dt.timedelta(days=5)) == []
 
 
 def test_moved_deadline_is_reminded_again(rules, incident_in, legal):
@@ -193,7 +193,7 @@ def test_moved_deadline_is_reminded_again(rules, incident_in, legal):
     mark_reminded(decision, "24h")
     later = now + dt.timedelta(hours=10)
     update_incident(incident, actor=legal, changes={"aware_at": later})
-    pairs = Obligation.objects.reminders_due(later + dt.timedelta(minutes=1))
+    pairs = reminders_due(later + dt.timedelta(minutes=1))
     assert (decision.pk, "24h") in [(o.pk, s) for o, s in pairs]
 
 
@@ -240,7 +240,7 @@ def test_rule_with_unusable_steps_is_refused_by_validation(rules, steps):
 
 
 def test_reminder_facts_carry_no_personal_data(rules, incident_in):
-    from incidents.obligations import reminder_facts
+    from incidents.legal.obligations import reminder_facts
 
     obligation = incident_in("restoring", summary="Customer Ali Rezaei's card").obligations.first()
     facts = reminder_facts(obligation, "24h")
@@ -249,7 +249,7 @@ def test_reminder_facts_carry_no_personal_data(rules, incident_in):
 
 
 def test_enabling_a_rule_can_be_applied_to_open_incidents(rules, incident_in, users):
-    from incidents.obligations import resync_open_incidents
+    from incidents.legal.obligations import resync_open_incidents
 
     incident = incident_in("restoring")
     closed_before = incident_in("dismissed")
@@ -298,5 +298,5 @@ def test_reminder_stages_of_a_due_date_near_year_one_have_passed_instead_of_over
     # Only a row written before moments were checked can hold such a date: set it directly.
     near_year_one = dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(hours=2)
     Obligation.objects.filter(pk=obligation.pk).update(due_at=near_year_one)
-    due = dict(Obligation.objects.reminders_due(timezone.now()))
+    due = dict(reminders_due(timezone.now()))
     assert due[Obligation.objects.get(pk=obligation.pk)] == "overdue"

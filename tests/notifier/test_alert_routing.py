@@ -89,7 +89,7 @@ def test_message_uses_recipient_language(users, linked, run_worker, fake_telegra
     run_worker()
     texts = {int(c.params["chat_id"]): c.params["text"] for c in fake_telegram.sent()}
     assert "New incident" in texts[1006]
-    assert "رخداد جدید" in texts[1001]
+    assert "رخداد تازه" in texts[1001]
 
 
 def test_no_duplicate_alert_when_derived_and_run_twice(users, linked, run_worker, fake_telegram):

@@ -32,7 +32,7 @@ def test_unacknowledged_critical_incident_escalates_once(
     assert escalations(incident) == [1]
     run_worker()
     assert sorted(int(c.params["chat_id"]) for c in fake_telegram.sent()) == [1003, 1004]
-    assert "ESCALATION" in fake_telegram.sent()[0].params["text"]
+    assert "Escalated: critical incident not acknowledged" in fake_telegram.sent()[0].params["text"]
     assert escalate_due(timezone.now() + dt.timedelta(minutes=21)) == 1
     assert escalations(incident) == [1, 2]
 
@@ -60,4 +60,4 @@ def test_acknowledgement_reaches_the_commander(
     acknowledge(incident, users["engineer2"])
     run_worker()
     texts = [c.params["text"] for c in fake_telegram.sent(1001)]
-    assert any("Acknowledged" in t for t in texts)
+    assert any("Alert acknowledged" in t for t in texts)

@@ -56,7 +56,7 @@ def test_new_logs_an_incident_through_the_domain_and_offers_the_next_step(
     assert incident.reporter == users["engineer"]
     created = Event.objects.get(incident=incident)
     assert (created.kind, created.actor_username) == ("created", "engineer")
-    assert reply["text"] == f"Logged {incident.reference} (high)."
+    assert reply["text"] == f"Logged {incident.reference} (High)."
     assert TITLE not in str(reply)  # Telegram keeps chats: the reply does not repeat the title
     assert callbacks(reply["reply_markup"]) == [f"run:start_scoping:{incident.reference}"]
 

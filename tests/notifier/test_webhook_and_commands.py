@@ -112,7 +112,7 @@ def test_status_open_and_ack_commands(linked, incident_in, tg_settings):
     second = incident_in("scoping", title="Newer")
     listing = command("/open", 1006)
     assert listing.index(second.reference) < listing.index(first.reference)
-    assert "scoping" in command(f"/status {second.reference}", 1006)
+    assert "Scoping" in command(f"/status {second.reference}", 1006)
     assert "Acknowledged" in command(f"/ack {first.reference.lower()}", 1006)
     assert acks(first) == ["engineer2"]
     assert "No such incident" in command("/status INC-1999-0001", 1006)
@@ -149,7 +149,8 @@ def test_transition_in_api_reaches_linked_chat_and_acknowledge_works_from_it(
     assert response.status_code == 200, response.content
     run_worker()
     message = fake_telegram.sent(1006)[-1]
-    assert incident.reference in message.params["text"] and "scoping" in message.params["text"]
+    assert incident.reference in message.params["text"]
+    assert "State: Detected → Scoping" in message.params["text"]
     button = message.params["reply_markup"]["inline_keyboard"][0][0]
     callback = {
         "update_id": next(_ids),

@@ -12,15 +12,15 @@ from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.test import Client
 
-from incidents import stream
-from incidents.consumers import (
+from incidents.lifecycle import apply_transition, update_incident
+from incidents.models import LogHead
+from incidents.stream import push as stream
+from incidents.stream.consumers import (
     CLOSE_NO_ROLE,
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_INCIDENT,
 )
-from incidents.events import latest_seq
-from incidents.lifecycle import apply_transition, update_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,7 +68,7 @@ async def test_unknown_incident_is_closed_with_4404(ws):
 
 async def test_hello_carries_the_latest_seq(ws, incident_in):
     await database_sync_to_async(incident_in)("scoping")
-    expected = await database_sync_to_async(latest_seq)()
+    expected = await database_sync_to_async(LogHead.objects.latest_seq)()
     communicator = await ws("executive")
     assert await hello(communicator) == expected == 2
     await communicator.disconnect()
@@ -145,7 +145,7 @@ async def test_rolled_back_change_sends_nothing(ws, incident_in, users):
 
     await database_sync_to_async(change_then_fail)()
     assert await communicator.receive_nothing(timeout=0.5)
-    assert await database_sync_to_async(latest_seq)() == seq
+    assert await database_sync_to_async(LogHead.objects.latest_seq)() == seq
     await communicator.disconnect()
 
 
@@ -181,7 +181,7 @@ async def test_a_seq_that_never_arrives_is_skipped_after_the_hold(ws, settings):
 
 async def test_slow_client_is_dropped_while_others_keep_receiving(ws, settings, monkeypatch):
     settings.STREAM_CLIENT_QUEUE = 3
-    from incidents import consumers
+    from incidents.stream import consumers
 
     real_gate = consumers.TransportGate
     gates: list[Any] = []
@@ -206,7 +206,7 @@ async def test_slow_client_is_dropped_while_others_keep_receiving(ws, settings, 
 
 
 async def test_paused_client_gets_its_backlog_in_order_when_it_reads_again(ws, monkeypatch):
-    from incidents import consumers
+    from incidents.stream import consumers
 
     real_gate = consumers.TransportGate
     gates: list[Any] = []
@@ -247,7 +247,7 @@ async def test_heartbeat_tells_a_client_about_an_event_that_was_not_broadcast(
 
 
 async def test_connection_is_closed_with_1011_while_the_channel_layer_is_down(ws, monkeypatch):
-    from incidents import consumers
+    from incidents.stream import consumers
 
     class RedisDown:
         async def new_channel(self) -> str:
@@ -388,7 +388,7 @@ async def test_a_session_from_before_a_secret_key_rotation_is_read_but_never_cha
 
 
 async def hub_recheck() -> None:
-    from incidents.consumers import hub
+    from incidents.stream.consumers import hub
 
     await hub().recheck()
 

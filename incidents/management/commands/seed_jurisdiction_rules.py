@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from incidents.obligations import seed_rules
+from incidents.legal.obligations import seed_rules
 
 
 class Command(BaseCommand):

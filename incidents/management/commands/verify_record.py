@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from incidents.record import Checkpoint, checkpoint, verify_record
+from incidents.legal.record import Checkpoint, checkpoint, verify_record
 
 
 class Command(BaseCommand):

@@ -1,0 +1,168 @@
+"""The incident page's content (the workspace), shared by every view that shows it: the page
+itself, and each form's view when a form comes back refused. Views import this module; it
+imports no view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from core.formats import moment
+from frontend import charts, forms
+from incidents.acknowledgements import acknowledge_offered, acknowledged_by
+from incidents.choices import TERMINAL_STATES, DataCategory
+from incidents.errors import (
+    DomainError,
+    InvalidChange,
+    MomentOutOfOrder,
+    RequirementsMissing,
+    StaleVersion,
+)
+from incidents.labels import FIELD_LABELS, RECORD_TRANSITION_LABELS, TRANSITION_LABELS, event_labels
+from incidents.legal.evidence import may_download, may_upload
+from incidents.legal.obligations import OBLIGATION
+from incidents.legal.referrals import REFERRAL, may_write_referrals
+from incidents.lifecycle import EDITABLE_FIELDS, INCIDENT, may_edit_incidents, transition_options
+from incidents.machines import Machine, options
+from incidents.models import Incident
+from incidents.notes import may_add_notes
+
+SECTIONS = {
+    "summary": forms.SummaryForm,
+    "timing": forms.TimingForm,
+    "scope": forms.ScopeForm,
+    "restoration": forms.RestorationForm,
+}
+# The record machines the page drives, by the URL's kind.
+RECORD_MACHINES = {"referrals": REFERRAL, "obligations": OBLIGATION}
+
+
+def incident_for(request: HttpRequest, reference: str) -> Incident:
+    visible = Incident.objects.visible_to(request.user).with_people()
+    return get_object_or_404(visible, reference=reference)
+
+
+def add_errors(form: Any, error: InvalidChange) -> None:
+    """Show a domain refusal on the fields it names, with what the person typed kept."""
+    for field, messages in readable(error).items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+def readable(error: InvalidChange) -> dict[str, list[str]]:
+    """The refusal's messages for a page: a moment it names is shown in the reader's calendar
+    and a field by its label, not as the API's ISO time and field name."""
+    if isinstance(error, MomentOutOfOrder):
+        field = str(FIELD_LABELS.get(error.field, error.field))
+        return {error.name: [error.template % {"field": field, "moment": moment(error.bound)}]}
+    return error.errors
+
+
+def _steps(incident: Incident, user: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": o.name,
+            "label": TRANSITION_LABELS[o.name],
+            "target": o.target,
+            "missing": [FIELD_LABELS.get(m, m) for m in o.missing],
+            # Close from "referred" takes nothing; from "restored" it needs the reason.
+            "fields": o.accepts if o.takes_payload else (),
+        }
+        for o in transition_options(incident, user)
+    ]
+
+
+def _actions(machine: Machine, record: Any, user: Any) -> list[dict[str, Any]]:
+    """A record's transitions this user may run now, in the order the record moves."""
+    return [
+        {"name": o.name, "label": RECORD_TRANSITION_LABELS.get(o.name, o.name), "fields": o.accepts}
+        for o in options(machine, record, user)
+        if not o.missing
+    ]
+
+
+def _legal(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    user = request.user
+    evidence = incident.evidence.all()
+    return {
+        "referral_rows": [
+            {"record": r, "actions": _actions(REFERRAL, r, user)} for r in incident.referrals.all()
+        ],
+        "obligation_rows": [
+            {"record": o, "actions": _actions(OBLIGATION, o, user)}
+            for o in incident.obligations.select_related("rule").order_by("due_at", "id")
+        ],
+        "may_refer": may_write_referrals(user),
+        "referral_form": forms.ReferralForm(),
+        "referral_action_form": forms.transition_form(REFERRAL)(),
+        "obligation_form": forms.transition_form(OBLIGATION)(evidence=evidence),
+        "now": timezone.now(),
+        "evidence": list(incident.evidence.order_by("-id").prefetch_related("custody")),
+        "may_upload": may_upload(user),
+        "may_download": may_download(user),
+        "evidence_form": forms.EvidenceForm(),
+    }
+
+
+def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
+    """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
+    may_edit = may_edit_incidents(request.user) and incident.state not in TERMINAL_STATES
+    # The section forms start from the stored values of the fields a person may edit.
+    initial = {"version": incident.version, **{f: getattr(incident, f) for f in EDITABLE_FIELDS}}
+    acknowledgers = acknowledged_by(incident)
+    events = list(incident.events.order_by("-seq")[:200])
+    context = {
+        "incident": incident,
+        "may_edit": may_edit,
+        "options": _steps(incident, request.user),
+        "transition_form": forms.transition_form(INCIDENT)(initial={"version": incident.version}),
+        "may_note": may_add_notes(request.user),
+        "acknowledged_by": acknowledgers,
+        "may_acknowledge": acknowledge_offered(incident, request.user, acknowledgers),
+        "note_form": forms.NoteForm(),
+        "lifecycle": charts.lifecycle(incident.state, rtl=translation.get_language_bidi()),
+        "referrals": list(incident.referrals.all()),
+        "events": events,
+        # The live notice starts from the newest change this page shows.
+        "last_seq": events[0].seq if events else 0,
+        "event_labels": event_labels(),
+        "categories": [
+            DataCategory(c).label for c in incident.data_categories if c in DataCategory.values
+        ],
+        **{f"{name}_form": form_class(initial=initial) for name, form_class in SECTIONS.items()},
+        **_legal(request, incident),
+    }
+    context.update(extra)
+    return context
+
+
+def page(request: HttpRequest, incident: Incident, status: int = 200, **extra: Any) -> HttpResponse:
+    """The incident page, with ``extra`` in place of what a refused form should show again."""
+    context = workspace(request, incident, **extra)
+    return render(request, "frontend/incident_detail.html", context, status=status)
+
+
+def refused(
+    request: HttpRequest, incident: Incident, error: DomainError, **extra: Any
+) -> HttpResponse:
+    """The page again, fresh from the database, saying why the change was refused."""
+    if isinstance(error, StaleVersion):
+        message = _(
+            "Someone else changed this incident while you worked. The page now shows their "
+            "change; what you typed is still in the form: check it and send it again."
+        )
+    elif isinstance(error, RequirementsMissing):
+        message = _("Still missing: %(fields)s") % {
+            "fields": ", ".join(str(FIELD_LABELS.get(m, m)) for m in error.missing)
+        }
+    elif isinstance(error, InvalidChange):
+        message = " ".join(
+            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}" for k, v in readable(error).items()
+        )
+    else:
+        message = error.detail
+    incident.refresh_from_db()
+    return page(request, incident, error.status, error=message, **extra)
