@@ -58,9 +58,7 @@ class DaemonRequestThreads:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        """An HTTP request (core/asgi.py mounts this on the "http" protocol only)."""
         executor = DaemonThreadExecutor()
         try:
             async with ThreadSensitiveContext(executor=executor):

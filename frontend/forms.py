@@ -257,6 +257,17 @@ class TransitionForm(VersionedForm):
         step = self.machine.step(name)
         return {k: self.cleaned_data.get(k) for k in step.accepts if k in self.fields}
 
+    def run(self, target: Any, name: str, actor: Any) -> Any:
+        """Run ``name`` with what the person gave, against the version they saw (the runner
+        raises the domain's refusals)."""
+        return self.machine.run(
+            target,
+            name,
+            actor=actor,
+            payload=self.payload(name),
+            expected_version=self.cleaned_data["version"],
+        )
+
 
 @cache
 def transition_form(machine: Machine) -> type[TransitionForm]:

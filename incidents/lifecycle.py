@@ -32,7 +32,7 @@ from incidents.machines import (
     options,
     ready_names,
 )
-from incidents.models import Event, Incident, Referral
+from incidents.models import FACTS, SCOPE, Event, Incident, Referral
 from incidents.moments import check_detection
 
 
@@ -70,21 +70,7 @@ INCIDENT = Machine(
     call_args=lambda incident, name, actor, payload: {"actor": actor},
 )
 TRANSITIONS = INCIDENT.names
-EDITABLE_FIELDS = (
-    "title",
-    "summary",
-    "severity",
-    "commander",
-    "detected_at",
-    "aware_at",
-    "attack_vector",
-    "source_details",
-    "data_categories",
-    "affected_systems",
-    "affected_subjects_estimate",
-    "restoration_summary",
-    "high_risk",
-)
+EDITABLE_FIELDS = (*FACTS, *SCOPE, "restoration_summary", "high_risk")
 
 
 # The lifecycle's entry point: (incident or reference, name, *, actor, payload, expected_version).

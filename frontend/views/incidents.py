@@ -16,7 +16,6 @@ from incidents.errors import DomainError, InvalidChange, StaleVersion
 from incidents.filters import IncidentFilter
 from incidents.lifecycle import (
     INCIDENT,
-    apply_transition,
     create_incident,
     ensure_may_edit,
     ensure_may_log,
@@ -121,13 +120,7 @@ def incident_transition(request: HttpRequest, reference: str, name: str) -> Http
     if not form.is_valid():
         return page(request, incident, 400, transition_form=form, failed_transition=name)
     try:
-        apply_transition(
-            incident,
-            name,
-            actor=request.user,
-            payload=form.payload(name),
-            expected_version=form.cleaned_data["version"],
-        )
+        form.run(incident, name, request.user)
     except DomainError as error:
         return refused(request, incident, error, transition_form=form, failed_transition=name)
     return redirect("frontend:incident", reference=incident.reference)

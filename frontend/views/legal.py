@@ -54,13 +54,7 @@ def record_transition(
     if not form.is_valid() or name not in machine.names:
         return error_page(request, 400, _("The form was incomplete; reload and try again."))
     try:
-        machine.run(
-            record,
-            name,
-            actor=request.user,
-            payload=form.payload(name),
-            expected_version=form.cleaned_data["version"],
-        )
+        form.run(record, name, request.user)
     except DomainError as error:
         # The forms carry each record's current version; the typed note or outcome is kept.
         form_name = "referral_action_form" if kind == "referrals" else "obligation_form"

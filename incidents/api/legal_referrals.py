@@ -16,7 +16,7 @@ from incidents.api.legal_serializers import (
     ReferralWriteSerializer,
 )
 from incidents.api.payloads import payload_serializer
-from incidents.api.views import expected_version, run_transition
+from incidents.api.views import run_edit, run_transition
 from incidents.legal.referrals import (
     REFERRAL,
     create_referral,
@@ -66,14 +66,7 @@ class ReferralView(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         referral = referral_for(request, pk)
         ensure_may_write_referrals(request.user)
-        data = ReferralWriteSerializer(referral, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        referral, _ = update_referral(
-            referral,
-            actor=request.user,
-            changes=data.validated_data,
-            expected_version=expected_version(request),
-        )
+        referral = run_edit(request, referral, ReferralWriteSerializer, update_referral)
         return answer(request, referral)
 
 

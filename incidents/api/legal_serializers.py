@@ -13,6 +13,9 @@ from incidents.legal.obligations import OBLIGATION
 from incidents.legal.referrals import REFERRAL
 from incidents.machines import allowed_names
 from incidents.models import (
+    EVIDENCE_FILE,
+    REFERRAL_RECORD,
+    VERDICT,
     CustodyEntry,
     Evidence,
     JurisdictionRule,
@@ -67,19 +70,8 @@ class ReferralSerializer(serializers.ModelSerializer):
     class Meta:
         model = Referral
         fields = (
-            "id",
             "incident",
-            "state",
-            "authority",
-            "authority_name",
-            "case_number",
-            "contact",
-            "notes",
-            "outcome",
-            "withdrawn_reason",
-            "submitted_at",
-            "acknowledged_at",
-            "concluded_at",
+            *REFERRAL_RECORD,
             "evidence",
             "created_by",
             "created_at",
@@ -168,10 +160,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "incident",
-            "original_name",
-            "content_type",
-            "size",
-            "sha256",
+            *EVIDENCE_FILE,
             "description",
             "uploaded_by",
             "uploaded_at",
@@ -196,15 +185,5 @@ class EvidenceUploadSerializer(StrictInputMixin, serializers.Serializer):
 class VerificationRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = VerificationRun
-        fields = (
-            "finished_at",
-            "ok",
-            "checked",
-            "last_seq",
-            "last_hash",
-            "broken_seq",
-            "detail",
-            "expected",
-            "source",
-        )
+        fields = ("finished_at", *VERDICT, "expected", "source")
         read_only_fields = fields

@@ -17,8 +17,8 @@ from incidents.choices import (
     Hosting,
     Severity,
 )
-from incidents.lifecycle import commander_candidates, transition_options
-from incidents.models import Incident
+from incidents.lifecycle import EDITABLE_FIELDS, commander_candidates, transition_options
+from incidents.models import FACTS, SCOPE, STAMPS, Incident
 
 
 class StrictInputMixin:
@@ -85,23 +85,25 @@ class AffectedSystemSerializer(StrictInputMixin, serializers.Serializer):
     hosting = serializers.ChoiceField(choices=Hosting.choices)
 
 
-READ_ONLY_INCIDENT_FIELDS = (
+# The incident as the API shows it; what is not editable (EDITABLE_FIELDS) changes only
+# through the lifecycle, and a write naming it hears so.
+INCIDENT_SHAPE = (
     "reference",
     "state",
-    "version",
     "reporter",
-    "scoping_started_at",
-    "restoring_started_at",
-    "restored_at",
-    "referred_at",
-    "closed_at",
-    "dismissed_at",
+    *FACTS,
+    *STAMPS,
+    *SCOPE,
+    "restoration_summary",
     "no_referral_reason",
+    "high_risk",
+    "version",
     "created_at",
     "updated_at",
     "available_transitions",
     "blocked_transitions",
 )
+READ_ONLY_INCIDENT_FIELDS = tuple(f for f in INCIDENT_SHAPE if f not in EDITABLE_FIELDS)
 
 
 class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
@@ -147,36 +149,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = (
-            "reference",
-            "title",
-            "summary",
-            "severity",
-            "state",
-            "reporter",
-            "commander",
-            "detected_at",
-            "aware_at",
-            "scoping_started_at",
-            "restoring_started_at",
-            "restored_at",
-            "referred_at",
-            "closed_at",
-            "dismissed_at",
-            "attack_vector",
-            "source_details",
-            "data_categories",
-            "affected_systems",
-            "affected_subjects_estimate",
-            "restoration_summary",
-            "no_referral_reason",
-            "high_risk",
-            "version",
-            "created_at",
-            "updated_at",
-            "available_transitions",
-            "blocked_transitions",
-        )
+        fields = INCIDENT_SHAPE
         read_only_fields = fields
 
     def _options(self, incident: Incident) -> list:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, parsers, status, viewsets
+from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -73,6 +74,23 @@ def run_transition(request: Request, machine: Machine, target: Any, name: str) -
     return record
 
 
+def run_edit(
+    request: Request, record: Any, write: type[serializers.Serializer], update: Callable
+) -> Any:
+    """What every edit endpoint does (incident, referral): parse the partial body with the
+    write serializer, run the domain's ``update`` with the caller's If-Match; the changed
+    record."""
+    data = write(record, data=request.data, partial=True)
+    data.is_valid(raise_exception=True)
+    changed, _event = update(
+        record,
+        actor=request.user,
+        changes=data.validated_data,
+        expected_version=expected_version(request),
+    )
+    return changed
+
+
 class IncidentViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -119,15 +137,7 @@ class IncidentViewSet(
     @extend_schema(request=IncidentWriteSerializer, responses={200: IncidentSerializer})
     def partial_update(self, request: Request, reference: str) -> Response:
         ensure_may_edit(request.user)  # 403 before 404 or 400
-        incident = self.get_object()
-        data = IncidentWriteSerializer(incident, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        incident, _event = update_incident(
-            incident,
-            actor=request.user,
-            changes=data.validated_data,
-            expected_version=expected_version(request),
-        )
+        incident = run_edit(request, self.get_object(), IncidentWriteSerializer, update_incident)
         return self._answer(incident)
 
     @extend_schema(

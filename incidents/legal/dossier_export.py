@@ -9,45 +9,33 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 
 from incidents.legal.dossier_parts import DossierData
-from incidents.models import CustodyEntry, Event, Evidence, Obligation, Referral
+from incidents.models import (
+    EVENT_BODY,
+    EVIDENCE_FILE,
+    FACTS,
+    REFERRAL_RECORD,
+    SCOPE,
+    STAMPS,
+    VERDICT,
+    CustodyEntry,
+    Event,
+    Evidence,
+    Obligation,
+    Referral,
+)
 
 INCIDENT_FIELDS = (
     "reference",
-    "title",
-    "summary",
-    "severity",
     "state",
-    "detected_at",
-    "aware_at",
-    "scoping_started_at",
-    "restoring_started_at",
-    "restored_at",
-    "referred_at",
-    "closed_at",
-    "attack_vector",
-    "source_details",
-    "data_categories",
-    "affected_systems",
-    "affected_subjects_estimate",
+    *(f for f in FACTS if f != "commander"),
+    *STAMPS,
+    *SCOPE,
     "high_risk",
     "restoration_summary",
     "no_referral_reason",
 )
-EVENT_FIELDS = ("seq", "kind", "created_at", "from_state", "to_state", "data", "prev_hash", "hash")
-REFERRAL_FIELDS = (
-    "id",
-    "state",
-    "authority",
-    "authority_name",
-    "case_number",
-    "contact",
-    "notes",
-    "outcome",
-    "withdrawn_reason",
-    "submitted_at",
-    "acknowledged_at",
-    "concluded_at",
-)
+EVENT_FIELDS = ("seq", "kind", *EVENT_BODY)
+REFERRAL_FIELDS = REFERRAL_RECORD
 OBLIGATION_FIELDS = (
     "id",
     "step_key",
@@ -59,25 +47,9 @@ OBLIGATION_FIELDS = (
     "decided_at",
     "document_id",
 )
-EVIDENCE_FIELDS = (
-    "id",
-    "original_name",
-    "content_type",
-    "size",
-    "sha256",
-    "uploaded_at",
-    "integrity_failed_at",
-)
+EVIDENCE_FIELDS = ("id", *EVIDENCE_FILE, "uploaded_at", "integrity_failed_at")
 CUSTODY_FIELDS = ("at", "action", "role", "note", "referral_id")
-VERIFICATION_FIELDS = (
-    "ok",
-    "checked",
-    "last_seq",
-    "last_hash",
-    "broken_seq",
-    "detail",
-    "finished_at",
-)
+VERIFICATION_FIELDS = (*VERDICT, "finished_at")
 
 
 def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from core.roles import ADMIN, LEGAL, has_any_role
 from incidents.errors import RoleForbidden
 from incidents.events import GENESIS_HASH, event_hash
-from incidents.models import Event, Incident, LogHead, VerificationRun
+from incidents.models import EVENT_BODY, Event, Incident, LogHead, VerificationRun
 
 BATCH = 2000
 
@@ -52,18 +52,7 @@ class Verification:
     detail: str = ""
 
 
-FIELDS = (
-    "seq",
-    "incident_id",
-    "kind",
-    "actor_username",
-    "created_at",
-    "from_state",
-    "to_state",
-    "data",
-    "prev_hash",
-    "hash",
-)
+FIELDS = ("seq", "incident_id", "kind", "actor_username", *EVENT_BODY)
 
 
 @dataclass(frozen=True)

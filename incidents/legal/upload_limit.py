@@ -36,9 +36,7 @@ class BodyLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        """An HTTP request (core/asgi.py mounts this on the "http" protocol only)."""
         limit = body_limit()
         headers = dict(scope.get("headers") or [])
         announced = headers.get(b"content-length")

@@ -2,12 +2,25 @@
 records (referrals, rules, obligations), evidence and custody, and the event log. Importing
 this package registers every model with Django; callers import the names below from here."""
 
-from incidents.models.events import Event, LogHead, VerificationRun
-from incidents.models.evidence import CustodyEntry, Evidence
-from incidents.models.incident import Incident, roles_see_incidents
-from incidents.models.legal import JurisdictionRule, Obligation, ObligationReminder, Referral
+from incidents.models.events import EVENT_BODY, VERDICT, Event, LogHead, VerificationRun
+from incidents.models.evidence import EVIDENCE_FILE, CustodyEntry, Evidence
+from incidents.models.incident import FACTS, SCOPE, STAMPS, Incident, roles_see_incidents
+from incidents.models.legal import (
+    REFERRAL_RECORD,
+    JurisdictionRule,
+    Obligation,
+    ObligationReminder,
+    Referral,
+)
 
 __all__ = [
+    "EVENT_BODY",
+    "EVIDENCE_FILE",
+    "FACTS",
+    "REFERRAL_RECORD",
+    "SCOPE",
+    "STAMPS",
+    "VERDICT",
     "CustodyEntry",
     "Event",
     "Evidence",

@@ -10,6 +10,10 @@ from django.db import models
 
 from incidents.models.incident import Incident
 
+# What an event records beside its seq, incident and actor: the columns every view of the log
+# shows (the API, the record's walk, the dossier).
+EVENT_BODY = ("created_at", "from_state", "to_state", "data", "prev_hash", "hash")
+
 
 class EventQuerySet(models.QuerySet):
     """The log is append-only: bulk edits and deletes are refused here and in the admin."""
@@ -79,6 +83,10 @@ class LogHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+# A walk's verdict wherever it is shown (the API, the dossier).
+VERDICT = ("ok", "checked", "last_seq", "last_hash", "broken_seq", "detail")
 
 
 class VerificationRunQuerySet(models.QuerySet):

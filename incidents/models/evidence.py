@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models.incident import Incident
 from incidents.models.legal import Referral
 
+# What identifies an evidence file wherever it is listed (the API, the dossier).
+EVIDENCE_FILE = ("original_name", "content_type", "size", "sha256")
+
 
 class Evidence(models.Model):
     """A file held for an authority. Stored under ``stored_name`` (server-made); the name it was

@@ -24,6 +24,29 @@ def roles_see_incidents(roles: frozenset[str]) -> bool:
     return bool(roles)
 
 
+# Column groups, named once: the API's shapes, the page forms and the dossier's export compose
+# their field lists from these.
+# The lifecycle's moments, each stamped by its transition.
+STAMPS = (
+    "scoping_started_at",
+    "restoring_started_at",
+    "restored_at",
+    "referred_at",
+    "closed_at",
+    "dismissed_at",
+)
+# The breach's source and extent (DESIGN.md), as people write them down while scoping.
+SCOPE = (
+    "attack_vector",
+    "source_details",
+    "data_categories",
+    "affected_systems",
+    "affected_subjects_estimate",
+)
+# What people write about an incident, first when they log it, then while they work it.
+FACTS = ("title", "summary", "severity", "commander", "detected_at", "aware_at")
+
+
 class IncidentQuerySet(models.QuerySet):
     def open(self) -> IncidentQuerySet:
         return self.filter(state__in=OPEN_STATES)

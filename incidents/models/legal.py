@@ -16,6 +16,22 @@ from core.roles import LEGAL_TEAM, WRITERS
 from incidents.choices import Authority, DataCategory
 from incidents.models.incident import Incident
 
+# A referral as the API and the dossier show it (beside its incident and its people).
+REFERRAL_RECORD = (
+    "id",
+    "state",
+    "authority",
+    "authority_name",
+    "case_number",
+    "contact",
+    "notes",
+    "outcome",
+    "withdrawn_reason",
+    "submitted_at",
+    "acknowledged_at",
+    "concluded_at",
+)
+
 
 class ReferralQuerySet(models.QuerySet):
     def submitted(self) -> ReferralQuerySet:

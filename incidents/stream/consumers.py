@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import weakref
+from functools import partial
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -112,11 +113,15 @@ class Hub:
                 await layer.group_discard(push.GROUP, channel)
 
     async def _fan_out(self, message: dict[str, Any]) -> None:
+        await self._each("forwarding", lambda consumer: consumer.stream_event(message))
+
+    async def _each(self, what: str, call: Any) -> None:
+        """``call(consumer)`` for every local client; one failing never stops the others."""
         for consumer in list(self.consumers):
             try:
-                await consumer.stream_event(message)
+                await call(consumer)
             except Exception:
-                log.exception("live stream: forwarding to one client failed")
+                log.exception("live stream: %s to one client failed", what)
 
     async def _beat(self) -> None:
         """A broadcast lost while Redis was down would leave an idle client stale until the
@@ -129,11 +134,7 @@ class Hub:
             except Exception as exc:
                 log.warning("live stream: heartbeat cannot read the log head (%s)", exc)
                 continue
-            for consumer in list(self.consumers):
-                try:
-                    await consumer.heartbeat(seq)
-                except Exception:
-                    log.exception("live stream: heartbeat to one client failed")
+            await self._each("heartbeat", partial(_heartbeat, seq=seq))
 
     async def _recheck_timer(self) -> None:
         while True:
@@ -181,6 +182,10 @@ def _verdicts(
     credentials: set[Credential | None],
 ) -> dict[Credential | None, tuple[int | None, frozenset[str]]]:
     return {credential: _verdict(user_for_credential(credential)) for credential in credentials}
+
+
+def _heartbeat(consumer: EventStreamConsumer, *, seq: int) -> Any:
+    return consumer.heartbeat(seq)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

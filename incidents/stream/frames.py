@@ -6,7 +6,20 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from incidents.models import Event, Incident
+from incidents.models import EVENT_BODY, Event, Incident
+
+# The incident as each event carries it: enough to update a dashboard row without a fetch.
+SUMMARY = (
+    "reference",
+    "title",
+    "severity",
+    "state",
+    "version",
+    "commander",
+    "detected_at",
+    "aware_at",
+    "updated_at",
+)
 
 
 class IncidentSummarySerializer(serializers.ModelSerializer):
@@ -16,17 +29,7 @@ class IncidentSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = (
-            "reference",
-            "title",
-            "severity",
-            "state",
-            "version",
-            "commander",
-            "detected_at",
-            "aware_at",
-            "updated_at",
-        )
+        fields = SUMMARY
         read_only_fields = fields
 
 
@@ -36,16 +39,5 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
-        fields = (
-            "seq",
-            "incident",
-            "kind",
-            "actor",
-            "created_at",
-            "from_state",
-            "to_state",
-            "data",
-            "prev_hash",
-            "hash",
-        )
+        fields = ("seq", "incident", "kind", "actor", *EVENT_BODY)
         read_only_fields = fields

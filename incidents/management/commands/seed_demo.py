@@ -50,79 +50,62 @@ class Command(BaseCommand):
         return password
 
     def _incidents(self, users: dict[str, Any]) -> None:
-        eng, legal = users["engineer"], users["legal"]
-        now = timezone.now()
-        inc, _ = create_incident(
-            actor=eng,
-            data={
-                "title": "Suspicious logins on the customer portal",
-                "summary": "Spike of failed then successful logins from a small IP range.",
-                "severity": "high",
-                "detected_at": now - timedelta(minutes=40),
-            },
-        )
-        apply_transition(inc, "start_scoping", actor=eng)
-
-        create_incident(
-            actor=eng,
-            data={
-                "title": "Malware alert on a warehouse laptop",
-                "severity": "medium",
-                "detected_at": now - timedelta(minutes=12),
-            },
-        )
-
-        inc, _ = create_incident(
-            actor=eng,
-            data={
-                "title": "Order database exposed by a misconfigured backup bucket",
-                "summary": "Backup bucket at the storage provider was world-readable for 3 days.",
-                "severity": "critical",
-                "detected_at": now - timedelta(hours=30),
-            },
-        )
-        self._scope(inc, eng, "misconfiguration", ["identity", "contact", "postal_address"], 18000)
-        apply_transition(inc, "start_restoration", actor=eng)
-
-        inc, _ = create_incident(
-            actor=eng,
-            data={
-                "title": "Phishing campaign against support staff",
-                "severity": "high",
-                "detected_at": now - timedelta(days=4),
-            },
-        )
-        self._scope(inc, eng, "phishing", ["credentials"], 0)
-        apply_transition(inc, "start_restoration", actor=eng)
-        apply_transition(
-            inc,
-            "mark_restored",
-            actor=eng,
-            payload={
-                "restoration_summary": "Passwords reset, MFA enforced, mailbox rules removed."
-            },
-        )
-        apply_transition(
-            inc,
-            "refer",
-            actor=legal,
-            payload={
-                "authority": "cyber_police",
-                "authority_name": "FATA",
-                "submitted_at": now - timedelta(days=1),
-                "case_number": "FATA-1405-221",
-            },
-        )
-
-        inc, _ = create_incident(
-            actor=eng,
-            data={
-                "title": "Port scan from a cloud host",
-                "severity": "low",
-                "detected_at": now - timedelta(days=2),
-            },
-        )
-        apply_transition(inc, "dismiss", actor=eng, payload={"reason": "Routine scan, blocked."})
+        """A few incidents in different stages, each driven there by the domain functions."""
+        eng, legal, now = users["engineer"], users["legal"], timezone.now()
+        restored = "Passwords reset, MFA enforced, mailbox rules removed."
+        referral = {
+            "authority": "cyber_police",
+            "authority_name": "FATA",
+            "submitted_at": now - timedelta(days=1),
+            "case_number": "FATA-1405-221",
+        }
+        # (title, summary, severity, detected before now, scope, then steps: (name, actor, payload))
+        stories = [
+            (
+                "Suspicious logins on the customer portal",
+                "Spike of failed then successful logins from a small IP range.",
+                "high",
+                timedelta(minutes=40),
+                None,
+                [("start_scoping", eng, {})],
+            ),
+            ("Malware alert on a warehouse laptop", "", "medium", timedelta(minutes=12), None, []),
+            (
+                "Order database exposed by a misconfigured backup bucket",
+                "Backup bucket at the storage provider was world-readable for 3 days.",
+                "critical",
+                timedelta(hours=30),
+                ("misconfiguration", ["identity", "contact", "postal_address"], 18000),
+                [("start_restoration", eng, {})],
+            ),
+            (
+                "Phishing campaign against support staff",
+                "",
+                "high",
+                timedelta(days=4),
+                ("phishing", ["credentials"], 0),
+                [
+                    ("start_restoration", eng, {}),
+                    ("mark_restored", eng, {"restoration_summary": restored}),
+                    ("refer", legal, referral),
+                ],
+            ),
+            (
+                "Port scan from a cloud host",
+                "",
+                "low",
+                timedelta(days=2),
+                None,
+                [("dismiss", eng, {"reason": "Routine scan, blocked."})],
+            ),
+        ]
+        for title, summary, severity, ago, scope, steps in stories:
+            data = {"title": title, "summary": summary, "severity": severity}
+            inc, _ = create_incident(actor=eng, data={**data, "detected_at": now - ago})
+            if scope is not None:
+                self._scope(inc, eng, *scope)
+            for name, actor, payload in steps:
+                inc, _ = apply_transition(inc, name, actor=actor, payload=payload)
 
     def _scope(self, inc: Any, eng: Any, vector: str, cats: list[str], subjects: int) -> None:
         inc, _ = apply_transition(inc, "start_scoping", actor=eng)
