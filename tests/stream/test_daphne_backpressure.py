@@ -1,4 +1,4 @@
-"""The live stream's back-pressure reaches below ASGI into daphne (incidents/stream/backpressure.py):
+"""The live stream's back-pressure reaches below ASGI into daphne (stream/backpressure.py):
 daphne hands each application ``partial(handle_reply, protocol)`` as ``send``, and the protocol
 takes a Twisted push producer. Neither is part of ASGI; this fails the day daphne changes it, so
 a slow client can never again quietly grow an unbounded buffer."""
