@@ -3,26 +3,32 @@ authentication (session cookie or ``Authorization: Token``), then the stream's r
 
 import os
 
-from django.core.asgi import get_asgi_application
+from asgiref.wsgi import WsgiToAsgi
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
-# Django is set up here, before anything that touches models is imported.
-django_application = get_asgi_application()
+# Django is set up here, before anything that touches models is imported. HTTP runs Django's
+# synchronous handler through asgiref's WsgiToAsgi: the middleware chain and the view run in one
+# trip to a request thread. Django's ASGI handler would build an async chain around our
+# sync-only middleware (WhiteNoise's, ours), hopping between the event loop and the thread at
+# every boundary: about half of a light request's CPU (bench/README.md, issue 16).
+django_application = WsgiToAsgi(get_wsgi_application())
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from core.gc_tuning import freeze_startup_heap  # noqa: E402
-from core.request_threads import DaemonRequestThreads  # noqa: E402
+from core.request_threads import RequestThreads  # noqa: E402
 from incidents.legal.upload_limit import BodyLimit  # noqa: E402
 from incidents.stream.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Oversized bodies are refused before Django spools them to disk (docs/legal.md); a
-        # request's sync work runs on a daemon thread, so SIGTERM ends the process at once.
-        "http": BodyLimit(DaemonRequestThreads(django_application)),
+        # request's sync work runs on one of a few daemon threads (SIGTERM ends the process at
+        # once; core/request_threads.py).
+        "http": BodyLimit(RequestThreads(django_application, settings.WEB_REQUEST_THREADS)),
         "websocket": AllowedHostsOriginValidator(websocket_application()),
     }
 )

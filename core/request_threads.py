@@ -1,5 +1,5 @@
-"""Each HTTP request's synchronous work on a daemon thread, through asgiref's documented
-``ThreadSensitiveContext(executor=...)``; Django's own ASGI handler runs unchanged inside.
+"""HTTP requests' synchronous work on a fixed set of long-lived daemon threads, through
+asgiref's documented ``ThreadSensitiveContext(executor=...)``; Django runs unchanged inside.
 
 Why: Django runs a request's synchronous code (sync-only middleware such as WhiteNoise, the
 view) on a thread, and that code waits for the server's event loop now and then (async_to_sync:
@@ -12,8 +12,10 @@ was not committed.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
+import weakref
 from concurrent.futures import Executor, Future
 from typing import Any
 
@@ -50,18 +52,67 @@ class DaemonThreadExecutor(Executor):
                 future.set_exception(exc)
 
 
-class DaemonRequestThreads:
-    """ASGI middleware: every HTTP request's thread-sensitive work runs on a daemon thread of
-    its own (a new thread per request, as Django's handler makes one by default)."""
+class _Lease(Executor):
+    """The executor a request's ThreadSensitiveContext is given: the request thread lent to it
+    once its body has arrived (nothing thread-sensitive runs before that)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self) -> None:
+        self.thread: DaemonThreadExecutor | None = None
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        if self.thread is None:
+            raise RuntimeError("request work submitted before a request thread was lent")
+        return self.thread.submit(fn, *args, **kwargs)
+
+
+class RequestThreads:
+    """ASGI middleware: each HTTP request's synchronous work on one of ``threads`` long-lived
+    daemon threads, lent once its body has arrived (a slow upload holds none); the others wait
+    on the event loop.
+
+    Why a fixed set (bench/README.md, issue 16): a thread keeps its database connection
+    between requests (CONN_MAX_AGE), and a few threads keep a request that holds a row lock (or
+    SQLite's write lock) from waiting behind dozens of others for its turn on the interpreter:
+    with a new thread for each of 32 concurrent writers, SQLite's sleeping busy handler made
+    multi-second tails and clients gave up."""
+
+    def __init__(self, app: Any, threads: int) -> None:
         self.app = app
+        self.threads = threads
+        # Per event loop, as an asyncio queue belongs to one (tests run several loops).
+        self._free: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _free_threads(self) -> asyncio.Queue:
+        loop = asyncio.get_running_loop()
+        free = self._free.get(loop)
+        if free is None:
+            free = self._free[loop] = asyncio.Queue()
+            threads = [DaemonThreadExecutor(f"request-{n}") for n in range(self.threads)]
+            for thread in threads:
+                free.put_nowait(thread)
+            weakref.finalize(loop, _stop_all, threads)  # a test's loop; the server's lives on
+        return free
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         """An HTTP request (core/asgi.py mounts this on the "http" protocol only)."""
-        executor = DaemonThreadExecutor()
+        free = self._free_threads()
+        lease = _Lease()
+
+        async def receive_then_borrow() -> dict:
+            message = await receive()
+            body_done = message["type"] == "http.request" and not message.get("more_body")
+            if body_done and lease.thread is None:
+                lease.thread = await free.get()
+            return message
+
         try:
-            async with ThreadSensitiveContext(executor=executor):
-                await self.app(scope, receive, send)
+            async with ThreadSensitiveContext(executor=lease):
+                await self.app(scope, receive_then_borrow, send)
         finally:
-            executor.shutdown(wait=False)
+            if lease.thread is not None:
+                free.put_nowait(lease.thread)
+
+
+def _stop_all(threads: list[DaemonThreadExecutor]) -> None:
+    for thread in threads:
+        thread.shutdown(wait=False)

@@ -105,6 +105,10 @@ def _database() -> dict:
         # at BEGIN, so two writers queue on the busy timeout instead of failing mid-way with
         # "database is locked" when a read lock would need upgrading; WAL (set once, stored in
         # the file: core.apps) lets readers run beside the writer.
+        # A request thread keeps its connection (core/request_threads.py): opening one costs
+        # more than a transition's own queries.
+        config["CONN_MAX_AGE"] = 600
+        config["CONN_HEALTH_CHECKS"] = True
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
@@ -159,6 +163,11 @@ STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 15.0, minimum=0
 STREAM_ACCESS_CHECK_SECONDS = env_float("STREAM_ACCESS_CHECK_SECONDS", 60.0, minimum=0.05)
 # gc.freeze() + a higher gen-0 threshold in daphne after start-up (bench/README.md, Live stream).
 WEB_GC_TUNING = env_bool("WEB_GC_TUNING", True)
+# Long-lived threads one web process runs HTTP requests' middleware and views on
+# (core/request_threads.py); a request waits on the event loop for a free one. Python runs one
+# thread at a time, so more only makes requests wait for each other mid-way, holding locks
+# longer (bench/README.md, issue 16).
+WEB_REQUEST_THREADS = env_int("WEB_REQUEST_THREADS", 8, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

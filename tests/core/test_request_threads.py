@@ -1,6 +1,7 @@
-"""A request's sync work runs on a daemon thread (core/request_threads.py): if asgiref or
-Django stop honouring ThreadSensitiveContext(executor=...), this fails, and with it the promise
-that SIGTERM ends a web process with requests in flight (tests/e2e/test_web_shutdown.py)."""
+"""A request's sync work runs on one of a few long-lived daemon threads (core/request_threads.py):
+if asgiref or Django stop honouring ThreadSensitiveContext(executor=...), this fails, and with it
+the promise that SIGTERM ends a web process with requests in flight
+(tests/e2e/test_web_shutdown.py) and the reuse of each thread's database connection."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import json
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from asgiref.wsgi import WsgiToAsgi
 from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
-from core.request_threads import DaemonRequestThreads
+from core.request_threads import RequestThreads
 
 pytestmark = pytest.mark.urls("tests.core.request_thread_urls")
 
@@ -35,9 +38,16 @@ async def get(app, path: str) -> dict:
     return json.loads(body["body"])
 
 
-async def test_a_view_runs_on_a_daemon_thread_under_djangos_own_handler():
-    ran = await get(DaemonRequestThreads(get_asgi_application()), "/thread/")
-    assert ran["daemon"] is True and ran["name"] == "request"
+async def test_views_run_on_the_same_few_daemon_threads():
+    app = RequestThreads(WsgiToAsgi(get_wsgi_application()), threads=1)
+    first, second = await get(app, "/thread/"), await get(app, "/thread/")
+    assert first["daemon"] is True and first["name"] == "request-0"
+    assert second == first
+
+
+async def test_so_do_they_under_djangos_asgi_handler():
+    ran = await get(RequestThreads(get_asgi_application(), threads=2), "/thread/")
+    assert ran["daemon"] is True and ran["name"].startswith("request-")
 
 
 async def test_without_it_django_would_use_a_thread_python_waits_for_at_exit():
