@@ -53,6 +53,16 @@ def changing(
         yield locked
 
 
+def record_of(
+    incident: Incident, model: type[Model], pk: int, expected_version: int | None = None
+) -> Any:
+    """One of the locked incident's records (a referral, an obligation) as stored, read under
+    the incident's lock, which is what protects it; StaleVersion if it moved on."""
+    record = model.objects.get(pk=pk, incident=incident)
+    check_version(record, expected_version)
+    return record
+
+
 def check_version(row: Any, expected_version: int | None) -> None:
     """StaleVersion unless ``expected_version`` (an ``If-Match``) is None or the row's own."""
     if expected_version is not None and expected_version != row.version:

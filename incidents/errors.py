@@ -10,8 +10,6 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 
-__all__ = ["DomainError"]  # the base, for callers that catch any of these
-
 
 class UnknownTransition(DomainError):
     status = 404

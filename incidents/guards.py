@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Model
+from django.db.models import Model as Incident
 
-# Each guard takes an Incident; the tables' module imports this one (the model's django-fsm
-# conditions), so the annotation names the base class instead of importing the model back.
-Incident = Model
+# Each guard takes an Incident; the model imports this module (its django-fsm conditions), so
+# the annotations name the model's base class instead of importing the model back.
 
 
 def has_attack_vector(incident: Incident) -> bool:

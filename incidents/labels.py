@@ -1,6 +1,7 @@
 """Words people read for the domain's machine names (transitions, requirement fields, events):
 the one vocabulary of pages, Telegram and documents."""
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -82,3 +83,8 @@ RECORD_TRANSITION_LABELS = {
     "fulfil": _("Mark fulfilled"),
     "waive": _("Not required"),
 }
+
+
+def label(choices: type[models.TextChoices], value: str) -> str:
+    """A state's or severity's name in the active language; an unknown value as it is."""
+    return str(choices(value).label) if value in choices.values else value

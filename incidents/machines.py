@@ -22,7 +22,7 @@ from django.db.models import Model
 from django.utils.translation import gettext as _
 from django_fsm import ANY_STATE, can_proceed
 
-from incidents.changing import changing, check_version, save_changes, snapshot
+from incidents.changing import changing, record_of, save_changes, snapshot
 from incidents.choices import NOTE_MAX_LENGTH
 from incidents.errors import RequirementsMissing, RoleForbidden, StateConflict, UnknownTransition
 from incidents.events import append_event
@@ -141,14 +141,17 @@ class Machine:
         return run_transition(self, target, name, **kwargs)
 
 
+def _from_here(record: Any) -> list[Any]:
+    """The django-fsm Transitions leaving the record's current state, guards or not."""
+    here = (record.state, ANY_STATE)
+    return [t for t in record.get_all_state_transitions() if t.source in here]
+
+
 def leaving(record: Any, name: str) -> Any | None:
     """The django-fsm Transition ``name`` out of the record's current state, or None."""
     if not can_proceed(getattr(record, name), check_conditions=False):
         return None
-    sources = (record.state, ANY_STATE)
-    return next(
-        t for t in record.get_all_state_transitions() if t.name == name and t.source in sources
-    )
+    return next(t for t in _from_here(record) if t.name == name)
 
 
 def allowed_names(machine: Machine, record: Any, user: Any) -> list[str]:
@@ -172,8 +175,8 @@ def options(machine: Machine, record: Any, user: Any) -> list[Option]:
     """Transitions this user may run from the current state, with what each still lacks
     (requirements the payload itself can satisfy are not counted as lacking)."""
     found = []
-    for t in record.get_all_state_transitions():
-        if t.source not in (record.state, ANY_STATE) or not t.has_perm(record, user):
+    for t in _from_here(record):
+        if not t.has_perm(record, user):
             continue
         step = machine.step(t.name)
         lacking = [c for c in t.conditions if not REQUIREMENTS[c].by_payload]
@@ -191,8 +194,7 @@ def options(machine: Machine, record: Any, user: Any) -> list[Option]:
 def ready_names(machine: Machine, record: Any, user: Any) -> list[str]:
     """What this user may run now with nothing to give: no payload required and every guard
     already met (what a one-tap button can offer, e.g. in Telegram)."""
-    available = record.get_available_user_state_transitions(user)
-    return machine.order({t.name for t in available if not machine.step(t.name).requires})
+    return [n for n in allowed_names(machine, record, user) if not machine.step(n).requires]
 
 
 def _located(machine: Machine, target: Any) -> Any:
@@ -223,17 +225,8 @@ def run_transition(
     with changing(_located(machine, target), expected_version=incident_version) as incident:
         record = incident
         if machine.records:
-            record = machine.model.objects.get(pk=target.pk, incident=incident)
-            check_version(record, expected_version)
-        transition = leaving(record, name)
-        if transition is None:
-            allowed = [o.name for o in options(machine, record, actor)]
-            raise StateConflict(state=record.state, allowed=allowed, name=name)
-        if not transition.has_perm(record, actor):
-            raise RoleForbidden(
-                _("Your role may not run '%(name)s' from '%(state)s'.")
-                % {"name": name, "state": record.state}
-            )
+            record = record_of(incident, machine.model, target.pk, expected_version)
+        transition = _runnable(machine, record, name, actor)
         missing = [k for k in step.requires if k not in payload]
         if missing:
             raise RequirementsMissing(missing)
@@ -251,6 +244,21 @@ def run_transition(
         save_changes(record, before)
         event = _log(machine, incident, record, name, actor, payload, from_state)
     return record, event
+
+
+def _runnable(machine: Machine, record: Any, name: str, actor: Any) -> Any:
+    """The Transition ``name`` leaving the record's state, if the actor's role may run it from
+    here: StateConflict (with what is allowed) or RoleForbidden otherwise."""
+    transition = leaving(record, name)
+    if transition is None:
+        allowed = [o.name for o in options(machine, record, actor)]
+        raise StateConflict(state=record.state, allowed=allowed, name=name)
+    if not transition.has_perm(record, actor):
+        raise RoleForbidden(
+            _("Your role may not run '%(name)s' from '%(state)s'.")
+            % {"name": name, "state": record.state}
+        )
+    return transition
 
 
 def _log(

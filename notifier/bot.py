@@ -28,11 +28,11 @@ from core.models import Profile
 from incidents.acknowledgements import acknowledge, may_acknowledge
 from incidents.choices import Severity, State
 from incidents.errors import DomainError
-from incidents.labels import EVENT_LABELS
+from incidents.labels import EVENT_LABELS, label
 from incidents.lifecycle import TRANSITIONS, apply_transition, create_incident, ready_transitions
 from incidents.models import Incident
 from notifier.linking import LinkRefused, link_chat, unlink
-from notifier.messages import alert_buttons, label, scrub, short_title
+from notifier.messages import alert_buttons, scrub, short_title
 from notifier.models import ProcessedUpdate, TelegramLink
 from notifier.subscriptions import follow, unfollow
 from notifier.updates import MalformedUpdate, parse_update

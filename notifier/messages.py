@@ -23,7 +23,7 @@ from django.utils.translation import gettext, pgettext
 
 from core.formats import ascii_digits, moment
 from incidents.choices import Severity, State
-from incidents.labels import EVENT_LABELS, TRANSITION_LABELS
+from incidents.labels import EVENT_LABELS, TRANSITION_LABELS, label
 
 MAX_TEXT = 4096  # Telegram's limit for sendMessage text, counted after entity parsing
 TITLE_CHARS = 80
@@ -61,11 +61,6 @@ def url_button_allowed(url: str) -> bool:
     # Telegram refuses inline URL buttons that point at loopback or bare hosts ("wrong HTTP URL").
     host = urlparse(url).hostname or ""
     return "." in host and host not in {"127.0.0.1", "localhost"} and not host.endswith(".local")
-
-
-def label(choices: type[models.TextChoices], value: str) -> str:
-    """A state's or severity's name in the active language; an unknown value as it is."""
-    return str(choices(value).label) if value in choices.values else value
 
 
 def headline(kind: str) -> str:

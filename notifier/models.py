@@ -65,7 +65,6 @@ class LinkToken(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
-
     def __str__(self) -> str:
         return f"link token of {self.user}"
 

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from core.formats import Format, digits, moment
 from incidents.choices import State
-from incidents.labels import EVENT_LABELS, FIELD_LABELS
+from incidents.labels import EVENT_LABELS, FIELD_LABELS, label
 
 register = template.Library()
 register.filter("digits", digits)
@@ -76,7 +76,7 @@ def event_label(kind: str) -> str:
 
 @register.filter
 def state_label(value: str) -> str:
-    return str(State(value).label) if value in State.values else value
+    return label(State, value)
 
 
 @register.filter

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.roles import ADMIN, LEGAL, has_any_role, primary_role
-from incidents.changing import changing, check_version, save_changes, snapshot
+from incidents.changing import changing, record_of, save_changes, snapshot
 from incidents.choices import Authority
 from incidents.errors import InvalidChange, RequirementsMissing, RoleForbidden
 from incidents.events import append_event
@@ -131,20 +131,13 @@ def create_referral(
     return referral, event
 
 
-def _open_referral(incident: Incident, referral: Referral, version: int | None) -> Referral:
-    """The referral as stored, read under its incident's lock (StaleVersion if it moved on)."""
-    locked = Referral.objects.get(pk=referral.pk, incident=incident)
-    check_version(locked, version)
-    return locked
-
-
 def update_referral(
     referral: Referral, *, actor: Any, changes: dict[str, Any], expected_version: int | None = None
 ) -> tuple[Referral, Event | None]:
     """Edit a referral's details; records old and new values. No-op edits write nothing."""
     ensure_may_write_referrals(actor)
     with changing(referral.incident_id) as incident:
-        locked = _open_referral(incident, referral, expected_version)
+        locked = record_of(incident, Referral, referral.pk, expected_version)
         if locked.state not in Referral.OPEN:
             raise InvalidChange(
                 {"state": [_("A %(state)s referral cannot be edited.") % {"state": locked.state}]}
@@ -175,7 +168,7 @@ def hand_over_evidence(
     """Record that evidence items were handed to the referral's authority (custody entries)."""
     ensure_may_write_referrals(actor)
     with changing(referral.incident_id) as incident:
-        locked = _open_referral(incident, referral, None)
+        locked = record_of(incident, Referral, referral.pk)
         items = list(Evidence.objects.filter(incident=incident, pk__in=evidence_ids))
         unknown = sorted(set(evidence_ids) - {e.pk for e in items})
         if unknown:

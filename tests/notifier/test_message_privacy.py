@@ -7,7 +7,8 @@ import re
 import pytest
 
 from incidents.lifecycle import create_incident
-from notifier.messages import MAX_TEXT, alert_text, scrub
+from notifier.messages import MAX_TEXT, scrub
+from tests.notifier.helpers import alert
 
 PII = {
     "email": "ali.rezaei+x@example.co.ir",
@@ -70,15 +71,7 @@ def test_alert_never_contains_personal_data_from_title_or_summary(
 
 def test_alert_text_is_html_escaped_and_bounded(settings):
     settings.TELEGRAM_INCLUDE_TITLE = True
-    text = alert_text(
-        language="en",
-        kind="created",
-        reference="INC-2026-0001",
-        severity="high",
-        state="detected",
-        title="<script>x</script>" * 500,
-        actor="<b>eve</b>",
-    )
+    text = alert(title="<script>x</script>" * 500, actor="<b>eve</b>")
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "&lt;b&gt;eve&lt;/b&gt;" in text
     assert len(text) <= MAX_TEXT
@@ -86,15 +79,7 @@ def test_alert_text_is_html_escaped_and_bounded(settings):
 
 def test_title_left_out_when_setting_is_off(settings):
     settings.TELEGRAM_INCLUDE_TITLE = False
-    text = alert_text(
-        language="en",
-        kind="created",
-        reference="INC-2026-0001",
-        severity="high",
-        state="detected",
-        title="Secret title",
-        actor="eve",
-    )
+    text = alert(title="Secret title", actor="eve")
     assert "Secret title" not in text and "INC-2026-0001" in text
 
 

@@ -13,10 +13,11 @@ import pytest
 from core.models import Profile
 from incidents.lifecycle import apply_transition, create_incident, update_incident
 from incidents.models import Incident
-from notifier.messages import alert_buttons, alert_text
+from notifier.messages import alert_buttons
 from notifier.models import Delivery, Subscription
 from notifier.outbox import derive_deliveries
 from tests.frontend.helpers import browser
+from tests.notifier.helpers import alert
 from tests.notifier.test_telegram_actions import press, send
 
 TITLE = "Admin panel reachable without a password"
@@ -179,15 +180,7 @@ def test_telegram_words_are_the_catalogues(users, linked, tg_settings, tmp_path:
     (tmp_path / "fa/LC_MESSAGES").mkdir(parents=True)
     po.save_as_mofile(str(tmp_path / "fa/LC_MESSAGES/django.mo"))
     tg_settings.LOCALE_PATHS = [tmp_path, *tg_settings.LOCALE_PATHS]  # Django drops its caches
-    text = alert_text(
-        language="fa",
-        kind="start_scoping",
-        reference="INC-2026-0001",
-        severity="critical",
-        state="scoping",
-        title="",
-        actor="",
-    )
+    text = alert(language="fa", kind="start_scoping", severity="critical", state="scoping")
     assert "<b>آغاز تعیین دامنه (آزمون)</b>" in text and "شدت (آزمون): بحرانی (آزمون)" in text
     assert "وضعیت: تعیین دامنه" in text  # the rest still from the real catalogue
     buttons = alert_buttons(
