@@ -32,8 +32,9 @@ from incidents.labels import EVENT_LABELS, label
 from incidents.lifecycle import TRANSITIONS, apply_transition, create_incident, ready_transitions
 from incidents.models import Incident
 from notifier.linking import LinkRefused, link_chat, unlink
-from notifier.messages import alert_buttons, scrub, short_title
+from notifier.messages import alert_buttons, short_title
 from notifier.models import ProcessedUpdate, TelegramLink
+from notifier.privacy import scrub
 from notifier.subscriptions import follow, unfollow
 from notifier.updates import MalformedUpdate, parse_update
 

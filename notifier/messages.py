@@ -1,7 +1,8 @@
 """Alert text: reference, severity, state, short scrubbed title, actor, link. Nothing else.
 
 Telegram is a third party (DESIGN.md): a message never carries customers' personal data. Only
-staff-written fields are used, and the title is still scrubbed because people paste things.
+staff-written fields are used, and every one of them is still scrubbed (``notifier.privacy``)
+before the text is built, because people paste things.
 
 The words are the catalogue's (STYLE.md rule 18): messages are templates (notifier/templates/)
 rendered in the recipient's language, with the pages' names for states, severities, events and
@@ -10,7 +11,6 @@ transitions, and moments from ``core.formats``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -21,31 +21,13 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext, pgettext
 
-from core.formats import ascii_digits, moment
+from core.formats import moment
 from incidents.choices import Severity, State
 from incidents.labels import EVENT_LABELS, TRANSITION_LABELS, label
+from notifier.privacy import scrub
 
 MAX_TEXT = 4096  # Telegram's limit for sendMessage text, counted after entity parsing
 TITLE_CHARS = 80
-REDACTED = "[…]"
-
-_SEP = r"[\s\-‌]?"  # space, hyphen or zero-width non-joiner between digit groups
-_PATTERNS = [
-    re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+", re.UNICODE),  # email
-    re.compile(r"IR" + _SEP + r"(\d" + _SEP + r"?){24}", re.IGNORECASE),  # IBAN (sheba)
-    re.compile(r"(?<!\d)(\d{4}" + _SEP + r"){3}\d{4}(?!\d)"),  # 16-digit card number
-    re.compile(r"(?<!\d)(\+98|0098|0)?9\d{2}" + _SEP + r"\d{3}" + _SEP + r"\d{4}(?!\d)"),  # mobile
-    re.compile(r"(?<!\d)\d{3}" + _SEP + r"?\d{6}" + _SEP + r"?\d(?!\d)"),  # 10-digit national id
-    re.compile(r"(?<!\d)\d{10,}(?!\d)"),  # any other long number: an account, a phone, an id
-]
-
-
-def scrub(text: str) -> str:
-    """Replace anything that looks like personal data with a marker (Persian digits included)."""
-    text = ascii_digits(text)
-    for pattern in _PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
 
 
 def short_title(title: str) -> str:
@@ -97,7 +79,7 @@ def alert_text(
                 "state": label(State, state),
                 "from_state": _changed(State, from_state, state),
                 "title": short_title(title) if settings.TELEGRAM_INCLUDE_TITLE and title else "",
-                "actor": actor[:64],
+                "actor": scrub(actor)[:64],
                 "url": incident_url(reference),
             },
         )

@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from incidents.lifecycle import create_incident
 from notifier.messages import MAX_TEXT, scrub
 from tests.notifier.helpers import alert
+from tests.notifier.test_scrubber import assert_no_personal_data
 
+# The spellings the audit got through to a chat (tests/notifier/test_scrubber.py has them all,
+# and generated ones): separators, zero-width characters and Persian digits inside.
 PII = {
-    "email": "ali.rezaei+x@example.co.ir",
-    "mobile": "09121234567",
-    "mobile_intl": "+989121234567",
-    "national_id": "0012345678",
-    "iban": "IR820540102680020817909002",
-    "card": "6037-9912-3456-7890",
-    "card_plain": "6037991234567890",
-    "persian_digits_mobile": "۰۹۱۲۱۲۳۴۵۶۷",
+    "email": "ali\u200b.rezaei+x@example.co.ir",
+    "mobile": "0912 345 67 89",
+    "mobile_dots": "0912.345.6789",
+    "mobile_intl": "+98 912 345 6789",
+    "national_id": "001.234567.8",
+    "iban": "IR82.0540.1026.8002.0817.9090.02",
+    "card": "6037\u200b9912\u200b3456\u200b7890",
+    "card_spaced": "6037  9912  3456  7890",
+    "persian_digits_mobile": "۰۹۱۲\u200c۱۲۳\u200c۴۵۶۷",
 }
-FORBIDDEN = [
-    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
-    re.compile(r"09\d{9}"),
-    re.compile(r"(?<!\d)\d{10}(?!\d)"),
-    re.compile(r"IR\d{24}", re.IGNORECASE),
-    re.compile(r"(?<!\d)\d{16}(?!\d)"),
-]
 
 
 def assert_clean(text: str) -> None:
-    flat = re.sub(r"[\s\-]", "", text)
-    for pattern in FORBIDDEN:
-        assert not pattern.search(text), (pattern.pattern, text)
-        assert not pattern.search(flat), (pattern.pattern, flat)
+    assert_no_personal_data(text)
 
 
 @pytest.mark.parametrize("kind", sorted(PII))
