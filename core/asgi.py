@@ -6,13 +6,16 @@ import os
 from asgiref.wsgi import WsgiToAsgi
 from django.core.wsgi import get_wsgi_application
 
+from core.wsgi_close import closing_responses
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 # Django is set up here, before anything that touches models is imported. HTTP runs Django's
 # synchronous handler through asgiref's WsgiToAsgi: the middleware chain and the view run in one
 # trip to a request thread. Django's ASGI handler would build an async chain around our
 # sync-only middleware (WhiteNoise's, ours), hopping between the event loop and the thread at
-# every boundary: about half of a light request's CPU (bench/README.md, issue 16).
-django_application = WsgiToAsgi(get_wsgi_application())
+# every boundary: about half of a light request's CPU (bench/README.md, issue 16). WsgiToAsgi
+# never closes the response, which is where Django ends a request (core/wsgi_close.py).
+django_application = WsgiToAsgi(closing_responses(get_wsgi_application()))
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
