@@ -25,5 +25,5 @@ RUN pip install . \
 
 USER breachdesk
 EXPOSE 8000
-# Bind all interfaces inside the container only; compose publishes the port on 127.0.0.1.
+# Bind all interfaces inside the container only; compose publishes no web port (nginx in front).
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "core.asgi:application"]

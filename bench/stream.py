@@ -195,12 +195,12 @@ class Bench:
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=self.env, check=True)
         script = (
             "from django.contrib.auth.models import Group, User\n"
-            "from rest_framework.authtoken.models import Token\n"
+            "from core.models import ApiToken\n"
             "from incidents.lifecycle import create_incident\n"
             "u = User.objects.create_user('bench', password='bench-only-password-1')\n"
             "u.groups.add(Group.objects.get_or_create(name='engineer')[0])\n"
             "i, _ = create_incident(actor=u, data={'title': 'Bench', 'severity': 'high'})\n"
-            "print(Token.objects.create(user=u).key, i.reference)\n"
+            "print(ApiToken.issue(u)[1], i.reference)\n"
         )
         out = subprocess.run(
             [PY, "manage.py", "shell", "-c", script],

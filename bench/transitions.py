@@ -107,12 +107,12 @@ def setup_data(count: int) -> None:
 
     django.setup()
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
 
     import core
+    from core.models import ApiToken
 
     user = User.objects.create_superuser("bench", password="bench-password-long")
-    token = Token.objects.create(user=user).key
+    token = ApiToken.issue(user)[1]
     create = _incident_creator(user, token)
     numbers = _create_in_batches(create, count)
     year = numbers[0][0]

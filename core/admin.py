@@ -1,8 +1,28 @@
+from typing import Any
+
 from django.contrib import admin
 
-from core.models import Profile
+from core.models import ApiToken, Profile
 
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "language", "time_zone")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read and revoke (delete) anyone's tokens; a key is shown only to whoever asked for it
+    (POST /api/auth/token/), so none is made here."""
+
+    list_display = ("id", "user", "created", "expires_at", "last_used")
+    list_filter = ("expires_at",)
+    search_fields = ("user__username",)
+    readonly_fields = ("user", "created", "expires_at", "last_used")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -1,5 +1,5 @@
-"""ASGI root: HTTP goes to Django; websockets pass the origin check, then the stream's
-authentication (session cookie or ``Authorization: Token``), then the stream's routes."""
+"""ASGI root: HTTP goes to Django; websockets pass the origin check (core/ws_origin.py),
+then the stream's authentication (session cookie or ``Authorization: Token``), then its routes."""
 
 import os
 
@@ -18,11 +18,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 django_application = WsgiToAsgi(closing_responses(get_wsgi_application()))
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from core.gc_tuning import freeze_startup_heap  # noqa: E402
 from core.request_threads import RequestThreads  # noqa: E402
+from core.ws_origin import SameOriginValidator  # noqa: E402
 from incidents.legal.upload_limit import BodyLimit  # noqa: E402
 from incidents.stream.routing import websocket_application  # noqa: E402
 
@@ -32,7 +32,8 @@ application = ProtocolTypeRouter(
         # request's sync work runs on one of a few daemon threads (SIGTERM ends the process at
         # once; core/request_threads.py).
         "http": BodyLimit(RequestThreads(django_application, settings.WEB_REQUEST_THREADS)),
-        "websocket": AllowedHostsOriginValidator(websocket_application()),
+        # Origin must be this site (scheme, host and port) or a trusted origin (core/ws_origin.py).
+        "websocket": SameOriginValidator(websocket_application()),
     }
 )
 

@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -53,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost after security: API, evidence and dossier answers (4xx too) are never cached.
+    "core.no_store.NoStoreApiMiddleware",
     # Serves our static files (and django-htmx's) under daphne, in development and production.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "frontend.middleware.UserPreferencesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "frontend.middleware.ContentSecurityPolicyMiddleware",
+    # The admin's and the API docs' own policy (core/third_party_csp.py).
+    "core.third_party_csp.ThirdPartyPagesCspMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -117,11 +120,19 @@ def _database() -> dict:
         config["TEST"] = {"NAME": str(VAR_DIR / "test_breach_desk.sqlite3")}
     elif engine in {"django.db.backends.postgresql", "django.db.backends.postgis"}:
         config["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
+        # Each pooled connection is checked before a request gets it (psycopg_pool's
+        # ConnectionPool.check_connection): after PostgreSQL restarts, the idle ones are dead
+        # and the first write would fail on one. Django 5.2 passes that check to the pool
+        # itself when CONN_HEALTH_CHECKS is on, and refuses a second `check` in
+        # OPTIONS["pool"] (a duplicate keyword argument).
+        config["CONN_HEALTH_CHECKS"] = True
         config["OPTIONS"] = {
             "pool": {
                 "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=1),
                 "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1),
-                "timeout": 10,
+                # How long a request waits for a connection before it is a 503
+                # (core/db_outage.py): while PostgreSQL is down, every request waits this long.
+                "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1),
             }
         }
     else:
@@ -204,13 +215,16 @@ LOGOUT_REDIRECT_URL = "/login/"
 # Static files come from the apps' folders (no collectstatic needed to run); `collectstatic`
 # into STATIC_ROOT still works for a proxy or CDN in production (docs/pages.md).
 WHITENOISE_USE_FINDERS = True
+# Failures for one username (from any address) before its attempts wait 1, 2, 4... s, up to
+# LOGIN_MAX_DELAY_SECONDS (core/signin.py; the per-address count is further down).
 LOGIN_FAILURES_BEFORE_DELAY = env_int("LOGIN_FAILURES_BEFORE_DELAY", 3, minimum=1)
 LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Our own tokens (core.models.ApiToken): several per person, expiring, tied to the password.
+        "core.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.roles.HasRole"],
@@ -226,10 +240,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "20/min")},
-    # A throttle counts per REMOTE_ADDR, never per X-Forwarded-For, which any client can send
-    # (a new value per request was a new allowance). Behind a proxy, daphne --proxy-headers puts
-    # the client's address in REMOTE_ADDR (docs/operations.md).
+    # Sign-in attempts are limited by core/signin.py (LOGIN_* below), not by a DRF throttle.
+    # Should a throttle be added, it counts per REMOTE_ADDR, never per X-Forwarded-For, which any
+    # client can send. Behind a proxy, daphne --proxy-headers puts the client's address in
+    # REMOTE_ADDR (docs/operations.md).
     "NUM_PROXIES": 0,
 }
 if DEBUG:
@@ -249,6 +263,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation's error answers in the schema (core/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.add_error_responses",
+    ],
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
@@ -282,3 +301,43 @@ ESCALATION_LEVELS = env_int("ESCALATION_LEVELS", 2, minimum=1)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- HTTPS behind the proxy: HSTS and redirect (issue 17 item 4) -----------------------------
+# nginx terminates TLS and sets X-Forwarded-Proto itself (deploy/nginx/), so Django trusts that
+# header to know a request came over https. Only sound because the web ports are not published.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    # The preload flag only consents; nothing is listed until someone submits the domain.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+    # The compose healthcheck probes the web process over plain http on loopback.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- Sign-in limits and API tokens (issue 17; core/signin.py, core/models.py ApiToken) --------
+# The shared cache holds the sign-in counters, so every web process sees the same counts and a
+# restart forgets none: Redis when REDIS_URL is set, else a table in the database (made by
+# `manage.py createcachetable`, which runs wherever migrate does).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "breach_desk_cache",
+        }
+    }
+# Keeps several deployments (or parallel test runs) on one Redis apart.
+CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX", "breachdesk") or "breachdesk"
+# Failures from one client address (any usernames) before its attempts wait 1, 2, 4... s.
+LOGIN_ADDRESS_FAILURES_BEFORE_DELAY = env_int("LOGIN_ADDRESS_FAILURES_BEFORE_DELAY", 10, minimum=1)
+# A counter is forgotten this long after its last failure.
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 3600, minimum=60)
+# An API token's lifetime; a new one comes from POST /api/auth/token/.
+API_TOKEN_TTL_HOURS = env_float("API_TOKEN_TTL_HOURS", 12.0, minimum=0.01)

@@ -308,3 +308,22 @@ class ReferralForm(forms.Form):
 class EvidenceForm(forms.Form):
     file = forms.FileField(label=_("File"))
     description = column_text(Evidence, "description", _("Description"))
+
+
+class RestrictionForm(forms.Form):
+    """Who reads the incident (need to know): the domain resolves the names and checks who may
+    change it (incidents/need_to_know.py)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    restricted = forms.BooleanField(
+        label=_("Restricted: only its members, its commander and admins read it"), required=False
+    )
+    members = forms.CharField(
+        label=_("Members"),
+        required=False,
+        max_length=4000,
+        help_text=_("Usernames, separated by spaces or commas."),
+    )
+
+    def clean_members(self) -> list[str]:
+        return [n for n in re.split(r"[\s,،]+", self.cleaned_data["members"]) if n]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jdatetime
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
@@ -50,15 +50,17 @@ def counts_by(field: str, values: list[tuple[str, str]], queryset: Any) -> list[
     return [{"value": v, "label": label, "count": found.get(v, 0)} for v, label in values]
 
 
-def open_incidents(now: dt.datetime, limit: int = OPEN_ROWS) -> list[OpenIncident]:
-    """The most severe open incidents first, oldest first within a severity."""
+def open_incidents(now: dt.datetime, reader: Any, limit: int = OPEN_ROWS) -> list[OpenIncident]:
+    """The most severe open incidents ``reader`` may see, first; oldest first within a
+    severity."""
     rows = []
     fields = ("reference", "title", "severity", "state", *ENTERED_AT.values())
     rank = Case(
         *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
         output_field=IntegerField(),
     )
-    ordered = Incident.objects.open().only(*fields).order_by(-rank, "detected_at")
+    visible = Incident.objects.visible_to(reader).open()
+    ordered = visible.only(*fields).order_by(-rank, "detected_at")
     for inc in ordered[:limit]:
         entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
         rows.append(OpenIncident(inc, now - inc.detected_at, now - entered))
@@ -119,41 +121,55 @@ def restore_months(now: dt.datetime, months: int = 6, *, jalali: bool = False) -
     ]
 
 
-def next_deadlines(limit: int = 8) -> list[Any] | None:
-    """Open legal obligations, soonest first (None if they cannot be read right now)."""
+def next_deadlines(reader: Any, limit: int = 8) -> list[Any] | None:
+    """Open legal obligations ``reader`` may see, soonest first (None if they cannot be read
+    right now)."""
     try:
-        return list(Obligation.objects.open().for_dashboard()[:limit])
+        return list(Obligation.objects.visible_to(reader).open().for_dashboard()[:limit])
     except Exception:  # one failing panel must not take the whole dashboard down
         log.exception("legal deadlines unavailable")
         return None
 
 
-def dead_deliveries(limit: int = 8) -> tuple[int, list[Any]] | None:
-    """Telegram messages that gave up (None if they cannot be read right now)."""
+def dead_deliveries(reader: Any, limit: int = 8) -> tuple[int, list[Any]] | None:
+    """Telegram messages that gave up: how many, and the latest of those ``reader`` may see
+    (None if they cannot be read right now)."""
     try:
         dead = Delivery.objects.dead()
-        return dead.count(), list(dead.select_related("incident").order_by("-id")[:limit])
+        shown = dead.filter(
+            Q(incident__isnull=True) | Q(incident__in=Incident.objects.visible_to(reader))
+        )
+        return dead.count(), list(shown.select_related("incident").order_by("-id")[:limit])
     except Exception:  # same reason as above
         log.exception("dead deliveries unavailable")
         return None
 
 
-def dashboard(now: dt.datetime | None = None, *, jalali: bool = False) -> dict[str, Any]:
+def dashboard(
+    now: dt.datetime | None = None, *, jalali: bool = False, reader: Any = None
+) -> dict[str, Any]:
+    """The numbers count every incident (restricted ones included: an executive must see how
+    much is open); what names an incident (rows, deadlines, events) is what ``reader`` may see,
+    so a restricted incident is counted without its title or reference."""
     now = now or timezone.now()
     open_qs = Incident.objects.open()
+    open_total = open_qs.count()
     return {
         "now": now,
         "by_state": counts_by("state", [(s.value, s.label) for s in OPEN_STATES], open_qs),
         "all_states": counts_by("state", State.choices, Incident.objects.all()),
         "by_severity": counts_by("severity", Severity.choices, open_qs),
-        "open_total": open_qs.count(),
+        "open_total": open_total,
+        "open_hidden": open_total - Incident.objects.visible_to(reader).open().count(),
         "critical_open": open_qs.filter(severity=Severity.CRITICAL).count(),
-        "open_rows": open_incidents(now),
+        "open_rows": open_incidents(now, reader),
         "medians": medians(now),
         "restore_months": restore_months(now, jalali=jalali),
-        "deadlines": next_deadlines(),
-        "dead": dead_deliveries(),
-        "latest_events": list(Event.objects.select_related("incident").order_by("-seq")[:12]),
+        "deadlines": next_deadlines(reader),
+        "dead": dead_deliveries(reader),
+        "latest_events": list(
+            Event.objects.visible_to(reader).select_related("incident").order_by("-seq")[:12]
+        ),
         # get_FOO_display() rebuilds its lookup (forcing every lazy label) on each call: with
         # hundreds of rows that was a third of the render (bench/README.md, "Dashboard").
         "state_labels": {value: str(label) for value, label in State.choices},

@@ -26,6 +26,7 @@ urlpatterns = [
         name="incident_transition",
     ),
     path("incidents/<str:reference>/notes/", incidents.note_add, name="note_add"),
+    path("incidents/<str:reference>/access/", incidents.incident_access, name="incident_access"),
     path(
         "incidents/<str:reference>/acknowledge/",
         incidents.incident_acknowledge,

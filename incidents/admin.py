@@ -9,6 +9,7 @@ from django.contrib import admin
 
 from incidents.legal.obligations import resync_open_incidents
 from incidents.models import (
+    AccessRecord,
     CustodyEntry,
     Event,
     Evidence,
@@ -45,8 +46,16 @@ class ReferralInline(admin.TabularInline):
 
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "title", "severity", "state", "commander", "detected_at")
-    list_filter = ("state", "severity", "attack_vector")
+    list_display = (
+        "reference",
+        "title",
+        "severity",
+        "state",
+        "commander",
+        "restricted",
+        "detected_at",
+    )
+    list_filter = ("state", "severity", "attack_vector", "restricted")
     search_fields = ("reference", "title")
     inlines = [ReferralInline]
 
@@ -122,3 +131,14 @@ class EvidenceAdmin(ReadOnlyAdmin):
 @admin.register(VerificationRun)
 class VerificationRunAdmin(ReadOnlyAdmin):
     list_display = ("finished_at", "ok", "checked", "last_seq", "broken_seq", "source")
+
+
+@admin.register(AccessRecord)
+class AccessRecordAdmin(ReadOnlyAdmin):
+    """Who read what (need to know): admins read and filter it; nobody edits or deletes it."""
+
+    list_display = ("at", "username", "kind", "incident", "target", "address")
+    list_filter = ("kind", "at", "incident__restricted")
+    search_fields = ("incident__reference", "username", "address")
+    date_hierarchy = "at"
+    list_select_related = ("incident",)

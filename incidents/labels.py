@@ -66,6 +66,10 @@ EVENT_LABELS = {
     "evidence.downloaded": _("Evidence downloaded"),
     "evidence.handed_over": _("Evidence handed over"),
     "evidence.integrity_failed": _("Evidence failed its integrity check"),
+    "restriction.on": _("Restricted to its members"),
+    "restriction.off": _("Restriction lifted: every role reads it"),
+    "members.added": _("Members added"),
+    "members.removed": _("Members removed"),
 }
 
 

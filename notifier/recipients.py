@@ -6,7 +6,7 @@ from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, load_roles, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
 from incidents.choices import SEVERITY_RANK, Severity
 from incidents.lifecycle import TRANSITIONS
-from incidents.models import Event
+from incidents.models import Event, sees
 from notifier.models import Subscription, TelegramLink
 
 LEGAL_TRANSITIONS = frozenset({"refer", "close"})
@@ -49,17 +49,19 @@ def active_links() -> list[TelegramLink]:
 
 
 def recipients(event: Event, links: list[TelegramLink] | None = None) -> list[TelegramLink]:
-    """Active links that should hear about this event; never the person who caused it."""
+    """Active links that should hear about this event; never the person who caused it, nor
+    anyone who may not read its incident (need to know: one query, for restricted ones only)."""
     if links is None:
         links = active_links()
     followers = set(
         Subscription.objects.filter(incident_id=event.incident_id).values_list("user_id", flat=True)
     )
+    audience = event.incident.audience()
     chosen = []
     for link in links:
         if event.actor_id is not None and link.user_id == event.actor_id:
             continue
         roles = roles_of(link.user)
-        if roles and _wanted(event, link, roles, followers):
+        if sees(roles, link.user_id, audience) and _wanted(event, link, roles, followers):
             chosen.append(link)
     return chosen

@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.models import Profile
 from core.roles import LEGAL, roles_of
 from incidents.legal.obligations import mark_reminded, reminder_facts, reminders_due
-from incidents.models import Obligation
+from incidents.models import Obligation, sees
 from notifier.messages import alert_buttons, reminder_text
 from notifier.models import TelegramLink
 from notifier.outbox import enqueue
@@ -37,7 +37,10 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             if not mark_reminded(obligation, stage):
                 continue  # another worker took it
+            audience = obligation.incident.audience()  # need to know: members only, if restricted
             for link in links:
+                if not sees(roles_of(link.user), link.user_id, audience):
+                    continue
                 profile = profiles.get(link.user_id) or Profile(user=link.user)
                 queued += _enqueue_one(obligation, stage, link, profile)
     if queued:

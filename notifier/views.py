@@ -12,7 +12,8 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,15 +49,45 @@ def telegram_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse(reply or {})
 
 
+class LinkStatusSerializer(serializers.Serializer):
+    """GET /api/me/telegram-link/: only `linked` when there is no link."""
+
+    linked = serializers.BooleanField()
+    active = serializers.BooleanField(required=False)
+    telegram_username = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    linked_at = serializers.DateTimeField(required=False, allow_null=True)
+    deactivated_reason = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class LinkTokenSerializer(serializers.Serializer):
+    """POST /api/me/telegram-link/: a new single-use token, hence 201 Created."""
+
+    token = serializers.CharField()
+    deep_link = serializers.CharField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+    bot_username = serializers.CharField(allow_null=True)
+    command = serializers.CharField()
+
+
+class FollowingListSerializer(serializers.Serializer):
+    following = serializers.ListField(child=serializers.CharField())
+
+
+class FollowingSerializer(serializers.Serializer):
+    following = serializers.BooleanField()
+
+
 class TelegramLinkView(APIView):
     """POST: a single-use link token and deep link. GET: link status. DELETE: unlink."""
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: LinkStatusSerializer})
     def get(self, request: Request) -> Response:
         link = TelegramLink.objects.filter(user=request.user).first()
         return Response(_status(link))
 
+    @extend_schema(request=None, responses={201: LinkTokenSerializer})
     def post(self, request: Request) -> Response:
         token, row = issue_link_token(request.user)
         return Response(
@@ -70,6 +101,7 @@ class TelegramLinkView(APIView):
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request) -> Response:
         link = TelegramLink.objects.filter(user=request.user).first()
         if link is not None:
@@ -80,6 +112,7 @@ class TelegramLinkView(APIView):
 class SubscriptionsView(APIView):
     """GET: references of the incidents the user follows."""
 
+    @extend_schema(responses={200: FollowingListSerializer})
     def get(self, request: Request) -> Response:
         return Response({"following": followed_references(request.user)})
 
@@ -93,12 +126,15 @@ class SubscriptionView(APIView):
     def _incident(self, request: Request, reference: str) -> Incident:
         return get_object_or_404(Incident.objects.visible_to(request.user), reference=reference)
 
+    # 201 when the follow is new, 200 when it already existed: both are documented.
+    @extend_schema(request=None, responses={200: FollowingSerializer, 201: FollowingSerializer})
     def put(self, request: Request, reference: str) -> Response:
         created = follow(request.user, self._incident(request, reference))
         return Response(
             {"following": True}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, reference: str) -> Response:
         unfollow(request.user, self._incident(request, reference))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -15,9 +16,9 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import ApiToken
 from incidents.lifecycle import apply_transition, create_incident, update_incident
 
 REQUIRE_SERVICES = os.environ.get("BREACH_DESK_REQUIRE_SERVICES") == "1"
@@ -38,6 +39,17 @@ def compiled_translations() -> None:
     trans_real._translations = {}
     trans_real._default = None
     trans_real.translation_catalog_exists.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def own_cache_namespace(settings: Any) -> None:
+    """Each test its own key prefix in the shared cache: one test's sign-in counters never reach
+    the next, on Redis as on the database cache, and no test clears a cache that parallel runs
+    on the same Redis share. (Django drops its cache connections when CACHES changes.)"""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in settings.CACHES.items()
+    }
 
 
 def just_now() -> str:
@@ -116,8 +128,8 @@ def legal(users: dict[str, User]) -> User:
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _token, key = ApiToken.issue(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

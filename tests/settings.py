@@ -5,6 +5,8 @@ from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# The test client speaks plain http; production's https redirect is tested in a subprocess.
+os.environ.setdefault("DJANGO_SSL_REDIRECT", "0")
 os.environ.setdefault("BREACH_DESK_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var"))
 
 from core.settings import *  # noqa: E402,F403

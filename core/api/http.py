@@ -12,6 +12,8 @@ from django.urls import is_valid_path
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from core.db_outage import current_exception, database_unavailable, is_database_unavailable
+
 API_PREFIX = "/api/"
 
 
@@ -66,7 +68,10 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest, *args: Any) -> HttpResponse:
-    """handler500 (without DEBUG): the failure is logged; the client learns nothing more."""
+    """handler500 (without DEBUG): the failure is logged; the client learns nothing more. A
+    database that does not answer is a 503 with Retry-After instead (core/db_outage.py)."""
+    if is_database_unavailable(current_exception()):
+        return database_unavailable(request, as_json=is_api(request))
     if is_api(request):
         return JsonResponse({"detail": _("Server error.")}, status=500)
     return defaults.server_error(request)

@@ -6,12 +6,11 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from core import signin
 from core.models import Profile
-from frontend import throttle
 from frontend.middleware import SUPPORTED_LANGUAGES
 
 
@@ -20,28 +19,28 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        address = request.META.get("REMOTE_ADDR", "")
-        username = request.POST.get("username", "")[:150]
-        wait = throttle.wait_seconds(address, username)
+        address = signin.client_address(request)
+        username = request.POST.get("username", "")[: signin.USERNAME_MAX]
+        wait = signin.wait_seconds(address, username)
         if wait:
             # Refused before the password is even checked, so guessing gains nothing by hurrying.
             # An unbound form: binding it would run authenticate() and check the password.
             form = self.get_form_class()(request)
             context = self.get_context_data(form=form, throttled=wait)
-            return self.render_to_response(context, status=429)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         response = super().post(request, *args, **kwargs)
         if request.user.is_authenticated:
-            throttle.record_success(address, username)
+            signin.record_success(address, username)
         else:
-            throttle.record_failure(address, username)
+            signin.record_failure(address, username, "page")
         return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         if context.get("throttled"):
-            context["throttle_message"] = _(
-                "Too many failed attempts. Wait %(seconds)d seconds and try again."
-            ) % {"seconds": context["throttled"]}
+            context["throttle_message"] = signin.refusal_message(context["throttled"])
         return context
 
 

@@ -21,7 +21,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # The seq is read before the numbers: an event committed in between is then replayed by the
     # page's catch-up, never silently missing from both.
     seq = LogHead.objects.latest_seq()
-    data = metrics.dashboard(jalali=is_persian())
+    data = metrics.dashboard(jalali=is_persian(), reader=request.user)
     data["seq"] = seq
     rtl = translation.get_language_bidi()
     data["state_chart"] = charts.bars(

@@ -23,6 +23,7 @@ from incidents.lifecycle import (
     update_incident,
 )
 from incidents.models import Incident
+from incidents.need_to_know import change_restriction, record_opened
 from incidents.notes import add_note, ensure_may_add_notes
 
 PAGE_SIZE = 50
@@ -70,7 +71,9 @@ def incident_create(request: HttpRequest) -> HttpResponse:
 
 @role_required
 def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    return page(request, incident_for(request, reference))
+    incident = incident_for(request, reference)
+    record_opened(request, incident, "page")
+    return page(request, incident)
 
 
 @form_target("frontend:incident")
@@ -148,4 +151,30 @@ def incident_acknowledge(request: HttpRequest, reference: str) -> HttpResponse:
         acknowledge(incident, request.user)
     except DomainError as error:
         return refused(request, incident, error)
+    return redirect("frontend:incident", reference=incident.reference)
+
+
+@form_target("frontend:incident")
+@role_required
+def incident_access(request: HttpRequest, reference: str) -> HttpResponse:
+    """The restriction control of the incident page (commander, legal, admins)."""
+    incident = incident_for(request, reference)
+    form = forms.RestrictionForm(request.POST)
+    if not form.is_valid():
+        return page(request, incident, 400, restriction_form=form)
+    try:
+        change_restriction(
+            incident,
+            actor=request.user,
+            restricted=form.cleaned_data["restricted"],
+            members=form.cleaned_data["members"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except InvalidChange as error:
+        add_errors(form, error)
+        return page(request, incident, 400, restriction_form=form)
+    except DomainError as error:
+        return refused(request, incident, error)
+    if not Incident.objects.visible_to(request.user).filter(pk=incident.pk).exists():
+        return redirect("frontend:incidents")  # they took themselves off its members
     return redirect("frontend:incident", reference=incident.reference)

@@ -29,6 +29,7 @@ from incidents.legal.referrals import REFERRAL, may_write_referrals
 from incidents.lifecycle import EDITABLE_FIELDS, INCIDENT, may_edit_incidents, transition_options
 from incidents.machines import Machine, options
 from incidents.models import Incident
+from incidents.need_to_know import may_restrict
 from incidents.notes import may_add_notes
 
 SECTIONS = {
@@ -107,6 +108,21 @@ def _legal(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     }
 
 
+def _access(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    """Who reads the incident, and the control for those who may change it."""
+    members = sorted(u.get_username() for u in incident.members.all())
+    initial = {
+        "version": incident.version,
+        "restricted": incident.restricted,
+        "members": " ".join(members),
+    }
+    return {
+        "members": members,
+        "may_restrict": may_restrict(request.user, incident),
+        "restriction_form": forms.RestrictionForm(initial=initial),
+    }
+
+
 def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
     """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
     may_edit = may_edit_incidents(request.user) and incident.state not in TERMINAL_STATES
@@ -134,6 +150,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         ],
         **{f"{name}_form": form_class(initial=initial) for name, form_class in SECTIONS.items()},
         **_legal(request, incident),
+        **_access(request, incident),
     }
     context.update(extra)
     return context

@@ -19,7 +19,8 @@ from rest_framework.views import APIView
 from incidents.api.legal_referrals import incident_for
 from incidents.api.legal_serializers import EvidenceSerializer, EvidenceUploadSerializer
 from incidents.legal.evidence import HashingUploadHandler, open_for_download, store_evidence
-from incidents.models import Evidence, Incident
+from incidents.models import AccessKind, Evidence, Incident
+from incidents.need_to_know import record_access
 
 
 def _evidence_for(request: Request, pk: int) -> Evidence:
@@ -78,6 +79,10 @@ class EvidenceDownloadView(APIView):
         evidence = _evidence_for(request, pk)
         handle = open_for_download(
             evidence, actor=request.user, note=request.query_params.get("note", "")[:2000]
+        )
+        # Once the download is granted and verified: a refusal hands over nothing to log.
+        record_access(
+            request, evidence.incident, AccessKind.EVIDENCE_DOWNLOADED, f"evidence:{evidence.pk}"
         )
         response = FileResponse(
             handle,

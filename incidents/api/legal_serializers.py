@@ -89,7 +89,10 @@ class ObligationSerializer(serializers.ModelSerializer):
     rule = serializers.SlugRelatedField(slug_field="code", read_only=True)
     company_policy = serializers.BooleanField(source="rule.is_policy", read_only=True)
     step = serializers.CharField(source="step_key", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Undecided is null: said so in the schema (issue 17 item 5).
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     overdue = serializers.SerializerMethodField()
     available_transitions = serializers.SerializerMethodField()
 

@@ -97,6 +97,8 @@ INCIDENT_SHAPE = (
     "restoration_summary",
     "no_referral_reason",
     "high_risk",
+    "restricted",
+    "members",
     "version",
     "created_at",
     "updated_at",
@@ -143,7 +145,14 @@ class NoteSerializer(StrictInputMixin, serializers.Serializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # No commander yet is null: said so in the schema (issue 17 item 5).
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Who reads it beside its commander and admins, when ``restricted`` (need to know).
+    members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    # Not chosen yet is "": the schema lists it beside the enum (issue 17 item 5).
+    attack_vector = serializers.ChoiceField(
+        choices=AttackVector.choices, allow_blank=True, read_only=True
+    )
     available_transitions = serializers.SerializerMethodField()
     blocked_transitions = serializers.SerializerMethodField()
 

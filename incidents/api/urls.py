@@ -1,15 +1,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from incidents.api import legal_evidence, legal_obligations, legal_record, legal_referrals
-from incidents.api.views import EventFeedView, IncidentViewSet, TokenView
+from incidents.api import access, legal_evidence, legal_obligations, legal_record, legal_referrals
+from incidents.api.views import EventFeedView, IncidentViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("incidents", IncidentViewSet, basename="incident")
 
 urlpatterns = [
-    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("events/", EventFeedView.as_view(), name="event-feed"),
+    path("access-log/", access.AccessLogView.as_view(), name="access-log"),
     # Legal workspace (issue 6; docs/legal.md)
     path(
         "incidents/<str:reference>/referrals/",

@@ -224,6 +224,18 @@ def _evidence(pdf: _Pdf, data: DossierData) -> None:
         pdf.text_line("—")
 
 
+def _access(pdf: _Pdf, data: DossierData) -> None:
+    pdf.heading("سابقه دسترسی / Access log (who read what)")
+    for a in data.access_records:
+        pdf.text_line(
+            f"{when(a.at)}  {a.username}  {a.kind}  {a.target or '—'}  {a.address or '—'}", size=8
+        )
+        if a.user_agent:
+            pdf.text_line(a.user_agent, size=8)  # free text: its own line (see _referrals)
+    if not data.access_records:
+        pdf.text_line("—")
+
+
 def _verification(pdf: _Pdf, run: VerificationRun) -> None:
     pdf.heading("اعتبارسنجی سابقه / Record verification")
     verdict = "سالم / intact" if run.ok else f"شکسته / BROKEN at #{run.broken_seq}: {run.detail}"
@@ -240,6 +252,7 @@ def render_pdf(data: DossierData) -> bytes:
     _referrals(pdf, data)
     _obligations(pdf, data)
     _evidence(pdf, data)
+    _access(pdf, data)
     _verification(pdf, data.verification)
     return bytes(pdf.output())
 

@@ -50,6 +50,7 @@ OBLIGATION_FIELDS = (
 EVIDENCE_FIELDS = ("id", *EVIDENCE_FILE, "uploaded_at", "integrity_failed_at")
 CUSTODY_FIELDS = ("at", "action", "role", "note", "referral_id")
 VERIFICATION_FIELDS = (*VERDICT, "finished_at")
+ACCESS_FIELDS = ("at", "kind", "target", "username", "address", "user_agent")
 
 
 def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -94,6 +95,7 @@ def export(data: DossierData) -> dict[str, Any]:
         "referrals": [_referral(r) for r in data.referrals],
         "obligations": [_obligation(o) for o in data.obligations],
         "evidence": [_evidence(e) for e in data.evidence],
+        "access_log": [_fields(a, ACCESS_FIELDS) for a in data.access_records],
         "verification": _fields(data.verification, VERIFICATION_FIELDS),
     }
 

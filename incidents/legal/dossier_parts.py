@@ -29,6 +29,11 @@ class DossierData:
         return list(self.incident.obligations.select_related("rule", "decided_by"))
 
     @property
+    def access_records(self) -> list[Any]:
+        """Who read this incident (need to know): oldest first, this export included."""
+        return list(self.incident.access_records.order_by("id"))
+
+    @property
     def evidence(self) -> list[Any]:
         items = self.incident.evidence.select_related("uploaded_by")
         return list(items.prefetch_related("custody"))

@@ -2,9 +2,10 @@
 records (referrals, rules, obligations), evidence and custody, and the event log. Importing
 this package registers every model with Django; callers import the names below from here."""
 
+from incidents.models.access import AccessKind, AccessRecord
 from incidents.models.events import EVENT_BODY, VERDICT, Event, LogHead, VerificationRun
 from incidents.models.evidence import EVIDENCE_FILE, CustodyEntry, Evidence
-from incidents.models.incident import FACTS, SCOPE, STAMPS, Incident, roles_see_incidents
+from incidents.models.incident import FACTS, SCOPE, STAMPS, Incident, roles_see_incidents, sees
 from incidents.models.legal import (
     REFERRAL_RECORD,
     JurisdictionRule,
@@ -21,6 +22,8 @@ __all__ = [
     "SCOPE",
     "STAMPS",
     "VERDICT",
+    "AccessKind",
+    "AccessRecord",
     "CustodyEntry",
     "Event",
     "Evidence",
@@ -32,4 +35,5 @@ __all__ = [
     "Referral",
     "VerificationRun",
     "roles_see_incidents",
+    "sees",
 ]

@@ -11,17 +11,25 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.roles import ADMINS, ENGINEERS, LEGAL_TEAM, roles_of
+from core.roles import ADMIN, ADMINS, ENGINEERS, LEGAL_TEAM, roles_of
 from incidents import guards
 from incidents.choices import OPEN_STATES, AttackVector, Severity, State
 
 
 def roles_see_incidents(roles: frozenset[str]) -> bool:
-    """Which incidents a reader's roles open to them: today, every role reads every incident.
-    The one rule behind ``IncidentQuerySet.visible_to`` (and so every feed), the transition
-    endpoint's by-reference lock and the live stream's per-frame check; narrowing it (e.g.
-    per-team visibility) starts here."""
+    """Whether a reader's roles open any incident to them: any Breach Desk role. Which ones is
+    ``IncidentQuerySet.visible_to`` (restricted incidents: their audience and admins)."""
     return bool(roles)
+
+
+def sees(roles: frozenset[str], user_id: int | None, audience: frozenset[int] | None) -> bool:
+    """The need-to-know rule in memory, for readers that hold many recipients and one incident
+    (the live stream's frames, Telegram's recipients): ``audience`` is None for an incident
+    everyone with a role reads, else the ids of its members and commander (``Incident.audience``).
+    ``visible_to`` is the same rule as one query condition."""
+    if not roles:
+        return False
+    return audience is None or ADMIN in roles or user_id in audience
 
 
 # Column groups, named once: the API's shapes, the page forms and the dossier's export compose
@@ -52,7 +60,21 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(state__in=OPEN_STATES)
 
     def visible_to(self, user: Any) -> IncidentQuerySet:
-        return self if roles_see_incidents(roles_of(user)) else self.none()
+        """What ``user`` may read: nothing without a role; everything for an admin; otherwise
+        every unrestricted incident and the restricted ones they command or are a member of.
+        One condition (an EXISTS on the member table's unique index, no DISTINCT), so every
+        read path that starts here costs the same whatever the data."""
+        roles = roles_of(user)
+        if not roles_see_incidents(roles):
+            return self.none()
+        if ADMIN in roles:
+            return self
+        member = Incident.members.through.objects.filter(
+            incident_id=models.OuterRef("pk"), user_id=user.pk
+        )
+        return self.filter(
+            models.Q(restricted=False) | models.Q(commander_id=user.pk) | models.Exists(member)
+        )
 
     def with_people(self) -> IncidentQuerySet:
         return self.select_related("reporter", "commander")
@@ -100,6 +122,12 @@ class Incident(FSMModelMixin, models.Model):
     no_referral_reason = models.TextField(_("reason for no referral"), blank=True, max_length=5000)
     # Legal's judgement that the breach is likely to put people at high risk (GDPR art. 34).
     high_risk = models.BooleanField(_("high risk to data subjects"), default=False)
+    # Need to know (issue 17): a restricted incident is read only by its members, its commander
+    # and admins. Changed only by incidents/need_to_know.py, each change an event.
+    restricted = models.BooleanField(_("restricted"), default=False, editable=False)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="+", blank=True, verbose_name=_("members")
+    )
 
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,6 +150,16 @@ class Incident(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+    def audience(self) -> frozenset[int] | None:
+        """Who may read this incident beside admins: None when it is not restricted (everyone
+        with a role), else its members' and commander's ids (one query). For ``sees``."""
+        if not self.restricted:
+            return None
+        ids = set(self.members.values_list("id", flat=True))
+        if self.commander_id is not None:
+            ids.add(self.commander_id)
+        return frozenset(ids)
 
     # --- lifecycle (STYLE.md rules 1-3: bodies touch only this instance) ---------------------
 

@@ -5,7 +5,7 @@ STREAM_HEARTBEAT_SECONDS, only to clients that are behind it: an event was not b
 Close codes (docs/live-stream.md): 4401 not signed in, 4403 no Breach Desk role, 4404 unknown
 incident, 4008 too slow (dropped; reconnect and resync), 1011 channel layer unavailable. 4401
 and 4403 also end a connection whose access ends while it is open (``Hub.recheck``).
-A foreign Origin is refused at the handshake (HTTP 403) by AllowedHostsOriginValidator.
+A foreign Origin is refused at the handshake (HTTP 403) by core/ws_origin.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.conf import settings
 
 from core.authentication import Credential, user_for_credential
 from core.roles import roles_of
-from incidents.models import Incident, LogHead, roles_see_incidents
+from incidents.models import Incident, LogHead, sees
 from incidents.stream import push
 from incidents.stream.backpressure import TransportGate
 
@@ -113,6 +113,8 @@ class Hub:
                 await layer.group_discard(push.GROUP, channel)
 
     async def _fan_out(self, message: dict[str, Any]) -> None:
+        if message.get("audience") is not None:  # once per frame, not once per client
+            message = {**message, "audience": frozenset(message["audience"])}
         await self._each("forwarding", lambda consumer: consumer.stream_event(message))
 
     async def _each(self, what: str, call: Any) -> None:
@@ -205,6 +207,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         self.credential = self.scope.get("credential")
         self.reference = self.scope["url_route"]["kwargs"].get("reference")
+        self.user_id = getattr(user, "pk", None)
         self.joined = False
         refusal, self.roles = await database_sync_to_async(_verdict)(user)
         if refusal is not None:
@@ -293,9 +296,9 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         while self.joined and self.next_seq in self.held:
             message = self.held.pop(self.next_seq)
             self.next_seq += 1
-            # Decided from the roles last read (at connect, then by Hub.recheck): a query per
-            # frame per client is too dear.
-            if self.reference in (None, message["reference"]) and roles_see_incidents(self.roles):
+            # Decided from the roles last read (at connect, then by Hub.recheck) and the
+            # audience the frame carries: a query per frame per client is too dear.
+            if self.reference in (None, message["reference"]) and self._sees(message):
                 await self._deliver(message["text"])
         if not self.joined:
             return
@@ -307,6 +310,9 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         elif not self.held and self.hold_timer is not None:
             self.hold_timer.cancel()
             self.hold_timer = None
+
+    def _sees(self, message: dict[str, Any]) -> bool:
+        return sees(self.roles, self.user_id, message.get("audience"))
 
     async def _skip_gap(self) -> None:
         """The missing seq never came (its broadcast failed): move on; the client sees the gap

@@ -26,8 +26,8 @@ from django.contrib.auth.signals import user_logged_out
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from rest_framework.authtoken.models import Token
 
+from core.models import ApiToken
 from incidents.models import Event
 from incidents.stream.frames import EventSerializer, IncidentSummarySerializer
 
@@ -55,11 +55,16 @@ def layer_message(event: Event) -> dict[str, Any]:
     """What travels through the channel layer: the frame already encoded, once per event,
     so a thousand consumers forward one string instead of encoding a thousand times."""
     text = json.dumps(client_message(event), cls=DjangoJSONEncoder, ensure_ascii=False)
+    audience = event.incident.audience()
     return {
         "type": MESSAGE_TYPE,
         "seq": event.seq,
         "reference": event.incident.reference,
         "text": text,
+        # Who beside admins may see it (need to know): None for an unrestricted incident, else
+        # its members' and commander's ids as they were at the commit, so the consumers decide
+        # per frame without a query (incidents.models.sees).
+        "audience": None if audience is None else sorted(audience),
     }
 
 
@@ -132,7 +137,7 @@ def watch_access_changes() -> None:
     user_logged_out.connect(signed_out, weak=False, dispatch_uid="stream-access-logout")
     post_save.connect(saved, sender=user_model, weak=False, dispatch_uid="stream-access-user")
     post_delete.connect(anything, sender=user_model, weak=False, dispatch_uid="stream-access-gone")
-    post_delete.connect(anything, sender=Token, weak=False, dispatch_uid="stream-access-token")
+    post_delete.connect(anything, sender=ApiToken, weak=False, dispatch_uid="stream-access-token")
     m2m_changed.connect(
         groups_changed,
         sender=user_model.groups.through,

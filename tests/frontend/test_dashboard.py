@@ -46,7 +46,7 @@ def test_open_incident_age_and_time_in_state(users, incident_in):
     incident = incident_in("detected", detected_at=detected)
     apply_transition(incident, "start_scoping", actor=users["engineer"])
     now = timezone.now() + dt.timedelta(hours=1)
-    (row,) = metrics.open_incidents(now)
+    (row,) = metrics.open_incidents(now, users["executive"])
     assert dt.timedelta(hours=5, minutes=59) < row.age <= dt.timedelta(hours=6, minutes=1)
     assert dt.timedelta(minutes=59) < row.in_state <= dt.timedelta(hours=1, minutes=1)
 
@@ -104,9 +104,10 @@ def test_dead_telegram_deliveries_are_counted_on_the_dashboard(users, incident_i
 def test_dashboard_lists_the_most_severe_open_incidents_first(users, incident_in):
     low = incident_in("detected", severity="low")
     critical = incident_in("scoping", severity="critical")
-    rows = metrics.open_incidents(timezone.now())
+    rows = metrics.open_incidents(timezone.now(), users["executive"])
     assert [r.incident.pk for r in rows] == [critical.pk, low.pk]
-    assert [r.incident.pk for r in metrics.open_incidents(timezone.now(), limit=1)] == [critical.pk]
+    first = metrics.open_incidents(timezone.now(), users["executive"], limit=1)
+    assert [r.incident.pk for r in first] == [critical.pk]
 
 
 def test_persian_restore_chart_counts_jalali_months(users, incident_in):

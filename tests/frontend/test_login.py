@@ -25,7 +25,7 @@ def test_wrong_password_is_refused_and_logged(users, caplog):
         response = login(Client(HTTP_ACCEPT_LANGUAGE="en"), "nope")
     assert response.status_code == 200
     assert "Wrong username or password." in response.content.decode()
-    assert any("login failed for 'engineer'" in r.getMessage() for r in caplog.records)
+    assert any("sign-in failed via page for 'engineer'" in r.getMessage() for r in caplog.records)
 
 
 def test_repeated_failures_slow_down_even_the_right_password(users, monkeypatch):
@@ -54,7 +54,7 @@ def test_throttle_is_per_username(users):
 
 
 def test_waiting_out_the_delay_lets_the_right_password_in(users, monkeypatch):
-    from frontend import throttle
+    from core import signin as throttle
 
     client = Client()
     for _ in range(3):
@@ -66,17 +66,17 @@ def test_waiting_out_the_delay_lets_the_right_password_in(users, monkeypatch):
     assert throttle.wait_seconds("127.0.0.1", "engineer") == 0
 
 
-def test_delay_doubles_and_is_capped(settings):
-    from frontend import throttle
+def test_delay_doubles_and_is_capped(db, settings):
+    from core import signin as throttle
 
     settings.LOGIN_MAX_DELAY_SECONDS = 10
     for _ in range(3):
-        throttle.record_failure("10.0.0.1", "x")
+        throttle.record_failure("10.0.0.1", "x", "page")
     first = throttle.wait_seconds("10.0.0.1", "x")
-    throttle.record_failure("10.0.0.1", "x")
+    throttle.record_failure("10.0.0.1", "x", "page")
     second = throttle.wait_seconds("10.0.0.1", "x")
     for _ in range(10):
-        throttle.record_failure("10.0.0.1", "x")
+        throttle.record_failure("10.0.0.1", "x", "page")
     assert (first, second) == (1, 2)
     assert throttle.wait_seconds("10.0.0.1", "x") == 10
 

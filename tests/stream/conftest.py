@@ -9,15 +9,15 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from core.asgi import application
+from core.models import ApiToken
 
 ORIGIN = "http://127.0.0.1"
 
 
 def token_of(user: User) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return ApiToken.issue(user)[1]
 
 
 @pytest.fixture
@@ -37,6 +37,9 @@ def ws(users: dict[str, User]) -> Callable[..., Any]:
             sent.append((b"authorization", f"Token {key}".encode()))
         if origin is not None:
             sent.append((b"origin", origin.encode()))
+        # Every real client sends Host; the origin check compares Origin with it.
+        if not any(name == b"host" for name, _ in sent):
+            sent.append((b"host", b"127.0.0.1"))
         return WebsocketCommunicator(application, path, headers=sent)
 
     return build

@@ -72,8 +72,11 @@ def daphne(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))}
     env.update(
         DJANGO_SETTINGS_MODULE="core.settings",
-        DJANGO_SECRET_KEY="e2e-stream-tests-only",
+        # The test's own key: API tokens are bound to it (core.models.ApiToken).
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Plain http on loopback, no proxy: no redirect to https.
+        DJANGO_SSL_REDIRECT="0",
         DATABASE_URL=run_database_url(),
         BREACH_DESK_VAR_DIR=str(tmp_path),
         CHANNELS_PREFIX=prefix,

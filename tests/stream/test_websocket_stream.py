@@ -353,11 +353,13 @@ async def test_a_change_that_announces_nothing_is_caught_by_the_periodic_check(w
 
 
 async def test_deleting_a_token_closes_the_connections_it_opened(ws, users):
-    from rest_framework.authtoken.models import Token
+    from core.models import ApiToken
 
     communicator = await ws("admin")
     await hello(communicator)
-    await database_sync_to_async(lambda: Token.objects.get(user=users["admin"]).delete())()
+    await database_sync_to_async(
+        lambda: ApiToken.objects.filter(user=users["admin"]).delete()
+    )()
     assert await closed_while_open(communicator) == CLOSE_UNAUTHENTICATED
 
 
