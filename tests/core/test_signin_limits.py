@@ -193,3 +193,68 @@ def test_attempts_sent_at_once_after_the_wait_get_one_guess(db, monkeypatch):
     monkeypatch.setattr(signin.time, "time", lambda: later)
     signin.record_failure("10.3.0.1", "engineer", "api")  # the turn's guess was wrong
     assert signin.wait_seconds("10.3.0.1", "engineer", now=later + 3) == 0  # the next turn
+
+
+def test_a_burst_gets_no_more_guesses_than_the_free_failures(db):
+    """Requests sent at once, none answered yet: each admitted one counts as a failure until it
+    reports, so a burst of 30 usernames from one address gets the address's free failures."""
+    from core import signin
+
+    admitted = [signin.wait_seconds("10.4.0.1", f"user{i}") == 0 for i in range(30)]
+    assert sum(admitted) == settings.LOGIN_ADDRESS_FAILURES_BEFORE_DELAY
+    same_name = [signin.wait_seconds(f"10.5.0.{i}", "legal") == 0 for i in range(10)]
+    assert sum(same_name) == settings.LOGIN_FAILURES_BEFORE_DELAY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failures_reported_at_once_from_many_threads_are_all_counted(users):
+    """Each counter is read and written under its lock: 8 threads that were admitted together
+    and fail together leave 8 failures, so the next attempt from that address waits."""
+    import threading
+
+    from django.db import connection
+
+    from core import signin
+
+    free = settings.LOGIN_ADDRESS_FAILURES_BEFORE_DELAY
+    names = [f"spray{i}" for i in range(8)]
+    assert all(signin.wait_seconds("10.6.0.1", name) == 0 for name in names)
+    start = threading.Barrier(len(names))
+
+    def fail(name: str) -> None:
+        start.wait()
+        try:
+            signin.record_failure("10.6.0.1", name, "page")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fail, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    left = free - len(names)
+    assert [signin.wait_seconds("10.6.0.1", f"next{i}") == 0 for i in range(left + 1)] == [
+        True
+    ] * left + [False]
+
+
+def test_an_attempt_that_never_reports_stops_counting_after_a_while(db, monkeypatch):
+    from core import signin
+
+    monkeypatch.setattr(settings, "LOGIN_FAILURES_BEFORE_DELAY", 1)
+    assert signin.wait_seconds("10.7.0.1", "engineer") == 0
+    assert signin.wait_seconds("10.7.0.2", "engineer") == 1  # the first is still in flight
+    later = signin.time.time() + signin.TURN_SECONDS + 1
+    assert signin.wait_seconds("10.7.0.2", "engineer", now=later) == 0
+
+
+def test_a_successful_sign_in_frees_its_turn_and_resets_the_name(users):
+    client = Client(REMOTE_ADDR="10.8.0.1")
+    for _ in range(settings.LOGIN_FAILURES_BEFORE_DELAY - 1):
+        client.post("/login/", {"username": "legal", "password": "x"})
+    assert client.post("/login/", {"username": "legal", "password": PASSWORD}).status_code == 302
+    for _ in range(settings.LOGIN_FAILURES_BEFORE_DELAY - 1):
+        Client(REMOTE_ADDR="10.8.0.2").post("/login/", {"username": "legal", "password": "x"})
+    fresh = Client(REMOTE_ADDR="10.8.0.3")
+    assert fresh.post("/login/", {"username": "legal", "password": PASSWORD}).status_code == 302
