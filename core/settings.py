@@ -341,3 +341,6 @@ LOGIN_ADDRESS_FAILURES_BEFORE_DELAY = env_int("LOGIN_ADDRESS_FAILURES_BEFORE_DEL
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 3600, minimum=60)
 # An API token's lifetime; a new one comes from POST /api/auth/token/.
 API_TOKEN_TTL_HOURS = env_float("API_TOKEN_TTL_HOURS", 12.0, minimum=0.01)
+# A signed-in page session ends this long after sign-in (Django's default is two weeks: too long
+# for the app that holds a breach's evidence). A password change ends sessions at once anyway.
+SESSION_COOKIE_AGE = round(env_float("SESSION_HOURS", 12.0, minimum=0.1) * 3600)

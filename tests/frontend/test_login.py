@@ -87,3 +87,14 @@ def test_logout_needs_post_and_ends_the_session(users):
     response = client.post("/logout/")
     assert response.status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_a_page_session_ends_after_session_hours(users):
+    from django.conf import settings
+
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600  # SESSION_HOURS' default, not two weeks
+    client = Client()
+    response = client.post("/login/", {"username": "engineer", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 12 * 3600
+    assert 0 < client.session.get_expiry_age() <= 12 * 3600
