@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 import zipfile
 import zoneinfo
@@ -65,18 +66,34 @@ def font_path() -> Path:
     return next((fontpkg_noto_sans_arabic.ROOT / "files").glob("NotoSansArabic*.ttf"))
 
 
+# functools.cache does not stop two request threads computing the same font at once.
+_MAKING_FONTS = threading.Lock()
+
+
 @functools.cache
 def static_font(weight: int) -> str:
     """The packaged variable font pinned to one weight, made once per process: instancing
-    costs a quarter second, which every PDF would otherwise pay twice."""
+    costs a quarter second, which every PDF would otherwise pay twice.
+
+    The first dossiers of a new process come in parallel: its threads take turns (the next finds
+    the file made), and each writer (other processes too) writes its own temporary file and
+    swaps it in whole, so nobody reads half a font or loses a file another writer moved."""
     folder = Path(settings.VAR_DIR) / "cache" / "fonts"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"NotoSansArabic-{weight}-{font_path().stat().st_size}.ttf"
-    if not target.exists():
-        font = instancer.instantiateVariableFont(TTFont(font_path()), {"wght": weight, "wdth": 100})
-        partial = target.with_suffix(f".{os.getpid()}.tmp")
-        font.save(partial)
-        os.replace(partial, target)  # atomic: a parallel process never reads half a font
+    with _MAKING_FONTS:
+        if not target.exists():
+            font = instancer.instantiateVariableFont(
+                TTFont(font_path()), {"wght": weight, "wdth": 100}
+            )
+            handle, partial = tempfile.mkstemp(dir=folder, prefix=f"{target.stem}.", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    font.save(out)
+                os.replace(partial, target)
+            except BaseException:
+                Path(partial).unlink(missing_ok=True)
+                raise
     return str(target)
 
 

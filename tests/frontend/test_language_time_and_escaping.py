@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.html import escape
 
 from core.models import Profile
+from incidents.legal.evidence import open_for_download, store_evidence
+from incidents.legal.obligations import apply_obligation_transition
+from incidents.legal.referrals import apply_referral_transition, create_referral
+from incidents.lifecycle import apply_transition, update_incident
+from incidents.models import JurisdictionRule, Obligation
+from incidents.notes import add_note
+from tests.conftest import SCOPE
 from tests.frontend.helpers import browser
 
 MOMENT = dt.datetime(2026, 3, 21, 10, 0, tzinfo=dt.UTC)  # 13:30 in Tehran, 1 Farvardin 1405
@@ -86,14 +96,129 @@ def test_profile_refuses_unknown_values_with_400(users, post):
     assert browser(users["engineer"]).post("/profile/", post).status_code == 400
 
 
-def test_user_text_is_escaped_everywhere(users, incident_in):
-    evil = "<img src=x onerror=alert(1)>"
-    incident = incident_in("scoping", title=evil, summary=evil)
-    client = browser(users["executive"])
-    for path in ("/", "/incidents/", f"/incidents/{incident.reference}/"):
-        html = client.get(path).content.decode()
-        assert evil not in html, path
-        assert "&lt;img src=x onerror=alert(1)&gt;" in html, path
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def written(field: str) -> str:
+    """The attacker's text for one field: the same tag, told apart by the field's name."""
+    return f"{EVIL} {field}"
+
+
+def incidents_written_by_an_attacker(users, incident_in) -> tuple[Any, Any]:
+    """Two incidents whose every user-written text holds a tag, each written the way people
+    write it (the domain functions the pages, the API and Telegram call): an open one with
+    scope, restoration, notes, a withdrawn referral, legal deadlines of an admin-written rule
+    and evidence; and one closed without referral."""
+    closed = incident_in("restored", title=written("closed title"))
+    apply_transition(
+        closed, "close", actor=users["legal"], payload={"reason": written("no referral")}
+    )
+    JurisdictionRule.objects.create(
+        code="BANK",
+        title=written("rule title"),
+        steps=[
+            {
+                "key": key,
+                "name": written(f"{key} step"),
+                "recipient": written(f"{key} recipient"),
+                "offset_hours": hours,
+            }
+            for key, hours in (("tell_bank", 48), ("tell_board", 96))
+        ],
+    )
+    engineer, legal = users["engineer"], users["legal"]
+    incident = incident_in("detected", title=written("title"), summary=written("summary"))
+    incident, _ = apply_transition(
+        incident, "start_scoping", actor=engineer, payload={"note": written("remark")}
+    )
+    scope = {
+        **SCOPE,
+        "source_details": written("source details"),
+        "affected_systems": [{"name": written("system"), "hosting": "provider"}],
+    }
+    incident, _ = update_incident(incident, actor=engineer, changes=scope)
+    incident, _ = apply_transition(incident, "start_restoration", actor=engineer, payload={})
+    payload = {"restoration_summary": written("restoration")}
+    incident, _ = apply_transition(incident, "mark_restored", actor=engineer, payload=payload)
+    add_note(incident, actor=engineer, text=written("note"))
+    referral, _ = create_referral(
+        incident,
+        actor=legal,
+        data={
+            "authority": "other",
+            **{key: written(key) for key in ("authority_name", "case_number", "contact", "notes")},
+        },
+    )
+    referral, _ = apply_referral_transition(referral, "submit", actor=legal, payload={})
+    apply_referral_transition(
+        referral, "withdraw", actor=legal, payload={"reason": written("withdrawn")}
+    )
+    bank = Obligation.objects.get(incident=incident, step_key="tell_bank")
+    apply_obligation_transition(
+        bank, "fulfil", actor=legal, payload={"note": written("obligation note")}
+    )
+    upload = SimpleUploadedFile(written("file name"), b"access log", "text/plain")
+    evidence, _ = store_evidence(
+        incident,
+        actor=legal,
+        upload=upload,
+        description=written("evidence description"),
+        note=written("upload note"),
+    )
+    open_for_download(evidence, actor=legal, note=written("download note")).close()
+    return incident, closed
+
+
+# What each page shows of the attacker's texts (the templates under frontend/templates/);
+# texts kept only in events or shown nowhere (a transition's remark, a referral's contact and
+# notes, a rule's title) must still never appear raw.
+SHOWN = {
+    "dashboard": ["title", "tell_board step", "tell_board recipient"],
+    "list": ["title", "closed title"],
+    "incident": [
+        "title",
+        "summary",
+        "system",
+        "restoration",
+        "note",
+        "authority_name",
+        "case_number",
+        "withdrawn",
+        "tell_bank step",
+        "tell_bank recipient",
+        "obligation note",
+        "tell_board step",
+        "file name",
+        "evidence description",
+        "upload note",
+        "download note",
+    ],
+    "closed incident": ["closed title", "no referral"],
+}
+# Editors also see the edit forms, filled with what is there.
+SHOWN_TO_EDITORS = {"incident": ["source details"]}
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+@pytest.mark.parametrize("role", ["executive", "admin"])
+def test_user_text_is_escaped_everywhere(users, incident_in, settings, tmp_path, role, language):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    incident, closed = incidents_written_by_an_attacker(users, incident_in)
+    client = browser(users[role], HTTP_ACCEPT_LANGUAGE=language)
+    paths = {
+        "dashboard": "/",
+        "list": "/incidents/",
+        "incident": f"/incidents/{incident.reference}/",
+        "closed incident": f"/incidents/{closed.reference}/",
+    }
+    for page, path in paths.items():
+        response = client.get(path)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert EVIL not in html, page
+        assert "<img" not in html, page
+        for field in SHOWN[page] + (SHOWN_TO_EDITORS.get(page, []) if role == "admin" else []):
+            assert escape(written(field)) in html, (page, field)
 
 
 @pytest.mark.parametrize("path", ["/", "/incidents/", "/profile/", "/login/", "INCIDENT"])

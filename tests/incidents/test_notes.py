@@ -5,6 +5,7 @@ they are part of the hash-chained record, change nothing else, and never leave f
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from incidents.errors import InvalidChange, RoleForbidden
 from incidents.legal.record import verify_record
@@ -105,10 +106,31 @@ def test_note_on_an_unknown_incident_is_404(api, db):
 
 def test_notes_are_part_of_the_verified_record(api, incident_in):
     incident = incident_in("scoping")
-    api("engineer").post(notes_url(incident), {"text": "Found the entry point."}, format="json")
+    text = "Found the entry point."
+    response = api("engineer").post(notes_url(incident), {"text": text}, format="json")
+    assert response.status_code == 201, response.content
+    note = Event.objects.get(kind="note", incident=incident, data={"text": text})
+    assert note.seq == Event.objects.latest("seq").seq
     run = verify_record()
-    assert run.ok
-    assert run.last_seq == Event.objects.latest("seq").seq
+    assert run.ok, run.detail
+    assert run.last_seq == note.seq
+
+
+def test_an_edited_note_breaks_the_verified_record(api, incident_in):
+    incident = incident_in("scoping")
+    api("engineer").post(notes_url(incident), {"text": "Found the entry point."}, format="json")
+    note = Event.objects.get(kind="note", incident=incident)
+    with pytest.raises(PermissionError):
+        Event.objects.filter(seq=note.seq).update(data={"text": "Nothing found."})
+    # Past the ORM, as someone with database access would edit it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Event._meta.db_table} SET data = %s WHERE seq = %s",
+            ['{"text": "Nothing found."}', note.seq],
+        )
+    run = verify_record()
+    assert not run.ok
+    assert run.broken_seq == note.seq
 
 
 def test_domain_refuses_blank_overlong_and_read_only_roles(users, incident_in):

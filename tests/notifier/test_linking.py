@@ -10,6 +10,7 @@ from django.utils import timezone
 from notifier.bot import process_update
 from notifier.linking import digest
 from notifier.models import LinkAudit, LinkToken, TelegramLink
+from tests.conftest import client_for
 
 _update_ids = iter(range(1, 10**6))
 
@@ -47,10 +48,11 @@ def test_link_endpoint_returns_single_use_token_and_deep_link(api, tg_settings):
     assert dt.timedelta(minutes=9) < row.expires_at - timezone.now() <= dt.timedelta(minutes=10)
 
 
-def test_link_endpoint_needs_login(client):
-    from rest_framework.test import APIClient
-
-    assert APIClient().post("/api/me/telegram-link/").status_code in (401, 403)
+def test_link_endpoint_answers_anonymous_401_and_issues_nothing(db):
+    response = client_for(None).post("/api/me/telegram-link/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Token"
+    assert not LinkToken.objects.exists()
 
 
 def test_start_with_valid_token_links_private_chat_and_is_recorded(api, users, tg_settings):
