@@ -124,10 +124,10 @@ def wait_seconds(address: str, username: str, now: float | None = None) -> int:
             for key, _free in counters:
                 locks.enter_context(_locked(key))
             loaded = [Counter.load(key, now) for key, _free in counters]
-            wait = max(_wait(c, free, now) for c, (_k, free) in zip(loaded, counters))
+            wait = max(_wait(c, free, now) for c, (_k, free) in zip(loaded, counters, strict=True))
             if wait > 0:
                 return int(wait + 0.999)
-            for counter, (key, _free) in zip(loaded, counters):
+            for counter, (key, _free) in zip(loaded, counters, strict=True):
                 counter.in_flight.append(now)
                 counter.store(key)
     except Busy:
