@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import zoneinfo
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core import pii
 from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -344,3 +347,26 @@ API_TOKEN_TTL_HOURS = env_float("API_TOKEN_TTL_HOURS", 12.0, minimum=0.01)
 # A signed-in page session ends this long after sign-in (Django's default is two weeks: too long
 # for the app that holds a breach's evidence). A password change ends sessions at once anyway.
 SESSION_COOKIE_AGE = round(env_float("SESSION_HOURS", 12.0, minimum=0.1) * 3600)
+
+# --- Customers' personal data: the affected-people register (issue 18; core/pii.py) ----------
+# Sealed at rest with this key (Fernet: 32 random bytes, url-safe base64). Required in
+# production; losing it loses the register's contact data, so keep it apart from the database's
+# backups. Older keys that must still open existing rows go in the fallbacks (comma-separated).
+PII_ENCRYPTION_KEY = env_str("PII_ENCRYPTION_KEY", "") or ""
+if not PII_ENCRYPTION_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PII_ENCRYPTION_KEY is required unless DJANGO_DEBUG=1; make one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    # Local development only: a key derived from the development secret.
+    PII_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+        hashlib.sha256(b"breach-desk pii " + SECRET_KEY.encode()).digest()
+    ).decode("ascii")
+PII_ENCRYPTION_KEYS = [
+    pii.check_key(PII_ENCRYPTION_KEY),
+    *(
+        pii.check_key(key, "PII_ENCRYPTION_KEY_FALLBACKS")
+        for key in env_list("PII_ENCRYPTION_KEY_FALLBACKS")
+    ),
+]

@@ -7,6 +7,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 # The test client speaks plain http; production's https redirect is tested in a subprocess.
 os.environ.setdefault("DJANGO_SSL_REDIRECT", "0")
+# A fixed test key for the affected-people register (core/pii.py); servers the tests start
+# inherit it, so what a test seals a server opens.
+os.environ.setdefault("PII_ENCRYPTION_KEY", "dGVzdHMtb25seS1ub3QtYS1zZWNyZXQtMzItYnl0ZXM=")
 os.environ.setdefault("BREACH_DESK_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var"))
 
 from core.settings import *  # noqa: E402,F403

@@ -13,6 +13,16 @@ from incidents.models.legal import (
     ObligationReminder,
     Referral,
 )
+from incidents.models.notices import Notice, NoticeCampaign, NoticeChannel, NoticeTemplate
+from incidents.models.notification import (
+    CategorySensitivity,
+    Consequence,
+    Exemption,
+    NotificationDecision,
+    Outcome,
+    Sensitivity,
+)
+from incidents.models.register import AffectedPerson, NoticeLanguage
 
 __all__ = [
     "EVENT_BODY",
@@ -24,15 +34,27 @@ __all__ = [
     "VERDICT",
     "AccessKind",
     "AccessRecord",
+    "AffectedPerson",
+    "CategorySensitivity",
+    "Consequence",
     "CustodyEntry",
     "Event",
     "Evidence",
+    "Exemption",
     "Incident",
     "JurisdictionRule",
     "LogHead",
+    "Notice",
+    "NoticeCampaign",
+    "NoticeChannel",
+    "NoticeLanguage",
+    "NoticeTemplate",
+    "NotificationDecision",
     "Obligation",
     "ObligationReminder",
+    "Outcome",
     "Referral",
+    "Sensitivity",
     "VerificationRun",
     "roles_see_incidents",
     "sees",

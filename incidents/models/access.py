@@ -19,6 +19,7 @@ class AccessKind(models.TextChoices):
     INCIDENT_OPENED = "incident.opened", _("Restricted incident opened")
     EVIDENCE_DOWNLOADED = "evidence.downloaded", _("Evidence downloaded")
     DOSSIER_EXPORTED = "dossier.exported", _("Dossier exported")
+    REGISTER_READ = "register.read", _("Affected-people register read")
 
 
 class AccessRecordQuerySet(models.QuerySet):

@@ -33,6 +33,8 @@ def test_check_deploy_is_clean_with_the_production_example(tmp_path: Path) -> No
         DJANGO_DEBUG="0",
         # The example's placeholder is deliberately weak; a real deployment sets a long one.
         DJANGO_SECRET_KEY="tests-only-" + "".join(chr(65 + i % 50) for i in range(60)),
+        # The example leaves the register's key empty: each deployment makes its own.
+        PII_ENCRYPTION_KEY="dGVzdHMtb25seS1ub3QtYS1zZWNyZXQtMzItYnl0ZXM=",
         DATABASE_URL="",
         REDIS_URL="",
         BREACH_DESK_VAR_DIR=str(tmp_path),

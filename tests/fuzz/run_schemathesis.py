@@ -17,6 +17,7 @@ FUZZ_SEED (default 17), FUZZ_MAX_SECONDS (per role, default 150).
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -56,6 +57,7 @@ def environment(var_dir: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="core.settings",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        PII_ENCRYPTION_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         # Plain http on loopback: no redirect to https, cookies not https-only.
         DJANGO_SSL_REDIRECT="0",
