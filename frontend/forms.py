@@ -16,6 +16,7 @@ from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.formats import ascii_digits, is_persian, moment
+from incidents.affected.decision import MEASURES_MAX_LENGTH
 from incidents.choices import (
     MAX_SUBJECTS,
     MAX_SYSTEMS,
@@ -30,7 +31,15 @@ from incidents.choices import (
 from incidents.labels import FIELD_LABELS
 from incidents.lifecycle import commander_candidates
 from incidents.machines import CHOICE, EVIDENCE, MOMENT, TEXT, Key, Machine
-from incidents.models import Evidence, Incident, Referral
+from incidents.models import (
+    Consequence,
+    Evidence,
+    Exemption,
+    Incident,
+    NotificationDecision,
+    Outcome,
+    Referral,
+)
 
 # A text longer than this is typed in a box of several lines.
 ONE_LINE_MAX = 300
@@ -208,7 +217,6 @@ class ScopeForm(VersionedForm):
     affected_subjects_estimate = CountField(
         label=_("Affected people (estimate)"), min_value=0, max_value=MAX_SUBJECTS, required=False
     )
-    high_risk = forms.BooleanField(label=_("High risk to the people affected"), required=False)
 
     def clean_data_categories(self) -> list[str]:
         return sorted(set(self.cleaned_data["data_categories"]))
@@ -327,3 +335,51 @@ class RestrictionForm(forms.Form):
 
     def clean_members(self) -> list[str]:
         return [n for n in re.split(r"[\s,،]+", self.cleaned_data["members"]) if n]
+
+
+class DecisionForm(forms.Form):
+    """Legal's decision on telling the people affected, with the parts of the assessment a
+    page can give (incidents/affected/decision.py; per-category sensitivity: the API)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    outcome = forms.ChoiceField(
+        label=_("Decision"), choices=Outcome.choices, widget=forms.RadioSelect
+    )
+    exemption = forms.ChoiceField(
+        label=_("Why a notice is not required"),
+        choices=[("", "—"), *Exemption.choices],
+        required=False,
+    )
+    reason = column_text(NotificationDecision, "reason", _("Reason"), rows=3)
+    unintelligible = forms.MultipleChoiceField(
+        label=_("Leaked only encrypted or otherwise unintelligible"),
+        choices=DataCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    consequences = forms.MultipleChoiceField(
+        label=_("Likely consequences for the people affected"),
+        choices=Consequence.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    measures = forms.CharField(
+        label=_("Measures taken or proposed to limit the harm"),
+        max_length=MEASURES_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, categories: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.categories = list(categories)
+        field = self.fields["unintelligible"]
+        field.choices = [(c, label) for c, label in DataCategory.choices if c in self.categories]
+
+    def assessment(self) -> dict[str, Any]:
+        hidden = set(self.cleaned_data["unintelligible"])
+        return {
+            "categories": [{"category": c, "unintelligible": c in hidden} for c in self.categories],
+            "consequences": self.cleaned_data["consequences"],
+            "measures": self.cleaned_data["measures"],
+        }

@@ -32,6 +32,11 @@ urlpatterns = [
         incidents.incident_acknowledge,
         name="incident_acknowledge",
     ),
+    path(
+        "incidents/<str:reference>/notification-decision/",
+        incidents.notification_decision,
+        name="notification_decision",
+    ),
     path("incidents/<str:reference>/referrals/new/", legal.referral_create, name="referral_create"),
     path(
         "incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",

@@ -70,6 +70,7 @@ EVENT_LABELS = {
     "restriction.off": _("Restriction lifted: every role reads it"),
     "members.added": _("Members added"),
     "members.removed": _("Members removed"),
+    "notification.decided": _("Decision on telling the people affected"),
 }
 
 

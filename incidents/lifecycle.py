@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.roles import ADMIN, ENGINEER, WRITER_ROLES, has_any_role
+from incidents.affected.decision import scope_changed
 from incidents.changing import changing, save_changes, snapshot
 from incidents.choices import TERMINAL_STATES, Authority
 from incidents.errors import EditNotAllowed, RoleForbidden
@@ -70,7 +71,8 @@ INCIDENT = Machine(
     call_args=lambda incident, name, actor, payload: {"actor": actor},
 )
 TRANSITIONS = INCIDENT.names
-EDITABLE_FIELDS = (*FACTS, *SCOPE, "restoration_summary", "high_risk")
+# ``high_risk`` is not edited: it follows the notification decision (incidents/affected/).
+EDITABLE_FIELDS = (*FACTS, *SCOPE, "restoration_summary")
 
 
 # The lifecycle's entry point: (incident or reference, name, *, actor, payload, expected_version).
@@ -164,7 +166,9 @@ def update_incident(
         save_changes(locked, before)
         # Scope, risk and aware_at decide the legal deadlines; the event records how they moved.
         obligations = sync_obligations(locked)
-        data = {"changes": diff, **({"obligations": obligations} if obligations else {})}
+        # A scope that now holds more risk than legal decided on makes the decision stale.
+        notice = scope_changed(locked) if diff.keys() & set(SCOPE) else {}
+        data = {"changes": diff, **({"obligations": obligations} if obligations else {}), **notice}
         event = append_event(locked, "updated", actor=actor, data=data)
     return locked, event
 

@@ -45,11 +45,13 @@ def url_button_allowed(url: str) -> bool:
     return "." in host and host not in {"127.0.0.1", "localhost"} and not host.endswith(".local")
 
 
-def headline(kind: str) -> str:
+def headline(kind: str, *, decision_stale: bool = False) -> str:
     """An alert's first line: the timeline's words for the event (``incidents.labels``). An
-    edit is alerted only when it changed the severity (``notifier.recipients``), so its alert
-    says that."""
+    edit is alerted only when it changed the severity or made the notification decision stale
+    (``notifier.recipients``), so its alert says which."""
     if kind == "updated":
+        if decision_stale:
+            return gettext("Scope changed: decide again on telling the people affected")
         return gettext("Severity changed")
     return str(EVENT_LABELS.get(kind, kind))
 
@@ -65,6 +67,7 @@ def alert_text(
     actor: str,
     from_state: str = "",
     from_severity: str = "",
+    decision_stale: bool = False,
 ) -> str:
     """The alert for one event in ``language`` (``notifier/alert.html``, HTML parse mode)."""
     with translation.override(language):
@@ -72,7 +75,7 @@ def alert_text(
             "notifier/alert.html",
             {
                 "critical": severity == Severity.CRITICAL,
-                "headline": headline(kind),
+                "headline": headline(kind, decision_stale=decision_stale),
                 "reference": reference,
                 "severity": label(Severity, severity),
                 "from_severity": _changed(Severity, from_severity, severity),

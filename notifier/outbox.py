@@ -110,6 +110,7 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
                 from_state=event.from_state,
                 # what an edit changed the severity from (edits alert only for a new severity)
                 from_severity=(event.data.get("changes") or {}).get("severity", {}).get("from", ""),
+                decision_stale=event.data.get("notification") == "stale",
             )
             row.reply_markup = alert_buttons(
                 language=language,

@@ -26,6 +26,9 @@ def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: 
             return True
         return critical and EXECUTIVE in roles
     if event.kind == "updated":
+        # A scope change that made the notification decision stale: legal must decide again.
+        if event.data.get("notification") == "stale" and LEGAL in roles:
+            return True
         # Edits are not alerts, except a severity change: raised to critical, executives hear too.
         change = (event.data.get("changes") or {}).get("severity")
         if not change:

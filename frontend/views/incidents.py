@@ -12,6 +12,7 @@ from frontend import forms
 from frontend.views.common import allowed, error_page, form_target, role_required
 from frontend.views.workspace import SECTIONS, add_errors, incident_for, page, refused
 from incidents.acknowledgements import acknowledge
+from incidents.affected.decision import record_decision
 from incidents.errors import DomainError, InvalidChange, StaleVersion
 from incidents.filters import IncidentFilter
 from incidents.lifecycle import (
@@ -177,4 +178,30 @@ def incident_access(request: HttpRequest, reference: str) -> HttpResponse:
         return refused(request, incident, error)
     if not Incident.objects.visible_to(request.user).filter(pk=incident.pk).exists():
         return redirect("frontend:incidents")  # they took themselves off its members
+    return redirect("frontend:incident", reference=incident.reference)
+
+
+@form_target("frontend:incident")
+@role_required
+def notification_decision(request: HttpRequest, reference: str) -> HttpResponse:
+    """Legal's decision on telling the people affected (incidents/affected/decision.py)."""
+    incident = incident_for(request, reference)
+    form = forms.DecisionForm(request.POST, categories=incident.data_categories)
+    if not form.is_valid():
+        return page(request, incident, 400, decision_form=form)
+    try:
+        record_decision(
+            incident,
+            actor=request.user,
+            outcome=form.cleaned_data["outcome"],
+            exemption=form.cleaned_data["exemption"],
+            reason=form.cleaned_data["reason"],
+            assessment=form.assessment(),
+            expected_version=form.cleaned_data["version"],
+        )
+    except InvalidChange as error:
+        add_errors(form, error)
+        return page(request, incident, 400, decision_form=form)
+    except DomainError as error:
+        return refused(request, incident, error, decision_form=form)
     return redirect("frontend:incident", reference=incident.reference)

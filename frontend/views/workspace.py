@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.formats import moment
 from frontend import charts, forms
 from incidents.acknowledgements import acknowledge_offered, acknowledged_by
+from incidents.affected.decision import decision_of, may_decide
 from incidents.choices import TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
@@ -22,13 +23,19 @@ from incidents.errors import (
     RequirementsMissing,
     StaleVersion,
 )
-from incidents.labels import FIELD_LABELS, RECORD_TRANSITION_LABELS, TRANSITION_LABELS, event_labels
+from incidents.labels import (
+    FIELD_LABELS,
+    RECORD_TRANSITION_LABELS,
+    TRANSITION_LABELS,
+    event_labels,
+    label,
+)
 from incidents.legal.evidence import may_download, may_upload
 from incidents.legal.obligations import OBLIGATION
 from incidents.legal.referrals import REFERRAL, may_write_referrals
 from incidents.lifecycle import EDITABLE_FIELDS, INCIDENT, may_edit_incidents, transition_options
 from incidents.machines import Machine, options
-from incidents.models import Incident
+from incidents.models import Consequence, Incident, Sensitivity
 from incidents.need_to_know import may_restrict
 from incidents.notes import may_add_notes
 
@@ -123,6 +130,37 @@ def _access(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     }
 
 
+def _notification(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    """The decision on telling the people affected, and legal's form for it."""
+    decision = decision_of(incident)
+    assessed = decision.assessment.get("categories") or []
+    initial = {
+        "version": decision.version,
+        "outcome": decision.outcome,
+        "exemption": decision.exemption,
+        "reason": decision.reason,
+        "unintelligible": [c["category"] for c in assessed if c["unintelligible"]],
+        "consequences": decision.assessment.get("consequences") or [],
+        "measures": decision.assessment.get("measures") or "",
+    }
+    return {
+        "decision": decision,
+        "decision_rows": [
+            {
+                "category": label(DataCategory, c["category"]),
+                "sensitivity": label(Sensitivity, c["sensitivity"]),
+                "unintelligible": c["unintelligible"],
+            }
+            for c in assessed
+        ],
+        "decision_consequences": [
+            label(Consequence, c) for c in decision.assessment.get("consequences") or []
+        ],
+        "may_decide": may_decide(request.user),
+        "decision_form": forms.DecisionForm(initial=initial, categories=incident.data_categories),
+    }
+
+
 def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
     """Everything the incident page shows; ``extra`` replaces a form that failed to validate."""
     may_edit = may_edit_incidents(request.user) and incident.state not in TERMINAL_STATES
@@ -151,6 +189,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         **{f"{name}_form": form_class(initial=initial) for name, form_class in SECTIONS.items()},
         **_legal(request, incident),
         **_access(request, incident),
+        **_notification(request, incident),
     }
     context.update(extra)
     return context

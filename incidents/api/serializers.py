@@ -33,7 +33,14 @@ class StrictInputMixin:
             for key, value in data.items():
                 field = self.fields.get(key)
                 if field is None:
-                    if key in self.read_only_names:
+                    if key == "high_risk" and key in self.read_only_names:
+                        errors[key] = [
+                            _(
+                                "This field follows the notification decision "
+                                "(PUT /api/incidents/{reference}/notification-decision/)."
+                            )
+                        ]
+                    elif key in self.read_only_names:
                         errors[key] = [
                             _("This field is read-only; it changes only through the lifecycle.")
                         ]
@@ -133,7 +140,6 @@ class IncidentWriteSerializer(StrictInputMixin, serializers.Serializer):
         min_value=0, max_value=MAX_SUBJECTS, allow_null=True, required=False
     )
     restoration_summary = _column_text("restoration_summary", allow_blank=True, required=False)
-    high_risk = serializers.BooleanField(required=False)
 
     def validate_data_categories(self, value: list[str]) -> list[str]:
         return sorted(set(value))

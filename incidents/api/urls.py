@@ -1,7 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from incidents.api import access, legal_evidence, legal_obligations, legal_record, legal_referrals
+from incidents.api import (
+    access,
+    decision,
+    legal_evidence,
+    legal_obligations,
+    legal_record,
+    legal_referrals,
+)
 from incidents.api.views import EventFeedView, IncidentViewSet
 
 router = SimpleRouter(trailing_slash=True)
@@ -10,6 +17,11 @@ router.register("incidents", IncidentViewSet, basename="incident")
 urlpatterns = [
     path("events/", EventFeedView.as_view(), name="event-feed"),
     path("access-log/", access.AccessLogView.as_view(), name="access-log"),
+    path(
+        "incidents/<str:reference>/notification-decision/",
+        decision.NotificationDecisionView.as_view(),
+        name="notification-decision",
+    ),
     # Legal workspace (issue 6; docs/legal.md)
     path(
         "incidents/<str:reference>/referrals/",

@@ -246,5 +246,3 @@ class EventFeedView(ListAPIView):
             for e in page
         ]
         return self.get_paginated_response(body)
-
-

@@ -39,12 +39,18 @@ def test_no_personal_data_means_no_obligations(rules, incident_in):
     assert incident_in("scoping").obligations.count() == 0
 
 
-def test_high_risk_flag_via_patch_adds_gdpr34(rules, api, incident_in):
+def test_high_risk_is_not_edited_but_follows_the_notification_decision(rules, api, incident_in):
     incident = incident_in("restoring")
-    response = api("legal").patch(
-        f"/api/incidents/{incident.reference}/", {"high_risk": True}, format="json"
+    url = f"/api/incidents/{incident.reference}/"
+    refused = api("legal").patch(url, {"high_risk": True}, format="json")
+    assert refused.status_code == 400 and "notification-decision" in refused.json()["high_risk"][0]
+    decided = api("legal").put(
+        url + "notification-decision/",
+        {"outcome": "notify", "reason": "Names and mobiles of 120 customers."},
+        format="json",
     )
-    assert response.status_code == 200 and response.json()["high_risk"] is True
+    assert decided.status_code == 200, decided.json()
+    assert api("legal").get(url).json()["high_risk"] is True
     assert "GDPR-34/notify_subjects" in _steps(incident)
 
 
