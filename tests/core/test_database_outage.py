@@ -27,11 +27,10 @@ import pytest
 
 from core.db_outage import RETRY_AFTER_SECONDS
 from tests.conftest import _skip_or_fail
-from tests.stream.servers import free_port, stop, wait_for_port
+from tests.processes import ROOT, free_port, running_daphne
 
 pytestmark = [pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[2]
 POOL_TIMEOUT = 2  # seconds a request waits for a connection during the outage
 
 
@@ -152,21 +151,8 @@ print(ApiToken.issue(user)[1])
 
 @contextmanager
 def daphne(env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["core.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, proc, log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
+    with running_daphne(env, log) as (port, _proc):
+        yield f"http://127.0.0.1:{port}"
 
 
 def call(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, Any, Any]:

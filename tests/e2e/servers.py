@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import ROOT, running_daphne
 
 
 @contextmanager
@@ -53,30 +43,5 @@ def demo_app(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
         timeout=120,
     ).stdout
     passwords = dict(re.findall(r"^\s+(\w+)\s+\w+\s+(\S+)$", seeded, re.M))
-    port = free_port()
-    log_path = tmp / "daphne.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "core.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.time() > deadline or proc.poll() is not None:
-                        pytest.fail("daphne did not start: " + log_path.read_text())
-                    time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}", passwords
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running_daphne(env, tmp / "daphne.log") as (port, _proc):
+        yield f"http://127.0.0.1:{port}", passwords

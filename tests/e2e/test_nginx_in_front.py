@@ -18,7 +18,6 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,19 +32,12 @@ from django.conf import settings
 
 from incidents.legal.evidence import MULTIPART_OVERHEAD
 from tests.conftest import _skip_or_fail
+from tests.processes import ROOT, free_port, running_daphne, stop, wait_for_port
 from tests.stream.conftest import token_of
-from tests.stream.servers import (
-    LiveClient,
-    free_port,
-    run_database_url,
-    stop,
-    transition,
-    wait_for_port,
-)
+from tests.stream.servers import LiveClient, run_database_url, transition
 
 pytestmark = [pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "nginx"
 LIMITS_SCRIPT = DEPLOY / "entrypoint" / "19-breach-desk-limits.envsh"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -190,22 +182,10 @@ def daphne_process(tmp: Path, public_base: str) -> Iterator[tuple[int, int, Path
         PYTHONUNBUFFERED="1",  # the access log is read while daphne runs
         PYTHONPATH=str(ROOT),
     )
-    port = free_port()
     log = tmp / "daphne.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["--proxy-headers", "--access-log", "-", "core.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, proc, log)
-            yield port, proc.pid, private_tmp, log
-        finally:
-            stop(proc)
+    options = ("--proxy-headers", "--access-log", "-")
+    with running_daphne(env, log, *options) as (port, proc):
+        yield port, proc.pid, private_tmp, log
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.servers import ROOT, free_port
+from tests.processes import ROOT, free_port
 
 IN_FLIGHT = 200
 

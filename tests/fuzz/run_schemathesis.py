@@ -21,15 +21,16 @@ import base64
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# Run as a script (.ci/run): the project root is not on the path by itself.
+sys.path.insert(0, str(ROOT))
+from tests.processes import running_daphne  # noqa: E402
+
 BIN = Path(sys.executable).parent
 EXCLUDED = [
     ("POST", "/api/auth/logout/"),
@@ -39,12 +40,6 @@ EXCLUDED = [
 # HTTP layer (twisted parses multipart itself) with an empty 400 before the app runs, which is
 # not ours to shape; the upload's own answers are tested in tests/legal/.
 EXCLUDED_OPERATION_IDS = ["incidents_evidence_create"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def environment(var_dir: Path) -> dict[str, str]:
@@ -93,28 +88,6 @@ def tokens(env: dict[str, str], roles: list[str]) -> dict[str, str]:
     )
     out = manage(env, "shell", "-c", code)
     return dict(line.split() for line in out.splitlines() if line.count(" ") == 1)
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"daphne did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def fuzz(base: str, role: str, key: str, report_dir: Path) -> int:
@@ -170,33 +143,11 @@ def main() -> int:
     manage(env, "createcachetable")
     manage(env, "seed_demo")
     keys = tokens(env, roles)
-    port = free_port()
-    log = var_dir / "daphne.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "core.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, proc, log)
+    with running_daphne(env, var_dir / "daphne.log") as (port, _proc):
         base = f"http://127.0.0.1:{port}"
         status = 0
         for role in roles:
             status |= fuzz(base, role, keys[role], var_dir / "reports")
-    finally:
-        stop(proc)
     if status:
         print(f"daphne log and junit reports kept in {var_dir}", flush=True)
     else:

@@ -7,28 +7,18 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, free_port, running_daphne, wait_for_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_database_url() -> str:
@@ -40,28 +30,6 @@ def run_database_url() -> str:
         host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
         return f"postgres://{auth}@{host}/{db['NAME']}"
     return f"sqlite:///{db['NAME']}"
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{proc.args[0]} did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.1)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @contextmanager
@@ -87,30 +55,8 @@ def daphne(
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
-    port = free_port()
-    log = tmp_path / f"{name}.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "core.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, proc, log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
+    with running_daphne(env, tmp_path / f"{name}.log") as (port, _proc):
+        yield f"http://127.0.0.1:{port}"
 
 
 class RedisServer:
