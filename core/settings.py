@@ -266,6 +266,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name for a choice set that several fields use (drf-spectacular W001).
+    "ENUM_NAME_OVERRIDES": {
+        "DataCategory": "incidents.choices.DataCategory",
+        "Sensitivity": "incidents.models.notification.Sensitivity",
+        "NotificationOutcome": "incidents.models.notification.Outcome",
+        "NoticeExemption": "incidents.models.notification.Exemption",
+    },
     # Every operation's error answers in the schema (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -370,3 +377,68 @@ PII_ENCRYPTION_KEYS = [
         for key in env_list("PII_ENCRYPTION_KEY_FALLBACKS")
     ),
 ]
+# The largest CSV file the register's import takes (413 above it; nginx's import location
+# allows the same plus the multipart envelope: deploy/nginx/). 100,000 people are some 8 MiB.
+# The app's own guard before Django (incidents/legal/upload_limit.py) stops at
+# EVIDENCE_MAX_BYTES, so a larger value here has no effect beyond that.
+AFFECTED_PEOPLE_IMPORT_MAX_BYTES = env_int(
+    "AFFECTED_PEOPLE_IMPORT_MAX_BYTES", 32 * 1024 * 1024, minimum=1
+)
+# Contact data is purged this many days after its incident was closed or dismissed
+# (manage.py purge_affected_people, run daily); the counts remain.
+AFFECTED_PEOPLE_RETENTION_DAYS = env_int("AFFECTED_PEOPLE_RETENTION_DAYS", 365, minimum=0)
+
+# --- Notices to the people affected: email and SMS (issue 18; docs/notifications.md) --------
+# Who the notices come from (the Persian letter names COMPANY_NAME_FA), and how people reach the
+# company: free text the letters quote ("support@shop.example, 021-1234 5678").
+COMPANY_NAME = env_str("COMPANY_NAME", "") or "Example Shop"
+COMPANY_NAME_FA = env_str("COMPANY_NAME_FA", "") or COMPANY_NAME
+NOTICE_CONTACT = env_str("NOTICE_CONTACT", "") or ""
+# Email goes through Django's email framework: SMTP with EMAIL_HOST. Without it, local
+# development (DJANGO_DEBUG=1, `make run`) writes each mail to VAR_DIR/mail/ instead and the
+# worker says so; in production, email notices wait (queued, not lost) until EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST", "") or ""
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (TLS from the start, port 465) "
+        "exclude each other: set one to 0."
+    )
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 30.0, minimum=0.1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "") or ""
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    if not DEFAULT_FROM_EMAIL:
+        raise ImproperlyConfigured(
+            "DEFAULT_FROM_EMAIL is required with EMAIL_HOST: the address notices come from."
+        )
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = DEFAULT_FROM_EMAIL or "breach-desk@localhost"
+# SMS, for people without an email, through an HTTP gateway (docs/notifications.md, "The SMS
+# gateway"). Without SMS_GATEWAY_URL, local development writes each SMS to VAR_DIR/sms/ and
+# production keeps SMS notices waiting.
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "") or ""
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "") or ""
+if SMS_GATEWAY_URL and not SMS_GATEWAY_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"SMS_GATEWAY_URL must be an http(s) URL, got {SMS_GATEWAY_URL!r}")
+if SMS_GATEWAY_URL and not SMS_GATEWAY_TOKEN and not DEBUG:
+    raise ImproperlyConfigured("SMS_GATEWAY_TOKEN is required with SMS_GATEWAY_URL.")
+SMS_FILE_PATH = str(VAR_DIR / "sms") if DEBUG and not SMS_GATEWAY_URL else ""
+SMS_TIMEOUT_SECONDS = env_float("SMS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# Notices tried per minute on each channel, by all workers together (a provider's limit).
+EMAIL_RATE_PER_MINUTE = env_int("EMAIL_RATE_PER_MINUTE", 600, minimum=1)
+SMS_RATE_PER_MINUTE = env_int("SMS_RATE_PER_MINUTE", 60, minimum=1)
+# A notice that failed is tried again after BASE x 2^(n-1) seconds (half of it random), at most
+# MAX; after NOTICE_MAX_ATTEMPTS failures it is dead (a permanent refusal kills it at once).
+NOTICE_MAX_ATTEMPTS = env_int("NOTICE_MAX_ATTEMPTS", 8, minimum=1)
+NOTICE_RETRY_BASE_SECONDS = env_float("NOTICE_RETRY_BASE_SECONDS", 60.0, minimum=0.0)
+NOTICE_RETRY_MAX_SECONDS = env_float("NOTICE_RETRY_MAX_SECONDS", 3600.0, minimum=0.0)
+# httpx (the SMS gateway's client, and python-telegram-bot's) logs every request's URL at INFO:
+# thousands of lines a campaign, and the Bot API's URLs hold the bot token. Warnings only.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}

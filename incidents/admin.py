@@ -10,6 +10,7 @@ from django.contrib import admin
 from incidents.legal.obligations import resync_open_incidents
 from incidents.models import (
     AccessRecord,
+    AffectedPerson,
     CustodyEntry,
     Event,
     Evidence,
@@ -142,3 +143,29 @@ class AccessRecordAdmin(ReadOnlyAdmin):
     search_fields = ("incident__reference", "username", "address")
     date_hierarchy = "at"
     list_select_related = ("incident",)
+
+
+@admin.register(AffectedPerson)
+class AffectedPersonAdmin(ReadOnlyAdmin):
+    """Who is in which register, without anyone's details: no name, address, number or customer
+    id, sealed or hashed, so this view needs no access record. The register itself is read
+    through the API, where every read is logged (incidents/api/register.py)."""
+
+    fields = (
+        "incident",
+        "language",
+        "has_email",
+        "has_mobile",
+        "added_by",
+        "added_at",
+        "purged_at",
+    )
+    readonly_fields = fields
+    list_display = ("id", *fields)
+    list_filter = ("language", "has_email", "has_mobile", ("purged_at", admin.EmptyFieldListFilter))
+    search_fields = ("incident__reference",)
+    list_select_related = ("incident", "added_by")
+
+
+# The notices' templates, campaigns and outbox rows (issue 18).
+from incidents import admin_notices  # noqa: E402, F401

@@ -70,7 +70,18 @@ EVENT_LABELS = {
     "restriction.off": _("Restriction lifted: every role reads it"),
     "members.added": _("Members added"),
     "members.removed": _("Members removed"),
+    # The affected-people register (incidents/affected/register.py): counts only, never who.
+    "register.imported": _("Affected people imported"),
+    "register.added": _("Affected person added"),
+    "register.removed": _("Affected person removed from the register"),
+    "register.purged": _("Affected people's contact data purged (retention period over)"),
     "notification.decided": _("Decision on telling the people affected"),
+    # Notice campaigns (incidents/affected/campaigns.py): ids and counts, never who.
+    "campaign.drafted": _("Notice to the people affected drafted"),
+    "campaign.approve": _("Notice to the people affected approved"),
+    "campaign.start_sending": _("Sending the notice to the people affected"),
+    "campaign.finish": _("Notice to the people affected sent"),
+    "campaign.cancel": _("Notice to the people affected cancelled"),
 }
 
 
@@ -87,6 +98,8 @@ RECORD_TRANSITION_LABELS = {
     "withdraw": _("Withdraw"),
     "fulfil": _("Mark fulfilled"),
     "waive": _("Not required"),
+    "approve": _("Approve"),
+    "cancel": _("Cancel"),
 }
 
 

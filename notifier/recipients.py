@@ -10,6 +10,11 @@ from incidents.models import Event, sees
 from notifier.models import Subscription, TelegramLink
 
 LEGAL_TRANSITIONS = frozenset({"refer", "close"})
+# Notice campaigns (issue 18): legal hears of a draft (a second person must approve it), of the
+# approval, of the end of sending and of a cancellation; the events hold ids and counts only.
+CAMPAIGN_EVENTS = frozenset(
+    {"campaign.drafted", "campaign.approve", "campaign.finish", "campaign.cancel"}
+)
 
 
 def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: set[int]) -> bool:
@@ -40,6 +45,8 @@ def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: 
         return link.user_id == incident.commander_id or link.user_id in followers
     if event.kind == ESCALATED:
         return bool(roles & {ADMIN, EXECUTIVE})
+    if event.kind in CAMPAIGN_EVENTS:
+        return LEGAL in roles
     return False
 
 

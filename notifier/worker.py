@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from incidents.events import NOTIFY_CHANNEL
+from notifier.notice_sending import NoticeSending, step_safely
 from notifier.outbox import (
     Outgoing,
     claim_due,
@@ -153,6 +154,7 @@ class Worker:
         transport: TelegramTransport | LogOnlyTransport | None = None,
         *,
         stop: threading.Event | None = None,
+        notices: NoticeSending | None = None,
     ) -> None:
         from notifier.transports.telegram import transport_from_settings
 
@@ -165,6 +167,9 @@ class Worker:
         self.limiter = RateLimiter(rate, settings.TELEGRAM_CHAT_INTERVAL_SECONDS)
         self.inflight: dict[cf.Future[Result], Outgoing] = {}
         self._next_scan = 0.0
+        # Notices to the people affected (email, SMS): a step of their own in each cycle, sent
+        # on threads of their own (notifier/notice_sending.py).
+        self.notices = notices or NoticeSending()
 
     def run(self, *, until_idle: bool = False, max_seconds: float | None = None) -> None:
         """Work until ``stop`` is set (SIGTERM), or until nothing is due when ``until_idle``."""
@@ -172,13 +177,14 @@ class Worker:
             log.warning("TELEGRAM_BOT_TOKEN is not set: log-only mode, nothing reaches Telegram")
         sender = Sender(self.transport, self.limiter)
         sender.start()
+        self.notices.start()
         waker = Waker(self.stop, settings.NOTIFIER_POLL_SECONDS)
         deadline = time.monotonic() + max_seconds if max_seconds else None
         try:
             while not self.stop.is_set() and not (deadline and time.monotonic() > deadline):
                 try:
                     claimed = self.cycle(sender)
-                    if self.inflight:
+                    if self.inflight or self.notices.inflight:
                         self._collect(timeout=BUSY_TICK)
                         continue
                 except DatabaseError:
@@ -200,26 +206,32 @@ class Worker:
                 if not claimed:
                     if until_idle:
                         break
-                    waker.wait(5.0 if waker.listening else settings.NOTIFIER_POLL_SECONDS)
+                    idle = 5.0 if waker.listening else settings.NOTIFIER_POLL_SECONDS
+                    # No event wakes the worker when a sending rate opens again.
+                    waker.wait(min(idle, self.notices.wake_in()))
             self._drain()
         finally:
             waker.close()
             sender.stop()
+            self.notices.stop()
 
     def cycle(self, sender: Sender) -> int:
-        """Derive, escalate, claim and submit once; returns how many rows were claimed."""
+        """Derive, escalate, claim and submit once, then the notices' step; returns how many
+        rows were claimed (and notices planned)."""
         derive_deliveries()
         if time.monotonic() >= self._next_scan:
             self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
             self._scan()
         free = self.capacity - len(self.inflight)
-        if free <= 0:
-            return 0
-        busy = {out.chat_id for out in self.inflight.values()}
-        batch = claim_due(free, busy_chats=busy, lease_seconds=self.lease)
-        for out in batch:
-            self.inflight[sender.submit(out)] = out
-        return len(batch)
+        claimed = 0
+        if free > 0:
+            busy = {out.chat_id for out in self.inflight.values()}
+            batch = claim_due(free, busy_chats=busy, lease_seconds=self.lease)
+            for out in batch:
+                self.inflight[sender.submit(out)] = out
+            claimed = len(batch)
+        # After the alerts, bounded: a notice campaign never holds an alert up.
+        return claimed + step_safely(self.notices)
 
     def _scan(self) -> None:
         """Escalations, then reminders. A scan that fails is logged and tried again at the next
@@ -238,8 +250,12 @@ class Worker:
             derive_deliveries()
 
     def _collect(self, timeout: float) -> None:
-        done, _ = cf.wait(list(self.inflight), timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        waiting = [*self.inflight, *self.notices.futures]
+        done, _ = cf.wait(waiting, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        self.notices.collect()
         for future in done:
+            if future not in self.inflight:
+                continue  # a notice's: recorded above
             out = self.inflight.pop(future)
             try:
                 result = future.result()
@@ -268,3 +284,4 @@ class Worker:
                 "%d sends unfinished at stop; their claims expire and they are retried",
                 len(self.inflight),
             )
+        self.notices.drain(max(end - time.monotonic(), 1.0))

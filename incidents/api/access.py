@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 
+from core.api.pagination import IdKeysetPagination
 from core.roles import ADMIN, roles_of
 from incidents.api.serializers import IncidentWriteSerializer, StrictInputMixin
 from incidents.models import AccessKind, AccessRecord
@@ -68,13 +68,10 @@ class IsAdmin(BasePermission):
         return ADMIN in roles_of(request.user)
 
 
-class NewestFirst(CursorPagination):
-    """Keyset pages, newest record first: a page costs the same however long the log grows."""
+class NewestFirst(IdKeysetPagination):
+    """Newest record first."""
 
     ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class AccessLogView(ListAPIView):

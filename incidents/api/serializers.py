@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from core.api.pagination import MAX_ID
 from incidents.choices import (
     MAX_SUBJECTS,
     MAX_SYSTEMS,
@@ -64,10 +65,6 @@ class MomentField(serializers.DateTimeField):
             return super().to_internal_value(value)
         except OverflowError:
             self.fail("invalid", format="ISO 8601")
-
-
-# The largest id a database integer column holds; a bigger number is no record's id.
-MAX_ID = 2**63 - 1
 
 
 class RecordIdField(serializers.PrimaryKeyRelatedField):

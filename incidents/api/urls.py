@@ -8,6 +8,8 @@ from incidents.api import (
     legal_obligations,
     legal_record,
     legal_referrals,
+    notices,
+    register,
 )
 from incidents.api.views import EventFeedView, IncidentViewSet
 
@@ -78,6 +80,48 @@ urlpatterns = [
     ),
     path(
         "record/verification/", legal_record.VerificationView.as_view(), name="record-verification"
+    ),
+    # The affected-people register (issue 18 part 2)
+    path(
+        "incidents/<str:reference>/affected-people/",
+        register.AffectedPeopleView.as_view(),
+        name="affected-people",
+    ),
+    path(
+        "incidents/<str:reference>/affected-people/import/",
+        register.AffectedPeopleImportView.as_view(),
+        name="affected-people-import",
+    ),
+    path(
+        "incidents/<str:reference>/affected-people/<int:pk>/",
+        register.AffectedPersonView.as_view(),
+        name="affected-person",
+    ),
+    # Notice campaigns (issue 18 part 3; docs/notifications.md)
+    path(
+        "incidents/<str:reference>/notice-campaigns/",
+        notices.NoticeCampaignsView.as_view(),
+        name="notice-campaigns",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/",
+        notices.NoticeCampaignView.as_view(),
+        name="notice-campaign",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/approve/",
+        notices.NoticeCampaignApproveView.as_view(),
+        name="notice-campaign-approve",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/cancel/",
+        notices.NoticeCampaignCancelView.as_view(),
+        name="notice-campaign-cancel",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/preview/",
+        notices.NoticeCampaignPreviewView.as_view(),
+        name="notice-campaign-preview",
     ),
     *router.urls,
 ]

@@ -20,6 +20,7 @@ from incidents.errors import InvalidChange
 from incidents.events import append_event
 from incidents.machines import EVIDENCE, Key, Machine, Step
 from incidents.models import (
+    Event,
     Evidence,
     Incident,
     JurisdictionRule,
@@ -251,6 +252,40 @@ OBLIGATION = Machine(
 )
 # fulfil (note, optional ``document``: evidence of the same incident) or waive (note).
 apply_obligation_transition = OBLIGATION.run
+
+# The step of a rule that has the data subjects themselves told (GDPR-34's; a company rule may
+# have one too): a finished notice campaign fulfils it (incidents/affected/sending.py), legal's
+# decision that no notice is required waives it.
+SUBJECT_NOTICE_STEP = "notify_subjects"
+
+
+def open_subject_notices(incident: Incident) -> list[Obligation]:
+    return list(
+        incident.obligations.open().filter(step_key=SUBJECT_NOTICE_STEP).select_related("rule")
+    )
+
+
+def fulfil_subject_notice(incident: Incident, *, actor: Any, note: str) -> list[Event]:
+    """Fulfil the incident's open subject-notice obligations, ``note`` citing the proof (the
+    campaign, its counts). Call inside ``changing(incident)``, in the transaction that finishes
+    the campaign, so both are recorded or neither."""
+    return [
+        OBLIGATION.run(obligation, "fulfil", actor=actor, payload={"note": note})[1]
+        for obligation in open_subject_notices(incident)
+    ]
+
+
+def waive_subject_notice(incident: Incident, *, actor: Any, reason: str) -> list[Event]:
+    """Legal recorded that telling the people affected is not required: waive the incident's
+    open subject-notice obligations with that reason (legal and admins only, as any waiver).
+    Inside the caller's ``changing(incident)`` when there is one (it nests: same transaction,
+    same lock), else in a transaction of its own. Returns the events (none if nothing open)."""
+    OBLIGATION.ensure_may_run(actor, "waive")
+    with changing(incident) as locked:
+        return [
+            OBLIGATION.run(obligation, "waive", actor=actor, payload={"note": reason})[1]
+            for obligation in open_subject_notices(locked)
+        ]
 
 
 def stage_times(due: dt.datetime) -> list[tuple[str, dt.datetime]]:

@@ -255,7 +255,7 @@ def test_a_scope_change_that_raises_the_risk_makes_the_decision_stale_and_remind
     derive_deliveries()
     reminded = Delivery.objects.filter(event=event)
     assert [d.user.username for d in reminded] == ["legal"]
-    assert "decide again" in reminded.get().text
+    assert "دوباره تصمیم بگیرید" in reminded.get().text  # "decide again", in fa (the default)
 
     record_decision(incident, actor=users["legal"], outcome="notify", reason="Bank data too.")
     decision.refresh_from_db()

@@ -44,16 +44,25 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 GIB = 1 << 30
 MIB = 1 << 20
 EVIDENCE_MAX_BYTES = 2 * MIB  # small, so an upload above the 512 KiB page limit is quick
+IMPORT_MAX_BYTES = 2 * MIB  # the register's CSV import, likewise
 FORGED = "203.0.113.9"  # TEST-NET-3: an address no test machine has
 
 
 def evidence_body_max(evidence_max_bytes: int | None) -> int:
     """What the nginx image's entrypoint exports: the .envsh sourced by a POSIX shell."""
+    return _exported("NGINX_EVIDENCE_BODY_MAX", "EVIDENCE_MAX_BYTES", evidence_max_bytes)
+
+
+def import_body_max(import_max_bytes: int | None) -> int:
+    return _exported("NGINX_IMPORT_BODY_MAX", "AFFECTED_PEOPLE_IMPORT_MAX_BYTES", import_max_bytes)
+
+
+def _exported(name: str, app_setting: str, app_value: int | None) -> int:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    if evidence_max_bytes is not None:
-        env["EVIDENCE_MAX_BYTES"] = str(evidence_max_bytes)
+    if app_value is not None:
+        env[app_setting] = str(app_value)
     out = subprocess.run(
-        ["sh", "-c", '. "$0" && printf %s "$NGINX_EVIDENCE_BODY_MAX"', str(LIMITS_SCRIPT)],
+        ["sh", "-c", f'. "$0" && printf %s "${name}"', str(LIMITS_SCRIPT)],
         env=env,
         capture_output=True,
         text=True,
@@ -136,6 +145,7 @@ def nginx_process(prefix: Path, port: int, upstream_port: int) -> Iterator[int]:
         prefix,
         {
             "NGINX_EVIDENCE_BODY_MAX": str(evidence_body_max(EVIDENCE_MAX_BYTES)),
+            "NGINX_IMPORT_BODY_MAX": str(import_body_max(IMPORT_MAX_BYTES)),
             "NGINX_TEMP_DIR": str(prefix / "temp"),
         },
     )
@@ -176,6 +186,7 @@ def daphne_process(tmp: Path, public_base: str) -> Iterator[tuple[int, int, Path
         DATABASE_URL=run_database_url(),
         BREACH_DESK_VAR_DIR=str(tmp),
         EVIDENCE_MAX_BYTES=str(EVIDENCE_MAX_BYTES),
+        AFFECTED_PEOPLE_IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES),
         STREAM_HEARTBEAT_SECONDS="1",
         TELEGRAM_BOT_TOKEN="",
         TMPDIR=str(private_tmp),
@@ -337,6 +348,8 @@ def test_the_envsh_limit_is_the_apps_evidence_limit() -> None:
     """The shell sum in the entrypoint script and the app's body limit must not drift apart."""
     assert evidence_body_max(None) == 100 * MIB + MULTIPART_OVERHEAD
     assert evidence_body_max(EVIDENCE_MAX_BYTES) == EVIDENCE_MAX_BYTES + MULTIPART_OVERHEAD
+    assert import_body_max(None) == 32 * MIB + MULTIPART_OVERHEAD
+    assert import_body_max(IMPORT_MAX_BYTES) == IMPORT_MAX_BYTES + MULTIPART_OVERHEAD
 
 
 @pytest.mark.parametrize(
@@ -348,6 +361,7 @@ def test_the_envsh_limit_is_the_apps_evidence_limit() -> None:
         ("/api/incidents/", True),
         ("/login/", True),
         ("/api/incidents/INC-2026-0001/evidence/", False),  # above the evidence limit
+        ("/api/incidents/INC-2026-0001/affected-people/import/", False),  # above the import's
     ],
 )
 def test_a_gigabyte_body_is_refused_before_a_mebibyte_is_written(
@@ -391,6 +405,37 @@ def test_evidence_under_the_limit_passes_through_nginx(stack: Stack, users, inci
         stored = json.loads(response.read())
     assert stored["size"] == len(content)
     assert stored["sha256"] == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_register_import_under_the_limit_passes_through_nginx(
+    stack: Stack, users, incident_in
+) -> None:
+    incident = incident_in("scoping")
+    rows = "".join(f"C-{i},p{i}@example.com\r\n" for i in range(40_000))
+    content = f"customer_id,email\r\n{rows}".encode()
+    assert 512 * 1024 < len(content) < IMPORT_MAX_BYTES  # above every other location's limit
+    boundary = "breach-desk-e2e"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{stack.nginx}/api/incidents/{incident.reference}/affected-people/import/",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Token {token_of(users['legal'])}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["imported"] == 40_000
 
 
 async def _address_seen(stack: Stack, base: str, token: str) -> str:
@@ -468,6 +513,7 @@ def test_the_production_server_blocks_are_valid_nginx(tmp_path: Path) -> None:
         tmp_path,
         {
             "NGINX_EVIDENCE_BODY_MAX": str(evidence_body_max(None)),
+            "NGINX_IMPORT_BODY_MAX": str(import_body_max(None)),
             "NGINX_TEMP_DIR": str(tmp_path / "temp"),
             "NGINX_UPSTREAM": "127.0.0.1:8000",
         },

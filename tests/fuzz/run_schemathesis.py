@@ -9,7 +9,7 @@ Excluded operations, because they would end the fuzzer's own session mid-run, no
 are untested (tests/core/test_api_tokens.py covers them):
   - POST /api/auth/logout/      ends the token the request presents.
   - DELETE /api/me/tokens/{id}/ revokes a token; random ids find the fuzzer's own.
-And POST /api/incidents/{reference}/evidence/ (see EXCLUDED_OPERATION_IDS).
+And the two multipart uploads, evidence and the register's import (see EXCLUDED_OPERATION_IDS).
 
 Knobs (environment): FUZZ_ROLES (default "admin engineer"), FUZZ_MAX_EXAMPLES (default 15),
 FUZZ_SEED (default 17), FUZZ_MAX_SECONDS (per role, default 150).
@@ -38,8 +38,9 @@ EXCLUDED = [
 ]
 # POST /api/incidents/{reference}/evidence/: a malformed multipart body is answered by daphne's
 # HTTP layer (twisted parses multipart itself) with an empty 400 before the app runs, which is
-# not ours to shape; the upload's own answers are tested in tests/legal/.
-EXCLUDED_OPERATION_IDS = ["incidents_evidence_create"]
+# not ours to shape; the upload's own answers are tested in tests/legal/. The same holds for the
+# affected-people register's CSV import (its answers: tests/affected/test_register_import.py).
+EXCLUDED_OPERATION_IDS = ["incidents_evidence_create", "incidents_affected_people_import_create"]
 
 
 def environment(var_dir: Path) -> dict[str, str]:

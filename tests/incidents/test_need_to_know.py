@@ -275,6 +275,18 @@ def test_access_log_is_admin_only_and_filters(secret, cast):
     assert bad.status_code == 400 and "kind" in bad.json()
 
 
+
+def test_a_forged_access_log_cursor_is_a_404_not_a_500(cast):
+    import base64
+
+    admin = client_for(cast["admin"])
+    for position in ("abc", str(2**64)):
+        cursor = base64.b64encode(f"p={position}".encode()).decode()
+        response = admin.get(f"/api/access-log/?cursor={cursor}")
+        assert response.status_code == 404, position
+        assert "detail" in response.json()
+
+
 def test_api_shows_restricted_and_members(secret, cast):
     body = client_for(cast["member"]).get(f"/api/incidents/{secret['incident'].reference}/")
     assert body.json()["restricted"] is True and body.json()["members"] == ["member"]

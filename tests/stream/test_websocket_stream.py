@@ -357,9 +357,7 @@ async def test_deleting_a_token_closes_the_connections_it_opened(ws, users):
 
     communicator = await ws("admin")
     await hello(communicator)
-    await database_sync_to_async(
-        lambda: ApiToken.objects.filter(user=users["admin"]).delete()
-    )()
+    await database_sync_to_async(lambda: ApiToken.objects.filter(user=users["admin"]).delete())()
     assert await closed_while_open(communicator) == CLOSE_UNAUTHENTICATED
 
 
