@@ -21,7 +21,7 @@ from core.roles import ADMIN, LEGAL, has_any_role
 from incidents.changing import changing, check_version, save_changes, snapshot
 from incidents.errors import InvalidChange, RoleForbidden
 from incidents.events import append_event
-from incidents.legal.obligations import apply_obligation_transition, sync_obligations
+from incidents.legal.obligations import sync_obligations, waive_subject_notice
 from incidents.models import (
     CategorySensitivity,
     Consequence,
@@ -29,7 +29,6 @@ from incidents.models import (
     Exemption,
     Incident,
     NotificationDecision,
-    Obligation,
     Outcome,
     Sensitivity,
 )
@@ -44,8 +43,6 @@ SERIOUS = frozenset(
         Consequence.ACCOUNT_TAKEOVER,
     }
 )
-# GDPR art. 34's step, which a "not required" decision waives (incidents/legal/obligations.py).
-SUBJECT_NOTICE = ("GDPR-34", "notify_subjects")
 MEASURES_MAX_LENGTH = 5000
 
 
@@ -184,7 +181,8 @@ def record_decision(
         }
         event = append_event(incident, "notification.decided", actor=actor, data=data)
         if decision.outcome == Outcome.NOT_REQUIRED:
-            waive_subject_notice(incident, actor=actor, reason=decision.reason)
+            note = _("Notice to the people affected not required: %(reason)s")
+            waive_subject_notice(incident, actor=actor, reason=note % {"reason": decision.reason})
     return decision, event
 
 
@@ -207,20 +205,6 @@ def scope_changed(incident: Incident) -> dict[str, Any]:
     if snapshot(decision) != before:
         save_changes(decision, before)
     return {"notification": "stale"} if became_stale else {}
-
-
-def waive_subject_notice(incident: Incident, *, actor: Any, reason: str) -> Obligation | None:
-    """Waive the incident's open art. 34 obligation with legal's recorded reason (call with the
-    incident locked). None when there is none open."""
-    rule, step = SUBJECT_NOTICE
-    open_one = incident.obligations.open().filter(rule__code=rule, step_key=step).first()
-    if open_one is None:
-        return None
-    note = _("Notice to the people affected not required: %(reason)s") % {"reason": reason}
-    waived, _event = apply_obligation_transition(
-        open_one, "waive", actor=actor, payload={"note": note[:5000]}
-    )
-    return waived
 
 
 def _propose(decision: NotificationDecision) -> None:
