@@ -439,6 +439,13 @@ SMS_RATE_PER_MINUTE = env_int("SMS_RATE_PER_MINUTE", 60, minimum=1)
 NOTICE_MAX_ATTEMPTS = env_int("NOTICE_MAX_ATTEMPTS", 8, minimum=1)
 NOTICE_RETRY_BASE_SECONDS = env_float("NOTICE_RETRY_BASE_SECONDS", 60.0, minimum=0.0)
 NOTICE_RETRY_MAX_SECONDS = env_float("NOTICE_RETRY_MAX_SECONDS", 3600.0, minimum=0.0)
+# The public "Am I affected?" check (incidents/affected/checks.py): codes asked for one address,
+# and from one client address, in any hour (each code message goes to an inbox or a phone that
+# did not necessarily ask for it); how long a code is good for; codes entered before it is spent.
+PUBLIC_CHECK_PER_ADDRESS_PER_HOUR = env_int("PUBLIC_CHECK_PER_ADDRESS_PER_HOUR", 3, minimum=1)
+PUBLIC_CHECK_PER_CLIENT_PER_HOUR = env_int("PUBLIC_CHECK_PER_CLIENT_PER_HOUR", 10, minimum=1)
+PUBLIC_CHECK_CODE_MINUTES = env_int("PUBLIC_CHECK_CODE_MINUTES", 15, minimum=1)
+PUBLIC_CHECK_MAX_TRIES = env_int("PUBLIC_CHECK_MAX_TRIES", 5, minimum=1)
 # httpx (the SMS gateway's client, and python-telegram-bot's) logs every request's URL at INFO:
 # thousands of lines a campaign, and the Bot API's URLs hold the bot token. Warnings only.
 LOGGING["loggers"]["httpx"] = {"level": "WARNING"}

@@ -11,31 +11,27 @@ watches for guessing; the password never is.
 An admitted attempt counts as a failure until it reports how it went: otherwise many requests
 sent at once would all find the counters low, and each get a guess. Each counter is read and
 written under a short lock taken with ``cache.add`` (atomic on Redis and on the database cache),
-so no update is lost between web processes.
+so no update is lost between web processes (core/limits.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from core.limits import Busy, cache_key, locked
+
 log = logging.getLogger("breach_desk.login")
 # Form fields and JSON keys are cut to this before they are counted or logged.
 USERNAME_MAX = 150
 # Longest an admitted attempt counts as in flight (a password check takes well under this).
 TURN_SECONDS = 10
-# A counter's lock: held for one read and one write; given up after LOCK_PATIENCE seconds.
-LOCK_SECONDS = 5
-LOCK_PATIENCE = 2.0
 
 
 def client_address(request: Any) -> str:
@@ -47,7 +43,7 @@ def client_address(request: Any) -> str:
 
 def _key(kind: str, value: str) -> str:
     # Hashed: a cache key must be short and printable, and the cache need not hold usernames.
-    return f"signin:{kind}:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    return cache_key(f"signin:{kind}", value)
 
 
 def _counters(address: str, username: str) -> list[tuple[str, int]]:
@@ -58,26 +54,6 @@ def _counters(address: str, username: str) -> list[tuple[str, int]]:
         (_key("user", name), settings.LOGIN_FAILURES_BEFORE_DELAY),
         (_key("address", address), settings.LOGIN_ADDRESS_FAILURES_BEFORE_DELAY),
     ]
-
-
-class Busy(Exception):
-    """A counter's lock could not be had in time: the attempt is refused, never let through."""
-
-
-@contextmanager
-def _locked(key: str) -> Iterator[None]:
-    lock, owner = f"{key}:lock", secrets.token_hex(8)
-    deadline = time.monotonic() + LOCK_PATIENCE
-    while not cache.add(lock, owner, LOCK_SECONDS):
-        if time.monotonic() > deadline:
-            raise Busy(key)
-        time.sleep(0.01)
-    try:
-        yield
-    finally:
-        # Not someone else's: a lock held past LOCK_SECONDS may have expired and been taken.
-        if cache.get(lock) == owner:
-            cache.delete(lock)
 
 
 class Counter:
@@ -122,7 +98,7 @@ def wait_seconds(address: str, username: str, now: float | None = None) -> int:
     try:
         with ExitStack() as locks:
             for key, _free in counters:
-                locks.enter_context(_locked(key))
+                locks.enter_context(locked(key))
             loaded = [Counter.load(key, now) for key, _free in counters]
             wait = max(_wait(c, free, now) for c, (_k, free) in zip(loaded, counters, strict=True))
             if wait > 0:
@@ -141,7 +117,7 @@ def _report(address: str, username: str, *, failed: bool) -> list[int]:
     counts = []
     for index, (key, _free) in enumerate(_counters(address, username)):
         try:
-            with _locked(key):
+            with locked(key):
                 counter = Counter.load(key, now)
                 if counter.in_flight:
                     counter.in_flight.pop(0)

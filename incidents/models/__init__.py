@@ -3,6 +3,7 @@ records (referrals, rules, obligations), evidence and custody, and the event log
 this package registers every model with Django; callers import the names below from here."""
 
 from incidents.models.access import AccessKind, AccessRecord
+from incidents.models.checks import AffectedCheck
 from incidents.models.events import EVENT_BODY, VERDICT, Event, LogHead, VerificationRun
 from incidents.models.evidence import EVIDENCE_FILE, CustodyEntry, Evidence
 from incidents.models.incident import FACTS, SCOPE, STAMPS, Incident, roles_see_incidents, sees
@@ -34,6 +35,7 @@ __all__ = [
     "VERDICT",
     "AccessKind",
     "AccessRecord",
+    "AffectedCheck",
     "AffectedPerson",
     "CategorySensitivity",
     "Consequence",
