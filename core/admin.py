@@ -5,6 +5,20 @@ from django.contrib import admin
 from core.models import ApiToken, Profile
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An admin page that shows rows and changes none (the apps' records change only through
+    their domain functions)."""
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "language", "time_zone")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from incidents.legal.obligations import resync_open_incidents
 from incidents.models import (
     AccessRecord,
@@ -21,17 +22,6 @@ from incidents.models import (
     Referral,
     VerificationRun,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 class ReferralInline(admin.TabularInline):

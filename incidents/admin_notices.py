@@ -12,11 +12,11 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from incidents.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from incidents.affected.letters import SMS_MAX, check_source
 from incidents.affected.notice_templates import KINDS, SMS
 from incidents.errors import InvalidChange
-from incidents.models import Notice, NoticeCampaign, NoticeTemplate
+from incidents.models import AffectedCheck, Notice, NoticeCampaign, NoticeTemplate
 
 
 class NoticeTemplateForm(forms.ModelForm):
@@ -67,3 +67,25 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_filter = ("status", "channel")
     search_fields = ("campaign__incident__reference",)
     list_select_related = ("campaign",)
+
+
+@admin.register(AffectedCheck)
+class AffectedCheckAdmin(ReadOnlyAdmin):
+    """The public check's code messages (incidents/affected/checks.py): their status, attempts
+    and last error, never the address, its hash, the code or the handle (none is an editable
+    field, so none is shown)."""
+
+    list_display = (
+        "id",
+        "incident",
+        "channel",
+        "status",
+        "attempts",
+        "tries",
+        "created_at",
+        "verified_at",
+        "last_error",
+    )
+    list_filter = ("status", "channel")
+    search_fields = ("incident__reference",)
+    list_select_related = ("incident",)

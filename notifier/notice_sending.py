@@ -22,6 +22,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -35,12 +37,8 @@ from notifier.notices import (
     record_notice_sent,
     release,
 )
-from notifier.transports.base import (
-    NoticeTransport,
-    OutgoingNotice,
-    TransportError,
-    notice_transports,
-)
+from notifier.transports.base import NoticeTransport, OutgoingNotice, TransportError
+from notifier.transports.channels import notice_transports
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 20  # notices claimed and not yet answered, per channel
@@ -99,13 +97,66 @@ class ChannelSender:
         self.thread.join(STOP_SECONDS)
 
 
-class NoticeSending:
+class Answering:
+    """What the notices' step and the check codes' (notifier/check_codes.py) share: the sends in
+    flight, their answers recorded, and at a stop the claims of those no thread started given
+    back. A step names its rows' three record functions and what to call a row in the log."""
+
+    what = "notice"
+    record_sent: Callable[[OutgoingNotice], None] = staticmethod(record_notice_sent)
+    record_failure: Callable[..., str] = staticmethod(record_notice_failure)
+    release: Callable[[list[OutgoingNotice]], None] = staticmethod(release)
+
+    def __init__(self) -> None:
+        self.inflight: dict[cf.Future, OutgoingNotice] = {}
+
+    @property
+    def futures(self) -> list[cf.Future]:
+        return list(self.inflight)
+
+    def collect(self) -> None:
+        """Record the answer of every send that finished, in one transaction (one commit for
+        a round's answers; a failure records none, and they are sent again after their lease:
+        at most the one duplicate a crash costs)."""
+        done = [f for f in self.inflight if f.done()]
+        if not done:
+            return
+        with transaction.atomic():
+            for future in done:
+                out, error = self.inflight[future], future.result()
+                if error is None:
+                    self.record_sent(out)
+                else:
+                    self.record_failure(
+                        out, error.message, permanent=error.permanent, retry_after=error.retry_after
+                    )
+        for future in done:
+            del self.inflight[future]
+
+    def drain(self, timeout: float) -> None:
+        """On stop: record the sends under way (up to ``timeout``); give back the claims of the
+        rows no thread has started, so any worker may send them at once."""
+        waiting = [f for f in self.inflight if f.cancel()]
+        self.release([self.inflight.pop(f) for f in waiting])
+        end = time.monotonic() + timeout
+        while self.inflight and time.monotonic() < end:
+            cf.wait(self.futures, timeout=0.2)
+            self.collect()
+        if self.inflight:
+            log.warning(
+                "%d %s sends unfinished at stop; their claims expire and they are retried",
+                len(self.inflight),
+                self.what,
+            )
+
+
+class NoticeSending(Answering):
     """The notice step of one worker. ``start`` before the loop, ``stop`` after it."""
 
     def __init__(self, transports: dict[str, NoticeTransport] | None = None) -> None:
+        super().__init__()
         self._transports = transports
         self.senders: dict[str, ChannelSender] = {}
-        self.inflight: dict[cf.Future, OutgoingNotice] = {}
         self._next_plan = 0.0
         self._next_claim: dict[str, float] = {}
         self._held_back: dict[str, bool] = {}
@@ -115,10 +166,6 @@ class NoticeSending:
         self.senders = {channel: ChannelSender(t) for channel, t in transports.items()}
         self._next_claim = dict.fromkeys(self.senders, 0.0)
         self._held_back = dict.fromkeys(self.senders, False)
-
-    @property
-    def futures(self) -> list[cf.Future]:
-        return list(self.inflight)
 
     def step(self) -> int:
         """One bounded round (module docstring); how much it set going (notices planned or
@@ -151,6 +198,17 @@ class NoticeSending:
             work += len(batch)
         return work
 
+    def settle(self) -> int:
+        """A last round before a worker run ``--until-idle`` exits: look at the campaigns and
+        claim now, not at the next planning or claiming time, so a campaign whose notices are
+        all answered is finished (and one with people left is planned) before the exit. A
+        channel the rate holds back is left alone: it has nothing due. As ``step_safely``."""
+        self._next_plan = 0.0
+        for channel, held in self._held_back.items():
+            if not held:
+                self._next_claim[channel] = 0.0
+        return step_safely(self)
+
     def wake_in(self) -> float:
         """How long an idle worker may wait before a channel the rate held back has room again
         (a long time when none is held back: new work comes with an event's wake-up, or the
@@ -158,40 +216,6 @@ class NoticeSending:
         now = time.monotonic()
         ready = [self._next_claim[c] - now for c, held in self._held_back.items() if held]
         return max(min(ready, default=3600.0), 0.0)
-
-    def collect(self) -> None:
-        """Record the answer of every send that finished, in one transaction (one commit for
-        a round's answers; a failure records none, and they are sent again after their lease:
-        at most the one duplicate a crash costs)."""
-        done = [f for f in self.inflight if f.done()]
-        if not done:
-            return
-        with transaction.atomic():
-            for future in done:
-                out, error = self.inflight[future], future.result()
-                if error is None:
-                    record_notice_sent(out)
-                else:
-                    record_notice_failure(
-                        out, error.message, permanent=error.permanent, retry_after=error.retry_after
-                    )
-        for future in done:
-            del self.inflight[future]
-
-    def drain(self, timeout: float) -> None:
-        """On stop: record the sends under way (up to ``timeout``); give back the claims of the
-        notices no thread has started, so any worker may send them at once."""
-        waiting = [f for f in self.inflight if f.cancel()]
-        release([self.inflight.pop(f) for f in waiting])
-        end = time.monotonic() + timeout
-        while self.inflight and time.monotonic() < end:
-            cf.wait(self.futures, timeout=0.2)
-            self.collect()
-        if self.inflight:
-            log.warning(
-                "%d notice sends unfinished at stop; their claims expire and they are retried",
-                len(self.inflight),
-            )
 
     def stop(self) -> None:
         for sender in self.senders.values():
@@ -205,8 +229,13 @@ def lease_seconds(channel: str) -> float:
     return settings.NOTIFIER_LEASE_SECONDS + IN_FLIGHT * timeout
 
 
-def step_safely(sending: NoticeSending) -> int:
-    """``step``, with a failure logged instead of raised: notices must never stop the alerts.
+class Stepping(Protocol):
+    def step(self) -> int: ...
+
+
+def step_safely(sending: Stepping) -> int:
+    """``step``, with a failure logged instead of raised: notices (and the public check's codes,
+    notifier/check_codes.py) must never stop the alerts.
     Database errors still go up (the worker reconnects)."""
     try:
         return sending.step()

@@ -21,9 +21,11 @@ import logging
 import math
 import random
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import pii
@@ -139,7 +141,8 @@ def _built(notice: Notice, campaign: NoticeCampaign) -> OutgoingNotice | None:
     except Exception as exc:
         reason = str(exc) if isinstance(exc, LookupError) else type(exc).__name__
         log.error("notice %s could not be built (%s): dead", notice.pk, reason)
-        _record(
+        record_answer(
+            Notice.objects.all(),
             notice.pk,
             notice.claim_token,
             status=Notice.DEAD,
@@ -195,34 +198,50 @@ def record_notice_failure(
     else:
         wait = retry_after if retry_after is not None else notice_backoff(attempts)
         status, next_at = Notice.FAILED, now + dt.timedelta(seconds=wait)
-    _record(
-        out.id, out.claim_token, status=status, attempts=attempts, next_at=next_at, error=message
+    record_answer(
+        Notice.objects.all(),
+        out.id,
+        out.claim_token,
+        status=status,
+        attempts=attempts,
+        next_at=next_at,
+        error=message,
     )
     log.warning("notice %s (%s): attempt %s failed -> %s", out.id, out.channel, attempts, status)
     return status
 
 
-def _record(
-    pk: int, token: str, *, status: str, attempts: int, next_at: dt.datetime, error: str
+def record_answer(
+    rows: QuerySet,
+    pk: int,
+    token: str,
+    *,
+    status: str,
+    attempts: int,
+    next_at: dt.datetime,
+    error: str,
+    **also: Any,
 ) -> None:
-    # Only while our claim stands: if it expired and another worker sent the notice meanwhile,
-    # its "sent" must not become "failed" (that would send it once more); and a notice its
-    # cancelled campaign made dead stays dead.
-    Notice.objects.filter(id=pk, claim_token=token).exclude(
-        status__in=(Notice.SENT, Notice.DEAD)
-    ).update(
+    """A failed or dead answer of one claimed outbox row of ``rows`` (notices here; the public
+    check's code messages, notifier/check_codes.py), with ``also`` set beside it. Only while
+    our claim stands: if it expired and another worker sent the row meanwhile, its "sent" must
+    not become "failed" (that would send it once more); and a row made dead stays dead."""
+    rows.filter(id=pk, claim_token=token).exclude(status__in=(Notice.SENT, Notice.DEAD)).update(
         status=status,
         attempts=attempts,
         next_attempt_at=next_at,
         claimed_until=None,
         last_error=scrub(error)[:2000],
+        **also,
     )
 
 
-def release(outs: list[OutgoingNotice]) -> None:
-    """Give back claimed notices that were never handed to a transport (the worker stops):
-    due again at once for any worker, their attempt not counted."""
+def release(outs: list[OutgoingNotice], rows: QuerySet | None = None) -> None:
+    """Give back claimed rows of ``rows`` (notices unless said) that were never handed to a
+    transport (the worker stops): due again at once for any worker, their attempt not
+    counted."""
+    rows = Notice.objects.all() if rows is None else rows
     for out in outs:
-        Notice.objects.filter(id=out.id, claim_token=out.claim_token).exclude(
-            status=Notice.SENT
-        ).update(claimed_until=None, attempted_at=None)
+        rows.filter(id=out.id, claim_token=out.claim_token).exclude(status=Notice.SENT).update(
+            claimed_until=None, attempted_at=None
+        )

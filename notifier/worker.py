@@ -22,7 +22,9 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from incidents.affected.checks import sweep as sweep_checks
 from incidents.events import NOTIFY_CHANNEL
+from notifier.check_codes import CheckCodeSending
 from notifier.notice_sending import NoticeSending, step_safely
 from notifier.outbox import (
     Outgoing,
@@ -155,6 +157,7 @@ class Worker:
         *,
         stop: threading.Event | None = None,
         notices: NoticeSending | None = None,
+        codes: CheckCodeSending | None = None,
     ) -> None:
         from notifier.transports.telegram import transport_from_settings
 
@@ -170,6 +173,8 @@ class Worker:
         # Notices to the people affected (email, SMS): a step of their own in each cycle, sent
         # on threads of their own (notifier/notice_sending.py).
         self.notices = notices or NoticeSending()
+        # The public check's one-time codes (notifier/check_codes.py), on the notices' threads.
+        self.codes = codes or CheckCodeSending()
 
     def run(self, *, until_idle: bool = False, max_seconds: float | None = None) -> None:
         """Work until ``stop`` is set (SIGTERM), or until nothing is due when ``until_idle``."""
@@ -178,13 +183,18 @@ class Worker:
         sender = Sender(self.transport, self.limiter)
         sender.start()
         self.notices.start()
+        self.codes.start(self.notices.senders)
         waker = Waker(self.stop, settings.NOTIFIER_POLL_SECONDS)
         deadline = time.monotonic() + max_seconds if max_seconds else None
         try:
             while not self.stop.is_set() and not (deadline and time.monotonic() > deadline):
                 try:
                     claimed = self.cycle(sender)
-                    if self.inflight or self.notices.inflight:
+                    if not claimed and until_idle:
+                        # Before the exit: campaigns finished (or planned) now, not at their
+                        # next look, so a bounded run leaves none "sending" with all answered.
+                        claimed = self.notices.settle()
+                    if self.inflight or self.notices.inflight or self.codes.inflight:
                         self._collect(timeout=BUSY_TICK)
                         continue
                 except DatabaseError:
@@ -208,16 +218,17 @@ class Worker:
                         break
                     idle = 5.0 if waker.listening else settings.NOTIFIER_POLL_SECONDS
                     # No event wakes the worker when a sending rate opens again.
-                    waker.wait(min(idle, self.notices.wake_in()))
+                    waker.wait(min(idle, self.notices.wake_in(), self.codes.wake_in()))
             self._drain()
         finally:
             waker.close()
             sender.stop()
             self.notices.stop()
+            self.codes.stop()
 
     def cycle(self, sender: Sender) -> int:
-        """Derive, escalate, claim and submit once, then the notices' step; returns how many
-        rows were claimed (and notices planned)."""
+        """Derive, escalate, claim and submit once, then the notices' and the check codes'
+        steps; returns how many rows were claimed (and notices planned)."""
         derive_deliveries()
         if time.monotonic() >= self._next_scan:
             self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
@@ -231,12 +242,18 @@ class Worker:
                 self.inflight[sender.submit(out)] = out
             claimed = len(batch)
         # After the alerts, bounded: a notice campaign never holds an alert up.
-        return claimed + step_safely(self.notices)
+        return claimed + step_safely(self.notices) + step_safely(self.codes)
 
     def _scan(self) -> None:
-        """Escalations, then reminders. A scan that fails is logged and tried again at the next
+        """Escalations, reminders, and the sweep of the public check's expired codes
+        (incidents/affected/checks.py). A scan that fails is logged and tried again at the next
         one; it never keeps the cycle from sending what is already due."""
-        for what, scan in (("escalation", self._escalate), ("reminder", enqueue_reminders)):
+        scans = (
+            ("escalation", self._escalate),
+            ("reminder", enqueue_reminders),
+            ("expired check", sweep_checks),
+        )
+        for what, scan in scans:
             try:
                 scan()
             except DatabaseError:
@@ -250,12 +267,13 @@ class Worker:
             derive_deliveries()
 
     def _collect(self, timeout: float) -> None:
-        waiting = [*self.inflight, *self.notices.futures]
+        waiting = [*self.inflight, *self.notices.futures, *self.codes.futures]
         done, _ = cf.wait(waiting, timeout=timeout, return_when=cf.FIRST_COMPLETED)
         self.notices.collect()
+        self.codes.collect()
         for future in done:
             if future not in self.inflight:
-                continue  # a notice's: recorded above
+                continue  # a notice's or a code's: recorded above
             out = self.inflight.pop(future)
             try:
                 result = future.result()
@@ -285,3 +303,4 @@ class Worker:
                 len(self.inflight),
             )
         self.notices.drain(max(end - time.monotonic(), 1.0))
+        self.codes.drain(max(end - time.monotonic(), 1.0))

@@ -10,14 +10,12 @@ it is stored with the notice and logged.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from notifier.transports.telegram import TransportError
 
-log = logging.getLogger(__name__)
-__all__ = ["NoticeTransport", "OutgoingNotice", "TransportError", "notice_transports"]
+__all__ = ["NoticeTransport", "OutgoingNotice", "TransportError"]
 
 
 @dataclass(frozen=True)
@@ -59,23 +57,3 @@ def without_address(message: str, address: str) -> str:
         parts.append(message[start:found] + "<recipient>")
         start = found + len(address)
     return "".join(parts) + message[start:]
-
-
-def notice_transports() -> dict[str, NoticeTransport]:
-    """The channels this deployment can send notices on. A channel not configured (production
-    without EMAIL_HOST or SMS_GATEWAY_URL) is left out, and said so: its notices wait, queued,
-    until it is."""
-    from notifier.transports.email import EmailTransport, email_configured
-    from notifier.transports.sms import sms_transport
-
-    transports: dict[str, NoticeTransport] = {}
-    if email_configured():
-        transports["email"] = EmailTransport()
-    else:
-        log.warning("EMAIL_HOST is not set: email notices wait, queued, until it is")
-    sms = sms_transport()
-    if sms is not None:
-        transports["sms"] = sms
-    else:
-        log.warning("SMS_GATEWAY_URL is not set: SMS notices wait, queued, until it is")
-    return transports
