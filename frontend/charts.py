@@ -149,3 +149,39 @@ def _mirror(nodes: Any, edges: list[dict[str, Any]], width: int) -> None:
         edge["path"] = re.sub(r"(-?\d+),", lambda m: f"{width - int(m[1])},", edge["path"])
         edge["lx"] = width - edge["lx"]
         edge["anchor"] = flip[edge["anchor"]]
+
+
+# A campaign's progress bar: segments in this order from the start of the line (the right in a
+# right-to-left page), in a 1000-unit-wide drawing (whole numbers: a template would write a
+# float with the reader's decimal separator, which SVG does not read).
+PROGRESS_WIDTH = 1000
+PROGRESS_PARTS = ("sent", "failed", "dead", "waiting")
+
+
+def progress(counts: dict[str, Any], left_to_plan: int = 0, *, rtl: bool = False) -> dict[str, Any]:
+    """The stacked bar of a notice campaign's ``counts`` (incidents.affected.campaigns.tally):
+    sent, failed (to be retried), dead, and waiting (queued, plus ``left_to_plan``: people the
+    worker has not planned yet), each as wide as its share of them all."""
+    values = {
+        "sent": counts["sent"],
+        "failed": counts["failed"],
+        "dead": counts["dead"],
+        "waiting": counts["queued"] + left_to_plan,
+    }
+    total = counts["planned"] + left_to_plan
+    segments, start, done = [], 0, 0
+    for key in PROGRESS_PARTS:
+        done += values[key]
+        # Each edge rounded from the running sum, so the widths always add up to the whole.
+        end = round(PROGRESS_WIDTH * done / total) if total else 0
+        if end > start:
+            x = PROGRESS_WIDTH - end if rtl else start
+            segments.append({"key": key, "x": x, "width": end - start, "value": values[key]})
+        start = end
+    return {
+        "segments": segments,
+        "width": PROGRESS_WIDTH,
+        "total": total,
+        "left_to_plan": left_to_plan,
+        **values,
+    }

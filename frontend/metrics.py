@@ -12,8 +12,9 @@ import jdatetime
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from incidents.affected.campaigns import with_left_to_plan
 from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
-from incidents.models import Event, Incident, Obligation
+from incidents.models import Event, Incident, NoticeCampaign, Obligation
 from notifier.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ MEDIANS = (
     ("refer", "referred_at"),
 )
 WINDOW_DAYS = 90
+# Campaigns in flight listed on the dashboard (there is rarely more than one per incident).
+CAMPAIGN_ROWS = 20
 # An executive reads a screenful; the full list is one click away (and each row costs render
 # time on every live refresh: bench/README.md, "Dashboard").
 OPEN_ROWS = 50
@@ -143,6 +146,16 @@ def dead_deliveries(reader: Any, limit: int = 8) -> tuple[int, list[Any]] | None
     except Exception:  # same reason as above
         log.exception("dead deliveries unavailable")
         return None
+
+
+def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeCampaign]:
+    """Notice campaigns approved or being sent, of the incidents ``reader`` may see, oldest
+    first, each annotated ``left_to_plan``: one query, whatever their number (their counts are
+    one more: ``tally``)."""
+    visible = Incident.objects.visible_to(reader)
+    campaigns = NoticeCampaign.objects.in_flight().filter(incident__in=visible)
+    ordered = with_left_to_plan(campaigns.select_related("incident")).order_by("created_at", "id")
+    return list(ordered[:limit])
 
 
 def dashboard(

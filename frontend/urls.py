@@ -1,12 +1,13 @@
 from django.urls import path
 
-from frontend.views import auth, dashboard, incidents, legal, profile
+from frontend.views import auth, dashboard, incidents, legal, notices, profile, public, register
 
 app_name = "frontend"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("record/verify/", dashboard.verify_now, name="verify_record"),
+    path("campaigns-in-flight/", dashboard.campaigns_in_flight, name="campaigns_in_flight"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", auth.set_language, name="set_language"),
@@ -37,6 +38,47 @@ urlpatterns = [
         incidents.notification_decision,
         name="notification_decision",
     ),
+    # The people affected (issue 18): the register and the notice campaigns.
+    path(
+        "incidents/<str:reference>/affected-people/",
+        register.register_page,
+        name="register",
+    ),
+    path(
+        "incidents/<str:reference>/affected-people/import/",
+        register.people_import,
+        name="people_import",
+    ),
+    path(
+        "incidents/<str:reference>/affected-people/add/",
+        register.person_add,
+        name="person_add",
+    ),
+    path(
+        "incidents/<str:reference>/affected-people/live/",
+        notices.affected_live,
+        name="affected_live",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/",
+        notices.campaign_draft,
+        name="campaign_draft",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/approve/",
+        notices.campaign_approve,
+        name="campaign_approve",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/cancel/",
+        notices.campaign_cancel,
+        name="campaign_cancel",
+    ),
+    path(
+        "incidents/<str:reference>/notice-campaigns/<int:pk>/preview/",
+        notices.campaign_preview,
+        name="campaign_preview",
+    ),
     path("incidents/<str:reference>/referrals/new/", legal.referral_create, name="referral_create"),
     path(
         "incidents/<str:reference>/<str:kind>/<int:pk>/transitions/<str:name>/",
@@ -44,4 +86,8 @@ urlpatterns = [
         name="record_transition",
     ),
     path("incidents/<str:reference>/evidence/", legal.evidence_upload, name="evidence_upload"),
+    # The public notice page and its "Am I affected?" check: anonymous (frontend/views/public.py).
+    path("notice/<str:slug>/", public.notice_page, name="public_notice"),
+    path("notice/<str:slug>/check/", public.check, name="public_check"),
+    path("notice/<str:slug>/verify/", public.verify_code, name="public_verify"),
 ]

@@ -9,6 +9,7 @@ from django.utils.cache import patch_vary_headers
 
 from core.formats import is_persian
 from frontend import charts, metrics
+from frontend.views.affected_parts import progress_rows
 from frontend.views.common import allowed, form_target, role_required
 from incidents.choices import State
 from incidents.labels import event_labels
@@ -31,6 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]],
         rtl=rtl,
     )
+    data["campaigns_in_flight"] = progress_rows(metrics.campaigns_in_flight(request.user))
     data["may_verify"] = may_verify(request.user)
     data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None
     data["live_labels"] = {
@@ -51,3 +53,12 @@ def verify_now(request: HttpRequest) -> HttpResponse:
     """Walk the whole hash chain now, as `POST /api/record/verification/` does."""
     verify_record(source="web")
     return redirect("frontend:dashboard")
+
+
+@role_required
+def campaigns_in_flight(request: HttpRequest) -> HttpResponse:
+    """The dashboard's "Notice campaigns in flight" alone: the panel asks for it every few
+    seconds while a campaign is sent (sends write no event for the live stream to carry)."""
+    rows = progress_rows(metrics.campaigns_in_flight(request.user))
+    context = {"campaigns_in_flight": rows}
+    return render(request, "frontend/partials/campaigns_in_flight.html", context)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from core.formats import moment
 from frontend import charts, forms
+from frontend.views.affected_parts import affected_part
 from incidents.acknowledgements import acknowledge_offered, acknowledged_by
 from incidents.affected.decision import decision_of, may_decide
 from incidents.choices import TERMINAL_STATES, DataCategory
@@ -190,6 +191,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         **_legal(request, incident),
         **_access(request, incident),
         **_notification(request, incident),
+        **affected_part(request, incident),
     }
     context.update(extra)
     return context

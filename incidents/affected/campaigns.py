@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,9 +70,10 @@ def ensure_may_write_notices(actor: Any) -> None:
         raise RoleForbidden(_("Only legal and admins write notices to the people affected."))
 
 
-def to_notify(incident_id: int) -> QuerySet:
+def to_notify(incident_id: int | OuterRef) -> QuerySet:
     """The incident's people a campaign still has to tell: contact data held, an email or a
-    mobile, and no notice of an earlier campaign sent to them. Oldest first."""
+    mobile, and no notice of an earlier campaign sent to them. Oldest first. (``incident_id``
+    may be an ``OuterRef``: ``with_left_to_plan`` counts it per campaign.)"""
     told = Notice.objects.filter(person=OuterRef("pk"), status=Notice.SENT)
     return (
         AffectedPerson.objects.present()
@@ -79,6 +81,28 @@ def to_notify(incident_id: int) -> QuerySet:
         .filter(Q(has_email=True) | Q(has_mobile=True))
         .exclude(Exists(told))
         .order_by("id")
+    )
+
+
+def with_left_to_plan(campaigns: QuerySet) -> QuerySet:
+    """``campaigns``, each annotated ``left_to_plan``: for a draft, the people it would tell if
+    it were approved now; for one approved or being sent, the people the worker has still to
+    plan (``to_notify`` past its ``planned_through``: the progress a page shows is against them
+    too, not only the batches planned so far); 0 once finished or cancelled. A correlated
+    count inside the one query, however many campaigns."""
+    people = (
+        to_notify(OuterRef("incident_id"))
+        .filter(pk__gt=OuterRef("planned_through"))
+        .order_by()
+        .values("incident_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    unfinished = (NoticeCampaign.DRAFT, NoticeCampaign.APPROVED, NoticeCampaign.SENDING)
+    return campaigns.annotate(
+        left_to_plan=Case(
+            When(state__in=unfinished, then=Coalesce(Subquery(people), 0)), default=Value(0)
+        )
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, ProtectedError, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, ProtectedError, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,6 +95,27 @@ class RegisterUnreadable(DomainError):
                 "(PII_ENCRYPTION_KEY, PII_ENCRYPTION_KEY_FALLBACKS); ask an admin to check it."
             )
         )
+
+
+def counts(incident: Incident) -> dict[str, int]:
+    """How many people the incident's register holds (``people``: contact data still held),
+    how many of those have an email and a mobile, how many were ``notified`` (a notice of any
+    campaign reached them; purged people included: the counts outlive the data) and how many
+    were ``purged``. One query however large the register: pages and the dossier show these
+    numbers, never the people."""
+    held = Q(purged_at__isnull=True)
+    told = Exists(Notice.objects.filter(person=OuterRef("pk"), status=Notice.SENT))
+    return (
+        AffectedPerson.objects.filter(incident=incident)
+        .order_by()
+        .aggregate(
+            people=Count("pk", filter=held),
+            with_email=Count("pk", filter=held & Q(has_email=True)),
+            with_mobile=Count("pk", filter=held & Q(has_mobile=True)),
+            notified=Count("pk", filter=Q(told)),
+            purged=Count("pk", filter=~held),
+        )
+    )
 
 
 def may_keep_register(user: Any) -> bool:

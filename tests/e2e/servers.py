@@ -15,9 +15,9 @@ from pathlib import Path
 from tests.processes import ROOT, running_daphne
 
 
-@contextmanager
-def demo_app(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """Yields (base URL, {username: password}) of a running, seeded app."""
+def demo_env(var_dir: Path | str) -> dict[str, str]:
+    """The environment `make run` gives its processes (the web server, the worker): the
+    embedded default, DEBUG, its files in ``var_dir``, no Telegram."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -26,10 +26,17 @@ def demo_app(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env.update(
         DJANGO_SETTINGS_MODULE="core.settings",
         DJANGO_DEBUG="1",
-        BREACH_DESK_VAR_DIR=str(tmp),
+        BREACH_DESK_VAR_DIR=str(var_dir),
         PYTHONPATH=str(ROOT),
         TELEGRAM_BOT_TOKEN="",
     )
+    return env
+
+
+@contextmanager
+def demo_app(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yields (base URL, {username: password}) of a running, seeded app."""
+    env = demo_env(tmp)
     py = sys.executable
     for command in (["compile_translations"], ["migrate", "-v0"]):
         subprocess.run([py, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=120)

@@ -12,9 +12,29 @@
   var lastSeq = Number(notice.dataset.seq || 0);
   var me = notice.dataset.user;
 
+  // The people affected and the notices (legal, admins, executives): their numbers are
+  // fetched again on a register or campaign event (the answer swaps the numbers only, never a
+  // form, so nothing typed is lost). The worker's steps (no actor) change nothing a person
+  // could be editing: they update those numbers without the notice.
+  var notices = /^(campaign|register)\./;
+  var pending = null;
+  function refreshNotices() {  // a burst of events (a catch-up) costs one request
+    if (pending) { return; }
+    pending = window.setTimeout(function () {
+      pending = null;
+      var poll = document.getElementById("notices-poll");
+      if (!poll || !window.htmx) { return; }
+      window.htmx.ajax("GET", poll.dataset.url, { target: "#notices-poll", swap: "outerHTML" });
+    }, 150);
+  }
+
   function seen(event) {
     if (event.seq <= lastSeq) { return; }
     lastSeq = event.seq;
+    if (notices.test(event.kind)) {
+      refreshNotices();
+      if (!event.actor) { return; }
+    }
     if (event.actor === me) { return; }  // this person's own change in another tab
     var what = labels[event.kind] || event.kind;
     text.textContent = notice.dataset.template
