@@ -32,7 +32,8 @@ from fpdf import FPDF
 from core import formats
 from incidents.legal.dossier_bidi import bound_neutral_runs, direction_of, shapeable
 from incidents.legal.dossier_export import export_json
-from incidents.legal.dossier_parts import DossierData, gather
+from incidents.legal.dossier_notices import notice_lines
+from incidents.legal.dossier_parts import DossierData, NoticeRecord, gather
 from incidents.legal.evidence import EvidenceTampered, open_for_download
 from incidents.models import Incident, VerificationRun
 from incidents.notes import NOTE
@@ -253,6 +254,12 @@ def _access(pdf: _Pdf, data: DossierData) -> None:
         pdf.text_line("—")
 
 
+def _notices(pdf: _Pdf, record: NoticeRecord) -> None:
+    pdf.heading("اطلاع‌رسانی به افراد آسیب‌دیده / Notice to affected people")
+    for line in notice_lines(record, when):
+        pdf.text_line(line.text, size=line.size, bold=line.bold)
+
+
 def _verification(pdf: _Pdf, run: VerificationRun) -> None:
     pdf.heading("اعتبارسنجی سابقه / Record verification")
     verdict = "سالم / intact" if run.ok else f"شکسته / BROKEN at #{run.broken_seq}: {run.detail}"
@@ -268,6 +275,7 @@ def render_pdf(data: DossierData) -> bytes:
     _timeline(pdf, data)
     _referrals(pdf, data)
     _obligations(pdf, data)
+    _notices(pdf, data.notices)
     _evidence(pdf, data)
     _access(pdf, data)
     _verification(pdf, data.verification)

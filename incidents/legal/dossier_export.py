@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from incidents.legal.dossier_parts import DossierData
+from incidents.legal.dossier_parts import CampaignRecord, DossierData, NoticeRecord
 from incidents.models import (
     EVENT_BODY,
     EVIDENCE_FILE,
@@ -51,6 +51,33 @@ EVIDENCE_FIELDS = ("id", *EVIDENCE_FILE, "uploaded_at", "integrity_failed_at")
 CUSTODY_FIELDS = ("at", "action", "role", "note", "referral_id")
 VERIFICATION_FIELDS = (*VERDICT, "finished_at")
 ACCESS_FIELDS = ("at", "kind", "target", "username", "address", "user_agent")
+# The notice section: the decision, and each campaign's texts and counts. Never a person: the
+# register is counted, and a campaign's texts are legal's words with the letter's variables
+# unfilled (the letters as sent are proven by each notice's digest, kept in the database).
+DECISION_FIELDS = (
+    "outcome",
+    "exemption",
+    "reason",
+    "risk",
+    "proposed",
+    "proposed_exemption",
+    "assessment",
+    "decided_at",
+    "stale",
+    "stale_since",
+    "version",
+)
+CAMPAIGN_FIELDS = (
+    "id",
+    "state",
+    "subject",
+    "created_at",
+    "approved_at",
+    "started_at",
+    "finished_at",
+    "cancelled_at",
+    "cancelled_reason",
+)
 
 
 def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -87,6 +114,35 @@ def _evidence(evidence: Evidence) -> dict[str, Any]:
     }
 
 
+def _campaign(record: CampaignRecord) -> dict[str, Any]:
+    campaign = record.campaign
+    custom = record.source == "texts"
+    return {
+        **_fields(campaign, CAMPAIGN_FIELDS),
+        "drafted_by": campaign.drafted_by.username,
+        "approved_by": campaign.approved_by.username if campaign.approved_by else None,
+        "source": record.source,
+        "sha256": record.sha256,
+        # The seeded templates' letter is the same for every campaign that took it; one that
+        # legal wrote is kept as written.
+        "body": campaign.body if custom else None,
+        "counts": record.counts,
+    }
+
+
+def _notices(record: NoticeRecord) -> dict[str, Any]:
+    decision = record.decision
+    return {
+        "decision": {
+            **_fields(decision, DECISION_FIELDS),
+            "decided_by": decision.decided_by.username if decision.decided_by else None,
+        },
+        "register": record.register,
+        "campaigns": [_campaign(c) for c in record.campaigns],
+        "counts": record.totals,
+    }
+
+
 def export(data: DossierData) -> dict[str, Any]:
     """The machine-readable twin of the PDF (times in UTC, ISO 8601)."""
     return {
@@ -94,6 +150,7 @@ def export(data: DossierData) -> dict[str, Any]:
         "timeline": [_event(e) for e in data.events],
         "referrals": [_referral(r) for r in data.referrals],
         "obligations": [_obligation(o) for o in data.obligations],
+        "notice_to_affected_people": _notices(data.notices),
         "evidence": [_evidence(e) for e in data.evidence],
         "access_log": [_fields(a, ACCESS_FIELDS) for a in data.access_records],
         "verification": _fields(data.verification, VERIFICATION_FIELDS),

@@ -7,8 +7,83 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from incidents.affected.campaigns import CHANNELS, STATUSES, tally
+from incidents.affected.decision import decision_of
+from incidents.affected.register import counts as register_counts
 from incidents.legal.record import verify_record
-from incidents.models import Incident, VerificationRun
+from incidents.models import (
+    Incident,
+    NoticeCampaign,
+    NotificationDecision,
+    VerificationRun,
+)
+
+
+@dataclass
+class CampaignRecord:
+    """One campaign as the dossier shows it: the campaign, whether legal wrote its texts
+    (``source`` "texts") or took the templates ("templates"), the digest of its texts recorded
+    when it was drafted, and its notices counted (``tally``'s shape)."""
+
+    campaign: NoticeCampaign
+    source: str
+    sha256: str
+    counts: dict[str, Any]
+
+
+@dataclass
+class NoticeRecord:
+    """The section "Notice to affected people": the decision (an unsaved one, version 0, when
+    nothing was decided yet), the register counted (never a person), each campaign, and the
+    notices of all campaigns counted together. Counts only: nothing here names a person."""
+
+    decision: NotificationDecision
+    register: dict[str, Any]
+    campaigns: list[CampaignRecord]
+    totals: dict[str, Any]
+
+
+def _sum_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {"planned": 0, **dict.fromkeys(STATUSES, 0)}
+    total["by_channel"] = {channel: dict.fromkeys(STATUSES, 0) for channel in CHANNELS}
+    total["first_sent_at"] = total["last_sent_at"] = None
+    for one in counts:
+        for key in ("planned", *STATUSES):
+            total[key] += one[key]
+        for channel in CHANNELS:
+            for status in STATUSES:
+                total["by_channel"][channel][status] += one["by_channel"][channel][status]
+        for key, pick in (("first_sent_at", min), ("last_sent_at", max)):
+            if one[key] is not None:
+                total[key] = one[key] if total[key] is None else pick(total[key], one[key])
+    return total
+
+
+def notice_record(incident: Incident) -> NoticeRecord:
+    """A handful of queries however many people and notices: the counts are aggregates."""
+    campaigns = list(
+        NoticeCampaign.objects.filter(incident=incident).select_related("drafted_by", "approved_by")
+    )
+    counts = tally([c.pk for c in campaigns])
+    drafted = {
+        (e.data.get("campaign") or {}).get("id"): e.data
+        for e in incident.events.filter(kind="campaign.drafted").only("data")
+    }
+    records = [
+        CampaignRecord(
+            campaign=c,
+            source=drafted.get(c.pk, {}).get("source", ""),
+            sha256=drafted.get(c.pk, {}).get("sha256", ""),
+            counts=counts[c.pk],
+        )
+        for c in campaigns
+    ]
+    return NoticeRecord(
+        decision=decision_of(incident),
+        register=register_counts(incident),
+        campaigns=records,
+        totals=_sum_counts(list(counts.values())),
+    )
 
 
 @dataclass
@@ -37,6 +112,10 @@ class DossierData:
     def evidence(self) -> list[Any]:
         items = self.incident.evidence.select_related("uploaded_by")
         return list(items.prefetch_related("custody"))
+
+    @property
+    def notices(self) -> NoticeRecord:
+        return notice_record(self.incident)
 
 
 def gather(incident: Incident) -> DossierData:

@@ -275,7 +275,6 @@ def test_access_log_is_admin_only_and_filters(secret, cast):
     assert bad.status_code == 400 and "kind" in bad.json()
 
 
-
 def test_a_forged_access_log_cursor_is_a_404_not_a_500(cast):
     import base64
 

@@ -15,10 +15,13 @@ from django.utils import timezone
 from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL
 from incidents.lifecycle import apply_transition, create_incident, update_incident
 
+# Two legal accounts: a notice to the people affected needs a second person to approve it
+# (four eyes), which the README's walkthrough of notices shows.
 DEMO_USERS = (
     ("admin", ADMIN),
     ("engineer", ENGINEER),
     ("legal", LEGAL),
+    ("legal2", LEGAL),
     ("executive", EXECUTIVE),
 )
 
