@@ -18,7 +18,8 @@ from django.utils import translation
 from core.roles import EXECUTIVE, has_any_role
 from frontend import affected_forms, charts, forms
 from incidents.affected.campaigns import CAMPAIGN, may_write_notices, tally, with_left_to_plan
-from incidents.affected.letters import LANGUAGES
+from incidents.affected.letters import LANGUAGES, notice_url
+from incidents.affected.public_notice import with_public_notice
 from incidents.affected.register import counts as register_counts
 from incidents.affected.register import may_keep_register
 from incidents.choices import TERMINAL_STATES, DataCategory
@@ -99,6 +100,12 @@ def affected_part(request: Any, incident: Incident) -> dict[str, Any]:
         "leaked": [
             DataCategory(c).label for c in incident.data_categories if c in DataCategory.values
         ],
+        # The public notice page, once the incident has one: legal links to it from the site.
+        "public_notice_url": (
+            notice_url(incident.reference)
+            if with_public_notice(Incident.objects.filter(pk=incident.pk)).exists()
+            else ""
+        ),
     }
     if keeps:
         context["import_form"] = affected_forms.PeopleImportForm()

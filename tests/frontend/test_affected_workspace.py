@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from incidents.affected.campaigns import approve_campaign, draft_campaign
+from incidents.affected.decision import record_decision
 from incidents.affected.register import add_person
 from incidents.affected.sending import advance_campaigns
 from incidents.lifecycle import update_incident
@@ -167,6 +168,17 @@ def test_legal_sees_forms_and_the_register_link_but_no_contact_data_on_the_incid
     for value in CONTACT_DATA:
         assert value not in body  # the people are on the register's own page only
     assert 'id="campaign-draft"' in section(body, "notices")
+
+
+def test_the_notices_link_the_public_page_once_legal_decided_to_notify(users, breach):
+    legal = browser(users["legal"])
+    assert 'id="public-notice-link"' not in html(legal.get(page_url(breach)))
+    record_decision(breach, actor=users["legal"], outcome="notify", reason="Bank accounts.")
+    notices = section(html(legal.get(page_url(breach))), "notices")
+    link = re.search(r'id="public-notice-link".*?<a href="([^"]+)"', notices, re.S)
+    assert link, notices
+    path = link.group(1).split("://", 1)[1].split("/", 1)[1]
+    assert Client().get(f"/{path}").status_code == 200  # the page anyone may open
 
 
 # --- the register: import, one person, the list ------------------------------------------

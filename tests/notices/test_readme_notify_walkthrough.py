@@ -42,8 +42,8 @@ def test_readme_notify_walkthrough_imports_decides_drafts_approves_and_sends(tmp
             ENGINEER_PASSWORD=passwords["engineer"],
             LEGAL_PASSWORD=passwords["legal"],
             LEGAL2_PASSWORD=passwords["legal2"],
-            DJANGO_SETTINGS_MODULE="core.settings",
-            DJANGO_DEBUG="1",
+            # Nothing else of the app's settings: the reader's shell has none of them (only
+            # the folder of this test's app, where the reader's is the default var/).
             BREACH_DESK_VAR_DIR=str(tmp_path),
             TELEGRAM_BOT_TOKEN="",
         )
