@@ -29,6 +29,9 @@ def bench_env(var: Path | str, *, settings: str = "core.settings", **extra: str)
         PYTHONPATH=str(ROOT),
         LOG_LEVEL="WARNING",
     )
+    # The record's signing key, required with DJANGO_DEBUG=0: the tests' fixed one, unless the
+    # shell names another (a file only; nothing of the test suite is imported).
+    env.setdefault("RECORD_SIGNING_KEY", str(ROOT / "tests" / "record_signing_test_key.pem"))
     env.update(extra)
     return env
 

@@ -13,6 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.legal.record_signing import checkpoint_if_due
 from incidents.models import Event, Incident, LogHead
 from incidents.stream import push
 
@@ -113,6 +114,9 @@ def append_event(
     event.hash = event_hash(event, reference=incident.reference)
     event.save(force_insert=True)
     head.seq, head.hash = event.seq, event.hash
-    head.save(update_fields=["seq", "hash"])
+    # Every RECORD_CHECKPOINT_EVERY events the new head is signed here, under the same lock and
+    # in the same transaction, so no crash can leave a scheduled checkpoint out.
+    checkpoint_if_due(head, event.created_at)
+    head.save(update_fields=["seq", "hash", "checkpoint_seq"])
     transaction.on_commit(partial(push.publish_event, event), robust=True)
     return event

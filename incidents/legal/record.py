@@ -1,9 +1,15 @@
-"""Verifying the tamper-evident record: walk the hash chain of the whole event log.
+"""Verifying the tamper-evident record: walk the hash chain of the event log and check it
+against the signed checkpoints.
 
 A chain shows an edited event (its hash no longer matches) and a deleted event in the middle
-(a gap in ``seq`` and a ``prev_hash`` that points at nothing). It cannot show a deleted tail by
-itself: for that legal keeps a checkpoint (``seq`` and hash) outside the system and checks it
-with ``expect``.
+(a gap in ``seq`` and a ``prev_hash`` that points at nothing). The signed checkpoints
+(incidents/legal/record_signing.py) show a chain rewritten with fresh hashes: it no longer passes
+through the (seq, hash) a checkpoint signed. A deleted tail with its checkpoints deleted too is
+seen only from outside: by a checkpoint legal keeps (``expect``), or by one a dossier carried.
+
+A run walks from the newest signed checkpoint the last good run covered (a daily run reads a
+day of events), after checking every checkpoint's signature and that each lies on the stored
+chain; ``full=True`` walks everything.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from django.utils.translation import gettext as _
 from core.roles import ADMIN, LEGAL, has_any_role
 from incidents.errors import RoleForbidden
 from incidents.events import GENESIS_HASH, event_hash
+from incidents.legal.record_checks import CheckpointReport, check_checkpoints
 from incidents.models import EVENT_BODY, Event, Incident, LogHead, VerificationRun
 
 BATCH = 2000
@@ -69,10 +76,9 @@ class _Row:
     hash: str
 
 
-def _events() -> Any:
-    """Every event in seq order, read in keyset pages so memory stays flat on a long log.
-    Plain rows, not model instances: building models was most of the walk's time."""
-    after = 0
+def _events(after: int = 0) -> Any:
+    """Every event after ``after`` in seq order, read in keyset pages so memory stays flat on
+    a long log. Plain rows, not model instances: building models was most of the walk's time."""
     while True:
         rows = Event.objects.filter(seq__gt=after).order_by("seq").values_list(*FIELDS)
         page = list(rows[:BATCH])
@@ -88,30 +94,29 @@ def _hash(row: _Row, references: dict[int, str]) -> str:
     return event_hash(row, reference=references[row.incident_id])
 
 
-def walk_chain() -> Verification:
-    """Check every event's hash and link; stop at the first one that fails."""
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+def walk_chain(
+    start: Checkpoint | None = None, signed: dict[int, str] | None = None
+) -> Verification:
+    """Check every event's hash and link; stop at the first one that fails. From ``start`` (a
+    signed checkpoint) the walk begins at its event, whose hash must be the signed one; an event
+    at the seq of a signed checkpoint (``signed``: seq -> hash) must carry that hash."""
+    signed = signed or {}
+    prev_hash: str | None = GENESIS_HASH
+    expected_seq, checked = 1, 0
+    if start is not None and start.seq:
+        # The start event's own link was checked by the run that covered it; its hash, checked
+        # against the signature, binds its content and that link.
+        prev_hash, expected_seq = None, start.seq
+        signed = {**signed, start.seq: start.hash}
     references: dict[int, str] = {}
-    for event in _events():
-        if event.seq != expected_seq:
-            return _broken(
-                event,
-                checked,
-                prev_hash,
-                f"event #{expected_seq} is missing (next found is #{event.seq})",
-            )
-        if event.prev_hash != prev_hash:
-            return _broken(
-                event,
-                checked,
-                prev_hash,
-                f"event #{event.seq} does not link to the event before it",
-            )
-        if _hash(event, references) != event.hash:
-            return _broken(
-                event, checked, prev_hash, f"event #{event.seq} was changed after it was written"
-            )
+    for event in _events(after=expected_seq - 1):
+        problem = _problem(event, expected_seq, prev_hash, references, signed)
+        if problem:
+            return _broken(event, checked, expected_seq, prev_hash or "", problem)
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    if prev_hash is None:  # the start checkpoint's event is gone
+        detail = f"event #{expected_seq} of signed checkpoint #{expected_seq} is missing"
+        return Verification(False, 0, expected_seq - 1, "", expected_seq, detail)
     head = LogHead.objects.filter(id=1).first()
     if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev_hash):
         return Verification(
@@ -126,8 +131,31 @@ def walk_chain() -> Verification:
     return Verification(True, checked, expected_seq - 1, prev_hash)
 
 
-def _broken(event: _Row, checked: int, prev_hash: str, detail: str) -> Verification:
-    last_good = event.seq - 1 if checked else 0
+def _problem(
+    event: _Row,
+    expected_seq: int,
+    prev_hash: str | None,
+    references: dict[int, str],
+    signed: dict[int, str],
+) -> str | None:
+    if event.seq != expected_seq:
+        return f"event #{expected_seq} is missing (next found is #{event.seq})"
+    if prev_hash is not None and event.prev_hash != prev_hash:
+        return f"event #{event.seq} does not link to the event before it"
+    if _hash(event, references) != event.hash:
+        return f"event #{event.seq} was changed after it was written"
+    if event.seq in signed and signed[event.seq] != event.hash:
+        return (
+            f"the chain does not pass through signed checkpoint #{event.seq}: the log was "
+            f"rewritten at or before event #{event.seq}"
+        )
+    return None
+
+
+def _broken(
+    event: _Row, checked: int, expected_seq: int, prev_hash: str, detail: str
+) -> Verification:
+    last_good = event.seq - 1 if checked else expected_seq - 1
     return Verification(False, checked, last_good, prev_hash, event.seq, detail)
 
 
@@ -159,9 +187,36 @@ def ensure_may_verify(user: Any) -> None:
         raise RoleForbidden(_("Only legal and admins see the record's verification."))
 
 
-def verify_record(*, expect: Checkpoint | None = None, source: str = "command") -> VerificationRun:
-    """Walk the chain (and the checkpoint, if given) and store the result for the dashboard."""
-    result = walk_chain()
+def _start(report: CheckpointReport, full: bool) -> Checkpoint | None:
+    """The newest signed checkpoint on the chain that the last good run covered."""
+    if full:
+        return None
+    last_good = VerificationRun.objects.filter(ok=True).order_by("-finished_at", "-id").first()
+    if last_good is None:
+        return None
+    seqs = [seq for seq in report.signed if 0 < seq <= last_good.last_seq]
+    return Checkpoint(max(seqs), report.signed[max(seqs)]) if seqs else None
+
+
+def _earliest(result: Verification, report: CheckpointReport) -> Verification:
+    """The chain's verdict, or the checkpoints' first problem when it lies earlier."""
+    if report.problem is None:
+        return result
+    seq, detail = report.problem
+    if not result.ok and result.broken_seq is not None and result.broken_seq <= seq:
+        return result
+    return replace(result, ok=False, broken_seq=seq, detail=detail)
+
+
+def verify_record(
+    *, expect: Checkpoint | None = None, source: str = "command", full: bool = False
+) -> VerificationRun:
+    """Check the signed checkpoints, walk the chain (from the last verified checkpoint unless
+    ``full``), check the kept checkpoint if given, and store the result for the dashboard."""
+    report = check_checkpoints()
+    start = _start(report, full)
+    report = report.with_stored_hashes_below(start.seq if start else 1)
+    result = _earliest(walk_chain(start, report.signed), report)
     if expect is not None:
         result = check_expected(result, expect)
     return VerificationRun.objects.create(
@@ -174,6 +229,8 @@ def verify_record(*, expect: Checkpoint | None = None, source: str = "command") 
         detail=result.detail,
         expected=str(expect or ""),
         source=source,
+        from_seq=start.seq if start else 0,
+        checkpoints=report.count,
     )
 
 

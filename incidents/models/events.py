@@ -78,6 +78,10 @@ class LogHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    # The seq of the newest scheduled signed checkpoint (0 before the first): read with the head
+    # it is locked with, so an append knows without another query whether one is due. A hint
+    # for making checkpoints only; verification trusts nothing but the signatures.
+    checkpoint_seq = models.BigIntegerField(default=0)
 
     objects = LogHeadQuerySet.as_manager()
 
@@ -106,6 +110,10 @@ class VerificationRun(models.Model):
     detail = models.TextField(blank=True)
     expected = models.CharField(max_length=100, blank=True)
     source = models.CharField(max_length=20, default="command")
+    # Where the walk began: 0 for a full walk, else the seq of the signed checkpoint an
+    # incremental walk started from; and how many signed checkpoints it checked.
+    from_seq = models.BigIntegerField(default=0)
+    checkpoints = models.PositiveIntegerField(default=0)
 
     objects = VerificationRunQuerySet.as_manager()
 

@@ -35,6 +35,8 @@ def test_check_deploy_is_clean_with_the_production_example(tmp_path: Path) -> No
         DJANGO_SECRET_KEY="tests-only-" + "".join(chr(65 + i % 50) for i in range(60)),
         # The example leaves the register's key empty: each deployment makes its own.
         PII_ENCRYPTION_KEY="dGVzdHMtb25seS1ub3QtYS1zZWNyZXQtMzItYnl0ZXM=",
+        # Compose points RECORD_SIGNING_KEY at its secret; here, the tests' own key file.
+        RECORD_SIGNING_KEY=str(ROOT / "tests" / "record_signing_test_key.pem"),
         DATABASE_URL="",
         REDIS_URL="",
         BREACH_DESK_VAR_DIR=str(tmp_path),

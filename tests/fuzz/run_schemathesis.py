@@ -54,6 +54,8 @@ def environment(var_dir: Path) -> dict[str, str]:
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         PII_ENCRYPTION_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # The tests' fixed key for the record's signed checkpoints (tests/settings.py).
+        RECORD_SIGNING_KEY=str(ROOT / "tests" / "record_signing_test_key.pem"),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         # Plain http on loopback: no redirect to https, cookies not https-only.
         DJANGO_SSL_REDIRECT="0",
