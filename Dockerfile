@@ -8,6 +8,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BREACH_DESK_VAR_DIR=/data/var \
     MEDIA_ROOT=/data/media
 
+# Typeset documents (WeasyPrint, incidents/legal/typeset.py) lay text out with Pango and
+# HarfBuzz from Debian; the fonts come from PyPI packages.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz-subset0 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core ./core

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core import pii
+from core import pii, record_key
 from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -212,6 +212,15 @@ EVIDENCE_EXECUTIVE_DOWNLOAD = env_bool("EVIDENCE_EXECUTIVE_DOWNLOAD", False)
 # Evidence streams to a temporary file past this size instead of memory (Django's default).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# The letterhead of every typeset document (the dossier, reports: incidents/legal/typeset.py):
+# the company's name (COMPANY_NAME / COMPANY_NAME_FA, below with the notices), its postal
+# address in English and in Persian, and a logo image file (PNG, JPEG or SVG; optional).
+COMPANY_ADDRESS = env_str("COMPANY_ADDRESS", "") or ""
+COMPANY_ADDRESS_FA = env_str("COMPANY_ADDRESS_FA", "") or COMPANY_ADDRESS
+COMPANY_LOGO = env_str("COMPANY_LOGO", "") or ""
+if COMPANY_LOGO and not Path(COMPANY_LOGO).is_file():
+    raise ImproperlyConfigured(f"COMPANY_LOGO names no file: {COMPANY_LOGO}")
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -272,6 +281,11 @@ SPECTACULAR_SETTINGS = {
         "Sensitivity": "incidents.models.notification.Sensitivity",
         "NotificationOutcome": "incidents.models.notification.Outcome",
         "NoticeExemption": "incidents.models.notification.Exemption",
+        "NoticeLanguageEnum": "incidents.models.register.NoticeLanguage",
+        "AuthorityEnum": "incidents.choices.Authority",
+        "DocumentKindEnum": "incidents.models.documents.DocumentKind",
+        "DocumentStateEnum": "incidents.models.documents.Document.STATES",
+        "DocumentAddresseeEnum": "incidents.legal.document_kinds.ADDRESSEE_CHOICES",
     },
     # Every operation's error answers in the schema (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -394,6 +408,10 @@ AFFECTED_PEOPLE_RETENTION_DAYS = env_int("AFFECTED_PEOPLE_RETENTION_DAYS", 365, 
 COMPANY_NAME = env_str("COMPANY_NAME", "") or "Example Shop"
 COMPANY_NAME_FA = env_str("COMPANY_NAME_FA", "") or COMPANY_NAME
 NOTICE_CONTACT = env_str("NOTICE_CONTACT", "") or ""
+# The contact point a GDPR art. 33(3)(b) notification names (the data-protection officer, or
+# another point of contact): free text, "dpo@shop.example, 021-1234 5678"; the notice contact
+# when unset (docs/legal.md, "Documents").
+DPO_CONTACT = env_str("DPO_CONTACT", "") or NOTICE_CONTACT
 # Email goes through Django's email framework: SMTP with EMAIL_HOST. Without it, local
 # development (DJANGO_DEBUG=1, `make run`) writes each mail to VAR_DIR/mail/ instead and the
 # worker says so; in production, email notices wait (queued, not lost) until EMAIL_HOST is set.
@@ -449,3 +467,43 @@ PUBLIC_CHECK_MAX_TRIES = env_int("PUBLIC_CHECK_MAX_TRIES", 5, minimum=1)
 # httpx (the SMS gateway's client, and python-telegram-bot's) logs every request's URL at INFO:
 # thousands of lines a campaign, and the Bot API's URLs hold the bot token. Warnings only.
 LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
+# WeasyPrint (incidents/legal/typeset.py) says each step of every document at INFO.
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
+LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}
+
+# --- The record's signed checkpoints (issue 19; docs/legal.md, "Signing keys") -------------
+# The Ed25519 private key (a PEM file: `openssl genpkey -algorithm ed25519`) that signs the log
+# head every RECORD_CHECKPOINT_EVERY events and at every dossier export. Required in production,
+# and read here so a missing or wrong file stops the process at start, not at the thousandth
+# event: without it a rewrite of the whole chain with fresh hashes would verify as intact. Keep
+# it outside the database and its backups. Local development makes one under VAR_DIR/keys/ on
+# first use.
+RECORD_SIGNING_KEY = env_str("RECORD_SIGNING_KEY", "") or ""
+RECORD_SIGNING_KEY_GENERATE = False
+if not RECORD_SIGNING_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "RECORD_SIGNING_KEY (the path of the record's Ed25519 signing key) is required "
+            f"unless DJANGO_DEBUG=1; {record_key.HOW_TO_MAKE}"
+        )
+    RECORD_SIGNING_KEY = str(VAR_DIR / "keys" / "record-signing-dev.pem")
+    RECORD_SIGNING_KEY_GENERATE = True
+else:
+    record_key.load_private_key(RECORD_SIGNING_KEY)
+# PEM public keys of retired signing keys (comma-separated paths): old checkpoints signed with
+# them still verify after a rotation.
+RECORD_SIGNING_PUBLIC_KEYS = env_list("RECORD_SIGNING_PUBLIC_KEYS")
+for _path in RECORD_SIGNING_PUBLIC_KEYS:
+    record_key.load_public_key(_path)
+# A signed checkpoint every this many events (made in the append that reaches a multiple).
+RECORD_CHECKPOINT_EVERY = env_int("RECORD_CHECKPOINT_EVERY", 1000, minimum=1)
+# An RFC 3161 time-stamping authority (https://...); empty: checkpoints are not time-stamped.
+RECORD_TSA_URL = env_str("RECORD_TSA_URL", "") or ""
+if RECORD_TSA_URL and not RECORD_TSA_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"RECORD_TSA_URL must be an http(s) URL, got {RECORD_TSA_URL!r}")
+# The authority's root certificate(s), PEM: every answer is checked against them before it is
+# kept, and verify_record checks the kept ones. Required with RECORD_TSA_URL.
+RECORD_TSA_CA_FILE = env_str("RECORD_TSA_CA_FILE", "") or ""
+if RECORD_TSA_URL and not RECORD_TSA_CA_FILE:
+    raise ImproperlyConfigured("RECORD_TSA_CA_FILE is required with RECORD_TSA_URL.")
+RECORD_TSA_TIMEOUT_SECONDS = env_float("RECORD_TSA_TIMEOUT_SECONDS", 10.0, minimum=0.1)

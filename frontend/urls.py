@@ -1,6 +1,16 @@
 from django.urls import path
 
-from frontend.views import auth, dashboard, incidents, legal, notices, profile, public, register
+from frontend.views import (
+    auth,
+    dashboard,
+    documents,
+    incidents,
+    legal,
+    notices,
+    profile,
+    public,
+    register,
+)
 
 app_name = "frontend"
 
@@ -86,6 +96,22 @@ urlpatterns = [
         name="record_transition",
     ),
     path("incidents/<str:reference>/evidence/", legal.evidence_upload, name="evidence_upload"),
+    # Regulator reports, the complaint letter, the executive brief (issue 19; docs/legal.md)
+    path(
+        "incidents/<str:reference>/documents/new/",
+        documents.document_create,
+        name="document_create",
+    ),
+    path(
+        "incidents/<str:reference>/documents/<int:pk>/edit/",
+        documents.document_edit,
+        name="document_edit",
+    ),
+    path(
+        "incidents/<str:reference>/documents/<int:pk>/issue/",
+        documents.document_issue,
+        name="document_issue",
+    ),
     # The public notice page and its "Am I affected?" check: anonymous (frontend/views/public.py).
     path("notice/<str:slug>/", public.notice_page, name="public_notice"),
     path("notice/<str:slug>/check/", public.check, name="public_check"),

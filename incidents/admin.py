@@ -13,12 +13,14 @@ from incidents.models import (
     AccessRecord,
     AffectedPerson,
     CustodyEntry,
+    Document,
     Event,
     Evidence,
     Incident,
     JurisdictionRule,
     LogHead,
     Obligation,
+    RecordCheckpoint,
     Referral,
     VerificationRun,
 )
@@ -159,3 +161,26 @@ class AffectedPersonAdmin(ReadOnlyAdmin):
 
 # The notices' templates, campaigns and outbox rows (issue 18).
 from incidents import admin_notices  # noqa: E402, F401
+
+
+@admin.register(RecordCheckpoint)
+class RecordCheckpointAdmin(ReadOnlyAdmin):
+    """The record's signed checkpoints (incidents/legal/record_signing.py): made by the record,
+    never by hand; ``verify_record`` checks them."""
+
+    list_display = ("id", "seq", "prev_seq", "why", "incident_reference", "created_at", "tsa_time")
+    list_filter = ("why",)
+    search_fields = ("incident_reference",)
+    exclude = ("tsa_token",)
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    """Documents for the authorities (incidents/legal/documents.py): drafted, edited and
+    issued through the API and the incident page; an issued one is frozen."""
+
+    list_display = ("id", "incident", "kind", "language", "edition", "state", "issued_at", "sha256")
+    list_filter = ("kind", "language")
+    search_fields = ("incident__reference",)
+    list_select_related = ("incident",)
+    exclude = ("pdf",)

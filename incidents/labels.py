@@ -82,6 +82,10 @@ EVENT_LABELS = {
     "campaign.start_sending": _("Sending the notice to the people affected"),
     "campaign.finish": _("Notice to the people affected sent"),
     "campaign.cancel": _("Notice to the people affected cancelled"),
+    # Documents (incidents/legal/documents.py): the issued one carries its PDF's SHA-256.
+    "document.drafted": _("Document drafted"),
+    "document.edited": _("Document draft edited"),
+    "document.issued": _("Document issued"),
 }
 
 

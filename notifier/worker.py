@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection
 
 from incidents.affected.checks import sweep as sweep_checks
 from incidents.events import NOTIFY_CHANNEL
+from incidents.legal.record_tsa import stamp_pending
 from notifier.check_codes import CheckCodeSending
 from notifier.notice_sending import NoticeSending, step_safely
 from notifier.outbox import (
@@ -245,13 +246,16 @@ class Worker:
         return claimed + step_safely(self.notices) + step_safely(self.codes)
 
     def _scan(self) -> None:
-        """Escalations, reminders, and the sweep of the public check's expired codes
-        (incidents/affected/checks.py). A scan that fails is logged and tried again at the next
-        one; it never keeps the cycle from sending what is already due."""
+        """Escalations, reminders, the sweep of the public check's expired codes
+        (incidents/affected/checks.py) and the record checkpoints' time-stamps
+        (incidents/legal/record_tsa.py). A scan that fails is logged and tried again at the
+        next one; it never keeps the cycle from sending what is already due."""
         scans = (
             ("escalation", self._escalate),
             ("reminder", enqueue_reminders),
             ("expired check", sweep_checks),
+            # Record checkpoints not yet time-stamped (RECORD_TSA_URL; nothing without it).
+            ("record time-stamp", lambda: stamp_pending(limit=20)),
         )
         for what, scan in scans:
             try:

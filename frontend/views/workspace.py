@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.formats import moment
 from frontend import charts, forms
 from frontend.views.affected_parts import affected_part
+from frontend.views.document_parts import documents_part
 from incidents.acknowledgements import acknowledge_offered, acknowledged_by
 from incidents.affected.decision import decision_of, may_decide
 from incidents.choices import TERMINAL_STATES, DataCategory
@@ -192,6 +193,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         **_access(request, incident),
         **_notification(request, incident),
         **affected_part(request, incident),
+        **documents_part(request, incident),
     }
     context.update(extra)
     return context

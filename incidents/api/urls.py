@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from incidents.api import (
     access,
     decision,
+    legal_documents,
     legal_evidence,
     legal_obligations,
     legal_record,
@@ -80,6 +81,27 @@ urlpatterns = [
     ),
     path(
         "record/verification/", legal_record.VerificationView.as_view(), name="record-verification"
+    ),
+    # Regulator reports, the complaint letter, the executive brief (issue 19; docs/legal.md)
+    path(
+        "incidents/<str:reference>/documents/",
+        legal_documents.IncidentDocumentsView.as_view(),
+        name="incident-documents",
+    ),
+    path(
+        "incidents/<str:reference>/documents/<int:pk>/",
+        legal_documents.DocumentView.as_view(),
+        name="document",
+    ),
+    path(
+        "incidents/<str:reference>/documents/<int:pk>/issue/",
+        legal_documents.DocumentIssueView.as_view(),
+        name="document-issue",
+    ),
+    path(
+        "incidents/<str:reference>/documents/<int:pk>.pdf",
+        legal_documents.DocumentPdfView.as_view(),
+        name="document-pdf",
     ),
     # The affected-people register (issue 18 part 2)
     path(

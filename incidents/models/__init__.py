@@ -3,7 +3,9 @@ records (referrals, rules, obligations), evidence and custody, and the event log
 this package registers every model with Django; callers import the names below from here."""
 
 from incidents.models.access import AccessKind, AccessRecord
+from incidents.models.checkpoints import CheckpointReason, RecordCheckpoint
 from incidents.models.checks import AffectedCheck
+from incidents.models.documents import DOCUMENT_RECORD, Document, DocumentKind
 from incidents.models.events import EVENT_BODY, VERDICT, Event, LogHead, VerificationRun
 from incidents.models.evidence import EVIDENCE_FILE, CustodyEntry, Evidence
 from incidents.models.incident import FACTS, SCOPE, STAMPS, Incident, roles_see_incidents, sees
@@ -26,6 +28,7 @@ from incidents.models.notification import (
 from incidents.models.register import AffectedPerson, NoticeLanguage
 
 __all__ = [
+    "DOCUMENT_RECORD",
     "EVENT_BODY",
     "EVIDENCE_FILE",
     "FACTS",
@@ -38,8 +41,11 @@ __all__ = [
     "AffectedCheck",
     "AffectedPerson",
     "CategorySensitivity",
+    "CheckpointReason",
     "Consequence",
     "CustodyEntry",
+    "Document",
+    "DocumentKind",
     "Event",
     "Evidence",
     "Exemption",
@@ -55,6 +61,7 @@ __all__ = [
     "Obligation",
     "ObligationReminder",
     "Outcome",
+    "RecordCheckpoint",
     "Referral",
     "Sensitivity",
     "VerificationRun",

@@ -20,6 +20,8 @@ class AccessKind(models.TextChoices):
     EVIDENCE_DOWNLOADED = "evidence.downloaded", _("Evidence downloaded")
     DOSSIER_EXPORTED = "dossier.exported", _("Dossier exported")
     REGISTER_READ = "register.read", _("Affected-people register read")
+    # A regulator report, complaint letter or brief downloaded (incidents/legal/documents.py).
+    DOCUMENT_EXPORTED = "document.exported", _("Document downloaded")
     # A visitor of the public notice page proved an address with a one-time code, and was told
     # that the register holds them (incidents/affected/checks.py): no user, no client address.
     REGISTER_CHECKED = "register.checked", _("Affected-people register checked by the person")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from incidents.legal.obligations import seed_rules
@@ -168,3 +171,21 @@ def test_legal_fulfils_a_deadline_citing_evidence_and_sees_its_custody(
     page = client.get(f"/incidents/{incident.reference}/").content.decode()
     custody = page.split("Chain of custody")[1].split("</details>")[0]
     assert "Uploaded · legal" in custody
+
+
+def test_the_page_offers_the_dossier_in_each_language_and_addressed_to_each_referral(
+    users, incident_in
+):
+    incident = incident_in("referred")
+    referral = incident.referrals.get()
+    client = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en")
+    page = html.unescape(client.get(f"/incidents/{incident.reference}/").content.decode())
+    links = set(re.findall(r'href="(/api/incidents/[^"]+/dossier\.(?:pdf|zip)\?[^"]*)"', page))
+    base = f"/api/incidents/{incident.reference}/dossier"
+    assert {f"{base}.pdf?lang=fa", f"{base}.pdf?lang=en", f"{base}.zip?lang=en"} <= links
+    addressed = f"{base}.pdf?lang=fa&referral={referral.pk}"
+    assert addressed in links
+    response = client.get(addressed)
+    assert response.status_code == 200
+    assert response["Content-Language"] == "fa"
+    assert response.content.startswith(b"%PDF")

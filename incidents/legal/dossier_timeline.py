@@ -1,0 +1,154 @@
+"""The dossier's timeline in words: each event of the log as a row a reader takes in without
+knowing the machine's names ("obligation.fulfil" reads "Obligation fulfilled", a state move
+"Restoring → Restored", a changed field by its label, proof by its file name). Call inside
+``translation.override``: the words are the active language's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from core.formats import digits
+from incidents.choices import Authority, Severity, State
+from incidents.labels import EVENT_LABELS, FIELD_LABELS, label
+from incidents.models import Evidence, Exemption, Obligation, Outcome
+
+
+def list_separator() -> str:
+    """ ", " in the active language ("، " in Persian)."""
+    return pgettext("list separator", ", ")
+
+
+Detail = tuple[str, str]  # (label in words, value: a name, a number, or someone's own text)
+
+
+@dataclass
+class TimelineRow:
+    seq: int
+    at: dt.datetime
+    who: str
+    what: str
+    move: str = ""
+    details: list[Detail] = field(default_factory=list)
+    new_day: bool = False  # the first entry of its day (in the document's zone): a day heading
+
+
+@dataclass
+class Names:
+    """What events cite by id, by name: evidence by file name, obligations by rule and step."""
+
+    evidence: dict[int, str]
+    obligations: dict[int, str]
+
+    @classmethod
+    def of(cls, evidence: Iterable[Evidence], obligations: Iterable[Obligation]) -> Names:
+        return cls(
+            evidence={e.pk: e.original_name for e in evidence},
+            obligations={o.pk: f"{o.rule.code}: {_(o.step_name)}" for o in obligations},
+        )
+
+
+def timeline(events: Iterable[Any], names: Names) -> Iterator[TimelineRow]:
+    """Rows in the record's order. Call with the document's zone active: days are its days."""
+    day = None
+    for event in events:
+        move = ""
+        if event.to_state:
+            move = label(State, event.to_state)
+            if event.from_state:
+                move = f"{label(State, event.from_state)} → {move}"
+        yield TimelineRow(
+            seq=event.seq,
+            at=event.created_at,
+            who=event.actor_username or "—",
+            what=str(EVENT_LABELS.get(event.kind, event.kind)),
+            move=move,
+            details=list(details(event.kind, event.data or {}, names)),
+            new_day=day != (day := timezone.localdate(event.created_at)),
+        )
+
+
+def details(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail]:
+    """The event's particulars worth reading; never a person of the register (events hold
+    none)."""
+    if kind == "created":
+        yield _("Title"), str(data.get("title", ""))
+        if data.get("severity"):
+            yield _("Severity"), label(Severity, data["severity"])
+    changes = data.get("changes")
+    if isinstance(changes, dict) and changes:
+        fields = list_separator().join(str(FIELD_LABELS.get(name, name)) for name in changes)
+        yield _("Changed"), fields
+    yield from _cited(data, names)
+    for key in ("reason", "restoration_summary", "outcome", "text", "note"):
+        value = data.get(key)
+        if isinstance(value, str) and value and not (kind == "notification.decided"):
+            # A note is only here: whole. Other texts are whole in their own sections.
+            shown = value if kind == "note" else excerpt(value)
+            yield str(FIELD_LABELS.get(key, _("Note") if key == "text" else key)), shown
+    if kind == "notification.decided":
+        yield _("Decision"), label(Outcome, data.get("outcome", ""))
+        if data.get("exemption"):
+            yield _("Exemption"), label(Exemption, data["exemption"])
+        if data.get("reason"):
+            yield str(FIELD_LABELS["reason"]), data["reason"]
+    obligations = data.get("obligations")
+    if isinstance(obligations, dict):
+        added, moved = len(obligations.get("created", [])), len(obligations.get("moved", []))
+        if added or moved:
+            yield (
+                _("Legal deadlines"),
+                _("%(added)s added, %(moved)s moved")
+                % {
+                    "added": digits(added),
+                    "moved": digits(moved),
+                },
+            )
+
+
+EXCERPT = 600
+
+
+def excerpt(text: str) -> str:
+    """The start of a long text the dossier gives whole in its own section (a restoration
+    summary, an outcome, an obligation's note): a timeline of long texts given twice read badly
+    and took twice as long to lay out."""
+    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + " …"
+
+
+def _cited(data: dict[str, Any], names: Names) -> Iterator[Detail]:
+    """Referrals by authority and case number, evidence by file name, obligations by rule and
+    step, campaigns by number."""
+    authority = data.get("authority") or (data.get("referral") or {}).get("authority")
+    if authority:
+        named = label(Authority, authority)
+        if data.get("authority_name"):
+            named = f"{named} — {data['authority_name']}"
+        yield _("Authority"), named
+    case_number = data.get("case_number") or (data.get("referral") or {}).get("case_number")
+    if case_number:
+        yield _("Case number"), case_number
+    evidence = data.get("evidence")
+    if isinstance(evidence, dict):
+        yield _("Evidence"), str(evidence.get("name", ""))
+    elif isinstance(evidence, list):
+        files = [names.evidence.get(pk, f"#{pk}") for pk in evidence]
+        yield _("Evidence"), list_separator().join(files)
+    obligation = data.get("obligation")
+    if isinstance(obligation, dict):
+        yield _("Obligation"), names.obligations.get(obligation.get("id"), obligation.get("rule"))
+        document = obligation.get("document")
+        if document:
+            yield _("Proof"), names.evidence.get(document, f"#{document}")
+    campaign = data.get("campaign")
+    if isinstance(campaign, dict) and campaign.get("id"):
+        yield _("Notice campaign"), digits(f"#{campaign['id']}")
+    members = data.get("members")
+    if isinstance(members, list) and members:
+        yield _("Members"), list_separator().join(map(str, members))
