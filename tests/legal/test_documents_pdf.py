@@ -4,8 +4,11 @@ look for, in Persian and in English, and the mark of a draft only on drafts."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import pypdfium2
 import pytest
+from django.conf import settings
 
 from incidents.lifecycle import update_incident
 from tests.legal.documents_case import draft, issue, pdf_text, pdf_url, squeezed, upload
@@ -134,3 +137,32 @@ def test_a_draft_of_endless_words_typesets_in_seconds(api, incident_in, text):
     assert time.monotonic() - started < 15
     # The stored text is left whole: only the typeset copy gets its breaks.
     assert legal.get(url).json()["sections"]["nature"] == text
+
+
+@pytest.mark.parametrize(
+    ("kind", "language"),
+    [
+        ("gdpr33_notification", "en"),
+        ("gdpr33_notification", "fa"),
+        ("complaint_letter", "fa"),
+        ("executive_brief", "fa"),
+        ("executive_brief", "en"),
+    ],
+)
+def test_pages_of_each_document_are_saved_as_screenshots(api, incident_in, media, kind, language):
+    """Test artifacts to look at: VAR_DIR/screenshots/document-<kind>-<lang>-<page>.png."""
+    incident = incident_in("restored")
+    legal = api("legal")
+    upload(legal, incident.reference, "firewall.log", b"DROP 203.0.113.9\n")
+    body = draft(legal, incident.reference, kind, language)
+    pdf = legal.get(pdf_url(incident.reference, body["id"])).content
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        for n, page in enumerate(document, start=1):
+            path = folder / f"document-{kind}-{language}-{n}.png"
+            page.render(scale=1.2).to_pil().save(path)
+            assert path.stat().st_size > 10_000  # a page with text on it, not a blank
+    finally:
+        document.close()
