@@ -188,5 +188,7 @@ class EvidenceUploadSerializer(StrictInputMixin, serializers.Serializer):
 class VerificationRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = VerificationRun
-        fields = ("finished_at", *VERDICT, "expected", "source")
+        # from_seq: 0 for a walk of the whole chain, else the signed checkpoint an incremental
+        # walk began at; checkpoints: how many signed checkpoints' signatures it checked.
+        fields = ("finished_at", *VERDICT, "expected", "source", "from_seq", "checkpoints")
         read_only_fields = fields

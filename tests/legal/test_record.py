@@ -117,6 +117,9 @@ def test_verification_endpoint_is_for_legal_and_admins(log, api):
     assert ran.status_code == 200 and ran.json()["latest"]["ok"] is True
     latest = api("legal").get("/api/record/verification/").json()["latest"]
     assert latest["source"] == "api" and latest["last_seq"] == log[-1].seq
+    # what the walk covered: from a signed checkpoint (or 0: the whole chain), and how many
+    # checkpoints' signatures it checked
+    assert latest["from_seq"] >= 0 and latest["checkpoints"] >= 1
     for role in ("engineer", "executive"):
         assert api(role).get("/api/record/verification/").status_code == 403
         assert api(role).post("/api/record/verification/").status_code == 403
