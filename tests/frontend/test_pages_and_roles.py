@@ -82,7 +82,7 @@ def test_engineer_sees_no_legal_transitions(users, incident_in):
 def test_executive_gets_the_dossier_pdf_link_but_not_the_zip(users, incident_in):
     incident = incident_in("restored")
     html = browser(users["executive"]).get(f"/incidents/{incident.reference}/").content.decode()
-    assert f'href="/api/incidents/{incident.reference}/dossier.pdf"' in html
+    assert f'href="/api/incidents/{incident.reference}/dossier.pdf?lang=' in html
     assert "dossier.zip" not in html
 
 
