@@ -30,6 +30,7 @@ from core.api.schema import ErrorSerializer
 from incidents.api.legal_referrals import incident_for
 from incidents.api.serializers import MAX_ID, StrictInputMixin
 from incidents.api.views import expected_version, run_edit
+from incidents.choices import Authority
 from incidents.legal.document_facts import gather_facts
 from incidents.legal.document_kinds import ADDRESSEE_CHOICES, SECTION_MAX_LENGTH, SECTIONS
 from incidents.legal.documents import (
@@ -151,6 +152,8 @@ class DocumentSerializer(serializers.ModelSerializer):
     drafted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     issued_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     sections = serializers.DictField(child=serializers.CharField(), read_only=True)
+    # A complaint letter's addressee; "" for the other kinds (the schema says so too).
+    authority = serializers.ChoiceField(choices=Authority.choices, allow_blank=True, read_only=True)
     superseded_by = serializers.SerializerMethodField()
     pdf_url = serializers.SerializerMethodField()
     may_edit = serializers.SerializerMethodField()

@@ -83,7 +83,11 @@ def details(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail]:
             yield _("Severity"), label(Severity, data["severity"])
     changes = data.get("changes")
     if isinstance(changes, dict) and changes:
-        fields = list_separator().join(str(FIELD_LABELS.get(name, name)) for name in changes)
+        # In the fields' own order, not the stored one (PostgreSQL's jsonb keeps its keys by
+        # length, SQLite as written): the same dossier from either database.
+        order = {name: at for at, name in enumerate(FIELD_LABELS)}
+        named = sorted(changes, key=lambda name: (order.get(name, len(order)), name))
+        fields = list_separator().join(str(FIELD_LABELS.get(name, name)) for name in named)
         yield _("Changed"), fields
     yield from _cited(data, names)
     for key in ("reason", "restoration_summary", "outcome", "text", "note"):

@@ -117,6 +117,9 @@ def fuzz(base: str, role: str, key: str, report_dir: Path) -> int:
         "1",
         "--request-timeout",
         "30",
+        # Typeset documents (dossier, reports) of fuzzed incidents take seconds to lay out.
+        "--max-response-time",
+        "60",
         "--max-failures",
         "50",
         "--report",

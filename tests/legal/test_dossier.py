@@ -144,7 +144,7 @@ def test_english_dossier_reads_in_words_in_order(api, walkthrough):
         text,
         "New incident (Detected)",
         "Scoping started (Detected → Scoping)",
-        "Changed: attack vector, affected systems, data categories",
+        "Changed: attack vector, affected systems, affected-people estimate, data categories",
         "Note: " + NOTE,
         "Evidence uploaded",
         "Restoration started (Scoping → Restoring)",
