@@ -25,6 +25,7 @@ from incidents.legal.record_signing import (
     known_public_keys,
     public_key_fingerprint,
     public_key_pem,
+    signed_fields,
     utc_iso,
 )
 from incidents.models import CheckpointReason, Incident, RecordCheckpoint
@@ -37,13 +38,7 @@ def checkpoint_json(checkpoint: RecordCheckpoint) -> dict[str, Any]:
     """One checkpoint as the ZIP (and the offline verifier) reads it."""
     token = checkpoint.tsa_token
     return {
-        "seq": checkpoint.seq,
-        "hash": checkpoint.hash,
-        "prev_seq": checkpoint.prev_seq,
-        "created_at": utc_iso(checkpoint.created_at),
-        "why": checkpoint.why,
-        "incident": checkpoint.incident_reference,
-        "events_digest": checkpoint.events_digest,
+        **signed_fields(checkpoint),
         "key_fingerprint": checkpoint.key_fingerprint,
         "signature": checkpoint.signature,
         "tsa_token": base64.b64encode(bytes(token)).decode("ascii") if token else None,

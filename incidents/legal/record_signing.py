@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import logging
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,11 +39,9 @@ logger = logging.getLogger(__name__)
 SIGNED_FORMAT = "breach-desk record checkpoint v1"
 
 
-def signed_bytes(checkpoint: RecordCheckpoint) -> bytes:
-    """What a checkpoint's key signs (and its time-stamp token covers): canonical JSON. The
-    offline verifier (record_verifier.py) rebuilds the same bytes from checkpoints.json."""
-    body = {
-        "format": SIGNED_FORMAT,
+def signed_fields(checkpoint: RecordCheckpoint) -> dict[str, Any]:
+    """What a checkpoint says, as its key signs it and as checkpoints.json carries it."""
+    return {
         "seq": checkpoint.seq,
         "hash": checkpoint.hash,
         "prev_seq": checkpoint.prev_seq,
@@ -51,6 +50,12 @@ def signed_bytes(checkpoint: RecordCheckpoint) -> bytes:
         "incident": checkpoint.incident_reference,
         "events_digest": checkpoint.events_digest,
     }
+
+
+def signed_bytes(checkpoint: RecordCheckpoint) -> bytes:
+    """What a checkpoint's key signs (and its time-stamp token covers): canonical JSON. The
+    offline verifier (offline_verifier.py) rebuilds the same bytes from checkpoints.json."""
+    body = {"format": SIGNED_FORMAT, **signed_fields(checkpoint)}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
