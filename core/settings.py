@@ -322,6 +322,18 @@ NOTIFIER_LEASE_SECONDS = env_float("NOTIFIER_LEASE_SECONDS", 60.0, minimum=1.0)
 ESCALATION_MINUTES = env_float("ESCALATION_MINUTES", 10.0, minimum=0.0)
 ESCALATION_LEVELS = env_int("ESCALATION_LEVELS", 2, minimum=1)
 
+# --- The incident workspace (issue 20) -------------------------------------------------------
+# Closing an incident of these severities needs a finished post-incident review.
+REVIEW_REQUIRED_SEVERITIES = env_list("REVIEW_REQUIRED_SEVERITIES", ["high", "critical"])
+_unknown_severities = set(REVIEW_REQUIRED_SEVERITIES) - {"low", "medium", "high", "critical"}
+if _unknown_severities:
+    raise ImproperlyConfigured(
+        f"REVIEW_REQUIRED_SEVERITIES: unknown severities {sorted(_unknown_severities)}"
+    )
+# mark_restored needs the restoring phase's "second engineer" tasks done by someone who did
+# none of that phase's other tasks.
+RESTORE_NEEDS_SECOND_ENGINEER = env_bool("RESTORE_NEEDS_SECOND_ENGINEER", True)
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

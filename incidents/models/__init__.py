@@ -26,6 +26,16 @@ from incidents.models.notification import (
     Sensitivity,
 )
 from incidents.models.register import AffectedPerson, NoticeLanguage
+from incidents.models.workspace import (
+    TASK_RECORD,
+    FollowUp,
+    Review,
+    RunbookStep,
+    StatusUpdate,
+    Task,
+    UpdateCadence,
+    UpdateReminder,
+)
 
 __all__ = [
     "DOCUMENT_RECORD",
@@ -34,6 +44,7 @@ __all__ = [
     "FACTS",
     "REFERRAL_RECORD",
     "SCOPE",
+    "TASK_RECORD",
     "STAMPS",
     "VERDICT",
     "AccessKind",
@@ -48,6 +59,7 @@ __all__ = [
     "DocumentKind",
     "Event",
     "Evidence",
+    "FollowUp",
     "Exemption",
     "Incident",
     "JurisdictionRule",
@@ -63,7 +75,13 @@ __all__ = [
     "Outcome",
     "RecordCheckpoint",
     "Referral",
+    "Review",
+    "RunbookStep",
     "Sensitivity",
+    "StatusUpdate",
+    "Task",
+    "UpdateCadence",
+    "UpdateReminder",
     "VerificationRun",
     "roles_see_incidents",
     "sees",

@@ -129,6 +129,11 @@ class Incident(FSMModelMixin, models.Model):
         settings.AUTH_USER_MODEL, related_name="+", blank=True, verbose_name=_("members")
     )
 
+    # When the commander owes stakeholders the next status update (issue 20): set from the
+    # severity's cadence when the incident is logged, and by each update; kept on the row so
+    # the dashboard and the reminders find overdue incidents by one index.
+    next_update_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -146,7 +151,10 @@ class Incident(FSMModelMixin, models.Model):
                 name="incident_aware_not_before_detected",
             ),
         ]
-        indexes = [models.Index(fields=["state", "severity"])]
+        indexes = [
+            models.Index(fields=["state", "severity"]),
+            models.Index(fields=["next_update_at"], name="incident_next_update"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
