@@ -21,13 +21,11 @@ from typing import Any
 
 from core import record_key
 from incidents.legal.record_signing import (
-    SIGNED_FORMAT,
     known_public_keys,
     public_key_fingerprint,
     public_key_pem,
-    signed_fields,
-    utc_iso,
 )
+from incidents.legal.signed_form import SIGNED_FORMAT, signed_fields, utc_iso
 from incidents.models import CheckpointReason, Incident, RecordCheckpoint
 
 FOLDER = "record"

@@ -29,7 +29,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
-from incidents.legal.record_signing import signed_bytes
+from incidents.legal.signed_form import signed_bytes
 from incidents.models import RecordCheckpoint
 
 logger = logging.getLogger(__name__)

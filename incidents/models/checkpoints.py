@@ -26,7 +26,7 @@ class RecordCheckpointQuerySet(models.QuerySet):
 
 class RecordCheckpoint(models.Model):
     """The log head at one moment, signed. ``signature`` is the hex Ed25519 signature of
-    ``incidents.legal.record_signing.signed_bytes`` (every field below but the signature, the
+    ``incidents.legal.signed_form.signed_bytes`` (every field below but the signature, the
     key's fingerprint and the time-stamp), made with the key named by ``key_fingerprint``.
     ``tsa_token`` is the DER RFC 3161 time-stamp token over the same bytes, when a TSA is
     configured."""

@@ -18,8 +18,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from incidents.legal.record_proof import proof_files
-from incidents.legal.record_signing import sign_checkpoint, signed_bytes
+from incidents.legal.record_signing import sign_checkpoint
 from incidents.legal.record_tsa import stamp_pending
+from incidents.legal.signed_form import signed_bytes
 from incidents.models import CheckpointReason, RecordCheckpoint
 from incidents.notes import add_note
 from tests.legal.tsa import LoopbackAuthority, running_authority
