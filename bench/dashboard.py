@@ -47,11 +47,19 @@ def populate(count: int) -> object:
     from django.utils import timezone
 
     from incidents.lifecycle import apply_transition, create_incident, update_incident
+    from incidents.workspace.tasks import set_task_done
 
     eng = User.objects.create_user("eng")
     eng.groups.add(Group.objects.get_or_create(name="engineer")[0])
     exe = User.objects.create_user("exe")
     exe.groups.add(Group.objects.get_or_create(name="executive")[0])
+    eng2 = User.objects.create_user("eng2")  # confirms the fixes: a second engineer
+    eng2.groups.add(Group.objects.get_or_create(name="engineer")[0])
+
+    def do_required_tasks(inc: object) -> None:
+        for task in inc.tasks.required_open().order_by("confirms", "id"):
+            set_task_done(task, actor=eng2 if task.confirms else eng)
+
     scope = {
         "attack_vector": "phishing",
         "affected_systems": [{"name": "db", "hosting": "own"}],
@@ -74,8 +82,10 @@ def populate(count: int) -> object:
             inc, _ = apply_transition(inc, "start_scoping", actor=eng)
         if steps >= 2:
             inc, _ = update_incident(inc, actor=eng, changes=scope)
+            do_required_tasks(inc)
             inc, _ = apply_transition(inc, "start_restoration", actor=eng)
             if i % 6 == 5:
+                do_required_tasks(inc)
                 apply_transition(
                     inc, "mark_restored", actor=eng, payload={"restoration_summary": "done"}
                 )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import jdatetime
 from django.utils import timezone, translation
+from django.utils.translation import ngettext, pgettext
 
 Format = Literal["date", "datetime", "month", "both"]
 NO_MOMENT = "—"
@@ -34,6 +35,29 @@ def digits(value: Any, *, language: str | None = None) -> str:
     """``value`` as text, in Persian digits for a Persian reader; unchanged otherwise."""
     text = str(value)
     return text.translate(PERSIAN_DIGITS) if is_persian(language) else text
+
+
+def list_separator() -> str:
+    """What goes between the items of a list: ", " in the active language ("، " in Persian)."""
+    return pgettext("list separator", ", ")
+
+
+def duration(value: dt.timedelta | None) -> str:
+    """A span in its two largest units ("3 days 4 hours", "45 minutes"), in the reader's
+    digits; "—" for none. The pages' and the documents' ``duration`` filter."""
+    if value is None:
+        return NO_MOMENT
+    minutes = max(0, int(value.total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    if hours and len(parts) < 2:
+        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
+    if not days and (mins or not parts):
+        parts.append(ngettext("%(n)d minute", "%(n)d minutes", mins) % {"n": mins})
+    return digits(" ".join(parts))
 
 
 def ascii_digits(text: str) -> str:

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # naturaltime's words ("12 minutes ago") in every language, for relative times on pages.
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -278,6 +280,8 @@ SPECTACULAR_SETTINGS = {
     # One schema name for a choice set that several fields use (drf-spectacular W001).
     "ENUM_NAME_OVERRIDES": {
         "DataCategory": "incidents.choices.DataCategory",
+        # The incident's state, and a task's phase (a state of the incident).
+        "IncidentStateEnum": "incidents.choices.State",
         "Sensitivity": "incidents.models.notification.Sensitivity",
         "NotificationOutcome": "incidents.models.notification.Outcome",
         "NoticeExemption": "incidents.models.notification.Exemption",

@@ -184,3 +184,12 @@ class DocumentAdmin(ReadOnlyAdmin):
     search_fields = ("incident__reference",)
     list_select_related = ("incident",)
     exclude = ("pdf",)
+
+
+# The workspace (issue 20): the post-incident review and its follow-ups; runbook steps
+# (editable) and tasks (read-only); status updates and their cadence per severity.
+from incidents import (  # noqa: E402
+    admin_review,  # noqa: F401
+    admin_tasks,  # noqa: F401
+    admin_updates,  # noqa: F401
+)

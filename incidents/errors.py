@@ -46,7 +46,7 @@ class StateConflict(DomainError):
     def __init__(self, *, state: str, allowed: list[str], name: str) -> None:
         message = _("'%(name)s' is not allowed from state '%(state)s'.")
         super().__init__(message % {"name": name, "state": state}, state=state, allowed=allowed)
-        self.state, self.allowed = state, allowed
+        self.state, self.allowed, self.name = state, allowed, name
 
 
 class EditNotAllowed(DomainError):
@@ -61,9 +61,12 @@ class EditNotAllowed(DomainError):
 class RequirementsMissing(DomainError):
     status = 400
 
-    def __init__(self, missing: list[str], detail: str | None = None) -> None:
+    def __init__(self, missing: list[str], detail: str | None = None, **extra: Any) -> None:
+        """``extra``: keys that name what is missing (``tasks``: the open required ones)."""
         message = _("Required information is missing: %(fields)s")
-        super().__init__(detail or message % {"fields": ", ".join(missing)}, missing=missing)
+        super().__init__(
+            detail or message % {"fields": ", ".join(missing)}, missing=missing, **extra
+        )
         self.missing = missing
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Model as Incident
 
 # Each guard takes an Incident; the model imports this module (its django-fsm conditions), so
@@ -47,6 +48,22 @@ def has_no_open_obligations(incident: Incident) -> bool:
     return not incident.obligations.open().exists()
 
 
+def has_finished_review(incident: Incident) -> bool:
+    # Closing a high or critical breach needs its lessons written down (issue 20): a finished
+    # post-incident review, for the severities settings.REVIEW_REQUIRED_SEVERITIES names. The
+    # review is its own record (incidents/workspace/review.py), read like the referrals above.
+    if incident.severity not in settings.REVIEW_REQUIRED_SEVERITIES:
+        return True
+    reviews = incident._meta.get_field("review").related_model.objects
+    return reviews.filter(incident=incident, finished_at__isnull=False).exists()
+
+
+def has_no_open_required_tasks(incident: Incident) -> bool:
+    # A phase ends when its required runbook and own tasks are done (issue 20); tasks are
+    # their own records (incidents/workspace/tasks.py), read like the referrals above.
+    return not incident.tasks.required_open().exists()
+
+
 @dataclass(frozen=True)
 class Requirement:
     fields: tuple[str, ...]
@@ -61,6 +78,8 @@ REQUIREMENTS: dict[Callable[[Incident], bool], Requirement] = {
     has_no_referral_reason: Requirement(("reason",), by_payload=True),
     has_submitted_referral: Requirement(("authority", "submitted_at"), by_payload=True),
     has_no_open_obligations: Requirement(("obligations",)),
+    has_no_open_required_tasks: Requirement(("tasks",)),
+    has_finished_review: Requirement(("review",)),
 }
 
 

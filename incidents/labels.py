@@ -36,6 +36,18 @@ FIELD_LABELS = {
     "submitted_at": _("submission time"),
     "acknowledged_at": _("acknowledgement time"),
     "at": _("time"),
+    # Runbook and own tasks marked required (incidents/workspace/tasks.py), listed under Tasks.
+    "tasks": _("every required task done (see Tasks)"),
+    "assignee": _("assignee"),
+    "required": _("required"),
+    "done": _("done"),
+    # The post-incident review (incidents/workspace/review.py): closing may need it finished.
+    "review": _("a finished post-incident review"),
+    "root_cause": _("root cause"),
+    "went_well": _("what went well"),
+    "went_badly": _("what did not go well"),
+    "owner": _("owner"),
+    "due_at": _("due"),
 }
 # What happened, as the timeline and the Telegram alert headline both say it. "event" tells
 # the translator a past-tense line, not the state of the same English name ("Restored").
@@ -86,6 +98,22 @@ EVENT_LABELS = {
     "document.drafted": _("Document drafted"),
     "document.edited": _("Document draft edited"),
     "document.issued": _("Document issued"),
+    # A stakeholder update (incidents/workspace/updates.py): its body is on the timeline.
+    "status_update": _("Status update posted"),
+    # Tasks (incidents/workspace/tasks.py): the task's id and title, what changed.
+    "task.added": _("Task added"),
+    "task.updated": _("Task edited"),
+    "task.done": _("Task done"),
+    "task.reopened": _("Task reopened"),
+    "task.deleted": _("Task removed"),
+    # The post-incident review and its follow-ups (incidents/workspace/): texts by digest only.
+    "review.updated": _("Post-incident review edited"),
+    "review.finished": _("Post-incident review finished"),
+    "review.reopened": _("Post-incident review reopened"),
+    "follow_up.added": _("Follow-up action added"),
+    "follow_up.updated": _("Follow-up action edited"),
+    "follow_up.done": _("Follow-up action done"),
+    "follow_up.reopened": _("Follow-up action reopened"),
 }
 
 

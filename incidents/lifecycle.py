@@ -35,11 +35,15 @@ from incidents.machines import (
 )
 from incidents.models import FACTS, SCOPE, Event, Incident, Referral
 from incidents.moments import check_detection
+from incidents.workspace import updates as status_updates
+from incidents.workspace.tasks import open_required, runbook_on_transition, runbook_on_vector_change
 
 
 def _prepare(incident: Incident, record: Incident, name: str, payload: dict, actor: Any) -> None:
     if name == "refer" and "authority" in payload:
         file_submitted_referral(incident, payload, actor)
+    # Closed or dismissed owes no status update; reopened owes one at its cadence.
+    status_updates.on_transition(record, name)
 
 
 # The incident's lifecycle (DESIGN.md). Sources, targets, guards and roles are on the model's
@@ -69,6 +73,9 @@ INCIDENT = Machine(
     stages={"restoration_summary": "restoration_summary", "reason": "no_referral_reason"},
     prepare=_prepare,
     call_args=lambda incident, name, actor, payload: {"actor": actor},
+    # Entering scoping (also by reopening) or restoring adds that phase's runbook tasks.
+    after=lambda incident, record, name, actor: runbook_on_transition(record),
+    explain=lambda record, missing: {"tasks": open_required(record)} if "tasks" in missing else {},
 )
 TRANSITIONS = INCIDENT.names
 # ``high_risk`` is not edited: it follows the notification decision (incidents/affected/).
@@ -117,6 +124,8 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
             aware_at=aware_at,
             **data,
         )
+        # The first status update is owed a cadence after the logging (issue 20).
+        incident.next_update_at = status_updates.due_after(incident.severity, now)
         incident.save()
         obligations = sync_obligations(incident)
         event = append_event(
@@ -163,14 +172,29 @@ def update_incident(
             given=diff,
             first_submitted=locked.referrals.first_submitted() if "detected_at" in diff else None,
         )
+        if "severity" in diff:  # another cadence: the next status update may be due sooner
+            locked.next_update_at = status_updates.rescheduled(locked)
         save_changes(locked, before)
-        # Scope, risk and aware_at decide the legal deadlines; the event records how they moved.
-        obligations = sync_obligations(locked)
-        # A scope that now holds more risk than legal decided on makes the decision stale.
-        notice = scope_changed(locked) if diff.keys() & set(SCOPE) else {}
-        data = {"changes": diff, **({"obligations": obligations} if obligations else {}), **notice}
+        data = {"changes": diff, **_knock_on(locked, diff)}
         event = append_event(locked, "updated", actor=actor, data=data)
     return locked, event
+
+
+def _knock_on(incident: Incident, diff: dict[str, Any]) -> dict[str, Any]:
+    """What an edit moved besides its fields, for its event. Precondition: inside the edit's
+    ``changing``, the fields saved."""
+    data: dict[str, Any] = {}
+    # Scope, risk and aware_at decide the legal deadlines; the event records how they moved.
+    obligations = sync_obligations(incident)
+    if obligations:
+        data["obligations"] = obligations
+    # A scope that now holds more risk than legal decided on makes the decision stale.
+    if diff.keys() & set(SCOPE):
+        data.update(scope_changed(incident))
+    # Another attack vector, another runbook: its tasks come with the edit, in its event.
+    if "attack_vector" in diff:
+        data.update(runbook_on_vector_change(incident, diff["attack_vector"]["from"]))
+    return data
 
 
 def _plain(value: Any) -> Any:

@@ -88,6 +88,13 @@ class Machine:
     call_args: Callable[[Any, str, Any, dict[str, Any]], dict[str, Any]] = lambda *args: {}
     # The short description of a record carried by its events (records only).
     describe: Callable[[Any], dict[str, Any]] = lambda record: {"id": record.pk}
+    # (incident, record, name, actor) -> data for the event: what the transition brought with
+    # it, written in the same transaction after the django-fsm method (entering a phase adds
+    # its runbook tasks, incidents/workspace/tasks.py).
+    after: Callable[[Incident, Any, str, Any], dict[str, Any]] = lambda *args: {}
+    # (record, missing) -> keys beside ``missing`` in the refusal, naming what is missing
+    # (the open required tasks when "tasks" is).
+    explain: Callable[[Any, list[str]], dict[str, Any]] = lambda *args: {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -238,11 +245,12 @@ def run_transition(
         machine.prepare(incident, record, name, payload, actor)
         missing = missing_fields(record, transition.conditions)
         if missing:
-            raise RequirementsMissing(missing)
+            raise RequirementsMissing(missing, **machine.explain(record, missing))
         from_state = record.state
         getattr(record, name)(**machine.call_args(record, name, actor, payload))
         save_changes(record, before)
-        event = _log(machine, incident, record, name, actor, payload, from_state)
+        extra = machine.after(incident, record, name, actor)
+        event = _log(machine, incident, record, name, actor, payload, from_state, extra)
     return record, event
 
 
@@ -269,10 +277,12 @@ def _log(
     actor: Any,
     payload: dict[str, Any],
     from_state: str,
+    extra: dict[str, Any],
 ) -> Event:
     if not machine.records:
+        data = {**payload, **extra}
         return append_event(
-            incident, name, actor=actor, data=payload, from_state=from_state, to_state=record.state
+            incident, name, actor=actor, data=data, from_state=from_state, to_state=record.state
         )
     data = {
         machine.kind: machine.describe(record),
@@ -280,5 +290,6 @@ def _log(
         "to": record.state,
         # A record key (the obligation's proof) is in the description, by id.
         **{k: v for k, v in payload.items() if machine.key(k).kind != EVIDENCE},
+        **extra,
     }
     return append_event(incident, f"{machine.kind}.{name}", actor=actor, data=data)

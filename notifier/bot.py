@@ -36,12 +36,13 @@ from notifier.messages import alert_buttons, short_title
 from notifier.models import ProcessedUpdate, TelegramLink
 from notifier.privacy import scrub
 from notifier.subscriptions import follow, unfollow
+from notifier.task_alerts import my_tasks_text
 from notifier.updates import MalformedUpdate, parse_update
 
 log = logging.getLogger(__name__)
 Reply = dict[str, Any]
 
-COMMANDS = frozenset({"/new", "/open", "/status", "/ack", "/follow", "/unfollow"})
+COMMANDS = frozenset({"/new", "/open", "/status", "/ack", "/follow", "/unfollow", "/tasks"})
 # Why a link code was refused (``notifier.linking.LinkRefused.reason``), as the bot says it.
 LINK_REFUSALS = {
     "unknown": gettext_lazy("This link code is unknown. Create a new one on your profile page."),
@@ -121,6 +122,8 @@ def _answer(
         return html.escape(_not_linked()), None
     if command == "/new":
         return _new_incident(arg, link.user)
+    if command == "/tasks":  # the open tasks assigned to the sender (issue 20)
+        return my_tasks_text(link.user), None
     return _incident_command(command, arg.strip().upper(), link.user), None
 
 
@@ -145,7 +148,7 @@ def _severity(word: str) -> str | None:
 def _help() -> str:
     return gettext(
         "Commands: /new %(severities)s <title>, /open, /status INC-2026-0007, "
-        "/ack INC-2026-0007, /follow INC-2026-0007, /unfollow INC-2026-0007, /unlink"
+        "/ack INC-2026-0007, /follow INC-2026-0007, /unfollow INC-2026-0007, /tasks, /unlink"
     ) % {"severities": _severity_words()}
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,13 @@ from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED, is_acknowledged,
 from incidents.choices import OPEN_STATES, Severity
 from incidents.lifecycle import ready_transitions
 from incidents.models import Event, Incident, LogHead
+from incidents.workspace.tasks import TASK_EVENTS
+from incidents.workspace.updates import STATUS_UPDATE
 from notifier.messages import alert_buttons, alert_text
 from notifier.models import Cursor, Delivery, LinkAudit, TelegramLink
 from notifier.recipients import active_links, recipients
+from notifier.status_updates import status_update_message
+from notifier.task_alerts import task_alert_message
 
 log = logging.getLogger(__name__)
 CURSOR = "events"
@@ -98,6 +103,10 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
             user=link.user,
             chat_id=link.chat_id,
         )
+        built = _OWN_MESSAGES.get(event.kind)
+        if built is not None:  # a message of its own, not an alert about a change
+            rows.append(_own_message_row(row, built, language, event))
+            continue
         try:
             row.text = alert_text(
                 language=language,
@@ -125,6 +134,29 @@ def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]
             unbuildable(row, exc)
         rows.append(row)
     return rows
+
+
+# Events whose message is their own (issue 20): the status update itself; a task assigned to
+# the recipient.
+_OWN_MESSAGES: dict[str, Callable[..., tuple[str, Any]]] = {
+    STATUS_UPDATE: status_update_message,
+    **{kind: task_alert_message for kind in TASK_EVENTS},
+}
+
+
+def _own_message_row(
+    row: Delivery, build: Callable[..., tuple[str, Any]], language: str, event: Event
+) -> Delivery:
+    """``row`` with the text and buttons ``build`` makes for the event, in the recipient's
+    language; dead-lettered when they cannot be built (a broken database is raised)."""
+    try:
+        row.text, row.reply_markup = build(language=language, event=event, user=row.user)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        log.exception("delivery %s could not be built; dead-lettered", row.key)
+        unbuildable(row, exc)
+    return row
 
 
 def unbuildable(row: Delivery, exc: Exception) -> Delivery:

@@ -7,7 +7,10 @@ from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
 from incidents.choices import SEVERITY_RANK, Severity
 from incidents.lifecycle import TRANSITIONS
 from incidents.models import Event, sees
+from incidents.workspace.tasks import TASK_EVENTS
+from incidents.workspace.updates import STATUS_UPDATE
 from notifier.models import Subscription, TelegramLink
+from notifier.task_alerts import assigned_to
 
 LEGAL_TRANSITIONS = frozenset({"refer", "close"})
 # Notice campaigns (issue 18): legal hears of a draft (a second person must approve it), of the
@@ -43,6 +46,10 @@ def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: 
         return change.get("to") == Severity.CRITICAL and EXECUTIVE in roles
     if event.kind == ACKNOWLEDGED:
         return link.user_id == incident.commander_id or link.user_id in followers
+    if event.kind == STATUS_UPDATE:  # what following an incident is for (issue 20)
+        return link.user_id == incident.commander_id or link.user_id in followers
+    if event.kind in TASK_EVENTS:  # a task assigned to someone: theirs alone (issue 20)
+        return assigned_to(event) == link.user.get_username()
     if event.kind == ESCALATED:
         return bool(roles & {ADMIN, EXECUTIVE})
     if event.kind in CAMPAIGN_EVENTS:

@@ -38,6 +38,7 @@ from notifier.outbox import (
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
 from notifier.transports.telegram import LogOnlyTransport, TelegramTransport, TransportError
+from notifier.update_reminders import enqueue_update_reminders
 
 log = logging.getLogger(__name__)
 ESCALATION_SCAN_SECONDS = 15.0
@@ -253,6 +254,7 @@ class Worker:
         scans = (
             ("escalation", self._escalate),
             ("reminder", enqueue_reminders),
+            ("status-update reminder", enqueue_update_reminders),
             ("expired check", sweep_checks),
             # Record checkpoints not yet time-stamped (RECORD_TSA_URL; nothing without it).
             ("record time-stamp", lambda: stamp_pending(limit=20)),

@@ -153,18 +153,69 @@ PATH = {
     "restoring": [
         ("start_scoping", {}, "engineer"),
         ("scope", SCOPE, "engineer"),
+        # Required runbook tasks gate the phase's end (issue 20): done through the domain.
+        ("tasks", {}, "engineer"),
         ("start_restoration", {}, "engineer"),
     ],
 }
 PATH["restored"] = PATH["restoring"] + [
-    ("mark_restored", {"restoration_summary": "Patched and rotated keys."}, "engineer")
+    ("tasks", {}, "engineer"),
+    ("mark_restored", {"restoration_summary": "Patched and rotated keys."}, "engineer"),
 ]
 PATH["referred"] = PATH["restored"] + [
     # A callable payload is built when the step runs: a referral is submitted after detection.
     ("refer", lambda: {"authority": "cyber_police", "submitted_at": just_now()}, "legal")
 ]
-PATH["closed"] = PATH["referred"] + [("close", {}, "legal")]
+# Closing a high or critical incident needs a finished post-incident review (issue 20).
+PATH["closed"] = PATH["referred"] + [("review", {}, "engineer"), ("close", {}, "legal")]
 PATH["dismissed"] = [("dismiss", {"reason": "false positive"}, "engineer")]
+
+
+def finish_review(incident: Any, actor: User, root_cause: str = "A phishing mail.") -> Any:
+    """Write and finish the incident's post-incident review through its domain function, as
+    closing a high or critical incident needs (settings.REVIEW_REQUIRED_SEVERITIES)."""
+    from incidents.workspace.review import review_of, save_review
+
+    written = review_of(incident)
+    review, _event = save_review(
+        incident.reference,
+        actor=actor,
+        root_cause=root_cause,
+        went_well=written.went_well,
+        went_badly=written.went_badly,
+        finished=True,
+    )
+    return review
+
+
+def complete_required_tasks(incident: Any, actor: User, second: User | None = None) -> None:
+    """Mark the incident's open required tasks done through the domain, as ending a phase
+    needs: ``actor`` does the work, ``second`` (another user; an admin if not given) confirms
+    the fix, as a second engineer must (settings.RESTORE_NEEDS_SECOND_ENGINEER)."""
+    from incidents.workspace.tasks import set_task_done
+
+    if second is None:
+        second = User.objects.filter(is_superuser=True).exclude(pk=actor.pk).first()
+        second = second or make_user(f"second-{uuid.uuid4().hex[:8]}", "admin")
+    for task in incident.tasks.required_open().order_by("confirms", "id"):
+        set_task_done(task, actor=second if task.confirms else actor)
+
+
+def complete_required_tasks_over_http(
+    client: APIClient, second: APIClient, reference: str
+) -> list[dict]:
+    """The same over the API: PATCH ``{"done": true}`` on each open required task, a fix's
+    confirmation by ``second``'s client. The tasks done, as the API answered."""
+    done = []
+    tasks = client.get(f"/api/incidents/{reference}/tasks/").json()
+    for task in sorted(tasks, key=lambda t: (t["confirms"], t["id"])):
+        if task["required"] and not task["done"]:
+            by = second if task["confirms"] else client
+            url = f"/api/incidents/{reference}/tasks/{task['id']}/"
+            answer = by.patch(url, {"done": True}, format="json")
+            assert answer.status_code == 200, answer.json()
+            done.append(answer.json())
+    return done
 
 
 @pytest.fixture
@@ -188,6 +239,10 @@ def incident_in(users: dict[str, User]) -> Callable[..., Any]:
         for name, payload, role in PATH[state]:
             if name == "scope":
                 incident, _ = update_incident(incident, actor=users[role], changes=payload)
+            elif name == "tasks":
+                complete_required_tasks(incident, users[role], second=users["admin"])
+            elif name == "review":
+                finish_review(incident, users[role])
             else:
                 payload = moments(payload() if callable(payload) else payload)
                 incident, _ = apply_transition(incident, name, actor=users[role], payload=payload)

@@ -1,6 +1,7 @@
 """How the API answers what never reaches a view: a URL that matches no route, a write sent
 without the trailing slash, a Host Django refuses, a server error. Always JSON with ``detail``,
-like every other API answer (docs/api.md); the pages keep Django's HTML."""
+like every other API answer (docs/api.md). A page gets Django's handler, which renders the
+friendly 404.html / 500.html of frontend/templates in the reader's language."""
 
 from __future__ import annotations
 

@@ -23,6 +23,14 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "detail": {"type": "string"},
         "missing": {"type": "array", "items": {"type": "string"}},
+        # With missing "tasks": the open required tasks (issue 20).
+        "tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "title": {"type": "string"}},
+            },
+        },
     },
     "required": ["detail"],
     "additionalProperties": True,
@@ -40,6 +48,22 @@ SPECIFIC: dict[tuple[str, str], dict[str, str]] = {
         "412": "If-Match names an older version.",
     },
     ("post", "/acknowledge/"): {"409": "The incident is closed or dismissed."},
+    ("post", "/tasks/"): {"409": "The incident is closed or dismissed."},
+    ("patch", "/tasks/{id}/"): {
+        "409": "The incident is closed or dismissed.",
+        "412": "If-Match names an older version.",
+    },
+    ("delete", "/tasks/{id}/"): {
+        "409": "The incident is closed or dismissed, or the task is a runbook's required one.",
+        "412": "If-Match names an older version.",
+    },
+    # The post-incident review and its follow-ups (issue 20, incidents/api/review.py).
+    ("put", "/review/"): {
+        "409": "The incident is not restored yet, or the finished review may not change so.",
+        "412": "If-Match names an older version.",
+    },
+    ("post", "/follow-ups/"): {"409": "The incident is not restored yet."},
+    ("patch", "/follow-ups/{id}/"): {"412": "If-Match names an older version."},
     ("post", "/api/auth/token/"): {"429": "Too many failed sign-ins; wait Retry-After."},
 }
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.pagination import MAX_ID
+from incidents.api.update_serializers import StatusUpdateSerializer
 from incidents.choices import (
     MAX_SUBJECTS,
     MAX_SYSTEMS,
@@ -20,6 +22,7 @@ from incidents.choices import (
 )
 from incidents.lifecycle import EDITABLE_FIELDS, commander_candidates, transition_options
 from incidents.models import FACTS, SCOPE, STAMPS, Incident
+from incidents.workspace.updates import latest_update
 
 
 class StrictInputMixin:
@@ -106,6 +109,8 @@ INCIDENT_SHAPE = (
     "version",
     "created_at",
     "updated_at",
+    "next_update_at",
+    "latest_update",
     "available_transitions",
     "blocked_transitions",
 )
@@ -158,6 +163,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     available_transitions = serializers.SerializerMethodField()
     blocked_transitions = serializers.SerializerMethodField()
+    # When the commander owes the next status update (null: none); the newest update (issue 20).
+    next_update_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    latest_update = serializers.SerializerMethodField()
 
     class Meta:
         model = Incident
@@ -176,3 +184,8 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     def get_blocked_transitions(self, incident: Incident) -> dict[str, list[str]]:
         return {o.name: list(o.missing) for o in self._options(incident) if o.missing}
+
+    @extend_schema_field(StatusUpdateSerializer(allow_null=True))
+    def get_latest_update(self, incident: Incident) -> dict[str, Any] | None:
+        update = latest_update(incident)
+        return StatusUpdateSerializer(update).data if update else None

@@ -11,6 +11,9 @@ from incidents.api import (
     legal_referrals,
     notices,
     register,
+    review,
+    status_updates,
+    tasks,
 )
 from incidents.api.views import EventFeedView, IncidentViewSet
 
@@ -144,6 +147,36 @@ urlpatterns = [
         "incidents/<str:reference>/notice-campaigns/<int:pk>/preview/",
         notices.NoticeCampaignPreviewView.as_view(),
         name="notice-campaign-preview",
+    ),
+    # Status updates on a cadence (issue 20 section 2; docs/workspace.md)
+    path(
+        "incidents/<str:reference>/updates/",
+        status_updates.IncidentStatusUpdatesView.as_view(),
+        name="incident-updates",
+    ),
+    # Runbooks and tasks (issue 20; docs/workspace.md)
+    path(
+        "incidents/<str:reference>/tasks/",
+        tasks.IncidentTasksView.as_view(),
+        name="incident-tasks",
+    ),
+    path(
+        "incidents/<str:reference>/tasks/<int:pk>/",
+        tasks.TaskView.as_view(),
+        name="incident-task",
+    ),
+    # The post-incident review and its follow-ups (issue 20 section 3; docs/workspace.md)
+    path("incidents/<str:reference>/review/", review.ReviewView.as_view(), name="review"),
+    path("incidents/<str:reference>/review.pdf", review.ReviewPdfView.as_view(), name="review-pdf"),
+    path(
+        "incidents/<str:reference>/follow-ups/",
+        review.FollowUpsView.as_view(),
+        name="follow-ups",
+    ),
+    path(
+        "incidents/<str:reference>/follow-ups/<int:pk>/",
+        review.FollowUpView.as_view(),
+        name="follow-up",
     ),
     *router.urls,
 ]

@@ -40,6 +40,7 @@ from incidents.models import Event, Incident
 from incidents.need_to_know import change_restriction, ensure_may_restrict, record_opened
 from incidents.notes import add_note, ensure_may_add_notes
 from incidents.stream.frames import EventSerializer, IncidentSummarySerializer
+from incidents.workspace.updates import latest_update_prefetch
 
 
 def expected_version(request: Request) -> int | None:
@@ -108,7 +109,8 @@ class IncidentViewSet(
 
     def get_queryset(self) -> Any:
         visible = Incident.objects.visible_to(self.request.user).with_people()
-        return visible.prefetch_related("members")
+        # The newest status update of every incident of a page in one query (``latest_update``).
+        return visible.prefetch_related("members", latest_update_prefetch())
 
     def filter_queryset(self, queryset: Any) -> Any:
         # Filters, search and ordering describe lists; on a detail route they only cost time

@@ -61,8 +61,10 @@ def context(
     incident = data.incident
     evidence, obligations, referrals = data.evidence, data.obligations, data.referrals
     with translation.override(language), timezone.override(settings.TIME_ZONE):
-        rows = list(timeline(data.events, Names.of(evidence, obligations)))
+        events = data.events
+        rows = list(timeline(events, Names.of(evidence, obligations, events)))
         notices = notice_section(data.notices, language)
+        review = data.review
     return {
         "incident": incident,
         "document_reference": incident.reference,
@@ -76,6 +78,7 @@ def context(
         "evidence": evidence,
         "evidence_names": {e.pk: e.original_name for e in evidence},
         "notices": notices,
+        "review": review,
         "access_records": data.access_records,
         "verification": data.verification,
         **signed_checkpoint(checkpoint),

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 
 from incidents.legal.dossier_parts import CampaignRecord, DossierData, NoticeRecord
+from incidents.legal.review_document import export_review
 from incidents.models import (
     EVENT_BODY,
     EVIDENCE_FILE,
@@ -151,6 +152,7 @@ def export(data: DossierData) -> dict[str, Any]:
         "referrals": [_referral(r) for r in data.referrals],
         "obligations": [_obligation(o) for o in data.obligations],
         "notice_to_affected_people": _notices(data.notices),
+        "post_incident_review": export_review(data.review),
         "evidence": [_evidence(e) for e in data.evidence],
         "access_log": [_fields(a, ACCESS_FIELDS) for a in data.access_records],
         "verification": _fields(data.verification, VERIFICATION_FIELDS),

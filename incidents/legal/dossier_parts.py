@@ -11,6 +11,7 @@ from incidents.affected.campaigns import CHANNELS, STATUSES, tally
 from incidents.affected.decision import decision_of
 from incidents.affected.register import counts as register_counts
 from incidents.legal.record import verify_record
+from incidents.legal.review_document import ReviewRecord, review_record
 from incidents.models import (
     Incident,
     NoticeCampaign,
@@ -116,6 +117,12 @@ class DossierData:
     @property
     def notices(self) -> NoticeRecord:
         return notice_record(self.incident)
+
+    @property
+    def review(self) -> ReviewRecord:
+        """The post-incident review and its follow-ups; its summary in the active language
+        (the dossier prints the record's own timeline, so the summary's is left out)."""
+        return review_record(self.incident)
 
 
 def gather(incident: Incident) -> DossierData:

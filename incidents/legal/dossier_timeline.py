@@ -12,17 +12,21 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from core.formats import digits
+from core.formats import digits, list_separator
 from incidents.choices import Authority, Severity, State
 from incidents.labels import EVENT_LABELS, FIELD_LABELS, label
-from incidents.models import Evidence, Exemption, Obligation, Outcome
+from incidents.models import Evidence, Exemption, Obligation, Outcome, RunbookStep
+from incidents.workspace.updates import STATUS_UPDATE
 
-
-def list_separator() -> str:
-    """ ", " in the active language ("، " in Persian)."""
-    return pgettext("list separator", ", ")
+# Labels of the workspace's details: the page's timeline leaves out what its headline or its
+# own paragraph already says (frontend/timeline_words.py).
+TASK = gettext_lazy("Task")
+UPDATE = gettext_lazy("Status update")
+# The keys of an event's data naming tasks: those a change added or removed, or the one task.
+RUNBOOK_MOVES = ("tasks_added", "tasks_removed")
+TASK_KEYS = ("task", *RUNBOOK_MOVES)
 
 
 Detail = tuple[str, str]  # (label in words, value: a name, a number, or someone's own text)
@@ -41,17 +45,47 @@ class TimelineRow:
 
 @dataclass
 class Names:
-    """What events cite by id, by name: evidence by file name, obligations by rule and step."""
+    """What events cite by id, by name: evidence by file name, obligations by rule and step,
+    runbook steps by their title in the active language."""
 
     evidence: dict[int, str]
     obligations: dict[int, str]
+    steps: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, evidence: Iterable[Evidence], obligations: Iterable[Obligation]) -> Names:
+    def of(
+        cls,
+        evidence: Iterable[Evidence],
+        obligations: Iterable[Obligation],
+        events: Iterable[Any] = (),
+    ) -> Names:
+        """Call with the reader's language active; ``events`` (a list: it is read twice) are
+        those to be shown, whose runbook tasks are named in that language (one query)."""
+        steps_named = (task.get("step") for event in events for task in _tasks_of(event.data))
+        wanted = {pk for pk in steps_named if isinstance(pk, int)}
+        steps = RunbookStep.objects.filter(pk__in=wanted) if wanted else ()
         return cls(
             evidence={e.pk: e.original_name for e in evidence},
             obligations={o.pk: f"{o.rule.code}: {_(o.step_name)}" for o in obligations},
+            steps={step.pk: step.title() for step in steps},
         )
+
+    def task(self, described: Any) -> str:
+        """A task as an event describes it (``{"id", "title", "step"?}``), by the title people
+        read: a runbook task's in the active language, not the English one the event stores."""
+        if not isinstance(described, dict):
+            return ""
+        return self.steps.get(described.get("step")) or str(described.get("title") or "")
+
+
+def _tasks_of(data: Any) -> Iterator[dict[str, Any]]:
+    if not isinstance(data, dict):
+        return
+    for key in TASK_KEYS:
+        value = data.get(key)
+        for task in value if isinstance(value, list) else [value]:
+            if isinstance(task, dict):
+                yield task
 
 
 def timeline(events: Iterable[Any], names: Names) -> Iterator[TimelineRow]:
@@ -90,6 +124,7 @@ def details(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail]:
         fields = list_separator().join(str(FIELD_LABELS.get(name, name)) for name in named)
         yield _("Changed"), fields
     yield from _cited(data, names)
+    yield from _workspace(kind, data, names)
     for key in ("reason", "restoration_summary", "outcome", "text", "note"):
         value = data.get(key)
         if isinstance(value, str) and value and not (kind == "notification.decided"):
@@ -106,14 +141,39 @@ def details(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail]:
     if isinstance(obligations, dict):
         added, moved = len(obligations.get("created", [])), len(obligations.get("moved", []))
         if added or moved:
-            yield (
-                _("Legal deadlines"),
-                _("%(added)s added, %(moved)s moved")
-                % {
-                    "added": digits(added),
-                    "moved": digits(moved),
-                },
-            )
+            counts = {"added": digits(added), "moved": digits(moved)}
+            yield _("Legal deadlines"), _("%(added)s added, %(moved)s moved") % counts
+
+
+def _workspace(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail]:
+    """A task by its title in the reader's language; the runbook tasks a phase or an attack
+    vector brought or took ("3 runbook tasks added: …"); a status update whole (it is nowhere
+    else in the dossier)."""
+    if kind.startswith("task.") and (title := names.task(data.get("task"))):
+        yield str(TASK), title
+    for key in RUNBOOK_MOVES:
+        tasks = [names.task(t) for t in data.get(key) or [] if isinstance(t, dict)]
+        if tasks:
+            yield _("Runbook"), _runbook_moved(key, tasks)
+    if kind == STATUS_UPDATE and isinstance(data.get("body"), str) and data["body"]:
+        yield str(UPDATE), data["body"]
+
+
+def _runbook_moved(key: str, tasks: list[str]) -> str:
+    values = {"count": digits(len(tasks)), "titles": list_separator().join(tasks)}
+    if key == "tasks_added":
+        sentence = ngettext(
+            "%(count)s runbook task added: %(titles)s",
+            "%(count)s runbook tasks added: %(titles)s",
+            len(tasks),
+        )
+    else:
+        sentence = ngettext(
+            "%(count)s runbook task removed: %(titles)s",
+            "%(count)s runbook tasks removed: %(titles)s",
+            len(tasks),
+        )
+    return sentence % values
 
 
 EXCERPT = 600
@@ -153,6 +213,9 @@ def _cited(data: dict[str, Any], names: Names) -> Iterator[Detail]:
     campaign = data.get("campaign")
     if isinstance(campaign, dict) and campaign.get("id"):
         yield _("Notice campaign"), digits(f"#{campaign['id']}")
+    follow_up = data.get("follow_up")
+    if isinstance(follow_up, dict) and follow_up.get("title"):
+        yield _("Follow-up action"), str(follow_up["title"])
     members = data.get("members")
     if isinstance(members, list) and members:
         yield _("Members"), list_separator().join(map(str, members))

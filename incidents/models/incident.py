@@ -186,6 +186,7 @@ class Incident(FSMModelMixin, models.Model):
             guards.has_attack_vector,
             guards.has_affected_systems,
             guards.has_subjects_estimate,
+            guards.has_no_open_required_tasks,
         ],
     )
     def start_restoration(self, *, actor: Any) -> None:
@@ -196,7 +197,7 @@ class Incident(FSMModelMixin, models.Model):
         source=State.RESTORING,
         target=State.RESTORED,
         permission=ENGINEERS,
-        conditions=[guards.has_restoration_summary],
+        conditions=[guards.has_restoration_summary, guards.has_no_open_required_tasks],
     )
     def mark_restored(self, *, actor: Any) -> None:
         self.restored_at = timezone.now()
@@ -216,14 +217,18 @@ class Incident(FSMModelMixin, models.Model):
         source=State.REFERRED,
         target=State.CLOSED,
         permission=LEGAL_TEAM,
-        conditions=[guards.has_no_open_obligations],
+        conditions=[guards.has_no_open_obligations, guards.has_finished_review],
     )
     @transition(
         field=state,
         source=State.RESTORED,
         target=State.CLOSED,
         permission=LEGAL_TEAM,
-        conditions=[guards.has_no_referral_reason, guards.has_no_open_obligations],
+        conditions=[
+            guards.has_no_referral_reason,
+            guards.has_no_open_obligations,
+            guards.has_finished_review,
+        ],
     )
     def close(self, *, actor: Any) -> None:
         self.closed_at = timezone.now()

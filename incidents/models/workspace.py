@@ -190,6 +190,9 @@ class UpdateReminder(models.Model):
             models.UniqueConstraint(fields=["incident", "due_at"], name="update_reminder_once")
         ]
 
+    def __str__(self) -> str:
+        return f"update reminder for {self.incident_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
 
 class Review(models.Model):
     """The post-incident review of one incident, written after it is restored."""

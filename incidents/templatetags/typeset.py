@@ -23,6 +23,7 @@ from incidents.choices import AttackVector, Authority, DataCategory, Hosting
 from incidents.labels import label
 
 register = template.Library()
+register.filter("duration", formats.duration)  # the pages' too: one way to say a span
 
 
 @register.filter

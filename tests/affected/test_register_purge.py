@@ -18,6 +18,7 @@ from incidents.affected.register import add_person
 from incidents.lifecycle import apply_transition
 from incidents.models import AffectedPerson, Event
 from tests.affected.register_helpers import PEOPLE, csv_bytes, import_csv, register_url
+from tests.conftest import finish_review
 
 
 def purge(*args: str) -> str:
@@ -31,6 +32,7 @@ def with_people(incident_in: Any, api: Any, state: str, users: dict[str, Any]) -
     if state == "closed":
         incident = incident_in("referred")
         import_csv(api, incident.reference, csv_bytes(PEOPLE))
+        finish_review(incident, users["engineer"])
         incident, _ = apply_transition(incident, "close", actor=users["legal"], payload={})
     elif state == "dismissed":
         incident = incident_in("detected")

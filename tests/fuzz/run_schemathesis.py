@@ -50,6 +50,9 @@ EXCLUDED_OPERATION_IDS = [
     "incidents_dossier.pdf_retrieve",
     "incidents_dossier.zip_retrieve",
     "incidents_documents_pdf_retrieve",
+    # The review alone as a PDF (issue 20): its ?lang= is refused with a 400 in
+    # tests/workspace/test_review_dossier.py.
+    "incidents_review.pdf_retrieve",
 ]
 
 

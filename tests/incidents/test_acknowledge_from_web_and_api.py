@@ -56,7 +56,7 @@ def test_engineer_acknowledges_from_the_page_and_escalation_stops(users, inciden
     response = client.post(f"/incidents/{incident.reference}/acknowledge/")
     assert response.status_code == 302
     page = client.get(f"/incidents/{incident.reference}/").content.decode()
-    assert "Acknowledged by: engineer" in page
+    assert "Acknowledged by: <bdi>engineer</bdi>" in page
     assert "Acknowledge: I am on it" not in page
     _locked, escalation = record_escalation(incident, 1)
     assert escalation is None
@@ -67,7 +67,7 @@ def test_executive_sees_who_acknowledged_but_gets_no_button(users, api, incident
     api("legal").post(ack_url(incident))
     client = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
     page = client.get(f"/incidents/{incident.reference}/").content.decode()
-    assert "Acknowledged by: legal" in page
+    assert "Acknowledged by: <bdi>legal</bdi>" in page
     assert "Acknowledge: I am on it" not in page
     assert client.post(f"/incidents/{incident.reference}/acknowledge/").status_code == 403
     assert Event.objects.filter(kind="acknowledged").count() == 1

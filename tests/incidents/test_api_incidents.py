@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.conftest import client_for
+from tests.conftest import client_for, finish_review
 
 pytestmark = pytest.mark.django_db
 URL = "/api/incidents/"
@@ -168,8 +168,12 @@ def test_retrieve_carries_etag_and_transitions_for_this_caller(api, incident_in)
     assert api("engineer").get(f"{URL}INC-2020-9999/").status_code == 404
 
 
-def test_legal_sees_refer_and_close_as_runnable_with_payload(api, incident_in):
+def test_legal_sees_refer_and_close_as_runnable_with_payload(api, incident_in, users):
     incident = incident_in("restored")
+    body = api("legal").get(f"{URL}{incident.reference}/").json()
+    # A high incident closes on a finished post-incident review, which no payload gives.
+    assert body["available_transitions"] == ["refer"]
+    finish_review(incident, users["engineer"])
     body = api("legal").get(f"{URL}{incident.reference}/").json()
     assert body["available_transitions"] == ["refer", "close"]
 
@@ -191,8 +195,13 @@ def test_patch_edits_scope_and_records_the_change(api, incident_in):
     body = r.json()
     assert body["version"] == incident.version + 1 and r["ETag"] == f'"{body["version"]}"'
     assert body["data_categories"] == ["contact", "usage"]
-    assert body["available_transitions"] == ["start_restoration", "dismiss"]
-    assert incident.events.last().kind == "updated"
+    # The scope is written; the runbook's required tasks (malware's among them) still gate.
+    assert body["available_transitions"] == ["dismiss"]
+    assert body["blocked_transitions"] == {"start_restoration": ["tasks"]}
+    event = incident.events.last()
+    assert event.kind == "updated"
+    added = incident.tasks.filter(step__attack_vector="malware")
+    assert {t["id"] for t in event.data["tasks_added"]} == set(added.values_list("id", flat=True))
 
 
 @pytest.mark.parametrize(

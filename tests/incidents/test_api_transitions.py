@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from incidents.models import Event
-from tests.conftest import just_now
+from tests.conftest import (
+    complete_required_tasks,
+    complete_required_tasks_over_http,
+    finish_review,
+    just_now,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +74,14 @@ def build(incident_in, engineer_api, start):
         )
         assert r.status_code == 200
         incident.refresh_from_db()
+        complete_required_tasks(incident, incident.reporter)
         return incident
-    return incident_in(start)
+    incident = incident_in(start)
+    if start == "restoring":  # the matrix is about roles: the runbook's gate is met
+        complete_required_tasks(incident, incident.reporter)
+    if start == "referred":  # the matrix is about roles: the review closing needs is written
+        finish_review(incident, incident.reporter)
+    return incident
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -107,10 +118,14 @@ def test_full_walk_from_detection_to_closure_over_http(api):
         },
         format="json",
     )
+    # The insider runbook's required scoping tasks, then the restoring ones with a second
+    # engineer (an admin) confirming the fix.
+    scoping = complete_required_tasks_over_http(eng, api("admin"), ref)
     assert (
         eng.post(base + "transitions/start_restoration/", {}, format="json").json()["state"]
         == "restoring"
     )
+    restoring = complete_required_tasks_over_http(eng, api("admin"), ref)
     assert (
         eng.post(
             base + "transitions/mark_restored/", PAYLOADS["mark_restored"], format="json"
@@ -121,15 +136,20 @@ def test_full_walk_from_detection_to_closure_over_http(api):
         legal.post(base + "transitions/refer/", payload("refer"), format="json").json()["state"]
         == "referred"
     )
+    review = {"root_cause": "An insider", "went_well": "", "went_badly": "", "finished": True}
+    assert eng.put(base + "review/", review, format="json").status_code == 200
     assert legal.post(base + "transitions/close/", {}, format="json").json()["state"] == "closed"
     timeline = eng.get(base + "timeline/").json()["results"]
     assert [e["kind"] for e in timeline] == [
         "created",
         "start_scoping",
         "updated",
+        *["task.done"] * len(scoping),
         "start_restoration",
+        *["task.done"] * len(restoring),
         "mark_restored",
         "refer",
+        "review.finished",
         "close",
     ]
     assert [e["seq"] for e in timeline] == sorted(e["seq"] for e in timeline)
@@ -156,14 +176,21 @@ def test_wrong_state_is_409_with_state_and_allowed(api, incident_in):
 
 
 def test_missing_requirement_is_400_with_missing(api, incident_in):
-    r = api("engineer").post(url(incident_in("scoping"), "start_restoration"))
+    incident = incident_in("scoping")
+    r = api("engineer").post(url(incident, "start_restoration"))
     assert r.status_code == 400
     assert r.json()["missing"] == [
         "attack_vector",
         "affected_systems",
         "affected_subjects_estimate",
+        "tasks",
     ]
+    # The runbook's open required tasks are named, in the caller's language.
+    required = incident.tasks.required_open().get()
+    assert r.json()["tasks"] == [{"id": required.pk, "title": required.step.title()}]
     r = api("legal").post(url(incident_in("restored"), "close"))
+    assert r.status_code == 400 and r.json()["missing"] == ["reason", "review"]
+    r = api("legal").post(url(incident_in("restored", severity="low"), "close"))
     assert r.status_code == 400 and r.json()["missing"] == ["reason"]
 
 

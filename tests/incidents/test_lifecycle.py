@@ -23,7 +23,7 @@ from incidents.lifecycle import (
     update_incident,
 )
 from incidents.models import Event, Incident, Referral
-from tests.conftest import SCOPE
+from tests.conftest import SCOPE, complete_required_tasks, finish_review
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,7 @@ def test_start_scoping_keeps_an_existing_commander(incident_in, users):
 
 def test_start_restoration_names_each_missing_scope_field(incident_in, engineer):
     incident = incident_in("scoping")
+    complete_required_tasks(incident, engineer)  # the runbook's gate: tests/workspace/
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "start_restoration", actor=engineer)
     assert err.value.missing == ["attack_vector", "affected_systems", "affected_subjects_estimate"]
@@ -85,12 +86,14 @@ def test_undetermined_vector_and_zero_subjects_satisfy_the_scope_guard(incident_
         "affected_subjects_estimate": 0,
     }
     incident, _ = update_incident(incident, actor=engineer, changes=changes)
+    complete_required_tasks(incident, engineer)
     incident, _ = apply_transition(incident, "start_restoration", actor=engineer)
     assert incident.state == "restoring" and incident.restoring_started_at
 
 
 def test_mark_restored_needs_a_summary_given_now_or_before(incident_in, engineer):
     incident = incident_in("restoring")
+    complete_required_tasks(incident, engineer)
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "mark_restored", actor=engineer)
     assert err.value.missing == ["restoration_summary"]
@@ -154,12 +157,15 @@ def test_refer_with_a_submission_before_the_detection_is_refused_and_writes_noth
 
 
 def test_close_after_referral_needs_no_reason(incident_in, legal):
-    incident, _ = apply_transition(incident_in("referred"), "close", actor=legal)
+    incident = incident_in("referred")
+    finish_review(incident, legal)
+    incident, _ = apply_transition(incident, "close", actor=legal)
     assert incident.state == "closed" and incident.closed_at and incident.no_referral_reason == ""
 
 
 def test_close_without_referral_needs_legal_reason(incident_in, legal):
     incident = incident_in("restored")
+    finish_review(incident, legal)
     with pytest.raises(RequirementsMissing) as err:
         apply_transition(incident, "close", actor=legal)
     assert err.value.missing == ["reason"]
@@ -173,7 +179,7 @@ def test_close_without_referral_needs_legal_reason(incident_in, legal):
 def test_closing_again_after_a_reopen_needs_a_new_reason(incident_in, users):
     """The first closing's reason must not silently serve the second (it stays in the log)."""
     legal, engineer, admin = users["legal"], users["engineer"], users["admin"]
-    incident = incident_in("restored")
+    incident = incident_in("restored", severity="low")  # closes without a review
     reason = {"reason": "No personal data left the company."}
     incident, _ = apply_transition(incident, "close", actor=legal, payload=reason)
     incident, _ = apply_transition(incident, "reopen", actor=admin, payload={"reason": "x"})
@@ -247,7 +253,12 @@ def test_each_change_bumps_version_by_one(incident_in, engineer):
 def test_options_list_blocked_transitions_with_missing_fields(incident_in, engineer):
     options = {o.name: o.missing for o in transition_options(incident_in("scoping"), engineer)}
     assert options == {
-        "start_restoration": ("attack_vector", "affected_systems", "affected_subjects_estimate"),
+        "start_restoration": (
+            "attack_vector",
+            "affected_systems",
+            "affected_subjects_estimate",
+            "tasks",  # the runbook's required task to preserve the logs
+        ),
         "dismiss": (),
     }
 
@@ -259,9 +270,14 @@ def test_ready_transitions_need_nothing_typed_and_every_guard_met(incident_in, u
     assert ready("detected", "engineer") == ["start_scoping"]  # dismiss needs a reason
     assert ready("detected", "executive") == ready("detected", "legal") == []
     assert ready("scoping", "engineer") == []  # the scope is not written down yet
-    assert ready("scoping", "engineer", **SCOPE) == ["start_restoration"]
+    assert ready("scoping", "engineer", **SCOPE) == []  # the runbook's required tasks
+    scoped = incident_in("scoping", **SCOPE)
+    complete_required_tasks(scoped, users["engineer"])
+    assert ready_transitions(scoped, users["engineer"]) == ["start_restoration"]
     assert ready("restored", "legal") == []  # refer needs a referral, close a reason
-    assert ready("referred", "legal") == ready("referred", "admin") == ["close"]
+    assert ready("referred", "legal") == []  # a high incident closes on a finished review
+    low = {"severity": "low"}
+    assert ready("referred", "legal", **low) == ready("referred", "admin", **low) == ["close"]
     assert ready("referred", "engineer") == []
 
 

@@ -18,6 +18,7 @@ from incidents.legal.referrals import apply_referral_transition, hand_over_evide
 from incidents.lifecycle import apply_transition, create_incident, update_incident
 from incidents.models import Incident
 from incidents.notes import add_note
+from tests.conftest import complete_required_tasks
 
 TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30))
 TITLE = "Order backups readable from the internet"
@@ -64,7 +65,10 @@ def walkthrough_incident(users: dict[str, User], *, title: str = TITLE) -> Incid
         actor=engineer,
         upload=SimpleUploadedFile(POLICY_NAME, b'{"Statement": [{"Effect": "Allow"}]}\n'),
     )
+    # The runbook's required tasks, the fix confirmed by a second person (the admin).
+    complete_required_tasks(incident, engineer, second=users["admin"])
     incident, _ = apply_transition(incident, "start_restoration", actor=engineer, payload={})
+    complete_required_tasks(incident, engineer, second=users["admin"])
     incident, _ = apply_transition(
         incident, "mark_restored", actor=engineer, payload={"restoration_summary": RESTORATION}
     )

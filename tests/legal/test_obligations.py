@@ -12,6 +12,7 @@ from django.utils import timezone
 from incidents.legal.obligations import mark_reminded, reminders_due
 from incidents.lifecycle import apply_transition, update_incident
 from incidents.models import Event, JurisdictionRule, Obligation
+from tests.conftest import finish_review
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +118,7 @@ def test_waive_is_for_legal_and_admins_only(rules, api, incident_in):
 
 def test_closing_with_open_obligations_is_refused_with_missing(rules, api, incident_in, legal):
     incident = incident_in("referred")
+    finish_review(incident, legal)
     url = f"/api/incidents/{incident.reference}/transitions/close/"
     refused = api("legal").post(url, {}, format="json")
     assert refused.status_code == 400 and refused.json()["missing"] == ["obligations"]
@@ -212,6 +214,7 @@ def test_domain_close_refused_too(rules, incident_in, legal):
     from incidents.errors import RequirementsMissing
 
     incident = incident_in("referred")
+    finish_review(incident, legal)
     with pytest.raises(RequirementsMissing) as caught:
         apply_transition(incident, "close", actor=legal)
     assert caught.value.missing == ["obligations"]

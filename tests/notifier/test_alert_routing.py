@@ -8,6 +8,7 @@ from core.models import Profile
 from incidents.lifecycle import apply_transition, create_incident
 from notifier.models import Delivery, Subscription
 from notifier.outbox import derive_deliveries
+from tests.conftest import finish_review
 
 
 def chats_of(fake: Any) -> list[int]:
@@ -56,6 +57,7 @@ def test_transition_alerts_commander_and_subscribers(
 
 def test_refer_and_close_alert_legal(users, linked, incident_in, run_worker, fake_telegram):
     incident = incident_in("restored")
+    finish_review(incident, users["engineer"])
     derive_deliveries()
     Delivery.objects.all().delete()
     apply_transition(incident, "close", actor=users["admin"], payload={"reason": "no referral"})

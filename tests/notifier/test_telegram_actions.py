@@ -10,7 +10,7 @@ from incidents.lifecycle import update_incident
 from incidents.models import Event, Incident
 from notifier.models import Delivery
 from notifier.outbox import derive_deliveries
-from tests.conftest import SCOPE
+from tests.conftest import SCOPE, complete_required_tasks
 from tests.notifier.fake_telegram import FakeBotAPI
 from tests.notifier.test_polling_bot import poll_for_a_second
 from tests.notifier.test_webhook_and_commands import _ids, post
@@ -140,10 +140,11 @@ def test_an_alert_offers_no_step_once_the_incident_moved_on(users, linked, tg_se
     send(f"/follow {ref}", 1001)
     press(f"run:start_scoping:{ref}", 1006)
     update_incident(incident, actor=users["engineer2"], changes=SCOPE)
+    complete_required_tasks(incident, users["engineer2"])  # the runbook's gate
     derive_deliveries()
     mine = {d.kind: callbacks(d.reply_markup) for d in Delivery.objects.filter(chat_id=1001)}
     assert mine["created"] == [f"ack:{ref}"]  # the incident is no longer "detected"
-    # The newest alert offers the next step, now that the scope is written down.
+    # The newest alert offers the next step, now that the scope and the tasks are done.
     assert mine["start_scoping"] == [f"ack:{ref}", f"run:start_restoration:{ref}"]
 
 

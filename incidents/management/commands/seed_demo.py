@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL
 from incidents.lifecycle import apply_transition, create_incident, update_incident
+from incidents.workspace.tasks import set_task_done
 
 # Two legal accounts: a notice to the people affected needs a second person to approve it
 # (four eyes), which the README's walkthrough of notices shows.
@@ -108,7 +109,15 @@ class Command(BaseCommand):
             if scope is not None:
                 self._scope(inc, eng, *scope)
             for name, actor, payload in steps:
+                if name in ("start_restoration", "mark_restored"):
+                    self._do_required_tasks(inc, eng, second=users["admin"])
                 inc, _ = apply_transition(inc, name, actor=actor, payload=payload)
+
+    def _do_required_tasks(self, inc: Any, eng: Any, second: Any) -> None:
+        """The runbook's required tasks gate the phase's end: the engineer does them, another
+        person (the admin) confirms the fix, as a second engineer must."""
+        for task in inc.tasks.required_open().order_by("confirms", "id"):
+            set_task_done(task, actor=second if task.confirms else eng)
 
     def _scope(self, inc: Any, eng: Any, vector: str, cats: list[str], subjects: int) -> None:
         inc, _ = apply_transition(inc, "start_scoping", actor=eng)
