@@ -32,7 +32,13 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python -m core.run --host $(HOST) --port $(PORT)
 
-test: install-dev
+# axe-core for the browser tests' accessibility checks (tests/e2e/test_browser_accessibility.py),
+# from the npm registry at the version package-lock.json pins; skipped when npm is missing.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the accessibility browser tests will be skipped"; fi
+
+test: install-dev node_modules/.installed
 	@mkdir -p var
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compile_translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,12 +9,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from frontend.forms import Form
 from incidents.affected.contacts import CUSTOMER_ID_MAX, EMAIL_MAX, MOBILE_RAW_MAX, NAME_MAX
 from incidents.affected.letters import BODY_MAX, LANGUAGES, SMS_MAX, SUBJECT_MAX
 from incidents.models import NoticeLanguage
 
 
-class PeopleImportForm(forms.Form):
+class PeopleImportForm(Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(
@@ -27,7 +28,7 @@ class PeopleImportForm(forms.Form):
     )
 
 
-class PersonForm(forms.Form):
+class PersonForm(Form):
     """One person as legal types them; the domain checks and normalises each field
     (incidents/affected/contacts.py), so only the lengths are limited here."""
 
@@ -56,7 +57,7 @@ TEXT_FIELDS = {
 }
 
 
-class CampaignDraftForm(forms.Form):
+class CampaignDraftForm(Form):
     """A draft from the templates (the letter, the SMS and the advice of each leaked data
     category), or with legal's own subject and letter in each language."""
 

@@ -9,13 +9,15 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from frontend.forms import Form
 from incidents.legal.document_kinds import ADDRESSEE_CHOICES, sections_of
 from incidents.models import Document, DocumentKind, NoticeLanguage
 
 AUTHORITIES = ADDRESSEE_CHOICES
 
 
-class DocumentCreateForm(forms.Form):
+class DocumentCreateForm(Form):
+    id_prefix = "document"
     kind = forms.ChoiceField(label=_("Document"), choices=DocumentKind.choices)
     language = forms.ChoiceField(
         label=_("Language"),
@@ -32,7 +34,7 @@ class DocumentCreateForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v}
 
 
-class DocumentEditForm(forms.Form):
+class DocumentEditForm(Form):
     """A draft's sections (and a complaint letter's addressee), against the version shown."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
@@ -62,7 +64,7 @@ class DocumentEditForm(forms.Form):
         return changes
 
 
-class DocumentIssueForm(forms.Form):
+class DocumentIssueForm(Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     confirm = forms.BooleanField(
         label=_("I have read the draft PDF: issue it as it is. It cannot be edited afterwards."),

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from functools import cache
 from typing import Any
 
 import jdatetime
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +43,25 @@ from incidents.models import (
 ONE_LINE_MAX = 300
 
 
+class Form(forms.Form):
+    """A page form. Its text boxes take their direction from what is typed (dir="auto"): a
+    Latin title on a Persian page, or a Persian note on an English one, reads the right way
+    round while it is typed, as it does once shown."""
+
+    # Several forms share the incident page: one whose field names another form also has
+    # (file, language, authority) sets a prefix for its element ids, so each label points at
+    # its own field.
+    id_prefix = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if self.id_prefix:
+            kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.TextInput | forms.Textarea):
+                field.widget.attrs.setdefault("dir", "auto")
+
+
 def column_text(
     model: type, name: str, label: Any, *, rows: int = 0, required: bool = False
 ) -> forms.CharField:
@@ -68,7 +85,7 @@ class CountField(forms.IntegerField):
         return super().to_python(value)
 
 
-class VersionedForm(forms.Form):
+class VersionedForm(Form):
     """Carries the version the person saw, so a concurrent edit is refused, not overwritten."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -125,7 +142,7 @@ class MomentField(forms.DateTimeField):
 AWARE_HELP = _("When the company became aware: the legal deadlines count from here.")
 
 
-class IncidentFields(forms.Form):
+class IncidentFields(Form):
     title = column_text(Incident, "title", _("Title"), required=True)
     # No default: "low" preselected made every breach low until someone noticed.
     severity = forms.ChoiceField(label=_("Severity"), choices=[("", "—"), *Severity.choices])
@@ -285,7 +302,7 @@ def transition_form(machine: Machine) -> type[TransitionForm]:
     return type(name, (TransitionForm,), {"machine": machine, **fields, "__module__": __name__})
 
 
-class NoteForm(forms.Form):
+class NoteForm(Form):
     text = forms.CharField(
         label=_("Note"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -296,16 +313,7 @@ class NoteForm(forms.Form):
     )
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [(z, z) for z in sorted(zoneinfo.available_timezones()) if "/" in z or z == "UTC"]
-
-
-class ProfileForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
-
-
-class ReferralForm(forms.Form):
+class ReferralForm(Form):
     authority = forms.ChoiceField(label=_("Authority"), choices=Authority.choices)
     authority_name = column_text(Referral, "authority_name", _("Authority name"))
     case_number = column_text(Referral, "case_number", _("Case number"))
@@ -313,12 +321,13 @@ class ReferralForm(forms.Form):
     notes = column_text(Referral, "notes", _("Notes"), rows=2)
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(Form):
+    id_prefix = "evidence"
     file = forms.FileField(label=_("File"))
     description = column_text(Evidence, "description", _("Description"))
 
 
-class RestrictionForm(forms.Form):
+class RestrictionForm(Form):
     """Who reads the incident (need to know): the domain resolves the names and checks who may
     change it (incidents/need_to_know.py)."""
 
@@ -337,7 +346,7 @@ class RestrictionForm(forms.Form):
         return [n for n in re.split(r"[\s,،]+", self.cleaned_data["members"]) if n]
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     """Legal's decision on telling the people affected, with the parts of the assessment a
     page can give (incidents/affected/decision.py; per-category sensitivity: the API)."""
 

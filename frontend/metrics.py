@@ -15,6 +15,7 @@ from django.utils import timezone
 from incidents.affected.campaigns import with_left_to_plan
 from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
+from incidents.workspace.updates import is_overdue, with_latest_update
 from notifier.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ CAMPAIGN_ROWS = 20
 # An executive reads a screenful; the full list is one click away (and each row costs render
 # time on every live refresh: bench/README.md, "Dashboard").
 OPEN_ROWS = 50
+# What a dashboard row shows of the newest status update: its opening words, on one line.
+UPDATE_LINE_CHARS = 140
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class OpenIncident:
     incident: Incident
     age: dt.timedelta
     in_state: dt.timedelta
+    # The newest status update's opening words ("" for none) and whether the next is overdue.
+    update_line: str = ""
+    update_overdue: bool = False
 
 
 def counts_by(field: str, values: list[tuple[str, str]], queryset: Any) -> list[dict[str, Any]]:
@@ -57,16 +63,19 @@ def open_incidents(now: dt.datetime, reader: Any, limit: int = OPEN_ROWS) -> lis
     """The most severe open incidents ``reader`` may see, first; oldest first within a
     severity."""
     rows = []
-    fields = ("reference", "title", "severity", "state", *ENTERED_AT.values())
+    fields = ("reference", "title", "severity", "state", "next_update_at", *ENTERED_AT.values())
     rank = Case(
         *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
         output_field=IntegerField(),
     )
     visible = Incident.objects.visible_to(reader).open()
-    ordered = visible.only(*fields).order_by(-rank, "detected_at")
+    # The newest update of each row comes in the same query (subqueries), not one per row.
+    ordered = with_latest_update(visible.only(*fields)).order_by(-rank, "detected_at")
     for inc in ordered[:limit]:
         entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
-        rows.append(OpenIncident(inc, now - inc.detected_at, now - entered))
+        line = " ".join((inc.latest_update_start or "").split())[:UPDATE_LINE_CHARS]
+        overdue = is_overdue(inc, now)
+        rows.append(OpenIncident(inc, now - inc.detected_at, now - entered, line, overdue))
     return rows
 
 

@@ -10,6 +10,9 @@ from frontend.views import (
     profile,
     public,
     register,
+    review,
+    tasks,
+    updates,
 )
 
 app_name = "frontend"
@@ -37,6 +40,11 @@ urlpatterns = [
         name="incident_transition",
     ),
     path("incidents/<str:reference>/notes/", incidents.note_add, name="note_add"),
+    # Tasks (issue 20): add, done/undone, change, delete.
+    path("incidents/<str:reference>/tasks/", tasks.task_add, name="task_add"),
+    path("incidents/<str:reference>/tasks/<int:pk>/done/", tasks.task_done, name="task_done"),
+    path("incidents/<str:reference>/tasks/<int:pk>/edit/", tasks.task_edit, name="task_edit"),
+    path("incidents/<str:reference>/tasks/<int:pk>/delete/", tasks.task_delete, name="task_delete"),
     path("incidents/<str:reference>/access/", incidents.incident_access, name="incident_access"),
     path(
         "incidents/<str:reference>/acknowledge/",
@@ -111,6 +119,22 @@ urlpatterns = [
         "incidents/<str:reference>/documents/<int:pk>/issue/",
         documents.document_issue,
         name="document_issue",
+    ),
+    # Status updates and following an incident (issue 20 section 2; docs/workspace.md)
+    path("incidents/<str:reference>/updates/", updates.update_post, name="update_post"),
+    path("incidents/<str:reference>/follow/", updates.incident_follow, name="incident_follow"),
+    # The post-incident review and its follow-ups (issue 20 section 3; docs/workspace.md)
+    path("incidents/<str:reference>/review/", review.review_save, name="review_save"),
+    path("incidents/<str:reference>/follow-ups/", review.follow_up_add, name="follow_up_add"),
+    path(
+        "incidents/<str:reference>/follow-ups/<int:pk>/",
+        review.follow_up_edit,
+        name="follow_up_edit",
+    ),
+    path(
+        "incidents/<str:reference>/follow-ups/<int:pk>/done/",
+        review.follow_up_done,
+        name="follow_up_done",
     ),
     # The public notice page and its "Am I affected?" check: anonymous (frontend/views/public.py).
     path("notice/<str:slug>/", public.notice_page, name="public_notice"),

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from core.formats import Format, digits, moment
+from core.formats import NO_MOMENT, Format, digits, duration, is_persian, list_separator, moment
 from incidents.choices import State
 from incidents.labels import EVENT_LABELS, FIELD_LABELS, label
 
 register = template.Library()
 register.filter("digits", digits)
+register.filter("duration", duration)
+# What goes between the items of a list written out by a loop (see ``join_local``): the
+# timelines' and documents' one, "، " in Persian.
+register.simple_tag(list_separator, name="list_separator")
 
 
 @register.filter
@@ -25,24 +32,6 @@ def when(value: dt.datetime | None, fmt: Format = "datetime") -> str:
 @register.filter
 def month(value: dt.date) -> str:
     return moment(value, fmt="month")
-
-
-@register.filter
-def duration(value: dt.timedelta | None) -> str:
-    """The two largest units of a span, e.g. "3 d 4 h"."""
-    if value is None:
-        return "—"
-    minutes = max(0, int(value.total_seconds() // 60))
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
-    if hours and len(parts) < 2:
-        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
-    if not days and (mins or not parts):
-        parts.append(ngettext("%(n)d minute", "%(n)d minutes", mins) % {"n": mins})
-    return digits(" ".join(parts))
 
 
 @register.filter
@@ -70,6 +59,13 @@ def with_id(bound_field: Any, prefix: str) -> Any:
 
 
 @register.filter
+def auto_dir(bound_field: Any) -> Any:
+    """A text box of a form built elsewhere (the list's filter), taking its direction from what
+    is typed, as the page forms' boxes do (frontend/forms.py Form)."""
+    return bound_field.as_widget(attrs={"dir": "auto"})
+
+
+@register.filter
 def event_label(kind: str) -> str:
     return str(EVENT_LABELS.get(kind, kind))
 
@@ -93,3 +89,46 @@ def join_id(*parts: Any) -> str:
 @register.simple_tag
 def widget_with_id(form: Any, name: str, element_id: str) -> str:
     return form[name].as_widget(attrs={"id": element_id})
+
+
+@register.filter
+def ago(value: dt.datetime | None) -> SafeString | str:
+    """A moment as people say it ("12 minutes ago", "in 3 hours", "۱۲ دقیقه پیش"), the exact
+    moment (Jalali in Persian) on hover and focus; relative.js keeps the words current."""
+    if value is None:
+        return NO_MOMENT
+    words = digits(naturaltime(value).replace("،", "، ").replace("،  ", "، "))
+    return format_html(
+        '<time class="ago" datetime="{}" title="{}" tabindex="0">{}</time>',
+        value.isoformat(),
+        moment(value),
+        words,
+    )
+
+
+@register.filter
+def due(value: dt.datetime, now: dt.datetime) -> SafeString:
+    """A deadline's countdown ("in 5 hours 20 minutes", "2 hours overdue"), the exact moment on
+    hover and focus; relative.js ticks it from the datetime and the two sentence templates."""
+    return format_html(
+        '<time class="countdown" datetime="{}" title="{}" tabindex="0" data-future="{}"'
+        ' data-past="{}">{}</time>',
+        value.isoformat(),
+        moment(value),
+        _("in %(span)s") % {"span": "{}"},
+        _("%(span)s overdue") % {"span": "{}"},
+        countdown(value, now),
+    )
+
+
+@register.filter
+def join_local(values: Iterable[Any]) -> str:
+    """A list as the reader's language writes one: "a، b" in Persian, "a, b" in English."""
+    return list_separator().join(str(v) for v in values)
+
+
+@register.filter
+def number(value: float | int) -> str:
+    """A number in the reader's digits and decimal separator (Persian: ۳٫۵)."""
+    text = str(value)
+    return digits(text.replace(".", "٫") if is_persian() else text)

@@ -11,9 +11,11 @@ from core.formats import is_persian
 from frontend import charts, metrics
 from frontend.views.affected_parts import progress_rows
 from frontend.views.common import allowed, form_target, role_required
+from frontend.views.review_parts import overdue_follow_ups
 from incidents.choices import State
 from incidents.labels import event_labels
 from incidents.legal.record import ensure_may_verify, may_verify, verify_record
+from incidents.lifecycle import may_write_incidents
 from incidents.models import LogHead, VerificationRun
 
 
@@ -34,6 +36,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     data["campaigns_in_flight"] = progress_rows(metrics.campaigns_in_flight(request.user))
     data["may_verify"] = may_verify(request.user)
+    data["overdue_follow_ups"] = overdue_follow_ups(request.user)
+    data["may_create"] = may_write_incidents(request.user)
     data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None
     data["live_labels"] = {
         "events": event_labels(),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from frontend import forms
+from frontend.views import flash_forms
 from frontend.views.common import allowed, error_page, form_target, role_required
 from frontend.views.workspace import SECTIONS, add_errors, incident_for, page, refused
 from incidents.acknowledgements import acknowledge
@@ -56,10 +57,16 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@form_target("frontend:incidents")
 @role_required
 @allowed(ensure_may_log)
 def incident_create(request: HttpRequest) -> HttpResponse:
+    """The "Declare incident" page (GET) and its form's target (POST)."""
+    here = reverse("frontend:incident_create")
+    if request.method in ("GET", "HEAD"):
+        context = flash_forms.show_kept(request, here, {"create_form": forms.IncidentCreateForm()})
+        return render(request, "frontend/incident_new.html", context)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
     form = forms.IncidentCreateForm(request.POST)
     try:
         if form.is_valid():
@@ -67,7 +74,7 @@ def incident_create(request: HttpRequest) -> HttpResponse:
             return redirect("frontend:incident", reference=incident.reference)
     except InvalidChange as error:  # moments out of order or range: the domain's rules
         add_errors(form, error)
-    return render(request, "frontend/incident_new.html", {"create_form": form}, status=400)
+    return flash_forms.back_to(request, here, {"create_form": form})  # a reload never re-posts
 
 
 @role_required

@@ -51,14 +51,17 @@ def record_transition(
     incident = incident_for(request, reference)
     record = get_object_or_404(machine.model, pk=pk, incident=incident)
     form = forms.transition_form(machine)(request.POST, evidence=incident.evidence.all())
-    if not form.is_valid() or name not in machine.names:
-        return error_page(request, 400, _("The form was incomplete; reload and try again."))
+    # Back to the page in every refusal (a reload never re-posts), said in its error summary;
+    # the forms carry each record's current version, the typed note or outcome is kept.
+    kept = {"referral_action_form" if kind == "referrals" else "obligation_form": form}
+    if name not in machine.names:
+        return page(request, incident, 400, error=_("The form was incomplete; try again."))
+    if not form.is_valid():  # a proof from another incident, a version missing
+        return page(request, incident, 400, **kept)
     try:
         form.run(record, name, request.user)
     except DomainError as error:
-        # The forms carry each record's current version; the typed note or outcome is kept.
-        form_name = "referral_action_form" if kind == "referrals" else "obligation_form"
-        return refused(request, incident, error, **{form_name: form})
+        return refused(request, incident, error, **kept)
     return _back(incident)
 
 

@@ -67,7 +67,8 @@ def _step(request: HttpRequest, reference: str, pk: int, name: str) -> HttpRespo
     campaign = _campaign(incident, pk)
     form = forms.transition_form(CAMPAIGN)(request.POST)
     if not form.is_valid():
-        return error_page(request, 400, _("The form was incomplete; reload and try again."))
+        # Back to the page (a reload never re-posts), saying so in its error summary.
+        return page(request, incident, 400, error=_("The form was incomplete; try again."))
     version = form.cleaned_data["version"]
     try:
         if name == "approve":

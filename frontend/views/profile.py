@@ -9,11 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.models import Profile
-from frontend.forms import ProfileForm
+from frontend.profile_forms import ProfileForm
+from frontend.views import flash_forms
 from frontend.views.common import form_target
 from notifier.models import TelegramLink
 
@@ -26,30 +28,31 @@ def telegram_status(user: Any) -> dict[str, Any]:
     }
 
 
-def _render(
-    request: HttpRequest, form: ProfileForm, status: int = 200, **extra: Any
-) -> HttpResponse:
+def _render(request: HttpRequest, form: ProfileForm, **extra: Any) -> HttpResponse:
     context = {"form": form, "telegram": telegram_status(request.user), **extra}
-    return render(request, "frontend/profile.html", context, status=status)
+    return render(request, "frontend/profile.html", context)
 
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     saved = Profile.for_user(request.user)
     initial = {"language": saved.effective_language(), "time_zone": saved.effective_time_zone()}
-    form = ProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST":
-        if form.is_valid():
-            saved.language = form.cleaned_data["language"]
-            saved.time_zone = form.cleaned_data["time_zone"]
-            saved.save(update_fields=["language", "time_zone"])
-            translation.activate(saved.language)
-            messages.success(request, _("Saved."))  # in the language just chosen
-            response = redirect("frontend:profile")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, saved.language, samesite="Lax")
-            return response
-        return _render(request, form, 400)
-    return _render(request, form)
+    here = reverse("frontend:profile")
+    if request.method != "POST":
+        context = {"form": ProfileForm(initial=initial), "telegram": telegram_status(request.user)}
+        context = flash_forms.show_kept(request, here, context)
+        return render(request, "frontend/profile.html", context)
+    form = ProfileForm(request.POST, initial=initial)
+    if not form.is_valid():
+        return flash_forms.back_to(request, here, {"form": form})  # a reload never re-posts
+    saved.language = form.cleaned_data["language"]
+    saved.time_zone = form.cleaned_data["time_zone"]
+    saved.save(update_fields=["language", "time_zone"])
+    translation.activate(saved.language)
+    messages.success(request, _("Saved."))  # in the language just chosen
+    response = redirect("frontend:profile")
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, saved.language, samesite="Lax")
+    return response
 
 
 @form_target("frontend:profile")

@@ -8,22 +8,23 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
-from core.formats import moment
-from frontend import charts, forms
+from frontend import charts, forms, timeline_words
+from frontend.views import flash_forms, refusals
 from frontend.views.affected_parts import affected_part
 from frontend.views.document_parts import documents_part
+from frontend.views.refusals import readable
+from frontend.views.review_parts import review_part
+from frontend.views.task_parts import tasks_part
+from frontend.views.update_parts import status_update_part
 from incidents.acknowledgements import acknowledge_offered, acknowledged_by
 from incidents.affected.decision import decision_of, may_decide
 from incidents.choices import TERMINAL_STATES, DataCategory
 from incidents.errors import (
     DomainError,
     InvalidChange,
-    MomentOutOfOrder,
-    RequirementsMissing,
-    StaleVersion,
 )
 from incidents.labels import (
     FIELD_LABELS,
@@ -60,15 +61,6 @@ def add_errors(form: Any, error: InvalidChange) -> None:
     """Show a domain refusal on the fields it names, with what the person typed kept."""
     for field, messages in readable(error).items():
         form.add_error(field if field in form.fields else None, messages)
-
-
-def readable(error: InvalidChange) -> dict[str, list[str]]:
-    """The refusal's messages for a page: a moment it names is shown in the reader's calendar
-    and a field by its label, not as the API's ISO time and field name."""
-    if isinstance(error, MomentOutOfOrder):
-        field = str(FIELD_LABELS.get(error.field, error.field))
-        return {error.name: [error.template % {"field": field, "moment": moment(error.bound)}]}
-    return error.errors
 
 
 def _steps(incident: Incident, user: Any) -> list[dict[str, Any]]:
@@ -169,7 +161,7 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
     # The section forms start from the stored values of the fields a person may edit.
     initial = {"version": incident.version, **{f: getattr(incident, f) for f in EDITABLE_FIELDS}}
     acknowledgers = acknowledged_by(incident)
-    events = list(incident.events.order_by("-seq")[:200])
+    events = timeline_words.worded(incident, incident.events.order_by("-seq")[:200])
     context = {
         "incident": incident,
         "may_edit": may_edit,
@@ -194,14 +186,24 @@ def workspace(request: HttpRequest, incident: Incident, **extra: Any) -> dict[st
         **_notification(request, incident),
         **affected_part(request, incident),
         **documents_part(request, incident),
+        **status_update_part(request, incident),
+        **review_part(request, incident),
+        **tasks_part(request, incident),
     }
     context.update(extra)
     return context
 
 
 def page(request: HttpRequest, incident: Incident, status: int = 200, **extra: Any) -> HttpResponse:
-    """The incident page, with ``extra`` in place of what a refused form should show again."""
-    context = workspace(request, incident, **extra)
+    """The incident page, with ``extra`` in place of what a refused form should show again.
+    A form's POST is answered with a redirect to the page (flash_forms.py), so a reload never
+    sends the form again; the page then shows what was kept, once."""
+    # A refusal by role stays a 403 where it was asked: there is nothing to correct and send.
+    if request.method == "POST" and status != 403:
+        return flash_forms.back_to_page(request, incident.reference, extra)
+    path = reverse("frontend:incident", args=[incident.reference])
+    values = flash_forms.kept_values(request, path)
+    context = flash_forms.show_kept(request, path, workspace(request, incident, **values))
     return render(request, "frontend/incident_detail.html", context, status=status)
 
 
@@ -209,20 +211,20 @@ def refused(
     request: HttpRequest, incident: Incident, error: DomainError, **extra: Any
 ) -> HttpResponse:
     """The page again, fresh from the database, saying why the change was refused."""
-    if isinstance(error, StaleVersion):
-        message = _(
-            "Someone else changed this incident while you worked. The page now shows their "
-            "change; what you typed is still in the form: check it and send it again."
-        )
-    elif isinstance(error, RequirementsMissing):
-        message = _("Still missing: %(fields)s") % {
-            "fields": ", ".join(str(FIELD_LABELS.get(m, m)) for m in error.missing)
-        }
-    elif isinstance(error, InvalidChange):
-        message = " ".join(
-            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}" for k, v in readable(error).items()
-        )
-    else:
-        message = error.detail
+    message = refusals.message(error)
     incident.refresh_from_db()
     return page(request, incident, error.status, error=message, **extra)
+
+
+def form_refused(
+    request: HttpRequest, incident: Incident, form: Any, error: DomainError | None, **kept: Any
+) -> HttpResponse:
+    """The page again with the refused ``form`` in its place (``kept``: the context keys that
+    hold it): its own errors (``error`` None), the domain's on its fields (InvalidChange), or
+    the domain's refusal said at the top."""
+    if error is None:
+        return page(request, incident, 400, **kept)
+    if isinstance(error, InvalidChange):
+        add_errors(form, error)
+        return page(request, incident, error.status, **kept)
+    return refused(request, incident, error, **kept)

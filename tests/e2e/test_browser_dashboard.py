@@ -142,10 +142,14 @@ def test_switching_to_persian_gives_rtl_and_jalali_dates(served, page):
     page.click("#lang-fa")
     page.wait_for_selector("html[dir=rtl][lang=fa]")
     year = str(jdatetime.date.today().year).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
-    dates = page.locator("#latest-events time").all_inner_texts()
+    # The timeline says when in words ("۳ دقیقه پیش"), the exact moment on hover and focus.
+    times = page.locator("#latest-events time")
+    dates = times.evaluate_all("els => els.map(e => e.title)")
     assert dates and all(
         re.fullmatch(year + r"/[۰-۹]{2}/[۰-۹]{2} [۰-۹]{2}:[۰-۹]{2}", d) for d in dates
     ), dates
+    words = times.all_inner_texts()
+    assert all(w and not re.search(r"[0-9]", w) for w in words), words
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
     # A live entry's time reads like the server's: Jalali, Persian digits, 24-hour.
     token = token_of(base, passwords, "engineer")
@@ -175,6 +179,9 @@ def test_engineer_on_a_phone_scopes_and_transitions(served, page):
     page.check("input[name=data_categories][value=contact]")
     page.fill("#id_affected_subjects_estimate", "40")
     page.click("#h-scope ~ details button[type=submit]")
+    # The runbook's required task (preserve the logs) holds back restoration: done from the page.
+    page.click("#tasks li.task:not(.done):has(.pill) .task-check button")
+    page.wait_for_selector("#tasks li.task.done")
     page.wait_for_selector("#action-start_restoration form")
     page.focus("#action-start_restoration button[type=submit]")
     page.keyboard.press("Enter")

@@ -40,6 +40,7 @@ def test_readme_curl_walkthrough_works_verbatim(served_app):
             "BASE": base,
             "ENGINEER_PASSWORD": passwords["engineer"],
             "LEGAL_PASSWORD": passwords["legal"],
+            "ADMIN_PASSWORD": passwords["admin"],
         },
         capture_output=True,
         text=True,
@@ -48,22 +49,37 @@ def test_readme_curl_walkthrough_works_verbatim(served_app):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"logged INC-\d{4}-\d{4}", lines[0])
-    assert lines[1:8] == [
+    assert lines[1:14] == [
         "scoping",
-        "['attack_vector', 'affected_systems', 'affected_subjects_estimate']",
+        "['attack_vector', 'affected_systems', 'affected_subjects_estimate', 'tasks']",
         "3",
+        "True",  # the engineer's own task, done
         "note",
+        "engineer",  # the status update's author
+        # the scoping phase's required tasks: preserve the logs, find since when it was exposed
+        "engineer",
+        "engineer",
         "restoring",
+        # correct the configuration; the admin confirms the fix as a second engineer
+        "engineer",
+        "admin",
         "restored",
         "referred",
     ]
-    kinds = [line.split()[1] for line in lines[8:]]
+    kinds = [line.split()[1] for line in lines[14:]]
     assert kinds == [
         "created",
         "start_scoping",
         "updated",
+        "task.added",
+        "task.done",
         "note",
+        "status_update",
+        "task.done",
+        "task.done",
         "start_restoration",
+        "task.done",
+        "task.done",
         "mark_restored",
         "refer",
     ]

@@ -154,7 +154,9 @@ def test_dashboard_deadline_panel_shows_the_countdown(users, incident_in):
     incident_in("scoping", data_categories=["contact"])
     html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
     deadlines = html.split('id="deadlines"')[1].split("</ul>")[0]
-    assert re.search(r"— <bdi>in \d+ (hours?|days?)", deadlines), deadlines
+    assert re.search(r'— <bdi><time class="countdown" [^>]*>in \d+ (hours?|days?)', deadlines), (
+        deadlines
+    )
 
 
 def test_legal_verifies_the_record_from_the_dashboard(users, incident_in):

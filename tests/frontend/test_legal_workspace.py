@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from incidents.legal.obligations import seed_rules
 from incidents.models import Event, Obligation, Referral
-from tests.frontend.helpers import browser
+from tests.frontend.helpers import browser, shown_again
 
 
 def test_legal_prepares_and_submits_a_referral_from_the_page(users, incident_in):
@@ -40,8 +40,9 @@ def test_withdrawing_without_a_reason_says_so(users, incident_in):
     response = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en").post(
         f"/incidents/{incident.reference}/referrals/{referral.pk}/transitions/withdraw/",
         {"version": referral.version},
+        follow=True,
     )
-    assert response.status_code == 400
+    shown_again(response)
     assert "Still missing: reason" in response.content.decode()
 
 
@@ -162,8 +163,11 @@ def test_legal_fulfils_a_deadline_citing_evidence_and_sees_its_custody(
     url = f"/incidents/{incident.reference}/obligations/{obligation.pk}/transitions/fulfil/"
     # Evidence of another incident is no proof for this one.
     foreign = other.evidence.get()
-    refused = client.post(url, {"version": obligation.version, "note": "x", "document": foreign.pk})
-    assert refused.status_code == 400
+    refused = client.post(
+        url, {"version": obligation.version, "note": "x", "document": foreign.pk}, follow=True
+    )
+    summary = shown_again(refused).split('id="error-summary"')[1].split("</section>")[0]
+    assert "Select a valid choice" in summary
     done = client.post(url, {"version": obligation.version, "note": "Sent", "document": receipt.pk})
     assert done.status_code == 302
     obligation.refresh_from_db()

@@ -35,9 +35,9 @@ def test_persian_pages_are_translated(users, incident_in):
 
 def test_help_texts_built_from_parts_follow_each_request_language(users):
     """Joined lazily: a help text joined at import time stays in the language active then."""
-    persian = browser(users["engineer"]).get("/incidents/").content.decode()
+    persian = browser(users["engineer"]).get("/incidents/new/").content.decode()
     assert "مهلت‌های قانونی از این لحظه شمرده می‌شوند. خالی: زمان شناسایی." in persian
-    english = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").get("/incidents/")
+    english = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en").get("/incidents/new/")
     assert "the legal deadlines count from here. Empty: the detection time." in (
         english.content.decode()
     )

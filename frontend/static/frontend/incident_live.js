@@ -28,6 +28,27 @@
     }, 150);
   }
 
+  // The translated sentence with the kind and the person in their own nodes: the person's name
+  // (user text, often Latin in a Persian sentence) in a <bdi>, so it is not reordered with the
+  // words around it, as in the server's timeline. Never innerHTML.
+  function say(what, who) {
+    var parts = notice.dataset.template.split(/(\{what\}|\{who\})/);
+    text.textContent = "";
+    parts.forEach(function (part) {
+      if (part === "{what}") {
+        var strong = document.createElement("strong");
+        strong.textContent = what;
+        text.append(strong);
+      } else if (part === "{who}") {
+        var name = document.createElement("bdi");
+        name.textContent = who;
+        text.append(name);
+      } else if (part) {
+        text.append(part);
+      }
+    });
+  }
+
   function seen(event) {
     if (event.seq <= lastSeq) { return; }
     lastSeq = event.seq;
@@ -36,9 +57,7 @@
       if (!event.actor) { return; }
     }
     if (event.actor === me) { return; }  // this person's own change in another tab
-    var what = labels[event.kind] || event.kind;
-    text.textContent = notice.dataset.template
-      .replace("{what}", what).replace("{who}", event.actor || "—");
+    say(labels[event.kind] || event.kind, event.actor || "—");
     notice.hidden = false;
   }
 

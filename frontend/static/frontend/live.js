@@ -64,16 +64,22 @@
     var ref = document.createElement("a");
     ref.href = "/incidents/" + encodeURIComponent(incident.reference) + "/";
     ref.textContent = incident.reference;
-    var title = document.createElement("span");
+    // User text in its own <bdi>, as in the server's timeline (event_item.html): a Latin title
+    // inside Persian text was otherwise reordered with the words around it.
+    var title = document.createElement("bdi");
     title.className = "title";
-    title.textContent = " " + (incident.title || "") + " · ";
+    title.textContent = incident.title || "";
     var what = document.createElement("strong");
     what.textContent = label("events", event.kind);
-    item.append(when, " ", ref, title, what);
+    item.append(when, " ", ref, " ", title, " · ", what);
     if (event.from_state && event.to_state) {
       item.append(" (" + label("states", event.from_state) + " → " + label("states", event.to_state) + ")");
     }
-    if (event.actor) { item.append(" · " + event.actor); }
+    if (event.actor) {
+      var actor = document.createElement("bdi");
+      actor.textContent = event.actor;
+      item.append(" · ", actor);
+    }
     var empty = feed.querySelector(".muted");
     if (empty) { empty.remove(); }
     feed.insertBefore(item, feed.firstChild);
