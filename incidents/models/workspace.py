@@ -78,33 +78,11 @@ class RunbookStep(models.Model):
         return self.title_fa if language.startswith("fa") else self.title_en
 
 
-class TaskQuerySet(models.QuerySet):
-    def open(self) -> TaskQuerySet:
-        return self.filter(done_at__isnull=True)
+class ToDo(models.Model):
+    """What a task and a follow-up action share: a title, a due time, a note, and who did it
+    when (open while ``done_at`` is empty)."""
 
-    def required_open(self) -> TaskQuerySet:
-        return self.open().filter(required=True)
-
-
-class Task(models.Model):
-    """A task of one incident: from a runbook step (``step``) or written by a responder."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="tasks")
-    step = models.ForeignKey(
-        RunbookStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     title = models.CharField(_("title"), max_length=TASK_TITLE_MAX_LENGTH)
-    phase = models.CharField(_("phase"), max_length=16, choices=State.choices)
-    required = models.BooleanField(_("required"), default=False)
-    confirms = models.BooleanField(_("second engineer"), default=False)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("assignee"),
-    )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True, max_length=WORKSPACE_TEXT_MAX_LENGTH)
     done_by = models.ForeignKey(
@@ -116,6 +94,46 @@ class Task(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
+class ToDoQuerySet(models.QuerySet):
+    def open(self) -> ToDoQuerySet:
+        return self.filter(done_at__isnull=True)
+
+
+class TaskQuerySet(ToDoQuerySet):
+    def required_open(self) -> TaskQuerySet:
+        return self.open().filter(required=True)
+
+
+class Task(ToDo):
+    """A task of one incident: from a runbook step (``step``) or written by a responder."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="tasks")
+    step = models.ForeignKey(
+        RunbookStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    phase = models.CharField(_("phase"), max_length=16, choices=State.choices)
+    required = models.BooleanField(_("required"), default=False)
+    confirms = models.BooleanField(_("second engineer"), default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
 
     objects = TaskQuerySet.as_manager()
 
@@ -132,13 +150,6 @@ class Task(models.Model):
             )
         ]
         indexes = [models.Index(fields=["assignee", "done_at"], name="task_assignee_open")]
-
-    def __str__(self) -> str:
-        return self.title
-
-    @property
-    def done(self) -> bool:
-        return self.done_at is not None
 
 
 class UpdateCadence(models.Model):
@@ -224,19 +235,15 @@ class Review(models.Model):
         return self.finished_at is not None
 
 
-class FollowUpQuerySet(models.QuerySet):
-    def open(self) -> FollowUpQuerySet:
-        return self.filter(done_at__isnull=True)
-
+class FollowUpQuerySet(ToDoQuerySet):
     def overdue(self, now: object) -> FollowUpQuerySet:
         return self.open().filter(due_at__lt=now)
 
 
-class FollowUp(models.Model):
+class FollowUp(ToDo):
     """A follow-up action from the review, tracked to done after the incident closes."""
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="follow_ups")
-    title = models.CharField(_("title"), max_length=TASK_TITLE_MAX_LENGTH)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -245,17 +252,6 @@ class FollowUp(models.Model):
         related_name="+",
         verbose_name=_("owner"),
     )
-    due_at = models.DateTimeField(_("due"), null=True, blank=True)
-    note = models.TextField(_("note"), blank=True, max_length=WORKSPACE_TEXT_MAX_LENGTH)
-    done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    done_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = FollowUpQuerySet.as_manager()
 
@@ -264,10 +260,3 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-up actions")
         ordering = ["id"]
         indexes = [models.Index(fields=["done_at", "due_at"], name="follow_up_overdue")]
-
-    def __str__(self) -> str:
-        return self.title
-
-    @property
-    def done(self) -> bool:
-        return self.done_at is not None
