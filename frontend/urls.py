@@ -140,4 +140,5 @@ urlpatterns = [
     path("notice/<str:slug>/", public.notice_page, name="public_notice"),
     path("notice/<str:slug>/check/", public.check, name="public_check"),
     path("notice/<str:slug>/verify/", public.verify_code, name="public_verify"),
+    path("notice/<str:slug>/answer/", public.answer_page, name="public_answer"),
 ]

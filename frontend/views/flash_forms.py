@@ -59,7 +59,9 @@ def _plain(value: Any) -> Any:
 
 
 def _kept_form(path: Path, form: forms.BaseForm) -> dict[str, Any]:
-    data = {k: _values(form.data, k) for k in form.data if k not in NOT_KEPT}
+    # A form may name fields the session must not hold (a person's address, a one-time code).
+    dropped = NOT_KEPT | set(getattr(form, "not_kept", ()))
+    data = {k: _values(form.data, k) for k in form.data if k not in dropped}
     errors = {field: [str(e["message"]) for e in found] for field, found in _errors(form).items()}
     return {"path": list(path), "data": data, "errors": errors}
 

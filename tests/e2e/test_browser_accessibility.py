@@ -135,6 +135,26 @@ def not_found_html(language: str) -> str:
         return not_found(request, Http404()).content.decode()
 
 
+def public_check(page: Any, notice_path: str, address: str, check: Any) -> None:
+    """The public "Am I affected?" steps a browser reaches without the code: each refused form
+    comes back (303) to its own page with the summary focused, never to the POST's address."""
+    page.fill("#id_address", "not an address")
+    page.click("#check button[type=submit]")
+    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=5000)
+    assert page.url.endswith(f"{notice_path}#error-summary")
+    check("public-notice-failed")
+    page.fill("#id_address", address)
+    page.click("#check button[type=submit]")
+    page.wait_for_url(f"**{notice_path}verify/")
+    check("public-code")
+    page.fill("#id_code", "12")
+    page.click("#check button[type=submit]")
+    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=5000)
+    assert page.url.endswith(f"{notice_path}verify/#error-summary")
+    assert page.get_attribute("#id_code", "aria-invalid") == "true"
+    check("public-code-failed")
+
+
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 def test_every_page_has_no_axe_violations(
@@ -180,6 +200,7 @@ def test_every_page_has_no_axe_violations(
     public = re.search(r"/notice/[\w-]+/", page.content())
     assert public, "the preview links the public notice page"
     check("public-notice", public.group(0))
+    public_check(page, public.group(0), f"visitor-{language}-{width}@example.net", check)
     # A failed form: a blank note is refused; the page comes back with its error summary.
     reference = states.get("scoping") or next(iter(states.values()))
     page.goto(f"{base}/incidents/{reference}/")
