@@ -103,6 +103,7 @@ def test_seed_demo_runs_once_through_the_domain(capsys):
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     assert "Demo accounts" in out.getvalue()
+    assert "  user       role       password\n" in out.getvalue()  # the columns are named
     states = set(Incident.objects.values_list("state", flat=True))
     assert {"detected", "scoping", "restoring", "referred", "dismissed"} <= states
     assert Event.objects.filter(kind="created").count() == Incident.objects.count()

@@ -40,6 +40,7 @@ class Command(BaseCommand):
             users = {name: User.objects.get(username=name) for name, _ in DEMO_USERS}
             self._incidents(users)
         lines = ["", "Demo accounts (shown once; not stored anywhere):"]
+        lines += [f"  {'user':<10} {'role':<10} password"]
         lines += [f"  {name:<10} {role:<10} {passwords[name]}" for name, role in DEMO_USERS]
         self.stdout.write("\n".join(lines) + "\n")
 
