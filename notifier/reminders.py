@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django.utils import timezone
 from core.models import Profile
 from core.roles import LEGAL, roles_of
 from incidents.legal.obligations import mark_reminded, reminder_facts, reminders_due
-from incidents.models import Obligation, sees
+from incidents.models import Incident, Obligation, sees
 from notifier.messages import alert_buttons, reminder_text
 from notifier.models import TelegramLink
 from notifier.outbox import enqueue
@@ -49,28 +50,48 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
 
 
 def _enqueue_one(obligation: Obligation, stage: str, link: TelegramLink, profile: Profile) -> bool:
-    """Call inside the transaction of ``mark_reminded``; True if a reminder was queued. One that
-    cannot be built is recorded dead instead, so later scans do not fail on it again forever."""
-    key = f"obligation:{obligation.pk}:{stage}:{link.chat_id}"
-    try:
+    """Call inside the transaction of ``mark_reminded``; True if a reminder was queued."""
+
+    def text_of(language: str, time_zone: str) -> str:
         facts = reminder_facts(obligation, stage)
-        language = profile.effective_language()
-        text = reminder_text(
-            language=language, facts=facts, time_zone=profile.effective_time_zone()
-        )
-        buttons = alert_buttons(language=language, reference=facts["reference"], acknowledge=False)
-    except DatabaseError:
-        raise  # the transaction is broken: let the worker roll back and reconnect
-    except Exception as exc:
-        log.exception("reminder %s could not be built; dead-lettered", key)
-        enqueue(kind="reminder", key=key, link=link, error=exc, incident=obligation.incident)
-        return False
-    created = enqueue(
+        return reminder_text(language=language, facts=facts, time_zone=time_zone)
+
+    key = f"obligation:{obligation.pk}:{stage}:{link.chat_id}"
+    return enqueue_reminder(
         kind="reminder",
         key=key,
         link=link,
-        text=text,
+        profile=profile,
         incident=obligation.incident,
-        reply_markup=buttons,
+        text_of=text_of,
+    )
+
+
+def enqueue_reminder(
+    *,
+    kind: str,
+    key: str,
+    link: TelegramLink,
+    profile: Profile,
+    incident: Incident,
+    text_of: Callable[[str, str], str],
+) -> bool:
+    """Queue one reminder (a legal deadline's, a status update's) in the recipient's language
+    and time zone, with the page's button; ``text_of(language, time_zone)`` writes it. Call
+    inside the transaction that records the reminder as handed over; True if it was queued.
+    One that cannot be built is recorded dead instead, so later scans do not fail on it again
+    forever."""
+    try:
+        language = profile.effective_language()
+        text = text_of(language, profile.effective_time_zone())
+        buttons = alert_buttons(language=language, reference=incident.reference, acknowledge=False)
+    except DatabaseError:
+        raise  # the transaction is broken: let the worker roll back and reconnect
+    except Exception as exc:
+        log.exception("%s %s could not be built; dead-lettered", kind, key)
+        enqueue(kind=kind, key=key, link=link, error=exc, incident=incident)
+        return False
+    created = enqueue(
+        kind=kind, key=key, link=link, text=text, incident=incident, reply_markup=buttons
     )
     return created is not None

@@ -12,17 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.models import Profile
 from core.roles import ADMIN, roles_of
 from incidents.models import Incident, sees
 from incidents.workspace.updates import mark_update_reminded, update_reminder_facts, updates_due
-from notifier.messages import alert_buttons
 from notifier.models import TelegramLink
-from notifier.outbox import enqueue
 from notifier.recipients import active_links
+from notifier.reminders import enqueue_reminder
 from notifier.status_updates import reminder_text
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def enqueue_update_reminders(now: dt.datetime | None = None) -> int:
             for link in reminded_links(incident, links):
                 profile = profiles.get(link.user_id) or Profile(user=link.user)
                 queued += _enqueue_one(incident, link, profile)
-            # Email joins here once the notification issue lands: one more delivery per person,
+            # Email joins here with the channels issue (22): one more delivery per person,
             # under the same UpdateReminder, so a due time is still reminded once per channel.
     if queued:
         log.info("queued %d status-update reminders", queued)
@@ -64,24 +63,17 @@ def enqueue_update_reminders(now: dt.datetime | None = None) -> int:
 
 
 def _enqueue_one(incident: Incident, link: TelegramLink, profile: Profile) -> bool:
-    """Call inside the transaction of ``mark_update_reminded``; True if a reminder was queued.
-    One that cannot be built is recorded dead, so later scans do not fail on it forever."""
+    """Call inside the transaction of ``mark_update_reminded``; True if a reminder was queued."""
     facts = update_reminder_facts(incident)
     # The due time to the microsecond: two due times of one incident may share a second.
     key = f"{REMINDER}:{incident.pk}:{facts['due_at'].isoformat()}:{link.chat_id}"
-    try:
-        language = profile.effective_language()
-        text = reminder_text(
-            language=language, time_zone=profile.effective_time_zone(), facts=facts
-        )
-        buttons = alert_buttons(language=language, reference=incident.reference, acknowledge=False)
-    except DatabaseError:
-        raise  # the transaction is broken: let the worker roll back and reconnect
-    except Exception as exc:
-        log.exception("status-update reminder %s could not be built; dead-lettered", key)
-        enqueue(kind=REMINDER, key=key, link=link, error=exc, incident=incident)
-        return False
-    created = enqueue(
-        kind=REMINDER, key=key, link=link, text=text, incident=incident, reply_markup=buttons
+    return enqueue_reminder(
+        kind=REMINDER,
+        key=key,
+        link=link,
+        profile=profile,
+        incident=incident,
+        text_of=lambda language, zone: reminder_text(
+            language=language, time_zone=zone, facts=facts
+        ),
     )
-    return created is not None

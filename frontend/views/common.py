@@ -15,6 +15,12 @@ from core.errors import DomainError
 from core.roles import NO_ROLE, roles_of
 
 
+def to_section(incident: Any, anchor: str) -> HttpResponse:
+    """After a change made from the incident page: back to the page, at the section (its
+    element id) the change was made in."""
+    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#{anchor}")
+
+
 def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     return render(request, "frontend/error.html", {"message": message}, status=status)
 

@@ -7,11 +7,10 @@ what was typed kept, never a 500."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
 
 from frontend.document_forms import DocumentCreateForm, DocumentEditForm, DocumentIssueForm
-from frontend.views.common import allowed, form_target, role_required
+from frontend.views.common import allowed, form_target, role_required, to_section
 from frontend.views.document_parts import documents_part
 from frontend.views.workspace import add_errors, incident_for, page, refused
 from incidents.errors import DomainError, InvalidChange, RequirementsMissing
@@ -26,7 +25,7 @@ from incidents.models import Document, Incident
 
 
 def _to_documents(incident: Incident) -> HttpResponse:
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#documents")
+    return to_section(incident, "documents")
 
 
 def _document(incident: Incident, pk: int) -> Document:

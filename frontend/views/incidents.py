@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from frontend import forms
 from frontend.views import flash_forms
-from frontend.views.common import allowed, error_page, form_target, role_required
+from frontend.views.common import allowed, error_page, form_target, role_required, to_section
 from frontend.views.workspace import SECTIONS, add_errors, incident_for, page, refused
 from incidents.acknowledgements import acknowledge
 from incidents.affected.decision import record_decision
@@ -146,7 +146,7 @@ def note_add(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return page(request, incident, 400, note_form=form)
     add_note(incident, actor=request.user, text=form.cleaned_data["text"])
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#timeline")
+    return to_section(incident, "timeline")
 
 
 @form_target("frontend:incident")

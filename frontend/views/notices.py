@@ -12,13 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from frontend import affected_forms, forms
 from frontend.views.affected_parts import live_part, may_follow_notices
-from frontend.views.common import allowed, error_page, form_target, role_required
+from frontend.views.common import allowed, error_page, form_target, role_required, to_section
 from frontend.views.workspace import incident_for, page, refused
 from incidents.affected.campaigns import (
     CAMPAIGN,
@@ -35,7 +34,7 @@ from incidents.need_to_know import record_access
 
 
 def _to_notices(incident: Incident) -> HttpResponse:
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#notices")
+    return to_section(incident, "notices")
 
 
 def _campaign(incident: Incident, pk: int) -> NoticeCampaign:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from core.formats import digits
 from frontend import affected_forms
-from frontend.views.common import allowed, error_page, form_target, role_required
+from frontend.views.common import allowed, error_page, form_target, role_required, to_section
 from frontend.views.workspace import add_errors, incident_for, page, refused
 from incidents.affected.importing import ImportInvalid, import_people
 from incidents.affected.register import (
@@ -36,7 +35,7 @@ PAGE_SIZE = 100
 
 
 def _to_people(incident: Incident) -> HttpResponse:
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#people")
+    return to_section(incident, "people")
 
 
 @csrf_exempt  # checked below, once the upload handler that limits the file is in place

@@ -5,11 +5,10 @@ incidents/workspace/; a refusal comes back on the page with what was typed kept,
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
 
 from frontend.review_forms import FollowUpDoneForm, FollowUpEditForm, FollowUpForm, ReviewForm
-from frontend.views.common import allowed, form_target, role_required
+from frontend.views.common import allowed, form_target, role_required, to_section
 from frontend.views.review_parts import review_part
 from frontend.views.workspace import form_refused, incident_for, refused
 from incidents.errors import DomainError
@@ -19,7 +18,7 @@ from incidents.workspace.review import ensure_may_write_review, save_review
 
 
 def _to_review(incident: Incident) -> HttpResponse:
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#review")
+    return to_section(incident, "review")
 
 
 @form_target("frontend:incident")

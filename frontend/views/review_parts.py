@@ -38,7 +38,7 @@ def _follow_up_rows(
     for follow_up in incident.follow_ups.select_related("owner", "done_by"):
         row: dict[str, Any] = {
             "record": follow_up,
-            "overdue": not follow_up.done and follow_up.due_at and follow_up.due_at < now,
+            "overdue": follow_up.is_overdue(now),
         }
         if may_write:
             row["edit_form"] = bound.get(follow_up.pk) or FollowUpEditForm(follow_up=follow_up)

@@ -6,12 +6,11 @@ never a 500."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from frontend.task_forms import TaskDoneForm, TaskEditForm, TaskForm, assignable
-from frontend.views.common import error_page, form_target, role_required
+from frontend.views.common import error_page, form_target, role_required, to_section
 from frontend.views.task_parts import tasks_part
 from frontend.views.workspace import form_refused, incident_for, refused
 from incidents.errors import DomainError, InvalidChange
@@ -26,8 +25,7 @@ from incidents.workspace.tasks import (
 
 
 def _to_section(incident: Incident, task_id: int | None = None) -> HttpResponse:
-    anchor = f"task-{task_id}" if task_id else "tasks"
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#{anchor}")
+    return to_section(incident, f"task-{task_id}" if task_id else "tasks")
 
 
 def _refused_role(request: HttpRequest, incident: Incident) -> HttpResponse | None:

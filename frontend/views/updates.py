@@ -6,11 +6,9 @@ never a 500."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 
 from frontend.update_forms import StatusUpdateForm
-from frontend.views.common import allowed, form_target, role_required
+from frontend.views.common import allowed, form_target, role_required, to_section
 from frontend.views.workspace import form_refused, incident_for
 from incidents.errors import DomainError
 from incidents.models import Incident
@@ -19,7 +17,7 @@ from notifier.subscriptions import follow, unfollow
 
 
 def _to_section(incident: Incident) -> HttpResponse:
-    return redirect(f"{reverse('frontend:incident', args=[incident.reference])}#status-update")
+    return to_section(incident, "status-update")
 
 
 @form_target("frontend:incident")

@@ -191,8 +191,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_overdue(self, follow_up: FollowUp) -> bool:
-        due = follow_up.due_at
-        return not follow_up.done and due is not None and due < self.context["now"]
+        return follow_up.is_overdue(self.context["now"])
 
 
 def _review_answer(review: Review) -> Response:

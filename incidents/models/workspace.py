@@ -5,6 +5,8 @@ event on the incident's timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
@@ -236,7 +238,8 @@ class Review(models.Model):
 
 
 class FollowUpQuerySet(ToDoQuerySet):
-    def overdue(self, now: object) -> FollowUpQuerySet:
+    def overdue(self, now: dt.datetime) -> FollowUpQuerySet:
+        """``FollowUp.is_overdue`` as a query."""
         return self.open().filter(due_at__lt=now)
 
 
@@ -260,3 +263,7 @@ class FollowUp(ToDo):
         verbose_name_plural = _("follow-up actions")
         ordering = ["id"]
         indexes = [models.Index(fields=["done_at", "due_at"], name="follow_up_overdue")]
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        """Open and past its due time (``FollowUpQuerySet.overdue`` in a query)."""
+        return not self.done and self.due_at is not None and self.due_at < now
