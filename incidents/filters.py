@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.formats import ascii_digits
 from incidents.choices import Severity, State
 from incidents.models import Incident
+from incidents.models.search import title_or_reference
 
 # Sorts a list offers, with the labels the page shows; each also descending ("-detected_at").
 ORDERINGS = {
@@ -54,5 +55,4 @@ class IncidentFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """The title, or the reference typed in any digits ("inc-۲۰۲۶-۰۰۰۷" too)."""
-        reference = ascii_digits(value).upper()
-        return queryset.filter(Q(title__icontains=value) | Q(reference__icontains=reference))
+        return queryset.filter(title_or_reference(value, ascii_digits(value).upper()))

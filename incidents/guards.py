@@ -17,6 +17,14 @@ from django.db.models import Model as Incident
 # the annotations name the model's base class instead of importing the model back.
 
 
+def _fact(incident: Incident, name: str, ask: Callable[[], bool]) -> bool:
+    """A fact of another table: annotated on incidents read for a list or a page
+    (``IncidentQuerySet.with_guard_facts``), else asked. The runner's locked incident carries
+    none, so a transition always decides on fresh rows."""
+    known = getattr(incident, name, None)
+    return ask() if known is None else bool(known)
+
+
 def has_attack_vector(incident: Incident) -> bool:
     return bool(incident.attack_vector)
 
@@ -40,12 +48,16 @@ def has_no_referral_reason(incident: Incident) -> bool:
 def has_submitted_referral(incident: Incident) -> bool:
     # The one guard that reads another table: a referral is its own record (legal issue), and
     # copying its state onto the incident would be a second source of truth.
-    return incident.referrals.submitted().exists()
+    return _fact(
+        incident, "guard_submitted_referral", lambda: incident.referrals.submitted().exists()
+    )
 
 
 def has_no_open_obligations(incident: Incident) -> bool:
     # A legal deadline is never silently dropped: each is fulfilled or waived before closing.
-    return not incident.obligations.open().exists()
+    return not _fact(
+        incident, "guard_open_obligations", lambda: incident.obligations.open().exists()
+    )
 
 
 def has_finished_review(incident: Incident) -> bool:
@@ -55,13 +67,16 @@ def has_finished_review(incident: Incident) -> bool:
     if incident.severity not in settings.REVIEW_REQUIRED_SEVERITIES:
         return True
     reviews = incident._meta.get_field("review").related_model.objects
-    return reviews.filter(incident=incident, finished_at__isnull=False).exists()
+    finished = reviews.filter(incident=incident, finished_at__isnull=False)
+    return _fact(incident, "guard_finished_review", finished.exists)
 
 
 def has_no_open_required_tasks(incident: Incident) -> bool:
     # A phase ends when its required runbook and own tasks are done (issue 20); tasks are
     # their own records (incidents/workspace/tasks.py), read like the referrals above.
-    return not incident.tasks.required_open().exists()
+    return not _fact(
+        incident, "guard_open_required_tasks", lambda: incident.tasks.required_open().exists()
+    )
 
 
 @dataclass(frozen=True)

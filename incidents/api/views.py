@@ -17,6 +17,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.pagination import MAX_ID, AfterKeysetPagination, CappedPagination
 from incidents.acknowledgements import acknowledge, ensure_may_acknowledge
 from incidents.api.access import ACCESS_KEYS, IncidentPatchSerializer, RestrictionSerializer
 from incidents.api.payloads import parse_payload, payload_serializer
@@ -102,6 +103,7 @@ class IncidentViewSet(
     lookup_field = "reference"
     lookup_value_regex = r"INC-\d{4}-\d{4,}"
     serializer_class = IncidentSerializer
+    pagination_class = CappedPagination
     # The one filter of incident lists (the pages' list uses it too): state, severity, search,
     # ordering; the default order is the model's, newest reference first.
     filter_backends = [DjangoFilterBackend]
@@ -110,7 +112,7 @@ class IncidentViewSet(
     def get_queryset(self) -> Any:
         visible = Incident.objects.visible_to(self.request.user).with_people()
         # The newest status update of every incident of a page in one query (``latest_update``).
-        return visible.prefetch_related("members", latest_update_prefetch())
+        return visible.with_guard_facts().prefetch_related("members", latest_update_prefetch())
 
     def filter_queryset(self, queryset: Any) -> Any:
         # Filters, search and ordering describe lists; on a detail route they only cost time
@@ -211,16 +213,30 @@ class IncidentViewSet(
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
 
+class FeedEventSerializer(EventSerializer):
+    """An event of the feed: the event and its incident's summary (its own schema name, so
+    the feed's keyset page and the timeline's numbered page stay two schemas)."""
+
+    incident_summary = IncidentSummarySerializer(source="incident", read_only=True)
+
+    class Meta(EventSerializer.Meta):
+        fields = (*EventSerializer.Meta.fields, "incident_summary")
+        read_only_fields = fields
+
+
 class EventFeedView(ListAPIView):
-    """The resync feed: every event after ``seq``, oldest first, each with its incident."""
+    """The resync feed: every event after ``seq``, oldest first, each with its incident; pages
+    by keyset (``next`` carries the page's last seq), never counted."""
 
     filter_backends: list = []
-    serializer_class = EventSerializer
+    serializer_class = FeedEventSerializer
+    pagination_class = AfterKeysetPagination
 
     @extend_schema(
         parameters=[
             OpenApiParameter("after", OpenApiTypes.INT, description="last seq the client has"),
             OpenApiParameter("incident", OpenApiTypes.STR, description="one incident's reference"),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="events a page (≤ 500)"),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -232,6 +248,8 @@ class EventFeedView(ListAPIView):
             after = int(raw)
         except ValueError:
             raise ParseError(_("'after' must be an integer sequence number.")) from None
+        if after > MAX_ID:  # past any seq column: a database error, not an empty page
+            raise ParseError(_("'after' must be an integer sequence number."))
         events = Event.objects.visible_to(self.request.user).after(max(after, 0))
         reference = self.request.query_params.get("incident")
         if reference:
@@ -240,11 +258,4 @@ class EventFeedView(ListAPIView):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        body = [
-            {
-                **EventSerializer(e).data,
-                "incident_summary": IncidentSummarySerializer(e.incident).data,
-            }
-            for e in page
-        ]
-        return self.get_paginated_response(body)
+        return self.get_paginated_response(FeedEventSerializer(page, many=True).data)

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from incidents.models.incident import Incident
+from incidents.models.incident import Incident, of_visible_incidents
 
 # What an event records beside its seq, incident and actor: the columns every view of the log
 # shows (the API, the record's walk, the dossier).
@@ -25,7 +25,7 @@ class EventQuerySet(models.QuerySet):
         raise PermissionError("events are append-only")
 
     def visible_to(self, user: Any) -> EventQuerySet:
-        return self.filter(incident__in=Incident.objects.visible_to(user))
+        return of_visible_incidents(self, user)
 
     def after(self, seq: int) -> EventQuerySet:
         return self.filter(seq__gt=seq).order_by("seq")
@@ -52,6 +52,10 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        # One incident's events in seq order (the feed's ``incident=``, the timeline, the
+        # dossier). The foreign key keeps its own index: dropping it would make SQLite copy
+        # the whole log into a new table.
+        indexes = [models.Index(fields=["incident", "seq"], name="event_incident_seq")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
@@ -119,6 +123,12 @@ class VerificationRun(models.Model):
 
     class Meta:
         ordering = ["-finished_at", "-id"]
+        # The newest run (the dashboard) and the newest good one (where a walk may start):
+        # one run per dossier export, so their number grows with the years.
+        indexes = [
+            models.Index(fields=["finished_at", "id"], name="verification_done"),
+            models.Index(fields=["ok", "finished_at", "id"], name="verification_ok_done"),
+        ]
 
     def __str__(self) -> str:
         return f"{'ok' if self.ok else 'BROKEN'} at {self.finished_at}"

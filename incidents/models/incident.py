@@ -29,7 +29,27 @@ def sees(roles: frozenset[str], user_id: int | None, audience: frozenset[int] | 
     ``visible_to`` is the same rule as one query condition."""
     if not roles:
         return False
-    return audience is None or ADMIN in roles or user_id in audience
+    return audience is None or sees_every_incident(roles) or user_id in audience
+
+
+def sees_every_incident(roles: frozenset[str]) -> bool:
+    """Admins read restricted incidents too: their reads need no visibility condition."""
+    return ADMIN in roles
+
+
+def of_visible_incidents(rows: models.QuerySet, user: Any) -> models.QuerySet:
+    """``rows`` (of a model with an ``incident`` foreign key) narrowed to the incidents
+    ``user`` may read. An EXISTS correlated on ``incident_id``, not ``incident__in``: the
+    planners then walk the rows' own index (the event log by seq) and probe each incident by
+    its primary key, where an IN list made SQLite read the whole log first. Admins get no
+    condition at all."""
+    roles = roles_of(user)
+    if not roles_see_incidents(roles):
+        return rows.none()
+    if sees_every_incident(roles):
+        return rows.all()
+    visible = Incident.objects.visible_to(user).filter(pk=models.OuterRef("incident_id"))
+    return rows.filter(models.Exists(visible))
 
 
 # Column groups, named once: the API's shapes, the page forms and the dossier's export compose
@@ -67,7 +87,7 @@ class IncidentQuerySet(models.QuerySet):
         roles = roles_of(user)
         if not roles_see_incidents(roles):
             return self.none()
-        if ADMIN in roles:
+        if sees_every_incident(roles):
             return self
         member = Incident.members.through.objects.filter(
             incident_id=models.OuterRef("pk"), user_id=user.pk
@@ -78,6 +98,24 @@ class IncidentQuerySet(models.QuerySet):
 
     def with_people(self) -> IncidentQuerySet:
         return self.select_related("reporter", "commander")
+
+    def with_guard_facts(self) -> IncidentQuerySet:
+        """Each incident with what the transition guards read from other tables (open required
+        tasks, a submitted referral, open obligations, a finished review), annotated: a page of
+        a list then offers its next steps in this one query, not in several per row
+        (incidents/guards.py reads the annotations when present)."""
+        from incidents.models.legal import Obligation, Referral
+        from incidents.models.workspace import Review, Task
+
+        def of_this(queryset: models.QuerySet) -> models.Exists:
+            return models.Exists(queryset.filter(incident_id=models.OuterRef("pk")))
+
+        return self.annotate(
+            guard_open_required_tasks=of_this(Task.objects.required_open()),
+            guard_submitted_referral=of_this(Referral.objects.submitted()),
+            guard_open_obligations=of_this(Obligation.objects.open()),
+            guard_finished_review=of_this(Review.objects.filter(finished_at__isnull=False)),
+        )
 
 
 class Incident(FSMModelMixin, models.Model):
@@ -151,9 +189,32 @@ class Incident(FSMModelMixin, models.Model):
                 name="incident_aware_not_before_detected",
             ),
         ]
+        # Every sort the lists offer (incidents/filters.py) ends with the reference, newest
+        # first, and has an index with those tie-breakers, read forwards or backwards, so a
+        # page reads its rows from the index instead of sorting every incident. A column of
+        # few values (state, severity) needs one per direction: its groups are large.
         indexes = [
             models.Index(fields=["state", "severity"]),
             models.Index(fields=["next_update_at"], name="incident_next_update"),
+            # The dashboard's medians read the incidents that reached a phase in a window.
+            *(
+                models.Index(fields=[column], name=f"incident_{column}")
+                for column in ("restoring_started_at", "restored_at", "referred_at")
+            ),
+            *(
+                models.Index(
+                    fields=[column, "ref_year", "ref_number"], name=f"incident_sort_{column}"
+                )
+                for column in ("detected_at", "updated_at", "aware_at", "created_at")
+            ),
+            *(
+                models.Index(fields=[column, *ties], name=f"incident_sort_{column}_{way}")
+                for column in ("state", "severity")
+                for way, ties in (
+                    ("up", ["-ref_year", "-ref_number"]),
+                    ("down", ["ref_year", "ref_number"]),
+                )
+            ),
         ]
 
     def __str__(self) -> str:

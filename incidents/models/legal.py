@@ -14,7 +14,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.roles import LEGAL_TEAM, WRITERS
 from incidents.choices import Authority, DataCategory
-from incidents.models.incident import Incident
+from incidents.models.incident import Incident, of_visible_incidents
 
 # A referral as the API and the dossier show it (beside its incident and its people).
 REFERRAL_RECORD = (
@@ -190,7 +190,7 @@ class ObligationQuerySet(models.QuerySet):
         return self.select_related("incident", "rule", "decided_by").order_by("due_at", "id")
 
     def visible_to(self, user: Any) -> ObligationQuerySet:
-        return self.filter(incident__in=Incident.objects.visible_to(user))
+        return of_visible_incidents(self, user)
 
 
 class Obligation(FSMModelMixin, models.Model):
@@ -229,6 +229,8 @@ class Obligation(FSMModelMixin, models.Model):
                 fields=["incident", "rule", "step_key"], name="obligation_one_per_step"
             )
         ]
+        # The dashboard's and the reminders' read: open obligations, soonest due first.
+        indexes = [models.Index(fields=["state", "due_at", "id"], name="obligation_open_due")]
 
     def __str__(self) -> str:
         return f"{self.rule.code}/{self.step_key} for {self.incident_id}"

@@ -25,7 +25,8 @@ SUMMARY = (
 class IncidentSummarySerializer(serializers.ModelSerializer):
     """The compact incident carried by each event (websocket and /api/events/)."""
 
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # None while nobody commands the incident: the schema says so (the fuzz checks answers).
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Incident

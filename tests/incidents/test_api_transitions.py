@@ -233,7 +233,7 @@ def test_event_feed_returns_events_after_seq_oldest_first(api, incident_in):
     incident = incident_in("detected")
     body = api("executive").get("/api/events/?after=1").json()
     seqs = [e["seq"] for e in body["results"]]
-    assert seqs == [2, 3] and body["count"] == 2
+    assert seqs == [2, 3] and "count" not in body and body["next"] is None
     assert body["results"][-1]["incident"] == incident.reference
     assert body["results"][-1]["incident_summary"]["state"] == "detected"
     one = api("executive").get(f"/api/events/?after=0&incident={incident.reference}").json()
