@@ -15,6 +15,7 @@ chain; ``full=True`` walks everything.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,21 +77,28 @@ class _Row:
     hash: str
 
 
-def _events(after: int = 0) -> Any:
-    """Every event after ``after`` in seq order, read in keyset pages so memory stays flat on
-    a long log. Plain rows, not model instances: building models was most of the walk's time."""
+def _pages(after: int = 0) -> Iterator[list[_Row]]:
+    """Every event after ``after`` in seq order, in keyset pages so memory stays flat on a long
+    log. Plain rows, not model instances: building models was most of the walk's time."""
     while True:
         rows = Event.objects.filter(seq__gt=after).order_by("seq").values_list(*FIELDS)
-        page = list(rows[:BATCH])
+        page = [_Row(*row) for row in rows[:BATCH]]
         if not page:
             return
-        yield from (_Row(*row) for row in page)
-        after = page[-1][0]
+        yield page
+        after = page[-1].seq
+
+
+def _learn_references(page: list[_Row], references: dict[int, str]) -> None:
+    """Add the references of the page's incidents not known yet: those of the incidents the
+    walk meets, not of every incident (a short walk on a long log reads a page's worth)."""
+    missing = {row.incident_id for row in page} - references.keys()
+    if missing:
+        found = Incident.objects.filter(id__in=missing).values_list("id", "reference")
+        references.update(found)
 
 
 def _hash(row: _Row, references: dict[int, str]) -> str:
-    if row.incident_id not in references:
-        references.update(Incident.objects.values_list("id", "reference"))
     return event_hash(row, reference=references[row.incident_id])
 
 
@@ -109,11 +117,13 @@ def walk_chain(
         prev_hash, expected_seq = None, start.seq
         signed = {**signed, start.seq: start.hash}
     references: dict[int, str] = {}
-    for event in _events(after=expected_seq - 1):
-        problem = _problem(event, expected_seq, prev_hash, references, signed)
-        if problem:
-            return _broken(event, checked, expected_seq, prev_hash or "", problem)
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    for page in _pages(after=expected_seq - 1):
+        _learn_references(page, references)
+        for event in page:
+            problem = _problem(event, expected_seq, prev_hash, references, signed)
+            if problem:
+                return _broken(event, checked, expected_seq, prev_hash or "", problem)
+            prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     if prev_hash is None:  # the start checkpoint's event is gone
         detail = f"event #{expected_seq} of signed checkpoint #{expected_seq} is missing"
         return Verification(False, 0, expected_seq - 1, "", expected_seq, detail)
