@@ -33,4 +33,4 @@ RUN pip install . \
 USER breachdesk
 EXPOSE 8000
 # Bind all interfaces inside the container only; compose publishes no web port (nginx in front).
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "core.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket_connect_timeout", "30", "core.asgi:application"]

@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 from core.gc_tuning import freeze_startup_heap  # noqa: E402
 from core.request_threads import RequestThreads  # noqa: E402
 from core.ws_origin import SameOriginValidator  # noqa: E402
+from frontend.live import websocket_urlpatterns as dashboard_routes  # noqa: E402
 from incidents.legal.upload_limit import BodyLimit  # noqa: E402
 from incidents.stream.routing import websocket_application  # noqa: E402
 
@@ -33,7 +34,8 @@ application = ProtocolTypeRouter(
         # once; core/request_threads.py).
         "http": BodyLimit(RequestThreads(django_application, settings.WEB_REQUEST_THREADS)),
         # Origin must be this site (scheme, host and port) or a trusted origin (core/ws_origin.py).
-        "websocket": SameOriginValidator(websocket_application()),
+        # The dashboard's socket is the stream plus its shared panels (frontend/live.py).
+        "websocket": SameOriginValidator(websocket_application(*dashboard_routes)),
     }
 )
 

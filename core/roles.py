@@ -48,6 +48,13 @@ def load_roles(users: Iterable[Any]) -> None:
         setattr(user, _CACHE, frozenset(names[user.pk] | ({ADMIN} if user.is_superuser else set())))
 
 
+def holding(user: Any, roles: frozenset[str]) -> Any:
+    """``user`` taken to hold ``roles`` (read elsewhere, e.g. by the live stream's re-check):
+    a stand-in reader whose roles are given rather than looked up."""
+    setattr(user, _CACHE, frozenset(roles))
+    return user
+
+
 def has_any_role(user: Any, allowed: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
     return bool(roles_of(user) & set(allowed))
 

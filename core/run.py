@@ -18,10 +18,26 @@ from core.logs import UTCFormatter
 log = logging.getLogger("breach_desk.run")
 
 
+# A handshake may wait this long (daphne's default is 5 s): after a deploy every open dashboard
+# reconnects at once, and one dropped at 5 s only comes back to queue again (bench/README.md,
+# "Dashboard viewers"). docker-compose.yml passes the same.
+DAPHNE_OPTIONS = ("--websocket_connect_timeout", "30")
+
+
 def processes(host: str, port: int) -> dict[str, list[str]]:
     py = sys.executable
     return {
-        "web": [py, "-m", "daphne", "-b", host, "-p", str(port), "core.asgi:application"],
+        "web": [
+            py,
+            "-m",
+            "daphne",
+            "-b",
+            host,
+            "-p",
+            str(port),
+            *DAPHNE_OPTIONS,
+            "core.asgi:application",
+        ],
         "notifier": [py, "manage.py", "run_notifier"],
     }
 

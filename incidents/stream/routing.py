@@ -54,7 +54,11 @@ class StreamAuthMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-def websocket_application() -> Any:
+def websocket_application(*more_routes: Any) -> Any:
+    """The stream's routes and ``more_routes`` (the root adds the apps' own consumers built on
+    the stream, e.g. the dashboard's: incidents never imports them) behind the authentication.
+    """
     # channels' CookieMiddleware reads the cookies (and, unlike its session middleware, leaves
     # ``send`` unwrapped: the back-pressure gate needs daphne's own).
-    return CookieMiddleware(StreamAuthMiddleware(URLRouter(websocket_urlpatterns)))
+    routes = URLRouter([*websocket_urlpatterns, *more_routes])
+    return CookieMiddleware(StreamAuthMiddleware(routes))

@@ -200,7 +200,7 @@ def test_dashboard_catches_up_after_missing_events_while_disconnected(served, pa
     page.evaluate("""() => {
         window.__RealWebSocket = window.WebSocket;
         window.WebSocket = function (url) {
-            return new window.__RealWebSocket(url.replace('/ws/events/', '/ws/nowhere/'));
+            return new window.__RealWebSocket(url.replace('/ws/dashboard/', '/ws/nowhere/'));
         };
         window.breachDeskLive.socket().close();
     }""")
@@ -217,7 +217,8 @@ def test_dashboard_catches_up_after_missing_events_while_disconnected(served, pa
     page.wait_for_timeout(500)
     assert page.locator(row).count() == 0  # really disconnected: nothing arrived
     page.evaluate("() => { window.WebSocket = window.__RealWebSocket; }")
-    page.wait_for_selector(row, timeout=20000)  # next backoff retry, then /api/events/?after=
+    # The next backoff retry: the panels come after hello, the missed events from the feed.
+    page.wait_for_selector(row, timeout=20000)
     page.wait_for_selector("#live[data-state=live]")
     assert "Missed while away" in page.locator("#live-feed").inner_text()
 

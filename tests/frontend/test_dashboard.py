@@ -78,7 +78,7 @@ def test_dashboard_carries_the_seq_and_stream_addresses_for_the_live_script(user
     incident_in("scoping")
     html = browser(users["executive"]).get("/").content.decode()
     assert 'data-seq="2"' in html
-    assert 'data-ws-path="/ws/events/"' in html and 'data-feed="/api/events/"' in html
+    assert 'data-ws-path="/ws/dashboard/?lang=fa"' in html and 'data-feed="/api/events/"' in html
     assert 'src="/static/frontend/live.js"' in html
     assert 'id="live-labels" type="application/json"' in html
 
@@ -192,3 +192,59 @@ def test_only_legal_and_admins_see_or_start_verification(users, role):
     assert 'id="record-verification"' not in client.get("/").content.decode()
     assert client.post("/record/verify/").status_code == 403
     assert VerificationRun.objects.count() == 0
+
+
+def test_a_page_load_at_an_unchanged_seq_is_served_from_the_shared_render(
+    users, incident_in, django_assert_max_num_queries
+):
+    """One render per variant and change: the first reader renders, every later page load
+    (any reader of that variant) at the same seq is a cache hit, whatever the data's size."""
+    from frontend import panels
+
+    counted = []
+    for n in (10, 40):
+        while Incident.objects.count() < n:
+            incident_in("detected", title=f"case {Incident.objects.count()}")
+        first = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+        first.get("/")
+        renders = panels.render_count()
+        other = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en")
+        other.get("/")  # sign-in and session rows, not the panels
+        with django_assert_max_num_queries(12) as served:
+            html = other.get("/").content.decode()
+        assert panels.render_count() == renders
+        assert f'id="open-total">{n}<' in html
+        counted.append(len(served.captured_queries))
+    assert counted[0] == counted[1]
+
+
+def test_shared_panels_carry_no_csrf_token_and_the_page_puts_its_own(users, incident_in):
+    from django.utils import translation
+
+    from frontend import panels
+
+    client = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en")
+    html = client.get("/").content.decode()
+    form = html.split('id="record-verification"')[1].split("</form>")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    assert token != panels.CSRF_SLOT and len(token) == 64
+    variant = panels.variant_of(users["legal"].pk, frozenset({"legal"}), "en", "Asia/Tehran")
+    with translation.override("en"):
+        shared = panels.render(variant, panels.stamp(True))
+    assert f'value="{panels.CSRF_SLOT}"' in shared and token not in shared
+
+
+def test_ages_countdowns_and_overdue_marks_carry_their_moments_for_the_browser(users, incident_in):
+    """The panels are not re-rendered as time passes: relative.js ticks these."""
+    from incidents.workspace.updates import post_update
+
+    incident = incident_in("scoping", severity="critical")
+    post_update(incident, actor=users["engineer"], body="first")
+    incident.refresh_from_db()
+    html = browser(users["executive"], HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
+    row = html.split(f'data-reference="{incident.reference}"')[1].split("</tr>")[0]
+    detected = incident.detected_at.isoformat()
+    assert f'<td class="c-when"><time class="elapsed" datetime="{detected}">' in row
+    assert re.search(r'<td class="c-extra"><time class="elapsed" datetime="[^"]+">', row)
+    due = incident.next_update_at.isoformat()
+    assert f'data-overdue-after="{due}" data-overdue-shows hidden>Update overdue<' in row

@@ -1,6 +1,10 @@
-// Live dashboard: listens on the event stream, re-renders the panels from the server after each
-// change, and on (re)connect or a seq gap catches up from /api/events/?after=<seq> so the page
-// never shows stale numbers. User text is only ever set with textContent (never innerHTML).
+// Live dashboard: listens on the dashboard's stream (/ws/dashboard/), which sends the event
+// frames and, after each change, the panels already rendered by the server (one render per
+// kind of reader, shared by everyone watching: frontend/panels.py). It swaps them in, keeps
+// its own list of changes, and on (re)connect or a seq gap catches up that list from
+// /api/events/?after=<seq>. It never asks the server for the panels, and has no timer: ages
+// and countdowns tick in relative.js. User text from the stream is only ever set with
+// textContent (never innerHTML); the panels' HTML is the server's own template, escaped there.
 (function () {
   "use strict";
   var live = document.getElementById("live");
@@ -9,7 +13,6 @@
   if (!live || !panels || !window.htmx || !window.breachDeskStream) { return; }
   var labels = JSON.parse(document.getElementById("live-labels").textContent);
   var lastSeq = Number(panels.dataset.seq || 0);
-  var refreshTimer = null;
   var catching = false;
   var catchAgain = false;
 
@@ -18,19 +21,17 @@
     live.textContent = live.getAttribute("data-label-" + kind);
   }
 
-  function refresh() {
-    // Several events in a burst cost one re-render.
-    if (refreshTimer) { return; }
-    refreshTimer = window.setTimeout(function () {
-      refreshTimer = null;
-      window.htmx.ajax("GET", window.location.pathname, { target: "#panels", swap: "outerHTML" });
-    }, 80);
+  // Panels as of msg.seq, unless what is shown is as new. The shared HTML carries a slot for
+  // the CSRF token of its one form: this page's own token goes there.
+  function showPanels(msg) {
+    if (msg.seq <= Number(panels.dataset.seq || 0)) { return; }
+    var own = document.querySelector("input[name=csrfmiddlewaretoken]:not([value=csrf-slot])");
+    window.htmx.swap(panels, msg.html, { swapStyle: "outerHTML" });
+    panels = document.getElementById("panels");
+    panels.querySelectorAll("input[name=csrfmiddlewaretoken][value=csrf-slot]").forEach(
+      function (input) { input.value = own ? own.value : ""; });
+    if (window.breachDeskTick) { window.breachDeskTick(); }
   }
-
-  document.body.addEventListener("htmx:afterSwap", function () {
-    var fresh = document.getElementById("panels");
-    if (fresh) { panels = fresh; }
-  });
 
   function label(group, key) {
     return (labels[group] && labels[group][key]) || key || "";
@@ -90,20 +91,18 @@
     if (catching) { catchAgain = true; return; }
     catching = true;
     var url = live.dataset.feed + "?after=" + lastSeq;
-    var changed = false;
     function page(address) {
       return fetch(address, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { if (!r.ok) { throw new Error("feed " + r.status); } return r.json(); })
         .then(function (body) {
           (body.results || []).forEach(function (e) {
-            if (e.seq > lastSeq) { lastSeq = e.seq; changed = true; addFeed(e, e.incident_summary); }
+            if (e.seq > lastSeq) { lastSeq = e.seq; addFeed(e, e.incident_summary); }
           });
           return body.next ? page(body.next) : null;
         });
     }
     page(url).catch(function () { /* the next hello retries */ }).then(function () {
       catching = false;
-      if (changed) { refresh(); }
       if (catchAgain) { catchAgain = false; catchUp(); }
     });
   }
@@ -117,15 +116,14 @@
       if (msg.seq > lastSeq + 1 || catching) { catchUp(); return; }
       lastSeq = msg.seq;
       addFeed(msg.event, msg.incident || msg.event.incident_summary || { reference: msg.event.incident });
-      refresh();
+    } else if (msg.type === "panels") {
+      showPanels(msg);
     } else if (msg.type === "heartbeat" && msg.seq > lastSeq) {
       // A push was lost while the socket stayed open (e.g. Redis restarted): fetch what we missed.
       catchUp();
     }
   }
 
-  // Ages and times-in-state grow without events; re-render them once a minute.
-  window.setInterval(refresh, 60000);
   var stream = window.breachDeskStream(live.dataset.wsPath, {
     message: onMessage,
     retrying: function (attempt) { setStatus(attempt > 3 ? "offline" : "reconnecting"); },

@@ -1,7 +1,10 @@
 // Relative times ("12 minutes ago", "in 3 hours"; "۱۲ دقیقه پیش" in Persian), rendered by the
 // server (the `ago` template filter) and kept current here every minute from each <time>'s
 // datetime, in the page's language. The exact moment stays in the title (hover, focus). The
-// deadlines' countdowns tick on the same clock.
+// deadlines' countdowns, the dashboard's ages and times in state (<time class="elapsed">) and
+// its "overdue" marks ([data-overdue-after]) tick on the same clock, so that the server never
+// re-renders a page only because time passed. The dashboard's live script calls
+// window.breachDeskTick() after it swaps in fresh panels.
 (function () {
   "use strict";
   if (typeof Intl === "undefined" || !Intl.RelativeTimeFormat || !Intl.NumberFormat) return;
@@ -61,10 +64,42 @@
       if (text && sentence) el.textContent = sentence.replace("{}", text);
     });
   }
-  function start() {  // one clock for both: the words and the countdowns move together
+  function elapse(now) {
+    document.querySelectorAll("time.elapsed[datetime]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var text = span((now - at) / 1000);
+      if (text) el.textContent = text;
+    });
+  }
+  // A mark that shows once its moment passes ([data-overdue-shows]: hidden until then), or an
+  // item that takes the "overdue" class then (a deadline: its countdown also turns strong).
+  function overdue(now) {
+    document.querySelectorAll("[data-overdue-after]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("data-overdue-after"));
+      if (isNaN(at) || now < at) return;
+      if (el.hasAttribute("data-overdue-shows")) { el.hidden = false; return; }
+      el.classList.add("overdue");
+      var countdown = el.querySelector("time.countdown");
+      var words = countdown && countdown.parentNode;
+      if (words && words.parentNode.tagName !== "STRONG") {
+        var strong = document.createElement("strong");
+        words.replaceWith(strong);
+        strong.append(words);
+      }
+    });
+  }
+  function all() {
+    var now = Date.now();
     refresh();
     tick();
-    setInterval(function () { refresh(); tick(); }, 60000);
+    elapse(now);
+    overdue(now);
+  }
+  window.breachDeskTick = all;
+  function start() {  // one clock for all: the words, countdowns and marks move together
+    all();
+    setInterval(all, 60000);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

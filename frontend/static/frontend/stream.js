@@ -1,7 +1,8 @@
 // One connection to the event stream, shared by the dashboard (live.js) and the incident page
-// (incident_live.js): parses each frame, reconnects with backoff (0.5 s doubling to 15 s, with
-// jitter), and stops for good when the server says retrying cannot help (signed out, no role,
-// no such incident: 4401/4403/4404; a reload shows the sign-in page or the reason).
+// (incident_live.js): parses each frame, reconnects with backoff (a step of 0.5 s doubling to
+// 15 s, each wait at random between half and twice the step), and stops for good when the
+// server says retrying cannot help (signed out, no role, no such incident: 4401/4403/4404; a
+// reload shows the sign-in page or the reason).
 //   breachDeskStream(path, { message(msg), retrying(attempt), ended() }) -> { socket() }
 (function () {
   "use strict";
@@ -11,7 +12,10 @@
 
     function retryLater() {
       if (on.retrying) { on.retrying(retry); }
-      var delay = Math.min(15000, 500 * Math.pow(2, retry)) + Math.random() * 300;
+      // Spread over the whole step, not a few hundred ms: after a deploy every open page
+      // reconnects, and a thousand at the same instant is a storm the servers queue.
+      var step = Math.min(15000, 500 * Math.pow(2, retry));
+      var delay = step / 2 + Math.random() * step * 1.5;
       retry += 1;
       window.setTimeout(connect, delay);
     }

@@ -1,0 +1,219 @@
+"""``/ws/dashboard/``: the event stream plus the dashboard's panels, rendered once per variant
+and change for every dashboard open in every process (frontend/panels.py, docs/live-stream.md).
+
+The stream's hub already hands each event to every local consumer; the ``Board`` (one per
+event loop, i.e. per daphne process) waits for a burst to settle, then renders each variant its
+viewers need once (or takes the render another process shared through the cache) and sends
+the same encoded frame to all of them, through each consumer's usual back-pressure path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import weakref
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.urls import re_path
+
+from core.roles import ADMIN
+from frontend import panels
+from frontend.panels import Stamp, Variant
+from incidents.stream.consumers import EventStreamConsumer
+
+log = logging.getLogger("breach_desk.panels")
+
+# A burst of events (a transition and its follow-ups) costs one render, as live.js's own
+# debounce did when every browser fetched the panels.
+SETTLE_SECONDS = 0.08
+
+
+class Board:
+    """The dashboards open in one process, and the renders they are waiting for."""
+
+    def __init__(self) -> None:
+        self.viewers: set[DashboardConsumer] = set()
+        self.settling: asyncio.TimerHandle | None = None
+        # One push at a time per process: changes that come in during one are served by one
+        # more, so renders never pile up behind a fast stream of events.
+        self.pushing = False
+        self.again = False
+        self.pending: dict[tuple[Variant, Stamp], asyncio.Future] = {}
+
+    def changed(self) -> None:
+        """An event (or a heartbeat ahead of the panels) reached this process."""
+        if self.settling is None and self.viewers:
+            loop = asyncio.get_running_loop()
+            self.settling = loop.call_later(SETTLE_SECONDS, self._start_push)
+
+    def _start_push(self) -> None:
+        self.settling = None
+        if self.pushing:
+            self.again = True
+        else:
+            asyncio.ensure_future(self._push_then_again())
+
+    async def _push_then_again(self) -> None:
+        self.pushing = True
+        try:
+            await self.push()
+        finally:
+            self.pushing = False
+            if self.again:
+                self.again = False
+                self.changed()
+
+    async def push(self) -> None:
+        """Fresh panels to every viewer: one thread trip for the stamp and who reads restricted
+        incidents (memberships change with events), then one render per variant."""
+        viewers = [v for v in self.viewers if v.joined and v.variant is not None]
+        if not viewers:
+            return
+        ids = {v.user_id for v in viewers if ADMIN not in v.roles}
+        verifies = any(variant.verifies() for variant in {v.variant for v in viewers})
+        try:
+            at, readers = await database_sync_to_async(_inputs)(ids, verifies)
+        except Exception:
+            log.exception("dashboard panels: cannot read the log head")
+            return
+        groups: dict[Variant, list[DashboardConsumer]] = collections.defaultdict(list)
+        for viewer in viewers:
+            member = viewer.user_id if viewer.user_id in readers else None
+            if (viewer.variant.roles, viewer.variant.member) != (viewer.roles, member):
+                viewer.variant = replace(viewer.variant, roles=viewer.roles, member=member)
+            if (viewer.panels_seq, viewer.sent) != (at.seq, viewer.variant):  # not up to date
+                groups[viewer.variant].append(viewer)
+        await asyncio.gather(*(self._send(variant, at, group) for variant, group in groups.items()))
+
+    async def _send(self, variant: Variant, at: Stamp, viewers: list[DashboardConsumer]) -> None:
+        try:
+            html = await self.html(variant, at)
+        except Exception:
+            log.exception("dashboard panels: rendering failed")
+            return
+        frame = json.dumps({"type": "panels", "seq": at.seq, "html": html}, ensure_ascii=False)
+        for viewer in viewers:
+            try:
+                await viewer.send_panels(variant, at.seq, frame)
+            except Exception:
+                log.exception("dashboard panels: sending to one client failed")
+
+    async def html(self, variant: Variant, at: Stamp) -> str:
+        """The variant's HTML as of ``at``: every local viewer awaits the same render."""
+        key = (variant, at)
+        pending = self.pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(_shared(variant, at))
+            self.pending[key] = pending
+            pending.add_done_callback(lambda _: self.pending.pop(key, None))
+        return await asyncio.shield(pending)
+
+
+def _inputs(user_ids: set[int], verifies: bool) -> tuple[Stamp, set[int]]:
+    return panels.stamp(verifies), panels.readers_of_restricted(user_ids)
+
+
+async def _shared(variant: Variant, at: Stamp) -> str:
+    """One render per variant and stamp across processes: the cache's copy, else this process
+    renders it (holding the cache's lock), else it waits a bounded time for the one that does.
+    ``panels.shared_now`` for the event loop: it waits here, not in the one thread every
+    database call of this process goes through."""
+    found = await database_sync_to_async(panels.cached_or_claim)(variant, at)
+    if isinstance(found, str):
+        return found
+    if found is False:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + panels.WAIT_SECONDS
+        while loop.time() < deadline:
+            await asyncio.sleep(panels.POLL_SECONDS)
+            html = await database_sync_to_async(panels.cached)(variant, at)
+            if html is not None:
+                return html
+        log.warning("dashboard panels: no shared render in %ss; rendering it", panels.WAIT_SECONDS)
+    return await database_sync_to_async(panels.render_and_share)(variant, at)
+
+
+_boards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Board] = weakref.WeakKeyDictionary()
+
+
+def board() -> Board:
+    loop = asyncio.get_running_loop()
+    if loop not in _boards:
+        _boards[loop] = Board()
+    return _boards[loop]
+
+
+def _language(scope: dict[str, Any]) -> str:
+    """The page's language, which it names in the socket's address (``?lang=``)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+    wanted = (query.get("lang") or [""])[0]
+    return wanted if wanted in {code for code, _ in settings.LANGUAGES} else settings.LANGUAGE_CODE
+
+
+def _variant(user_id: int, roles: frozenset[str], language: str) -> tuple[Variant, Stamp]:
+    variant = panels.variant_of(user_id, roles, language, panels.time_zone_of(user_id))
+    return variant, panels.stamp(variant.verifies())
+
+
+class DashboardConsumer(EventStreamConsumer):
+    """The events of every visible incident, then ``panels`` frames: one after ``hello`` and
+    one after each change (docs/live-stream.md)."""
+
+    variant: Variant | None = None
+    sent: Variant | None = None  # the variant of the last panels sent, and their seq
+    panels_seq = -1
+
+    async def connect(self) -> None:
+        await super().connect()
+        if not getattr(self, "joined", False):
+            return
+        language = _language(self.scope)
+        self.variant, at = await database_sync_to_async(_variant)(
+            self.user_id, self.roles, language
+        )
+        if not self.joined:  # left while its variant was read
+            return
+        board().viewers.add(self)
+        try:
+            html = await board().html(self.variant, at)
+        except Exception:  # the page's own panels stay; the next change brings fresh ones
+            log.exception("dashboard panels: rendering failed")
+            return
+        frame = json.dumps({"type": "panels", "seq": at.seq, "html": html}, ensure_ascii=False)
+        await self.send_panels(self.variant, at.seq, frame)
+
+    def _detach(self) -> None:
+        board().viewers.discard(self)
+        super()._detach()
+
+    async def stream_event(self, message: dict[str, Any]) -> None:
+        await super().stream_event(message)
+        board().changed()
+
+    async def heartbeat(self, seq: int) -> None:
+        await super().heartbeat(seq)
+        if self.joined and seq > self.panels_seq:  # an event was not broadcast
+            board().changed()
+
+    async def reauthorise(self, refusal: int | None, roles: frozenset[str]) -> None:
+        before = self.roles
+        await super().reauthorise(refusal, roles)
+        if self.joined and roles != before:  # another variant from now on
+            board().changed()
+
+    async def send_panels(self, variant: Variant, seq: int, frame: str) -> None:
+        """Newer panels than the client was sent, or the same seq for its new variant (its
+        roles changed); never older ones (a render that lost a race)."""
+        fresh = seq > self.panels_seq or (seq == self.panels_seq and variant != self.sent)
+        if self.joined and fresh:
+            self.panels_seq, self.sent = seq, variant
+            await self._deliver(frame)
+
+
+websocket_urlpatterns = [re_path(r"^ws/dashboard/$", DashboardConsumer.as_asgi())]

@@ -1,0 +1,225 @@
+"""The dashboard's panels (``#panels``), rendered once per variant and change, and shared.
+
+A *variant* is everything the panels' HTML depends on: the reader's roles, language and time
+zone, and which restricted incidents they read. Readers of one variant get byte-identical HTML,
+so it is rendered once per change (the log's seq) and kept in Django's cache (Redis in
+production: shared by every web process) for the live dashboards (frontend/live.py) and the
+page (``GET /``). Nothing personal is in it: the "Verify now" form carries ``CSRF_SLOT``, which
+the page replaces with the request's token and live.js with the page's own.
+
+The render reads as a stand-in reader (``core.roles.holding``) built from the variant alone,
+never as a live user: a reader of no restricted incident is the stand-in with no id (user 0,
+which matches no commander and no member), so an incident restricted while the render runs
+cannot slip into HTML that others of the variant receive. A non-admin who reads restricted
+incidents gets a variant of their own (their id), rendered with their live membership.
+
+Ages, countdowns and "overdue" marks carry their moments (``<time datetime>``,
+``data-overdue-after``) and tick in the browser (relative.js): no render per minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from core.formats import is_persian
+from core.models import Profile
+from core.roles import ADMIN, holding
+from frontend import charts, metrics
+from frontend.views.affected_parts import progress_rows
+from frontend.views.review_parts import overdue_follow_ups
+from incidents.legal.record import may_verify
+from incidents.models import Incident, LogHead, VerificationRun
+
+TEMPLATE = "frontend/partials/dashboard_panels.html"
+CSRF_SLOT = "csrf-slot"
+# A render serves its seq until the next change; this bounds how old the figures that change
+# without an event (dead deliveries, the 90-day medians, follow-ups falling overdue) may be
+# when a page is loaded (the live dashboards' old minute timer gave the same bound).
+CACHE_SECONDS = 60
+# How long one process may hold a variant's render before others render it themselves; how
+# often, and how long, the others look for its HTML meanwhile (a process that died holding
+# the lock must not leave dashboards stale).
+LOCK_SECONDS = 10
+POLL_SECONDS = 0.02
+WAIT_SECONDS = 3.0
+# No user has this id: the stand-in for readers of no restricted incident.
+NOBODY = 0
+
+
+@dataclass(frozen=True)
+class Variant:
+    roles: frozenset[str]
+    language: str
+    time_zone: str
+    member: int | None = None  # a non-admin reader of restricted incidents: theirs alone
+
+    def slug(self) -> str:
+        roles = ",".join(sorted(self.roles)) or "-"
+        return f"{roles}:{self.language}:{self.time_zone}:{self.member or '-'}"
+
+    def verifies(self) -> bool:
+        return may_verify(reader_for(self))
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a render reflects: the log's seq and newest hash (a database rebuilt or restored
+    to an earlier seq is a different log, never served an old render), and for readers who see
+    the record's verification (which writes no event) the newest verification run's id."""
+
+    seq: int
+    head: str = ""
+    record: int = 0
+
+
+_renders = 0
+
+
+def render_count() -> int:
+    """Panels rendered by this process since it started (the benchmarks read it)."""
+    return _renders
+
+
+def reader_for(variant: Variant) -> Any:
+    user = get_user_model()(pk=variant.member or NOBODY, is_active=True)
+    return holding(user, variant.roles)
+
+
+def readers_of_restricted(user_ids: Iterable[int]) -> set[int]:
+    """Which of ``user_ids`` command or are members of some restricted incident (two queries,
+    whatever their number). Admins read them all and need no answer."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    restricted = Incident.objects.filter(restricted=True)
+    commanders = restricted.filter(commander_id__in=ids).values_list("commander_id", flat=True)
+    members = Incident.members.through.objects.filter(
+        user_id__in=ids, incident__restricted=True
+    ).values_list("user_id", flat=True)
+    commanders, members = commanders.distinct(), members.distinct()
+    return set(commanders) | set(members)
+
+
+def variant_of(user_id: int, roles: frozenset[str], language: str, time_zone: str) -> Variant:
+    variant = Variant(frozenset(roles), language, time_zone)
+    if ADMIN not in roles and readers_of_restricted({user_id}):
+        return replace(variant, member=user_id)
+    return variant
+
+
+def time_zone_of(user_id: int) -> str:
+    """The reader's saved time zone, else the site's (as frontend/middleware.py applies it)."""
+    zone = Profile.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first()
+    try:
+        zoneinfo.ZoneInfo(zone or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return settings.TIME_ZONE
+    return zone or settings.TIME_ZONE
+
+
+def stamp(verifies: bool) -> Stamp:
+    seq, head = LogHead.objects.filter(id=1).values_list("seq", "hash").first() or (0, "")
+    if not verifies:
+        return Stamp(seq, head[:16])
+    run = VerificationRun.objects.latest_run()
+    return Stamp(seq, head[:16], run.pk if run is not None else 0)
+
+
+def cache_key(variant: Variant, at: Stamp) -> str:
+    record = at.record if variant.verifies() else 0
+    return f"dashboard-panels:{at.seq}:{at.head}:{record}:{variant.slug()}"
+
+
+def context(reader: Any, seq: int, now: dt.datetime) -> dict[str, Any]:
+    """What the panels template shows ``reader`` (in the active language and time zone)."""
+    data = metrics.dashboard(now, jalali=is_persian(), reader=reader)
+    data["seq"] = seq
+    rtl = translation.get_language_bidi()
+    data["state_chart"] = charts.bars(
+        [(row["value"], row["label"], row["count"]) for row in data["all_states"]], rtl=rtl
+    )
+    data["restore_chart"] = charts.bars(
+        [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]],
+        rtl=rtl,
+    )
+    # When each row entered its state, so that the browser can count the time in it on.
+    data["open_rows"] = [(row, now - row.in_state) for row in data["open_rows"]]
+    data["campaigns_in_flight"] = progress_rows(metrics.campaigns_in_flight(reader))
+    data["may_verify"] = may_verify(reader)
+    data["overdue_follow_ups"] = overdue_follow_ups(reader)
+    data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None
+    data["csrf_slot"] = CSRF_SLOT
+    return data
+
+
+def render(variant: Variant, at: Stamp) -> str:
+    """The panels' HTML for ``variant``, reflecting at least ``at`` (read before the numbers:
+    an event committed in between is in the HTML and pushed again with its own seq)."""
+    global _renders
+    _renders += 1
+    with translation.override(variant.language):
+        with timezone.override(zoneinfo.ZoneInfo(variant.time_zone)):
+            data = context(reader_for(variant), at.seq, timezone.now())
+            return render_to_string(TEMPLATE, data).strip()
+
+
+def cached(variant: Variant, at: Stamp) -> str | None:
+    return cache.get(cache_key(variant, at))
+
+
+def cached_or_claim(variant: Variant, at: Stamp) -> str | bool:
+    """The shared HTML if some process rendered it; else True if this caller now holds the
+    render (a short lock in the cache), False if another process does."""
+    key = cache_key(variant, at)
+    html = cache.get(key)
+    if html is not None:
+        return html
+    return cache.add(f"{key}:lock", 1, LOCK_SECONDS)
+
+
+def render_and_share(variant: Variant, at: Stamp) -> str:
+    key = cache_key(variant, at)
+    html = render(variant, at)
+    cache.set(key, html, CACHE_SECONDS)
+    cache.delete(f"{key}:lock")
+    return html
+
+
+def shared_now(variant: Variant, at: Stamp) -> str:
+    """The variant's HTML as of ``at`` for a request thread: the shared copy, else rendered
+    here, or awaited for a bounded time from the process that renders it."""
+    found = cached_or_claim(variant, at)
+    if isinstance(found, str):
+        return found
+    if found is False:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            html = cached(variant, at)
+            if html is not None:
+                return html
+    return render_and_share(variant, at)
+
+
+def for_page(user: Any, roles: frozenset[str], token: str) -> str:
+    """The panels for a page request, in its language and time zone: the shared render when
+    it exists (a page loaded during a storm is a cache hit), with the request's CSRF token."""
+    variant = variant_of(
+        user.pk, roles, translation.get_language(), timezone.get_current_timezone_name()
+    )
+    return with_token(shared_now(variant, stamp(variant.verifies())), token)
+
+
+def with_token(html: str, token: str) -> str:
+    return html.replace(f'value="{CSRF_SLOT}"', f'value="{token}"')
