@@ -48,8 +48,9 @@ class CappedPaginator(Paginator):
         if reach is None:  # asked to count every row (the API's ``page=last``)
             return self.object_list.count()
         # Unordered: the number of rows does not depend on their order, and sorting them
-        # first would cost what the cap saves.
-        return self.object_list.order_by()[: reach + 1].count()
+        # first would cost what the cap saves. Only the id: the rows' annotations (a list's
+        # per-row subqueries) would otherwise run for every row counted.
+        return self.object_list.order_by().values("pk")[: reach + 1].count()
 
     @property
     def is_capped(self) -> bool:

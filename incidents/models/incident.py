@@ -196,6 +196,9 @@ class Incident(FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "severity"]),
             models.Index(fields=["next_update_at"], name="incident_next_update"),
+            # Whether someone commands a restricted incident (the dashboard's shared panels ask
+            # for every viewer): without it, the walk visits every incident they command.
+            models.Index(fields=["restricted", "commander"], name="incident_restricted_commander"),
             # The dashboard's medians read the incidents that reached a phase in a window.
             *(
                 models.Index(fields=[column], name=f"incident_{column}")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from core.api.pagination import CappedPaginator
 from core.formats import ascii_digits
@@ -105,6 +106,17 @@ def test_incident_list_offers_next_steps_without_a_query_per_row(
         fresh = transition_options(Incident.objects.get(reference=row["reference"]), users["admin"])
         assert row["available_transitions"] == [o.name for o in fresh if not o.missing]
         assert row["blocked_transitions"] == {o.name: list(o.missing) for o in fresh if o.missing}
+
+
+def test_list_count_reads_ids_only_not_the_rows_annotations(users, incident_in):
+    """The capped count counts ids: the guards' per-row subqueries of a page (tasks,
+    referrals...) would otherwise run for every row counted, up to the cap."""
+    incident_in("restoring")
+    api = client_for(users["engineer"])
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/incidents/").status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
+    assert len(counts) == 1 and "incidents_task" not in counts[0]
 
 
 def test_capped_count_says_more_than_and_still_pages_deep(incident_in, monkeypatch):
