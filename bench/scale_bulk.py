@@ -93,7 +93,10 @@ def bulk_phase(count: int, now: dt.datetime) -> None:
             for k in range(start, min(start + BATCH, count)):
                 template = templates[k % len(templates)]
                 detected = now - span * (count - k) / count
-                plan.append((template, detected - template["detected_at"]))
+                # The template's own moments were stamped when it was built (only detection and
+                # awareness were backdated): the clone's are as long after its detection as the
+                # template's were after its creation (_Incidents.add sets detection itself).
+                plan.append((template, detected - template["created_at"]))
             clones = incidents.add(plan)
             writer.append(clones, plan, events)
             for label, table in tables.items():
@@ -162,7 +165,10 @@ class _Incidents:
         clones = []
         for template, delta in plan:
             values = _shifted(template, delta)
-            year = values["detected_at"].year
+            detected = template["created_at"] + delta
+            values["aware_at"] = detected + (template["aware_at"] - template["detected_at"])
+            values["detected_at"] = detected
+            year = detected.year
             self.last[year] = number = self.last.get(year, 0) + 1
             reference = f"INC-{year}-{number:04d}"
             values.update(ref_year=year, ref_number=number, reference=reference)

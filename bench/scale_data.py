@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, bench_env  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: clones' phase moments follow their detection
 DATA = ROOT / "bench" / ".data"
 DOMAIN_MAX = 1000
 BATCH = 5000
