@@ -99,24 +99,6 @@ class IncidentQuerySet(models.QuerySet):
     def with_people(self) -> IncidentQuerySet:
         return self.select_related("reporter", "commander")
 
-    def with_guard_facts(self) -> IncidentQuerySet:
-        """Each incident with what the transition guards read from other tables (open required
-        tasks, a submitted referral, open obligations, a finished review), annotated: a page of
-        a list then offers its next steps in this one query, not in several per row
-        (incidents/guards.py reads the annotations when present)."""
-        from incidents.models.legal import Obligation, Referral
-        from incidents.models.workspace import Review, Task
-
-        def of_this(queryset: models.QuerySet) -> models.Exists:
-            return models.Exists(queryset.filter(incident_id=models.OuterRef("pk")))
-
-        return self.annotate(
-            guard_open_required_tasks=of_this(Task.objects.required_open()),
-            guard_submitted_referral=of_this(Referral.objects.submitted()),
-            guard_open_obligations=of_this(Obligation.objects.open()),
-            guard_finished_review=of_this(Review.objects.filter(finished_at__isnull=False)),
-        )
-
 
 class Incident(FSMModelMixin, models.Model):
     ref_year = models.PositiveSmallIntegerField(editable=False)
