@@ -16,11 +16,9 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
-    Exists,
     F,
     Func,
     IntegerField,
-    OuterRef,
     Q,
     Value,
     When,
@@ -30,6 +28,7 @@ from django.utils import timezone
 from incidents.affected.campaigns import with_left_to_plan
 from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
+from incidents.models.incident import of_visible_incidents
 from incidents.workspace.updates import is_overdue, with_latest_update
 from notifier.models import Delivery
 
@@ -210,14 +209,6 @@ def restore_months(now: dt.datetime, months: int = 6, *, jalali: bool = False) -
     return bars
 
 
-def _of_visible_incident(reader: Any) -> Exists:
-    """The row's incident is one ``reader`` may see: an EXISTS probing that incident by its
-    primary key. ``incident__in=`` made SQLite list every visible incident first (a scan of
-    all of them) to answer for a handful of rows."""
-    visible = Incident.objects.visible_to(reader).filter(pk=OuterRef("incident_id"))
-    return Exists(visible)
-
-
 def next_deadlines(reader: Any, limit: int = 8) -> list[Any] | None:
     """Open legal obligations ``reader`` may see, soonest first (None if they cannot be read
     right now)."""
@@ -233,7 +224,7 @@ def dead_deliveries(reader: Any, limit: int = 8) -> tuple[int, list[Any]] | None
     (None if they cannot be read right now)."""
     try:
         dead = Delivery.objects.dead()
-        shown = dead.filter(Q(incident__isnull=True) | _of_visible_incident(reader))
+        shown = dead.filter(incident__isnull=True) | of_visible_incidents(dead, reader)
         return dead.count(), list(shown.select_related("incident").order_by("-id")[:limit])
     except Exception:  # same reason as above
         log.exception("dead deliveries unavailable")
@@ -244,7 +235,7 @@ def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeC
     """Notice campaigns approved or being sent, of the incidents ``reader`` may see, oldest
     first, each annotated ``left_to_plan``: one query, whatever their number (their counts are
     one more: ``tally``)."""
-    campaigns = NoticeCampaign.objects.in_flight().filter(_of_visible_incident(reader))
+    campaigns = of_visible_incidents(NoticeCampaign.objects.in_flight(), reader)
     ordered = with_left_to_plan(campaigns.select_related("incident")).order_by("created_at", "id")
     return list(ordered[:limit])
 

@@ -116,13 +116,9 @@ class AfterKeysetPagination(BasePagination):
         self.page, self.has_next = rows[:size], len(rows) > size
         return self.page
 
-    def get_page_size(self, request: Request) -> int:
-        """``page_size`` as the numbered pages read it: a bad or zero size is the default,
-        a large one the maximum."""
-        raw = request.query_params.get(self.page_size_query_param, "")
-        if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
-            return self.page_size
-        return min(int(raw), self.max_page_size)
+    # ``page_size`` read as the numbered pages read it: a bad or zero size is the default, a
+    # large one the maximum.
+    get_page_size = PageNumberPagination.get_page_size
 
     def get_next_link(self) -> str | None:
         if not self.has_next:
