@@ -1,7 +1,10 @@
 """Every page and read at 1k, 10k and 100k incidents, on SQLite and PostgreSQL (issue 21).
 
     .venv/bin/python bench/scale.py --sizes 1000,10000,100000 --db sqlite,postgres \\
-        [--requests 30] [--rebuild] [--memory-seconds 30]
+        [--requests 30] [--rebuild] [--memory-seconds 30] [--only WORDS]
+
+``--only dashboard,search`` measures only the reads whose name contains one of the words
+(``dossier``, ``gather``, ``render`` and ``record`` name the slow ones), for work on one of them.
 
 Each (database, size) runs in a process of its own, on the kept database bench/scale_data.py
 builds (and migrates forward; --rebuild builds it again). In that process, Django's test Client
@@ -142,6 +145,12 @@ def timed_call(fn: Any, n: int) -> dict[str, Any]:
     return _summary(samples, queries)
 
 
+def wanted(name: str) -> bool:
+    """Whether ``--only`` (passed to the measuring process as BENCH_SCALE_ONLY) asks for it."""
+    words = [w for w in os.environ.get("BENCH_SCALE_ONLY", "").split(",") if w]
+    return not words or any(word in name for word in words)
+
+
 def measure(db: str, size: int, requests: int, rebuild: bool, memory_seconds: float) -> dict:
     """One (database, size): runs in its own process (Django's settings are per process)."""
     from bench.scale_data import configure, ensure
@@ -155,8 +164,8 @@ def measure(db: str, size: int, requests: int, rebuild: bool, memory_seconds: fl
 
         call_command("compile_translations", verbosity=0)
         result = _measure_reads(facts, requests)
-        result["record"] = _measure_record(facts)
-        if memory_seconds:
+        result["record"] = _measure_record(facts) if wanted("record") else {}
+        if memory_seconds and wanted("memory"):
             result["memory"] = _measure_memory(db, size, memory_seconds, tmp)
     return {"db": db, "size": size, "data": facts, **result}
 
@@ -180,15 +189,18 @@ def _measure_reads(facts: dict[str, Any], requests: int) -> dict[str, Any]:
     head = LogHead.objects.get(id=1).seq
     out = {}
     for name, user, path, headers in reads(facts, head):
-        out[name] = {"path": path, **timed_get(clients[user], path, requests, headers)}
+        if wanted(name):
+            out[name] = {"path": path, **timed_get(clients[user], path, requests, headers)}
     busy = facts["dossier_reference"]
     dossier = f"/api/incidents/{busy}/dossier.pdf"
-    out["dossier PDF (500 events)"] = {
-        "path": dossier,
-        **timed_get(clients["legal"], dossier, SLOW_READS, {}, warm=1),
-    }
+    if wanted("dossier PDF (500 events)"):
+        out["dossier PDF (500 events)"] = {
+            "path": dossier,
+            **timed_get(clients["legal"], dossier, SLOW_READS, {}, warm=1),
+        }
     incident = Incident.objects.get(reference=busy)
-    out["dossier_parts.gather (500 events)"] = timed_call(lambda: gather(incident), SLOW_READS)
+    if wanted("dossier_parts.gather (500 events)"):
+        out["dossier_parts.gather (500 events)"] = timed_call(lambda: gather(incident), SLOW_READS)
     out.update(_measure_renders(requests))
     return {"reads": out, "head_seq": head}
 
@@ -207,6 +219,8 @@ def _measure_renders(requests: int) -> dict[str, Any]:
         variant = panels.variant_of(user.pk, roles_of(user), "fa", panels.time_zone_of(user.pk))
         at = panels.stamp(variant.verifies())
         label = f"dashboard panels render, uncached ({name})"
+        if not wanted(label):
+            continue
         out[label] = timed_call(lambda v=variant, a=at: panels.render(v, a), requests)
     return out
 
@@ -328,6 +342,7 @@ def run_one(db: str, size: int, args: argparse.Namespace, memory: bool) -> dict[
     command = [sys.executable, __file__, "_measure", db, str(size), str(args.requests)]
     command += [str(args.memory_seconds if memory else 0), "1" if args.rebuild else "0"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env["BENCH_SCALE_ONLY"] = args.only
     done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, check=True)
     return json.loads(done.stdout.decode().strip().splitlines()[-1])
 
@@ -371,6 +386,8 @@ def table(results: list[dict[str, Any]]) -> str:
     lines += ["", "| db | size | events | verify full (events/s) | incremental | RSS peak |"]
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
+        if not r["record"]:  # --only left it out
+            continue
         full, inc = r["record"]["full"], r["record"]["incremental"]
         rss = f"{r['memory']['rss_peak_mib']} MiB" if "memory" in r else "-"
         lines.append(
@@ -395,6 +412,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true", help="build the kept databases again")
     parser.add_argument("--memory-seconds", type=float, default=30, help="0: no memory run")
+    parser.add_argument(
+        "--only", default="", help="comma-separated words: measure only the reads named by one"
+    )
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     dbs = args.db.split(",")
