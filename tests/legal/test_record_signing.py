@@ -129,6 +129,38 @@ def test_a_tampered_signature_is_named(log):
     assert "checkpoint #10 has a signature that does not verify" in err
 
 
+def test_a_signature_verified_once_is_not_verified_again_until_it_changes(log, monkeypatch):
+    """A process remembers the signatures it verified (a dossier's verification at years of
+    events checked a thousand again each time); a signature or field changed after that is
+    another message, verified afresh and refused."""
+    from incidents.legal import record_checks
+
+    assert verify()[0] == 0
+    checked = []
+    real_keys = record_checks.known_public_keys
+
+    class Counting:
+        def __init__(self, key: Any) -> None:
+            self.key = key
+
+        def verify(self, signature: bytes, data: bytes) -> None:
+            checked.append(data)
+            self.key.verify(signature, data)
+
+    def counting_keys() -> dict[str, Any]:
+        return {name: Counting(key) for name, key in real_keys().items()}
+
+    monkeypatch.setattr(record_checks, "known_public_keys", counting_keys)
+    assert verify()[0] == 0
+    assert checked == []
+    victim = RecordCheckpoint.objects.get(seq=10, why=CheckpointReason.EVERY)
+    table = RecordCheckpoint._meta.db_table
+    sql(f"UPDATE {table} SET prev_seq = %s WHERE id = %s", victim.prev_seq + 1, victim.pk)
+    code, _, err = verify()
+    assert code == 1 and "checkpoint #10 has a signature that does not verify" in err
+    assert len(checked) == 1
+
+
 def test_a_checkpoint_moved_to_a_rewritten_hash_no_longer_verifies(log):
     """Rewriting and then moving the checkpoints along to the new hashes needs the key."""
     rewrite_from(7)
