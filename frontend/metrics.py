@@ -5,30 +5,38 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
 import jdatetime
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     Aggregate,
-    Case,
     Count,
     DurationField,
     F,
     Func,
-    IntegerField,
     Q,
+    Subquery,
     Value,
-    When,
 )
 from django.utils import timezone
 
+from core.roles import roles_of
 from incidents.affected.campaigns import with_left_to_plan
-from incidents.choices import OPEN_STATES, SEVERITY_RANK, Severity, State
+from incidents.choices import OPEN_STATES, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
-from incidents.models.incident import of_visible_incidents
+from incidents.models.incident import (
+    IsOpen,
+    SeverityRank,
+    of_visible_incidents,
+    roles_see_incidents,
+    sees_every_incident,
+)
+from incidents.need_to_know import MEMBERS_ADDED, MEMBERS_REMOVED, RESTRICTED, UNRESTRICTED
 from incidents.workspace.updates import is_overdue, with_latest_update
 from notifier.models import Delivery
 
@@ -54,6 +62,9 @@ CAMPAIGN_ROWS = 20
 # An executive reads a screenful; the full list is one click away (and each row costs render
 # time on every live refresh: bench/README.md, "Dashboard").
 OPEN_ROWS = 50
+# How long the shared figures stay in the cache: their key names the minute, so this is only
+# how long a stale one lingers.
+FIGURES_SECONDS = 120
 # What a dashboard row shows of the newest status update: its opening words, on one line.
 UPDATE_LINE_CHARS = 140
 
@@ -68,9 +79,56 @@ class OpenIncident:
     update_overdue: bool = False
 
 
-def counts_by(field: str, values: list[tuple[str, str]], queryset: Any) -> list[dict[str, Any]]:
-    found = dict(queryset.values_list(field).annotate(n=Count("id")).order_by())
+def state_severity_counts() -> list[tuple[str, str, int]]:
+    """How many incidents there are of each (state, severity) pair: one query, which the index
+    on those columns answers alone; every count of the dashboard adds these up."""
+    pairs = Incident.objects.values_list("state", "severity").annotate(n=Count("*")).order_by()
+    return list(pairs)
+
+
+def counts(pairs: list[tuple[str, str, int]], hidden: int | None) -> dict[str, Any]:
+    """The dashboard's counts from ``pairs`` (``state_severity_counts``): every incident by
+    state, the open ones by state and by severity, the open critical ones, and the open ones
+    the reader may not read (``hidden``, from ``open_hidden``; None: all of them)."""
+    by_state: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    for state, severity, n in pairs:
+        by_state[state] = by_state.get(state, 0) + n
+        if state in OPEN_STATES:
+            by_severity[severity] = by_severity.get(severity, 0) + n
+    open_total = sum(by_severity.values())
+    return {
+        "by_state": _rows(by_state, [(s.value, s.label) for s in OPEN_STATES]),
+        "all_states": _rows(by_state, State.choices),
+        "by_severity": _rows(by_severity, Severity.choices),
+        "open_total": open_total,
+        "open_hidden": open_total if hidden is None else hidden,
+        "critical_open": by_severity.get(Severity.CRITICAL, 0),
+    }
+
+
+def _rows(found: dict[str, int], values: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"value": v, "label": label, "count": found.get(v, 0)} for v, label in values]
+
+
+def open_hidden(reader: Any, keep: Callable[[Callable[[], int]], int] | None = None) -> int | None:
+    """How many open incidents ``reader`` may not read: None for all of them (no role), 0 for
+    an admin, else the restricted ones they neither command nor belong to, counted among the
+    restricted (from the index incident_restricted_state), not among every open one; through
+    ``keep`` (the reader's own ``kept`` entry), which reuses the count while no event moves it.
+    The count walks the restricted incidents the reader reads: thousands for an engineer on
+    every restricted incident of the bench data (bench/README.md, "Scale")."""
+    roles = roles_of(reader)
+    if not roles_see_incidents(roles):
+        return None
+    if sees_every_incident(roles):
+        return 0
+
+    def read() -> int:
+        restricted = Incident.objects.open().filter(restricted=True)
+        return restricted.count() - (restricted & Incident.objects.visible_to(reader)).count()
+
+    return read() if keep is None else keep(read)
 
 
 def open_incidents(now: dt.datetime, reader: Any, limit: int = OPEN_ROWS) -> list[OpenIncident]:
@@ -78,13 +136,12 @@ def open_incidents(now: dt.datetime, reader: Any, limit: int = OPEN_ROWS) -> lis
     severity."""
     rows = []
     fields = ("reference", "title", "severity", "state", "next_update_at", *ENTERED_AT.values())
-    rank = Case(
-        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
-        output_field=IntegerField(),
+    visible = Incident.objects.visible_to(reader).filter(IsOpen())
+    # The newest update of each row comes in the same query (subqueries), not one per row; the
+    # order is the index incident_open_by_severity's, which the query reads to its limit.
+    ordered = with_latest_update(visible.only(*fields)).order_by(
+        SeverityRank().desc(), "detected_at"
     )
-    visible = Incident.objects.visible_to(reader).open()
-    # The newest update of each row comes in the same query (subqueries), not one per row.
-    ordered = with_latest_update(visible.only(*fields)).order_by(-rank, "detected_at")
     for inc in ordered[:limit]:
         entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
         line = " ".join((inc.latest_update_start or "").split())[:UPDATE_LINE_CHARS]
@@ -140,19 +197,37 @@ def medians_by(
     """For each name, the median duration ``span`` of the rows matching its condition, and how
     many there are: computed in the database over every row, in a constant number of queries
     (one on PostgreSQL; elsewhere one for the counts and one per median)."""
+    if connections[queryset.db].vendor != "postgresql":
+        found = _counts(queryset, {name: where for name, (where, _) in windows.items()})
+        return {
+            name: (_middle(queryset.filter(where), span, found[name]), found[name])
+            for name, (where, span) in windows.items()
+        }
     figures = {f"n_{name}": Count("id", filter=where) for name, (where, _) in windows.items()}
-    postgresql = connections[queryset.db].vendor == "postgresql"
-    if postgresql:
-        for name, (where, span) in windows.items():
-            figures[f"m_{name}"] = Median(span, filter=where, output_field=DurationField())
+    for name, (where, span) in windows.items():
+        figures[f"m_{name}"] = Median(span, filter=where, output_field=DurationField())
     either = reduce(operator.or_, (where for where, _ in windows.values()))
     found = queryset.filter(either).aggregate(**figures)
-    if postgresql:
-        return {name: (found[f"m_{name}"], found[f"n_{name}"]) for name in windows}
-    return {
-        name: (_middle(queryset.filter(where), span, found[f"n_{name}"]), found[f"n_{name}"])
-        for name, (where, span) in windows.items()
+    return {name: (found[f"m_{name}"], found[f"n_{name}"]) for name in windows}
+
+
+def _counts(queryset: Any, conditions: dict[str, Q]) -> dict[str, int]:
+    """How many rows of ``queryset`` match each condition, in one query of one count each (the
+    condition's own index range): one count filtered over the rows matching any condition made
+    SQLite read every incident for conditions on different columns (36 ms at 100,000)."""
+    each = {
+        name: Subquery(
+            queryset.filter(where)
+            .order_by()
+            .values(one=Value(1))
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        for name, where in conditions.items()
     }
+    row = queryset.model.objects.order_by().annotate(**each).values(*each)[:1]
+    found = row[0] if row else {}
+    return {name: found.get(name) or 0 for name in conditions}
 
 
 def medians(now: dt.datetime) -> dict[str, dt.timedelta | None]:
@@ -240,26 +315,75 @@ def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeC
     return list(ordered[:limit])
 
 
+def figures(now: dt.datetime, jalali: bool) -> dict[str, Any]:
+    """What every reader's dashboard shows alike, read from every incident: the counts by
+    state and severity, the medians and the restore months (in the active time zone)."""
+    return {
+        "pairs": state_severity_counts(),
+        "medians": medians(now),
+        "restore_months": restore_months(now, jalali=jalali),
+    }
+
+
+def moves_figures() -> Q:
+    """The events that may change ``figures`` or who reads which incident (``open_hidden``):
+    an incident logged (``to_state``), a transition (its state and the moment it stamps), an
+    edit (severity, detection time, commander), a restriction or its members; not the notes,
+    tasks, status updates and the rest, most of the log."""
+    kinds = ("updated", RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
+    return ~Q(to_state="") | Q(kind__in=kinds)
+
+
+def kept(key: str, log: tuple[int, str], read: Callable[[], Any]) -> Any:
+    """What ``read`` returns as of the log at ``log`` (its seq and the start of its hash, read
+    before), kept in the cache under ``key`` (which names the minute: the medians' windows move
+    with it, as the panels' own render may be a minute old, panels.CACHE_SECONDS) and reused
+    while no event since the one it was read at ``moves_figures``: a change of another kind
+    does not pay for it (at 100,000 incidents, most of a render). One query checks that (the
+    log since then, by its seq: the events of a minute at most), and that it is the same log."""
+    seq, head = log
+    found = cache.get(key)
+    if found is not None and found["seq"] <= seq:
+        same = Q(seq=found["seq"], hash__startswith=found["head"])
+        since = Event.objects.filter(seq__gte=found["seq"], seq__lte=seq)
+        seqs = since.filter(same | Q(seq__gt=found["seq"]) & moves_figures()).order_by("seq")
+        if list(seqs.values_list("seq", flat=True)[:2]) == [found["seq"]]:
+            return found["value"]
+    value = read()
+    if seq:
+        cache.set(key, {"seq": seq, "head": head, "value": value}, FIGURES_SECONDS)
+    return value
+
+
 def dashboard(
-    now: dt.datetime | None = None, *, jalali: bool = False, reader: Any = None
+    now: dt.datetime | None = None,
+    *,
+    jalali: bool = False,
+    reader: Any = None,
+    log: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """The numbers count every incident (restricted ones included: an executive must see how
     much is open); what names an incident (rows, deadlines, events) is what ``reader`` may see,
-    so a restricted incident is counted without its title or reference."""
+    so a restricted incident is counted without its title or reference. With ``log`` (the
+    seq and hash start the caller read before), the numbers are ``kept``."""
     now = now or timezone.now()
-    open_qs = Incident.objects.open()
-    open_total = open_qs.count()
+    if log is None:
+        shared = figures(now, jalali)
+        hidden = open_hidden(reader)
+    else:
+        minute = f"{now:%Y%m%d%H%M}"
+        zone = timezone.get_current_timezone_name()
+        key = f"dashboard-figures:{minute}:{int(jalali)}:{zone}"
+        shared = kept(key, log, lambda: figures(now, jalali))
+        roles = ",".join(sorted(roles_of(reader)))
+        mine = f"dashboard-hidden:{minute}:{getattr(reader, 'pk', None)}:{roles}"
+        hidden = open_hidden(reader, lambda read: kept(mine, log, read))
     return {
         "now": now,
-        "by_state": counts_by("state", [(s.value, s.label) for s in OPEN_STATES], open_qs),
-        "all_states": counts_by("state", State.choices, Incident.objects.all()),
-        "by_severity": counts_by("severity", Severity.choices, open_qs),
-        "open_total": open_total,
-        "open_hidden": open_total - Incident.objects.visible_to(reader).open().count(),
-        "critical_open": open_qs.filter(severity=Severity.CRITICAL).count(),
+        **counts(shared["pairs"], hidden),
         "open_rows": open_incidents(now, reader),
-        "medians": medians(now),
-        "restore_months": restore_months(now, jalali=jalali),
+        "medians": shared["medians"],
+        "restore_months": shared["restore_months"],
         "deadlines": next_deadlines(reader),
         "dead": dead_deliveries(reader),
         "latest_events": list(

@@ -143,10 +143,11 @@ def cache_key(variant: Variant, at: Stamp) -> str:
     return f"dashboard-panels:{at.seq}:{at.head}:{record}:{variant.slug()}"
 
 
-def context(reader: Any, seq: int, now: dt.datetime) -> dict[str, Any]:
-    """What the panels template shows ``reader`` (in the active language and time zone)."""
-    data = metrics.dashboard(now, jalali=is_persian(), reader=reader)
-    data["seq"] = seq
+def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
+    """What the panels template shows ``reader`` (in the active language and time zone) as of
+    the log at ``at``."""
+    data = metrics.dashboard(now, jalali=is_persian(), reader=reader, log=(at.seq, at.head))
+    data["seq"] = at.seq
     rtl = translation.get_language_bidi()
     data["state_chart"] = charts.bars(
         [(row["value"], row["label"], row["count"]) for row in data["all_states"]], rtl=rtl
@@ -172,7 +173,7 @@ def render(variant: Variant, at: Stamp) -> str:
     _renders += 1
     with translation.override(variant.language):
         with timezone.override(zoneinfo.ZoneInfo(variant.time_zone)):
-            data = context(reader_for(variant), at.seq, timezone.now())
+            data = context(reader_for(variant), at, timezone.now())
             return render_to_string(TEMPLATE, data).strip()
 
 

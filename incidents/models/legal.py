@@ -230,7 +230,13 @@ class Obligation(FSMModelMixin, models.Model):
             )
         ]
         # The dashboard's and the reminders' read: open obligations, soonest due first.
-        indexes = [models.Index(fields=["state", "due_at", "id"], name="obligation_open_due")]
+        indexes = [
+            models.Index(fields=["state", "due_at", "id"], name="obligation_open_due"),
+            # A list page's guard facts: the open obligations of the page's incidents
+            # (incidents.guards.load_facts). Without it SQLite, which keeps no statistics, read
+            # them through the index above: every open obligation of the years.
+            models.Index(fields=["incident", "state"], name="obligation_incident_state"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule.code}/{self.step_key} for {self.incident_id}"

@@ -118,7 +118,9 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_updates(
     add(0, 3)
     client.get("/")  # warm the session and the caches
     cache.clear()  # the render's cost, not the shared copy's (frontend/panels.py)
-    with django_assert_max_num_queries(40) as few:
+    # 50: without Redis, the database cache's reads and writes of the kept figures (a write is
+    # five queries: frontend/metrics.py, kept) come on top of the render's own.
+    with django_assert_max_num_queries(50) as few:
         assert "later 2" in client.get("/").content.decode()
     add(3, 30)
     cache.clear()
