@@ -29,9 +29,14 @@ class CappedPaginator(Paginator):
     every row of a long list (each checked for who may read it) is what made its pages slow.
     ``count`` is exact up to ``cap``; beyond, it is the number of rows the count reached
     (``is_capped``: "more than"), always enough to know whether the page asked for and the
-    next one exist, so a deep page still has its rows and its next link."""
+    next one exist, so a deep page still has its rows and its next link.
 
-    cap = 10_000
+    The cap bounds what one count costs: each row counted is checked for need-to-know, and
+    in a text search for the text. At 10,000, an engineer's list and a search for a word in
+    thousands of titles cost up to twice as much at 100k incidents as at 1k (bench/README.md,
+    "Scale"); at 1,000, a first page's count reads at most 1,001 rows whatever the size."""
+
+    cap = 1_000
 
     def validate_number(self, number: Any) -> int:
         # The first call (``get_page``/``page``) decides how far the count reaches.

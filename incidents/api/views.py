@@ -17,7 +17,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.pagination import MAX_ID, AfterKeysetPagination, CappedPagination
+from core.api.pagination import MAX_ID, AfterKeysetPagination, CappedPagination, Pagination
 from incidents.acknowledgements import acknowledge, ensure_may_acknowledge
 from incidents.api.access import ACCESS_KEYS, IncidentPatchSerializer, RestrictionSerializer
 from incidents.api.payloads import parse_payload, payload_serializer
@@ -210,8 +210,10 @@ class IncidentViewSet(
         _incident, event = add_note(incident, actor=request.user, text=data.validated_data["text"])
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
+    # Counted exactly, unlike the list: one incident's events are counted on their own index
+    # (incident, seq), a cost that follows the incident, not the log.
     @extend_schema(responses={200: EventSerializer(many=True)})
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=Pagination)
     def timeline(self, request: Request, reference: str) -> Response:
         incident = self.get_object()
         events = incident.events.order_by("seq")
