@@ -2,15 +2,17 @@
 and change for every dashboard open in every process (frontend/panels.py, docs/live-stream.md).
 
 The stream's hub already hands each event to every local consumer; the ``Board`` (one per
-event loop, i.e. per daphne process) waits for a burst to settle, then renders each variant its
-viewers need once (or takes the render another process shared through the cache) and sends
-the same encoded frame to all of them, through each consumer's usual back-pressure path.
+event loop, i.e. per daphne process) starts on the first event of a burst, renders each variant
+its viewers need once (or takes the render another process shared through the cache) and sends
+the same encoded frame to all of them, through each consumer's usual back-pressure path; events
+that come in meanwhile are served by one more push when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import difflib
 import json
 import logging
 import weakref
@@ -29,38 +31,30 @@ from incidents.stream.consumers import EventStreamConsumer
 
 log = logging.getLogger("breach_desk.panels")
 
-# A burst of events (a transition and its follow-ups) costs one render, as live.js's own
-# debounce did when every browser fetched the panels.
-SETTLE_SECONDS = 0.08
-
 
 class Board:
     """The dashboards open in one process, and the renders they are waiting for."""
 
     def __init__(self) -> None:
         self.viewers: set[DashboardConsumer] = set()
-        self.settling: asyncio.TimerHandle | None = None
-        # One push at a time per process: changes that come in during one are served by one
-        # more, so renders never pile up behind a fast stream of events.
+        # One push at a time per process, started by the first event of a burst (the 80 ms
+        # this used to wait for a burst to settle delayed every update); the events that come
+        # in during one (the rest of the burst) are served by one more, so renders never pile
+        # up behind a fast stream of events, and a burst read whole by the first costs no more.
         self.pushing = False
         self.again = False
         self.pending: dict[tuple[Variant, Stamp], asyncio.Future] = {}
 
     def changed(self) -> None:
-        """An event (or a heartbeat ahead of the panels) reached this process."""
-        if self.settling is None and self.viewers:
-            loop = asyncio.get_running_loop()
-            self.settling = loop.call_later(SETTLE_SECONDS, self._start_push)
-
-    def _start_push(self) -> None:
-        self.settling = None
+        """An event (or a heartbeat ahead of the panels) reached this process. Called once per
+        viewer: the push starts after the hub's loop has sent every viewer the event frame."""
         if self.pushing:
             self.again = True
-        else:
+        elif self.viewers:
+            self.pushing = True
             asyncio.ensure_future(self._push_then_again())
 
     async def _push_then_again(self) -> None:
-        self.pushing = True
         try:
             await self.push()
         finally:
@@ -97,10 +91,16 @@ class Board:
         except Exception:
             log.exception("dashboard panels: rendering failed")
             return
-        frame = json.dumps({"type": "panels", "seq": at.seq, "html": html}, ensure_ascii=False)
+        full = panels_frame(at.seq, html)
+        deltas: dict[tuple[int, str], str] = {}  # one per distinct base: usually one
         for viewer in viewers:
+            frame = full
+            if viewer.shown is not None:
+                if viewer.shown not in deltas:
+                    deltas[viewer.shown] = delta_frame(at.seq, html, viewer.shown, full)
+                frame = deltas[viewer.shown]
             try:
-                await viewer.send_panels(variant, at.seq, frame)
+                await viewer.send_panels(variant, at.seq, frame, html)
             except Exception:
                 log.exception("dashboard panels: sending to one client failed")
 
@@ -113,6 +113,32 @@ class Board:
             self.pending[key] = pending
             pending.add_done_callback(lambda _: self.pending.pop(key, None))
         return await asyncio.shield(pending)
+
+
+def panels_frame(seq: int, html: str) -> str:
+    """The ``panels`` frame, in ASCII (non-ASCII characters as JSON ``\\u`` escapes): daphne
+    encodes a frame's text to UTF-8 once per viewer, and one stray "·" or "—" makes Python
+    store the whole ~50 KB string two bytes a character, which it then encodes at ~100 µs a
+    viewer; an ASCII string is copied (~2 µs). The JSON value is the same."""
+    return json.dumps({"type": "panels", "seq": seq, "html": html})
+
+
+def delta_frame(seq: int, html: str, base: tuple[int, str], full: str) -> str:
+    """``html`` as the lines it shares with ``base`` (the panels last sent on a connection: its
+    seq and HTML) and the new ones: ``parts`` lists ``[i, j]`` (``base``'s lines i to j - 1)
+    or a string (new lines), to be joined with newlines. A change touches a few lines of the
+    ~50 KB, and copying those 50 KB once per viewer was most of a panels frame's cost. The
+    whole ``full`` frame when the delta would not be much smaller."""
+    old, new = base[1].split("\n"), html.split("\n")
+    parts: list[list[int] | str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            parts.append([i1, i2])
+        elif j2 > j1:
+            parts.append("\n".join(new[j1:j2]))
+    delta = json.dumps({"type": "panels", "seq": seq, "base": base[0], "parts": parts})
+    return delta if len(delta) < len(full) // 2 else full
 
 
 def _inputs(user_ids: set[int], verifies: bool) -> tuple[Stamp, set[int]]:
@@ -168,6 +194,7 @@ class DashboardConsumer(EventStreamConsumer):
     variant: Variant | None = None
     sent: Variant | None = None  # the variant of the last panels sent, and their seq
     panels_seq = -1
+    shown: tuple[int, str] | None = None  # their seq and HTML: what a delta builds on
 
     async def connect(self) -> None:
         await super().connect()
@@ -185,8 +212,7 @@ class DashboardConsumer(EventStreamConsumer):
         except Exception:  # the page's own panels stay; the next change brings fresh ones
             log.exception("dashboard panels: rendering failed")
             return
-        frame = json.dumps({"type": "panels", "seq": at.seq, "html": html}, ensure_ascii=False)
-        await self.send_panels(self.variant, at.seq, frame)
+        await self.send_panels(self.variant, at.seq, panels_frame(at.seq, html), html)
 
     def _detach(self) -> None:
         board().viewers.discard(self)
@@ -207,12 +233,13 @@ class DashboardConsumer(EventStreamConsumer):
         if self.joined and roles != before:  # another variant from now on
             board().changed()
 
-    async def send_panels(self, variant: Variant, seq: int, frame: str) -> None:
+    async def send_panels(self, variant: Variant, seq: int, frame: str, html: str) -> None:
         """Newer panels than the client was sent, or the same seq for its new variant (its
-        roles changed); never older ones (a render that lost a race)."""
+        roles changed); never older ones (a render that lost a race). ``frame`` is ``html``
+        whole, or as a delta from ``self.shown`` (chosen just before, with no await between)."""
         fresh = seq > self.panels_seq or (seq == self.panels_seq and variant != self.sent)
         if self.joined and fresh:
-            self.panels_seq, self.sent = seq, variant
+            self.panels_seq, self.sent, self.shown = seq, variant, (seq, html)
             await self._deliver(frame)
 
 

@@ -53,8 +53,10 @@ def client_message(event: Event) -> dict[str, Any]:
 
 def layer_message(event: Event) -> dict[str, Any]:
     """What travels through the channel layer: the frame already encoded, once per event,
-    so a thousand consumers forward one string instead of encoding a thousand times."""
-    text = json.dumps(client_message(event), cls=DjangoJSONEncoder, ensure_ascii=False)
+    so a thousand consumers forward one string instead of encoding a thousand times. In ASCII
+    (JSON escapes): daphne still encodes each send to UTF-8, a copy for an ASCII string but a
+    character-by-character walk for any other (docs/live-stream.md, Frames)."""
+    text = json.dumps(client_message(event), cls=DjangoJSONEncoder)
     audience = event.incident.audience()
     return {
         "type": MESSAGE_TYPE,

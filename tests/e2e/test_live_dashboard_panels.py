@@ -32,6 +32,8 @@ def _dashboard_requests(page, base: str) -> list[str]:  # noqa: F811
 
 def test_panels_change_after_an_event_without_asking_the_server(served, page):  # noqa: F811
     base, passwords = served
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
     sign_in(page, base, "executive", passwords["executive"])
     page.wait_for_selector("#live[data-state=live]", timeout=10000)
     assert page.get_attribute("#live", "data-ws-path") == "/ws/dashboard/?lang=en"
@@ -45,6 +47,8 @@ def test_panels_change_after_an_event_without_asking_the_server(served, page):  
     page.wait_for_selector(row, timeout=3000)
     assert int(page.get_attribute("#panels", "data-seq")) > before
     assert "Pushed panels" in page.locator("#live-feed").inner_text()
+    # They came as a delta from the first panels (only the lines that changed).
+    assert any('"type": "panels"' in f and '"parts"' in f for f in frames if isinstance(f, str))
     # The verification form of a legal reader's panels is not there for an executive; the
     # sign-out form keeps the page's own token.
     page.wait_for_timeout(300)

@@ -47,6 +47,19 @@ def test_broadcast_waits_for_the_commit_and_carries_rest_shapes(
     assert frame["incident"]["state"] == "scoping"
 
 
+def test_event_frames_travel_in_ascii_whatever_the_title(
+    django_capture_on_commit_callbacks, incident_in, users, published
+):
+    """daphne encodes each send to UTF-8: a copy for an ASCII string, a walk per character
+    (per viewer) for any other."""
+    incident = incident_in("detected", title="نشت پشتیبان — backup")
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_transition(incident, "start_scoping", actor=users["engineer"])
+    [message] = published
+    assert message["text"].isascii()
+    assert json.loads(message["text"])["incident"]["title"] == "نشت پشتیبان — backup"
+
+
 def test_failed_transition_registers_no_broadcast(
     django_capture_on_commit_callbacks, incident_in, users, published
 ):

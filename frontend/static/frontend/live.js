@@ -1,6 +1,7 @@
 // Live dashboard: listens on the dashboard's stream (/ws/dashboard/), which sends the event
 // frames and, after each change, the panels already rendered by the server (one render per
-// kind of reader, shared by everyone watching: frontend/panels.py). It swaps them in, keeps
+// kind of reader, shared by everyone watching: frontend/panels.py), whole on connect and then
+// as the lines that changed (docs/live-stream.md). It swaps them in, keeps
 // its own list of changes, and on (re)connect or a seq gap catches up that list from
 // /api/events/?after=<seq>. It never asks the server for the panels, and has no timer: ages
 // and countdowns tick in relative.js. User text from the stream is only ever set with
@@ -21,12 +22,33 @@
     live.textContent = live.getAttribute("data-label-" + kind);
   }
 
+  // The lines of the last panels this connection sent ({seq, lines}): a delta frame lists the
+  // lines it keeps from them ([i, j]: lines i to j - 1) and the new ones (strings).
+  var received = null;
+
+  function rebuilt(msg) {
+    if (!received || received.seq !== msg.base) { return null; }
+    var lines = [];
+    msg.parts.forEach(function (part) {
+      var more = typeof part === "string" ? part.split("\n") : received.lines.slice(part[0], part[1]);
+      Array.prototype.push.apply(lines, more);
+    });
+    return lines;
+  }
+
   // Panels as of msg.seq, unless what is shown is as new. The shared HTML carries a slot for
   // the CSRF token of its one form: this page's own token goes there.
   function showPanels(msg) {
+    var lines = msg.parts ? rebuilt(msg) : msg.html.split("\n");
+    if (!lines) {  // not built on what we hold (never expected): reconnect for whole panels
+      received = null;
+      stream.socket().close();
+      return;
+    }
+    received = { seq: msg.seq, lines: lines };
     if (msg.seq <= Number(panels.dataset.seq || 0)) { return; }
     var own = document.querySelector("input[name=csrfmiddlewaretoken]:not([value=csrf-slot])");
-    window.htmx.swap(panels, msg.html, { swapStyle: "outerHTML" });
+    window.htmx.swap(panels, lines.join("\n"), { swapStyle: "outerHTML" });
     panels = document.getElementById("panels");
     panels.querySelectorAll("input[name=csrfmiddlewaretoken][value=csrf-slot]").forEach(
       function (input) { input.value = own ? own.value : ""; });
@@ -109,6 +131,7 @@
 
   function onMessage(msg) {
     if (msg.type === "hello") {
+      received = null;  // a new connection starts with whole panels
       setStatus("live");
       catchUp();
     } else if (msg.type === "event") {
