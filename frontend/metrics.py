@@ -329,9 +329,17 @@ def moves_figures() -> Q:
     """The events that may change ``figures`` or who reads which incident (``open_hidden``):
     an incident logged (``to_state``), a transition (its state and the moment it stamps), an
     edit (severity, detection time, commander), a restriction or its members; not the notes,
-    tasks, status updates and the rest, most of the log."""
-    kinds = ("updated", RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
-    return ~Q(to_state="") | Q(kind__in=kinds)
+    tasks, status updates and the rest, most of the log. An edit moves them only when it
+    changes one of ``EDIT_MOVES`` (its event names the fields it changed): a title or a summary
+    does not."""
+    kinds = (RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
+    edits = Q(kind="updated", data__changes__has_any_keys=EDIT_MOVES)
+    return ~Q(to_state="") | Q(kind__in=kinds) | edits
+
+
+# The edited fields the figures and "not listed" read: the counts by severity, the medians
+# from detection, who commands a restricted incident.
+EDIT_MOVES = ("severity", "detected_at", "commander")
 
 
 def kept(key: str, log: tuple[int, str], read: Callable[[], Any]) -> Any:

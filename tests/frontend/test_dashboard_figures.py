@@ -102,6 +102,10 @@ def test_the_figures_are_reused_until_an_event_that_may_move_them(users, inciden
     again = dashboard_at(reader, now)
     assert len(reads) == 1
     assert again["medians"] == first["medians"] and again["open_total"] == 3
+    # Nor an edit of the title or the summary (the edit's event names the fields it changed).
+    update_incident(incident, actor=users["engineer"], changes={"title": "renamed", "summary": "x"})
+    assert dashboard_at(reader, now)["open_total"] == 3
+    assert len(reads) == 1
 
     # A restriction moves who reads what: read again, and the executive's hidden count too.
     assert again["open_hidden"] == 0
