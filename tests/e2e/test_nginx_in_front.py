@@ -352,6 +352,60 @@ def test_the_envsh_limit_is_the_apps_evidence_limit() -> None:
     assert import_body_max(IMPORT_MAX_BYTES) == IMPORT_MAX_BYTES + MULTIPART_OVERHEAD
 
 
+# The nginx image's own /etc/nginx/nginx.conf (nginx:1.27), which the connections script edits.
+IMAGE_NGINX_CONF = """
+user  nginx;
+worker_processes  auto;
+
+error_log  /var/log/nginx/error.log notice;
+pid        /var/run/nginx.pid;
+
+
+events {
+    worker_connections  1024;
+}
+
+
+http {
+    default_type  application/octet-stream;
+    keepalive_timeout  65;
+    include /etc/nginx/conf.d/*.conf;
+}
+"""
+
+
+def test_the_connections_script_raises_worker_connections(tmp_path: Path) -> None:
+    """Thousands of open dashboards take two connections each through nginx: the entrypoint
+    script raises the image's 1,024 per worker (and the workers' file limit), once however
+    often the container starts, into a configuration nginx accepts."""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(IMAGE_NGINX_CONF)
+    script = DEPLOY / "entrypoint" / "30-breach-desk-connections.sh"
+    assert os.access(script, os.X_OK), "the image's entrypoint runs only executable scripts"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NGINX_CONF": str(conf)}
+    for _ in range(2):  # a restarted container runs it again
+        subprocess.run([str(script)], env=env, check=True, timeout=10)
+    text = conf.read_text()
+    assert re.findall(r"worker_connections\s+(\d+);", text) == ["8192"]
+    assert re.findall(r"^worker_rlimit_nofile (\d+);", text, re.MULTILINE) == ["16384"]
+    if not Path(NGINX).exists():
+        _skip_or_fail("nginx is not installed (apt-get install nginx)")
+    checked = text.replace("user  nginx;", "").replace("/var/log/nginx", str(tmp_path))
+    checked = checked.replace("/var/run/nginx.pid", str(tmp_path / "nginx.pid"))
+    checked = checked.replace("include /etc/nginx/conf.d/*.conf;", "")
+    (tmp_path / "checked.conf").write_text(checked)
+    done = subprocess.run(
+        [NGINX, "-t", "-c", str(tmp_path / "checked.conf")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    # Another number on a later start: both lines follow it.
+    more = {**env, "NGINX_WORKER_CONNECTIONS": "20000"}
+    subprocess.run([str(script)], env=more, check=True, timeout=10)
+    text = conf.read_text()
+    assert re.findall(r"worker_connections\s+(\d+);", text) == ["20000"]
+    assert re.findall(r"^worker_rlimit_nofile (\d+);", text, re.MULTILINE) == ["40000"]
+
+
 @pytest.mark.parametrize(
     ("path", "chunked"),
     [
