@@ -36,7 +36,6 @@ from incidents.models.incident import (
     roles_see_incidents,
     sees_every_incident,
 )
-from incidents.need_to_know import MEMBERS_ADDED, MEMBERS_REMOVED, RESTRICTED, UNRESTRICTED
 from incidents.workspace.updates import is_overdue, with_latest_update
 from notifier.models import Delivery
 
@@ -325,37 +324,21 @@ def figures(now: dt.datetime, jalali: bool) -> dict[str, Any]:
     }
 
 
-def moves_figures() -> Q:
-    """The events that may change ``figures`` or who reads which incident (``open_hidden``):
-    an incident logged (``to_state``), a transition (its state and the moment it stamps), an
-    edit (severity, detection time, commander), a restriction or its members; not the notes,
-    tasks, status updates and the rest, most of the log. An edit moves them only when it
-    changes one of ``EDIT_MOVES`` (its event names the fields it changed): a title or a summary
-    does not."""
-    kinds = (RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
-    edits = Q(kind="updated", data__changes__has_any_keys=EDIT_MOVES)
-    return ~Q(to_state="") | Q(kind__in=kinds) | edits
-
-
-# The edited fields the figures and "not listed" read: the counts by severity, the medians
-# from detection, who commands a restricted incident.
-EDIT_MOVES = ("severity", "detected_at", "commander")
-
-
 def kept(key: str, log: tuple[int, str], read: Callable[[], Any]) -> Any:
     """What ``read`` returns as of the log at ``log`` (its seq and the start of its hash, read
     before), kept in the cache under ``key`` (which names the minute: the medians' windows move
     with it, as the panels' own render may be a minute old, panels.CACHE_SECONDS) and reused
-    while no event since the one it was read at ``moves_figures``: a change of another kind
-    does not pay for it (at 100,000 incidents, most of a render). One query checks that (the
-    log since then, by its seq: the events of a minute at most), and that it is the same log."""
+    while no event since the one it was read at moves them (``Event.objects.that_move_figures``):
+    a change of another kind does not pay for it (at 100,000 incidents, most of a render). One
+    query checks that (the log since then, by its seq: the events of a minute at most), and
+    that it is the same log."""
     seq, head = log
     found = cache.get(key)
     if found is not None and found["seq"] <= seq:
-        same = Q(seq=found["seq"], hash__startswith=found["head"])
-        since = Event.objects.filter(seq__gte=found["seq"], seq__lte=seq)
-        seqs = since.filter(same | Q(seq__gt=found["seq"]) & moves_figures()).order_by("seq")
-        if list(seqs.values_list("seq", flat=True)[:2]) == [found["seq"]]:
+        same = Event.objects.filter(seq=found["seq"], hash__startswith=found["head"])
+        since = Event.objects.filter(seq__gt=found["seq"], seq__lte=seq).that_move_figures()
+        seqs = (same | since).order_by("seq").values_list("seq", flat=True)
+        if list(seqs[:2]) == [found["seq"]]:
             return found["value"]
     value = read()
     if seq:

@@ -30,6 +30,23 @@ class EventQuerySet(models.QuerySet):
     def after(self, seq: int) -> EventQuerySet:
         return self.filter(seq__gt=seq).order_by("seq")
 
+    def that_move_figures(self) -> EventQuerySet:
+        """The events that may change what incidents count as or who reads them: an incident
+        logged or a transition (``to_state``: its state and the moment it stamps), an edit of
+        one of ``EDITS_THAT_MOVE_FIGURES`` (its event names the fields it changed), a
+        restriction or its members. Not the notes, tasks, status updates and the rest, most
+        of the log: the dashboard keeps its counts and medians across those."""
+        from incidents.need_to_know import MEMBERS_ADDED, MEMBERS_REMOVED, RESTRICTED, UNRESTRICTED
+
+        access = (RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
+        edits = models.Q(kind="updated", data__changes__has_any_keys=EDITS_THAT_MOVE_FIGURES)
+        return self.filter(~models.Q(to_state="") | models.Q(kind__in=access) | edits)
+
+
+# The edited fields the dashboard's figures read: the counts by severity, the medians from
+# detection, who commands a restricted incident (and so reads it).
+EDITS_THAT_MOVE_FIGURES = ("severity", "detected_at", "commander")
+
 
 class Event(models.Model):
     """One change of one incident. ``seq`` is global and increases in commit order."""
