@@ -125,14 +125,14 @@ def campaign_for(people: int, tag: str, actors: dict) -> object:
 def users() -> dict:
     from django.contrib.auth.models import Group, User
 
-    from notifier.models import TelegramLink
+    from notifier.models import ChatLink
 
     actors = {"admin": User.objects.create_superuser("bench-admin", password="bench-pass-long")}
     for name, role in (("legal", "legal"), ("legal2", "legal"), ("engineer", "engineer")):
         actors[name] = User.objects.create_user(f"bench-{name}", password="bench-pass-long")
         actors[name].groups.add(Group.objects.get_or_create(name=role)[0])
     # One linked chat: every new incident alerts it (the log-only transport "sends" it).
-    TelegramLink.objects.create(user=actors["engineer"], telegram_user_id=1, chat_id=1)
+    ChatLink.objects.create(user=actors["engineer"], account_id=1, chat_id=1)
     return actors
 
 

@@ -139,11 +139,11 @@ def measure_latency(fake: object, admin: object, incidents: list) -> dict:
 def measure_throughput(fake: object, engineers: list, bulk: int) -> dict:
     from django.db import transaction
 
-    from notifier.models import TelegramLink
+    from notifier.models import ChatLink
     from notifier.outbox import enqueue
 
     fake.calls.clear()
-    links = list(TelegramLink.objects.filter(user__in=engineers).select_related("user"))
+    links = list(ChatLink.objects.filter(user__in=engineers).select_related("user"))
     with transaction.atomic():
         for n in range(bulk):
             link = links[n % len(links)]

@@ -31,6 +31,16 @@ class Profile(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
     )
+    # Whom an escalation calls after the on-call engineers when this person commands the
+    # incident (notifier/escalation.py); nobody named means the admins.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("manager"),
+    )
 
     def __str__(self) -> str:
         return f"profile of {self.user}"

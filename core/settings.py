@@ -326,6 +326,22 @@ NOTIFIER_LEASE_SECONDS = env_float("NOTIFIER_LEASE_SECONDS", 60.0, minimum=1.0)
 ESCALATION_MINUTES = env_float("ESCALATION_MINUTES", 10.0, minimum=0.0)
 ESCALATION_LEVELS = env_int("ESCALATION_LEVELS", 2, minimum=1)
 
+# --- Bale (issue 22; docs/channels.md): the same Bot API shape at another base URL ------------
+BALE_BOT_TOKEN = env_str("BALE_BOT_TOKEN", "") or ""
+BALE_BOT_USERNAME = (env_str("BALE_BOT_USERNAME", "") or "").lstrip("@")
+BALE_WEBHOOK_SECRET = env_str("BALE_WEBHOOK_SECRET", "") or ""
+BALE_API_BASE_URL = (env_str("BALE_API_BASE_URL", "https://tapi.bale.ai") or "").rstrip("/")
+BALE_GLOBAL_RATE = env_float("BALE_GLOBAL_RATE", 20.0, minimum=0.1)
+BALE_CHAT_INTERVAL_SECONDS = env_float("BALE_CHAT_INTERVAL_SECONDS", 1.0, minimum=0.0)
+
+# --- Email alerts to responders and outbound webhooks (issue 22) ------------------------------
+# Alerts by email use the email settings below (EMAIL_HOST, ...), like the notices.
+EMAIL_ALERTS = env_bool("EMAIL_ALERTS", True)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# Outbound webhooks to loopback and private addresses are refused (a registered URL must not
+# reach into the company's own network) unless this is set, as tests and a lab may.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+
 # --- The incident workspace (issue 20) -------------------------------------------------------
 # Closing an incident of these severities needs a finished post-incident review.
 REVIEW_REQUIRED_SEVERITIES = env_list("REVIEW_REQUIRED_SEVERITIES", ["high", "critical"])

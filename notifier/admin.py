@@ -7,20 +7,20 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from notifier.models import Delivery, LinkAudit, Subscription, TelegramLink
+from notifier.models import ChatLink, Delivery, LinkAudit, Subscription
 
 
-@admin.register(TelegramLink)
-class TelegramLinkAdmin(admin.ModelAdmin):
-    list_display = ("user", "telegram_username", "chat_id", "active", "min_severity", "linked_at")
-    list_filter = ("active", "min_severity")
-    search_fields = ("user__username", "telegram_username")
-    readonly_fields = ("telegram_user_id", "chat_id", "linked_at", "deactivated_reason")
+@admin.register(ChatLink)
+class ChatLinkAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel", "username", "chat_id", "active", "linked_at")
+    list_filter = ("channel", "active")
+    search_fields = ("user__username", "username")
+    readonly_fields = ("account_id", "chat_id", "linked_at", "deactivated_reason")
 
 
 @admin.register(LinkAudit)
 class LinkAuditAdmin(admin.ModelAdmin):
-    list_display = ("at", "action", "user", "telegram_user_id", "detail")
+    list_display = ("at", "channel", "action", "user", "account_id", "detail")
     list_filter = ("action",)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

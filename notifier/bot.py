@@ -33,7 +33,7 @@ from incidents.lifecycle import TRANSITIONS, apply_transition, create_incident, 
 from incidents.models import Incident
 from notifier.linking import LinkRefused, link_chat, unlink
 from notifier.messages import alert_buttons, short_title
-from notifier.models import ProcessedUpdate, TelegramLink
+from notifier.models import TELEGRAM, BotUpdate, ChatLink
 from notifier.privacy import scrub
 from notifier.subscriptions import follow, unfollow
 from notifier.task_alerts import my_tasks_text
@@ -54,16 +54,11 @@ LINK_REFUSALS = {
 }
 
 
-def _link_for(telegram_user_id: int) -> TelegramLink | None:
-    return (
-        TelegramLink.objects.active()
-        .select_related("user")
-        .filter(telegram_user_id=telegram_user_id)
-        .first()
-    )
+def _link_for(account_id: int) -> ChatLink | None:
+    return ChatLink.objects.active().select_related("user").filter(account_id=account_id).first()
 
 
-def _language(link: TelegramLink | None) -> str:
+def _language(link: ChatLink | None) -> str:
     return Profile.for_user(link.user).effective_language() if link else settings.LANGUAGE_CODE
 
 
@@ -78,7 +73,9 @@ def process_update(data: Any) -> Reply | None:
         log.warning("ignoring malformed Telegram update %s: %s", update_id, bad.reason)
         return None
     with transaction.atomic():
-        _, created = ProcessedUpdate.objects.get_or_create(update_id=update["update_id"])
+        _, created = BotUpdate.objects.get_or_create(
+            channel=TELEGRAM, update_id=update["update_id"]
+        )
         if not created:
             log.info("ignoring repeated Telegram update %s", update["update_id"])
             return None
@@ -103,7 +100,7 @@ def _message(msg: dict[str, Any]) -> Reply | None:
 
 
 def _answer(
-    command: str, arg: str, chat: dict[str, Any], sender: dict[str, Any], link: TelegramLink | None
+    command: str, arg: str, chat: dict[str, Any], sender: dict[str, Any], link: ChatLink | None
 ) -> tuple[str, dict[str, Any] | None]:
     """The reply to a command (HTML) and its buttons, in the active language."""
     if command == "/start":
@@ -206,7 +203,7 @@ def _start(chat: dict[str, Any], sender: dict[str, Any], token: str) -> str:
     try:
         user = link_chat(
             token,
-            telegram_user_id=sender["id"],
+            account_id=sender["id"],
             chat_id=chat["id"],
             username=sender.get("username", ""),
         )
@@ -272,7 +269,7 @@ def _callback(query: dict[str, Any]) -> Reply:
     }
 
 
-def _pressed(query: dict[str, Any], link: TelegramLink | None) -> tuple[str, bool]:
+def _pressed(query: dict[str, Any], link: ChatLink | None) -> tuple[str, bool]:
     """A button press: (the answer, plain text; whether it is a refusal shown as an alert)."""
     # "ack:<reference>" or "run:<transition>:<reference>" (messages.alert_buttons)
     action, _colon, target = query.get("data", "").partition(":")

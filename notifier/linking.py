@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifier.models import Delivery, LinkAudit, LinkToken, TelegramLink
+from notifier.models import TELEGRAM, ChatLink, Delivery, LinkAudit, LinkToken
 
 TOKEN_TTL = dt.timedelta(minutes=10)
 
@@ -43,7 +43,7 @@ def deep_link(token: str) -> str | None:
     return f"https://t.me/{name}?start={token}" if name else None
 
 
-def link_chat(token: str, *, telegram_user_id: int, chat_id: int, username: str = "") -> Any:
+def link_chat(token: str, *, account_id: int, chat_id: int, username: str = "") -> Any:
     """Consume the token and link this private chat to its user; returns the user."""
     now = timezone.now()
     with transaction.atomic():
@@ -54,38 +54,39 @@ def link_chat(token: str, *, telegram_user_id: int, chat_id: int, username: str 
             raise LinkRefused("used")
         if row.expires_at <= now:
             raise LinkRefused("expired")
-        other = TelegramLink.objects.filter(telegram_user_id=telegram_user_id).first()
+        other = ChatLink.objects.on(TELEGRAM).filter(account_id=account_id).first()
         if other is not None and other.user_id != row.user_id:
             raise LinkRefused("taken")
         # Consumed by whoever marks it used first: a second /start racing this one (two taps,
         # two chats) finds it used and links nothing.
         if not LinkToken.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now):
             raise LinkRefused("used")
-        TelegramLink.objects.update_or_create(
+        ChatLink.objects.update_or_create(
+            channel=TELEGRAM,
             user=row.user,
             defaults={
-                "telegram_user_id": telegram_user_id,
+                "account_id": account_id,
                 "chat_id": chat_id,
-                "telegram_username": username[:64],
+                "username": username[:64],
                 "active": True,
                 "linked_at": now,
                 "deactivated_reason": "",
             },
         )
         LinkAudit.objects.create(
-            user=row.user, action="linked", telegram_user_id=telegram_user_id, chat_id=chat_id
+            user=row.user, action="linked", account_id=account_id, chat_id=chat_id
         )
     return row.user
 
 
-def unlink(link: TelegramLink, detail: str) -> None:
+def unlink(link: ChatLink, detail: str) -> None:
     """Remove the link; alerts already queued for that chat are not sent after all."""
     with transaction.atomic():
         LinkAudit.objects.create(
             user=link.user,
             action="unlinked",
             detail=detail[:200],
-            telegram_user_id=link.telegram_user_id,
+            account_id=link.account_id,
             chat_id=link.chat_id,
         )
         Delivery.objects.unsent().filter(chat_id=link.chat_id).update(

@@ -19,14 +19,14 @@ from django.utils import timezone
 
 from core.models import Profile
 from core.roles import roles_of
-from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED, is_acknowledged, record_escalation
-from incidents.choices import OPEN_STATES, Severity
+from incidents.acknowledgements import ACKNOWLEDGED
+from incidents.choices import OPEN_STATES
 from incidents.lifecycle import ready_transitions
 from incidents.models import Event, Incident, LogHead
 from incidents.workspace.tasks import TASK_EVENTS
 from incidents.workspace.updates import STATUS_UPDATE
 from notifier.messages import alert_buttons, alert_text
-from notifier.models import Cursor, Delivery, LinkAudit, TelegramLink
+from notifier.models import EMAIL, ChatLink, Cursor, Delivery, LinkAudit
 from notifier.recipients import active_links, recipients
 from notifier.status_updates import status_update_message
 from notifier.task_alerts import task_alert_message
@@ -69,7 +69,7 @@ def derive_deliveries(limit: int = DERIVE_BATCH) -> int:
     return len(rows)
 
 
-def _routed(event: Event, links: list[TelegramLink], languages: dict[int, str]) -> list[Delivery]:
+def _routed(event: Event, links: list[ChatLink], languages: dict[int, str]) -> list[Delivery]:
     try:
         return _rows_for(event, links, languages)
     except DatabaseError:
@@ -80,7 +80,7 @@ def _routed(event: Event, links: list[TelegramLink], languages: dict[int, str]) 
         return []
 
 
-def _rows_for(event: Event, links: list[TelegramLink], languages: dict[int, str]) -> list[Delivery]:
+def _rows_for(event: Event, links: list[ChatLink], languages: dict[int, str]) -> list[Delivery]:
     incident = event.incident
     # The steps a recipient may take depend on the incident and their roles only (the lifecycle's
     # permissions are role checks), and reading the guards costs queries: once per role set.
@@ -175,7 +175,7 @@ def enqueue(
     *,
     kind: str,
     key: str,
-    link: TelegramLink,
+    link: ChatLink,
     text: str = "",
     reply_markup: dict[str, Any] | None = None,
     incident: Incident | None = None,
@@ -201,6 +201,43 @@ def enqueue(
         key=key, defaults={name: getattr(row, name) for name in fields}
     )
     return delivery if created else None
+
+
+def enqueue_personal(
+    user: Any,
+    *,
+    kind: str,
+    key: str,
+    build: Callable[[str, str], tuple[str, str, dict[str, Any] | None]],
+    incident: Incident | None = None,
+) -> int:
+    """A message to one person that no event routes (a shift taken from them), on every channel
+    they have: each active chat link, and their account email when email alerts are on.
+    ``build(language, channel)`` returns ``(subject, text, reply_markup)``: HTML for a chat, plain
+    text for email. Idempotent by ``key`` per channel; returns how many rows were added."""
+    language = Profile.for_user(user).effective_language()
+    targets: list[tuple[str, int | None]] = [
+        (link.channel, link.chat_id) for link in ChatLink.objects.active().filter(user=user)
+    ]
+    if settings.EMAIL_ALERTS and user.email:
+        targets.append((EMAIL, None))
+    added = 0
+    for channel, chat_id in targets:
+        row = Delivery(channel=channel, kind=kind, incident=incident, user=user, chat_id=chat_id)
+        try:
+            row.subject, row.text, row.reply_markup = build(language, channel)
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            log.exception("personal message %s could not be built; dead-lettered", key)
+            unbuildable(row, exc)
+        fields = ("channel", "kind", "incident", "user", "chat_id", "subject", "text")
+        defaults = {name: getattr(row, name) for name in fields}
+        defaults |= {"reply_markup": row.reply_markup, "status": row.status}
+        defaults["last_error"] = row.last_error
+        _, created = Delivery.objects.get_or_create(key=f"{key}:{channel}", defaults=defaults)
+        added += created
+    return added
 
 
 def claim_due(limit: int, *, busy_chats: set[int], lease_seconds: float) -> list[Outgoing]:
@@ -292,45 +329,17 @@ def record_failure(
 def deactivate_chat(chat_id: int, reason: str) -> None:
     """Telegram said this chat is gone for good (blocked the bot, deleted): stop sending there.
     Its other pending deliveries die now rather than each failing once more."""
-    for link in TelegramLink.objects.filter(chat_id=chat_id, active=True):
+    for link in ChatLink.objects.filter(chat_id=chat_id, active=True):
         link.active = False
         link.deactivated_reason = reason[:200]
         link.save(update_fields=["active", "deactivated_reason"])
         LinkAudit.objects.create(
             user=link.user,
             action="deactivated",
-            telegram_user_id=link.telegram_user_id,
+            account_id=link.account_id,
             chat_id=chat_id,
             detail=reason[:200],
         )
     Delivery.objects.unsent().filter(chat_id=chat_id).update(
         status=Delivery.DEAD, last_error=f"chat deactivated: {reason}"[:2000]
     )
-
-
-def escalate_due(now: dt.datetime | None = None) -> int:
-    """Record the next escalation level of critical incidents nobody acknowledged in time.
-
-    The escalation event itself reaches admins and executives through the normal outbox."""
-    now = now or timezone.now()
-    step = dt.timedelta(minutes=settings.ESCALATION_MINUTES)
-    fired = 0
-    for incident in Incident.objects.open().filter(
-        severity=Severity.CRITICAL, created_at__lte=now - step
-    ):
-        if is_acknowledged(incident):
-            continue
-        done = set(
-            Event.objects.filter(incident=incident, kind=ESCALATED).values_list(
-                "data__level", flat=True
-            )
-        )
-        level = min(
-            int((now - incident.created_at) / step) if step else 1, settings.ESCALATION_LEVELS
-        )
-        for lvl in range(1, level + 1):
-            if lvl not in done:
-                _, event = record_escalation(incident, lvl)
-                fired += event is not None
-                break  # one level per scan: a long outage must not fire them all at once
-    return fired

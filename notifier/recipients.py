@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, load_roles, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
 from incidents.choices import SEVERITY_RANK, Severity
@@ -9,7 +12,7 @@ from incidents.lifecycle import TRANSITIONS
 from incidents.models import Event, sees
 from incidents.workspace.tasks import TASK_EVENTS
 from incidents.workspace.updates import STATUS_UPDATE
-from notifier.models import Subscription, TelegramLink
+from notifier.models import AlertPreference, ChatLink, Subscription
 from notifier.task_alerts import assigned_to
 
 LEGAL_TRANSITIONS = frozenset({"refer", "close"})
@@ -20,7 +23,7 @@ CAMPAIGN_EVENTS = frozenset(
 )
 
 
-def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: set[int]) -> bool:
+def _wanted(event: Event, link: ChatLink, roles: frozenset[str], followers: set[int]) -> bool:
     incident = event.incident
     critical = incident.severity == Severity.CRITICAL
     if event.kind == "created":
@@ -57,15 +60,23 @@ def _wanted(event: Event, link: TelegramLink, roles: frozenset[str], followers: 
     return False
 
 
-def active_links() -> list[TelegramLink]:
+def active_links() -> list[ChatLink]:
     """Active links with their users' roles loaded in one query, not one per user (the worker
     reads them for every batch of events, and a commit-to-Telegram budget is milliseconds)."""
-    links = list(TelegramLink.objects.active().select_related("user"))
+    # Interim until notifier/preferences.py: the chat's channel preference's threshold.
+    threshold = AlertPreference.objects.filter(
+        user=OuterRef("user"), channel=OuterRef("channel")
+    ).values("min_severity")[:1]
+    links = list(
+        ChatLink.objects.active()
+        .select_related("user")
+        .annotate(min_severity=Coalesce(Subquery(threshold), Value(Severity.LOW)))
+    )
     load_roles(link.user for link in links)
     return links
 
 
-def recipients(event: Event, links: list[TelegramLink] | None = None) -> list[TelegramLink]:
+def recipients(event: Event, links: list[ChatLink] | None = None) -> list[ChatLink]:
     """Active links that should hear about this event; never the person who caused it, nor
     anyone who may not read its incident (need to know: one query, for restricted ones only)."""
     if links is None:

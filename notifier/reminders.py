@@ -19,7 +19,7 @@ from core.roles import LEGAL, roles_of
 from incidents.legal.obligations import mark_reminded, reminder_facts, reminders_due
 from incidents.models import Incident, Obligation, sees
 from notifier.messages import alert_buttons, reminder_text
-from notifier.models import TelegramLink
+from notifier.models import ChatLink
 from notifier.outbox import enqueue
 from notifier.recipients import active_links
 
@@ -49,7 +49,7 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
     return queued
 
 
-def _enqueue_one(obligation: Obligation, stage: str, link: TelegramLink, profile: Profile) -> bool:
+def _enqueue_one(obligation: Obligation, stage: str, link: ChatLink, profile: Profile) -> bool:
     """Call inside the transaction of ``mark_reminded``; True if a reminder was queued."""
 
     def text_of(language: str, time_zone: str) -> str:
@@ -71,7 +71,7 @@ def enqueue_reminder(
     *,
     kind: str,
     key: str,
-    link: TelegramLink,
+    link: ChatLink,
     profile: Profile,
     incident: Incident,
     text_of: Callable[[str, str], str],

@@ -19,7 +19,7 @@ from core.models import Profile
 from core.roles import ADMIN, roles_of
 from incidents.models import Incident, sees
 from incidents.workspace.updates import mark_update_reminded, update_reminder_facts, updates_due
-from notifier.models import TelegramLink
+from notifier.models import ChatLink
 from notifier.recipients import active_links
 from notifier.reminders import enqueue_reminder
 from notifier.status_updates import reminder_text
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 REMINDER = "update_reminder"
 
 
-def reminded_links(incident: Incident, links: list[TelegramLink]) -> list[TelegramLink]:
+def reminded_links(incident: Incident, links: list[ChatLink]) -> list[ChatLink]:
     """Who is reminded: the commander, or admins when the incident has none; only people who
     may still read it (need to know)."""
     audience = incident.audience()
@@ -62,7 +62,7 @@ def enqueue_update_reminders(now: dt.datetime | None = None) -> int:
     return queued
 
 
-def _enqueue_one(incident: Incident, link: TelegramLink, profile: Profile) -> bool:
+def _enqueue_one(incident: Incident, link: ChatLink, profile: Profile) -> bool:
     """Call inside the transaction of ``mark_update_reminded``; True if a reminder was queued."""
     facts = update_reminder_facts(incident)
     # The due time to the microsecond: two due times of one incident may share a second.

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from notifier.views import SubscriptionsView, SubscriptionView, TelegramLinkView, telegram_webhook
+from notifier.views import ChatLinkView, SubscriptionsView, SubscriptionView, telegram_webhook
 
 webhook_urlpatterns = [path("telegram/webhook/", telegram_webhook, name="telegram-webhook")]
 api_urlpatterns = [
-    path("me/telegram-link/", TelegramLinkView.as_view(), name="telegram-link"),
+    path("me/telegram-link/", ChatLinkView.as_view(), name="telegram-link"),
     path("me/subscriptions/", SubscriptionsView.as_view(), name="telegram-subscriptions"),
     path(
         "me/subscriptions/<str:reference>/",

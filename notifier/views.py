@@ -23,7 +23,7 @@ from core.roles import AnyRole
 from incidents.models import Incident
 from notifier.bot import process_update
 from notifier.linking import deep_link, issue_link_token, unlink
-from notifier.models import TelegramLink
+from notifier.models import TELEGRAM, ChatLink
 from notifier.subscriptions import follow, followed_references, unfollow
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -77,14 +77,14 @@ class FollowingSerializer(serializers.Serializer):
     following = serializers.BooleanField()
 
 
-class TelegramLinkView(APIView):
+class ChatLinkView(APIView):
     """POST: a single-use link token and deep link. GET: link status. DELETE: unlink."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: LinkStatusSerializer})
     def get(self, request: Request) -> Response:
-        link = TelegramLink.objects.filter(user=request.user).first()
+        link = ChatLink.objects.on(TELEGRAM).filter(user=request.user).first()
         return Response(_status(link))
 
     @extend_schema(request=None, responses={201: LinkTokenSerializer})
@@ -103,7 +103,7 @@ class TelegramLinkView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request) -> Response:
-        link = TelegramLink.objects.filter(user=request.user).first()
+        link = ChatLink.objects.on(TELEGRAM).filter(user=request.user).first()
         if link is not None:
             unlink(link, "unlinked on the web")
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -140,13 +140,13 @@ class SubscriptionView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _status(link: TelegramLink | None) -> dict[str, Any]:
+def _status(link: ChatLink | None) -> dict[str, Any]:
     if link is None:
         return {"linked": False}
     return {
         "linked": True,
         "active": link.active,
-        "telegram_username": link.telegram_username,
+        "telegram_username": link.username,
         "linked_at": link.linked_at,
         "deactivated_reason": link.deactivated_reason,
     }

@@ -26,18 +26,19 @@ from incidents.affected.checks import sweep as sweep_checks
 from incidents.events import NOTIFY_CHANNEL
 from incidents.legal.record_tsa import stamp_pending
 from notifier.check_codes import CheckCodeSending
+from notifier.escalation import escalate_due
 from notifier.notice_sending import NoticeSending, step_safely
 from notifier.outbox import (
     Outgoing,
     claim_due,
     derive_deliveries,
-    escalate_due,
     record_failure,
     record_sent,
 )
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
-from notifier.transports.telegram import LogOnlyTransport, TelegramTransport, TransportError
+from notifier.transports.errors import TransportError
+from notifier.transports.telegram import LogOnlyTransport, TelegramTransport
 from notifier.update_reminders import enqueue_update_reminders
 
 log = logging.getLogger(__name__)

@@ -17,13 +17,13 @@ from core.models import Profile
 from frontend.profile_forms import ProfileForm
 from frontend.views import flash_forms
 from frontend.views.common import form_target
-from notifier.models import TelegramLink
+from notifier.models import ChatLink
 
 
 def telegram_status(user: Any) -> dict[str, Any]:
     """The person's chat link, and whether a bot is configured to link one."""
     return {
-        "link": TelegramLink.objects.filter(user=user, active=True).first(),
+        "link": ChatLink.objects.filter(user=user, active=True).first(),
         "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
     }
 

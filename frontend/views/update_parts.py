@@ -14,7 +14,7 @@ from frontend.update_forms import StatusUpdateForm
 from incidents.choices import TERMINAL_STATES
 from incidents.models import Incident
 from incidents.workspace.updates import is_overdue, may_post_updates, updates_of
-from notifier.models import Subscription, TelegramLink
+from notifier.models import ChatLink, Subscription
 
 # Earlier updates listed under the newest; every one is also on the timeline.
 EARLIER_SHOWN = 10
@@ -36,5 +36,5 @@ def status_update_part(request: HttpRequest, incident: Incident) -> dict[str, An
         "may_post_update": may_post,
         "status_update_form": StatusUpdateForm() if may_post else None,
         "following": Subscription.objects.filter(user=user, incident=incident).exists(),
-        "telegram_linked": TelegramLink.objects.active().filter(user=user).exists(),
+        "telegram_linked": ChatLink.objects.active().filter(user=user).exists(),
     }

@@ -9,6 +9,7 @@ from incidents.models.documents import DOCUMENT_RECORD, Document, DocumentKind
 from incidents.models.events import EVENT_BODY, VERDICT, Event, LogHead, VerificationRun
 from incidents.models.evidence import EVIDENCE_FILE, CustodyEntry, Evidence
 from incidents.models.incident import FACTS, SCOPE, STAMPS, Incident, roles_see_incidents, sees
+from incidents.models.integrations import IncomingAlert, Integration, IntegrationKind
 from incidents.models.legal import (
     REFERRAL_RECORD,
     JurisdictionRule,
@@ -58,6 +59,9 @@ __all__ = [
     "Document",
     "DocumentKind",
     "Event",
+    "IncomingAlert",
+    "Integration",
+    "IntegrationKind",
     "Evidence",
     "FollowUp",
     "Exemption",

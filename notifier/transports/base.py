@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from notifier.transports.telegram import TransportError
+from notifier.transports.errors import TransportError
 
 __all__ = ["NoticeTransport", "OutgoingNotice", "TransportError"]
 

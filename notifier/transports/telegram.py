@@ -17,6 +17,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from notifier.transports.errors import TransportError
+
 log = logging.getLogger(__name__)
 
 # BadRequest descriptions that mean the chat will never accept a message again.
@@ -27,22 +29,6 @@ CHAT_GONE = (
     "peer_id_invalid",
     "have no rights to send",
 )
-
-
-class TransportError(Exception):
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        chat_gone: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.chat_gone = chat_gone
-        self.retry_after = retry_after
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:

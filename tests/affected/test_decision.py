@@ -13,7 +13,7 @@ from incidents.affected.decision import propose, record_decision
 from incidents.errors import InvalidChange, RoleForbidden
 from incidents.lifecycle import update_incident
 from incidents.models import CategorySensitivity, Event, NotificationDecision, Obligation
-from notifier.models import TelegramLink
+from notifier.models import ChatLink
 from notifier.outbox import derive_deliveries
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +232,7 @@ def test_a_scope_change_that_raises_the_risk_makes_the_decision_stale_and_remind
         incident, actor=users["legal"], outcome="not_required", exemption="low_risk", reason="r"
     )
     for number, user in enumerate([users["legal"], users["engineer"]], start=1):
-        TelegramLink.objects.create(user=user, telegram_user_id=number, chat_id=number)
+        ChatLink.objects.create(user=user, account_id=number, chat_id=number)
     derive_deliveries()  # everything so far
 
     update_incident(incident, actor=users["engineer"], changes={"affected_subjects_estimate": 200})

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from notifier.linking import issue_link_token, link_chat
-from notifier.models import TelegramLink
+from notifier.models import ChatLink
 from notifier.transports.telegram import TelegramTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
@@ -41,15 +41,15 @@ def tg_settings(settings: Any, fake_telegram: FakeBotAPI) -> Any:
     return settings
 
 
-def link(user: User, chat_id: int) -> TelegramLink:
+def link(user: User, chat_id: int) -> ChatLink:
     """Link a chat the way a person does: a token from the API, then /start in private."""
     token, _ = issue_link_token(user)
-    link_chat(token, telegram_user_id=chat_id, chat_id=chat_id, username=user.username)
-    return TelegramLink.objects.get(user=user)
+    link_chat(token, account_id=chat_id, chat_id=chat_id, username=user.username)
+    return ChatLink.objects.get(user=user)
 
 
 @pytest.fixture
-def linked(users: dict[str, User]) -> dict[str, TelegramLink]:
+def linked(users: dict[str, User]) -> dict[str, ChatLink]:
     """Every role linked; chat ids: engineer 1001, legal 1002, executive 1003, admin 1004,
     norole 1005, and a second engineer ("engineer2") 1006."""
     users["engineer2"] = make_user("engineer2", "engineer")

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.models import Profile
 from incidents.lifecycle import apply_transition, create_incident
-from notifier.models import Delivery, Subscription
+from notifier.models import AlertPreference, Delivery, Subscription
 from notifier.outbox import derive_deliveries
 from tests.conftest import finish_review
 
@@ -25,8 +25,9 @@ def test_new_incident_alerts_linked_engineers_only(users, linked, run_worker, fa
 def test_engineer_severity_threshold_filters_new_incident_alerts(
     users, linked, run_worker, fake_telegram
 ):
-    linked["engineer2"].min_severity = "critical"
-    linked["engineer2"].save()
+    AlertPreference.objects.create(
+        user=linked["engineer2"].user, channel="telegram", min_severity="critical"
+    )
     create_incident(actor=users["admin"], data={"title": "Minor", "severity": "medium"})
     run_worker()
     assert chats_of(fake_telegram) == [1001]

@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from incidents.lifecycle import create_incident
-from notifier.models import Delivery, LinkAudit, TelegramLink
+from notifier.models import ChatLink, Delivery, LinkAudit
 from notifier.outbox import backoff_seconds, derive_deliveries
 
 
@@ -60,7 +60,7 @@ def test_delivery_is_dead_after_max_attempts(users, linked, run_worker, fake_tel
     d = only_delivery()
     assert d.status == "dead" and d.attempts == 3
     assert Delivery.objects.dead().count() == 1
-    assert TelegramLink.objects.get(chat_id=1001).active  # a flaky server is not the chat's fault
+    assert ChatLink.objects.get(chat_id=1001).active  # a flaky server is not the chat's fault
 
 
 def test_blocked_bot_deactivates_link_and_kills_delivery(users, linked, run_worker, fake_telegram):
@@ -68,7 +68,7 @@ def test_blocked_bot_deactivates_link_and_kills_delivery(users, linked, run_work
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     create_incident(actor=users["admin"], data={"title": "u", "severity": "low"})
     run_worker()
-    link = TelegramLink.objects.get(chat_id=1001)
+    link = ChatLink.objects.get(chat_id=1001)
     assert not link.active and "blocked" in link.deactivated_reason
     assert set(Delivery.objects.filter(chat_id=1001).values_list("status", flat=True)) == {"dead"}
     assert len(fake_telegram.attempts()) == 3  # 1001 once (refused), 1006 twice; no retry
@@ -83,7 +83,7 @@ def test_chat_not_found_is_permanent(users, linked, run_worker, fake_telegram):
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     run_worker()
     assert only_delivery().status == "dead"
-    assert not TelegramLink.objects.get(chat_id=1001).active
+    assert not ChatLink.objects.get(chat_id=1001).active
 
 
 def test_log_only_mode_without_token(users, linked, tg_settings, fake_telegram, caplog):

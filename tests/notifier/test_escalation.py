@@ -9,7 +9,8 @@ from django.utils import timezone
 from incidents.acknowledgements import acknowledge
 from incidents.lifecycle import create_incident
 from incidents.models import Event
-from notifier.outbox import derive_deliveries, escalate_due
+from notifier.escalation import escalate_due
+from notifier.outbox import derive_deliveries
 
 
 def escalations(incident) -> list[int]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from notifier.bot import process_update
 from notifier.linking import digest
-from notifier.models import LinkAudit, LinkToken, TelegramLink
+from notifier.models import ChatLink, LinkAudit, LinkToken
 from tests.conftest import client_for
 
 _update_ids = iter(range(1, 10**6))
@@ -58,8 +58,8 @@ def test_link_endpoint_answers_anonymous_401_and_issues_nothing(db):
 def test_start_with_valid_token_links_private_chat_and_is_recorded(api, users, tg_settings):
     text = start(new_token(api))
     assert "Linked" in text
-    link = TelegramLink.objects.get(user=users["engineer"])
-    assert (link.chat_id, link.telegram_user_id, link.active) == (5001, 5001, True)
+    link = ChatLink.objects.get(user=users["engineer"])
+    assert (link.chat_id, link.account_id, link.active) == (5001, 5001, True)
     assert LinkAudit.objects.filter(user=users["engineer"], action="linked").count() == 1
     assert api("engineer").get("/api/me/telegram-link/").json()["linked"] is True
 
@@ -68,33 +68,33 @@ def test_reused_token_is_refused(api, users, tg_settings):
     token = new_token(api)
     start(token)
     assert "already used" in start(token, user_id=5002)
-    assert TelegramLink.objects.count() == 1
+    assert ChatLink.objects.count() == 1
 
 
 def test_expired_token_is_refused(api, tg_settings):
     token = new_token(api)
     LinkToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert "expired" in start(token)
-    assert not TelegramLink.objects.exists()
+    assert not ChatLink.objects.exists()
 
 
 def test_unknown_token_is_refused(api, tg_settings):
     new_token(api)
     assert "unknown" in start("not-a-real-token-guess-1234567890")
-    assert not TelegramLink.objects.exists()
+    assert not ChatLink.objects.exists()
 
 
 def test_group_chat_cannot_link(api, tg_settings):
     token = new_token(api)
     assert "private chat" in start(token, chat_type="group", chat_id=-100123)
-    assert not TelegramLink.objects.exists()
+    assert not ChatLink.objects.exists()
     assert LinkToken.objects.get().used_at is None  # the token is still good in private
 
 
 def test_one_telegram_account_links_to_one_user_only(api, users, tg_settings):
     start(new_token(api, "engineer"))
     assert "another Breach Desk account" in start(new_token(api, "legal"))
-    assert list(TelegramLink.objects.values_list("user__username", flat=True)) == ["engineer"]
+    assert list(ChatLink.objects.values_list("user__username", flat=True)) == ["engineer"]
 
 
 def test_unlink_command_removes_link_and_is_recorded(api, users, tg_settings):
@@ -112,7 +112,7 @@ def test_unlink_command_removes_link_and_is_recorded(api, users, tg_settings):
         }
     )
     assert "Unlinked" in reply["text"]
-    assert not TelegramLink.objects.exists()
+    assert not ChatLink.objects.exists()
     assert LinkAudit.objects.filter(action="unlinked").count() == 1
 
 

@@ -16,7 +16,7 @@ from django.test import Client
 
 from incidents.models import Event
 from notifier.linking import issue_link_token
-from notifier.models import LinkAudit, LinkToken, ProcessedUpdate, TelegramLink
+from notifier.models import BotUpdate, ChatLink, LinkAudit, LinkToken
 from tests.notifier.test_polling_bot import poll_for_a_second
 from tests.notifier.test_webhook_and_commands import SECRET
 
@@ -109,8 +109,8 @@ def test_malformed_update_is_answered_200_and_changes_nothing(
     with caplog.at_level(logging.WARNING, logger="notifier"):
         response = post(body)
     assert response.status_code == 200 and response.json() == {}
-    assert not ProcessedUpdate.objects.exists()
-    assert not TelegramLink.objects.exists() and not LinkAudit.objects.exists()
+    assert not BotUpdate.objects.exists()
+    assert not ChatLink.objects.exists() and not LinkAudit.objects.exists()
     assert LinkToken.objects.get(pk=row.pk).used_at is None
     assert Event.objects.count() == events
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -123,9 +123,9 @@ def test_well_formed_start_still_links_the_chat(users, tg_settings):
     token, _ = issue_link_token(users["engineer"])
     response = post(start(token, **{"from": {**SENDER, "username": "oncall"}}))
     assert response.status_code == 200 and "Linked" in response.json()["text"]
-    link = TelegramLink.objects.get(user=users["engineer"])
-    assert (link.telegram_user_id, link.chat_id, link.telegram_username) == (7001, 7001, "oncall")
-    assert ProcessedUpdate.objects.filter(update_id=UPDATE_ID).exists()
+    link = ChatLink.objects.get(user=users["engineer"])
+    assert (link.account_id, link.chat_id, link.username) == (7001, 7001, "oncall")
+    assert BotUpdate.objects.filter(update_id=UPDATE_ID).exists()
 
 
 def test_polling_drops_a_malformed_update_and_answers_the_next(users, fake_telegram, tg_settings):
@@ -135,8 +135,8 @@ def test_polling_drops_a_malformed_update_and_answers_the_next(users, fake_teleg
         {**start(token), "update_id": 601},
     ]
     poll_for_a_second(fake_telegram)
-    assert list(ProcessedUpdate.objects.values_list("update_id", flat=True)) == [601]
-    assert TelegramLink.objects.get(user=users["engineer"]).telegram_user_id == 7001
+    assert list(BotUpdate.objects.values_list("update_id", flat=True)) == [601]
+    assert ChatLink.objects.get(user=users["engineer"]).account_id == 7001
     replies = fake_telegram.attempts("sendMessage")
     assert len(replies) == 1 and "Linked" in replies[0].params["text"]
     offsets = [c.params.get("offset") for c in fake_telegram.attempts("getUpdates")]

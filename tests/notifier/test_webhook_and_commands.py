@@ -9,7 +9,7 @@ from django.test import Client
 
 from core.models import Profile
 from incidents.models import Event
-from notifier.models import ProcessedUpdate, Subscription
+from notifier.models import BotUpdate, Subscription
 
 SECRET = "s3cret-webhook-value"
 _ids = iter(range(10_000, 10**6))
@@ -21,7 +21,7 @@ def post(body: Any, secret: str | None = SECRET) -> Any:
     return Client().post("/telegram/webhook/", raw, content_type="application/json", **headers)
 
 
-def press_ack(reference: str, telegram_user_id: int, update_id: int | None = None) -> Any:
+def press_ack(reference: str, account_id: int, update_id: int | None = None) -> Any:
     return post(
         {
             "update_id": update_id or next(_ids),
@@ -29,13 +29,13 @@ def press_ack(reference: str, telegram_user_id: int, update_id: int | None = Non
                 "id": "cb1",
                 "data": f"ack:{reference}",
                 "chat_instance": "1",
-                "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"},
+                "from": {"id": account_id, "is_bot": False, "first_name": "x"},
             },
         }
     )
 
 
-def command(text: str, telegram_user_id: int) -> str:
+def command(text: str, account_id: int) -> str:
     response = post(
         {
             "update_id": next(_ids),
@@ -43,8 +43,8 @@ def command(text: str, telegram_user_id: int) -> str:
                 "message_id": 1,
                 "date": 0,
                 "text": text,
-                "chat": {"id": telegram_user_id, "type": "private"},
-                "from": {"id": telegram_user_id, "is_bot": False, "first_name": "x"},
+                "chat": {"id": account_id, "type": "private"},
+                "from": {"id": account_id, "is_bot": False, "first_name": "x"},
             },
         }
     )
@@ -73,7 +73,7 @@ def test_forged_secret_is_refused_without_side_effects(linked, incident_in, tg_s
     }
     for secret in ("wrong", "", None, SECRET[:-1]):
         assert post(update, secret).status_code == 403
-    assert acks(incident) == [] and not ProcessedUpdate.objects.exists()
+    assert acks(incident) == [] and not BotUpdate.objects.exists()
 
 
 def test_webhook_is_off_without_a_configured_secret(tg_settings):
