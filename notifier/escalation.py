@@ -93,7 +93,7 @@ def _next_level(
 
 def whom(step: EscalationStep, incident: Incident, now: dt.datetime) -> tuple[str, list[int]]:
     """The target this step names and the ids of the people it calls, among those who may
-    read the incident (need to know)."""
+    read the incident (need to know); the admins when that leaves nobody."""
     target, people = step.target, []
     if step.target in (EscalationStep.ON_CALL, EscalationStep.NEXT_ON_CALL):
         rotation = Rotation.objects.active().with_schedule(now).filter(pk=step.rotation_id).first()
@@ -112,7 +112,12 @@ def whom(step: EscalationStep, incident: Incident, now: dt.datetime) -> tuple[st
             people = [manager]
         else:
             target, people = ADMINS, list(_admins())
-    return target, _readers(incident, [p for p in people if p is not None and p.is_active])
+    readers = _readers(incident, [p for p in people if p is not None and p.is_active])
+    if not readers:
+        # Nobody the step names can take the call (an empty rotation, a person who left, an
+        # on-call engineer outside a restricted incident): an alert must still reach someone.
+        return ADMINS, _readers(incident, list(_admins()))
+    return target, readers
 
 
 def _manager_of(commander: Any) -> Any:

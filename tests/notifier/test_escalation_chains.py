@@ -139,7 +139,8 @@ def test_an_override_makes_the_stand_in_the_one_called(team, incident_in):
     assert escalations(incident)[0]["notify"] == [stand_in.pk]
 
 
-def test_a_restricted_incident_calls_only_people_who_may_read_it(team):
+def test_a_level_whose_people_may_not_read_the_incident_calls_the_admins(team):
+    """Need to know: the on-call engineer is no member of this restricted incident."""
     full_chain(team)
     incident, _ = create_incident(
         actor=team["engineer"], data={"title": "x", "severity": "critical", "restricted": True}
@@ -147,8 +148,17 @@ def test_a_restricted_incident_calls_only_people_who_may_read_it(team):
     incident.refresh_from_db()
     assert incident.restricted
     assert escalate_due(minutes(11)) == 1
+    assert escalations(incident)[0]["target"] == "admins"
+    assert escalations(incident)[0]["notify"] == [team["admin"].pk]
+
+
+def test_a_level_that_names_nobody_calls_the_admins(team):
+    empty = Rotation.objects.create(name="empty")
+    chain("empty", ["low"], [(EscalationStep.ON_CALL, {"rotation": empty})])
+    incident, _ = create_incident(actor=team["engineer"], data={"title": "x", "severity": "low"})
+    assert escalate_due(minutes(11)) == 1
     data = escalations(incident)[0]
-    assert data["target"] == "on_call" and data["notify"] == []
+    assert (data["target"], data["notify"]) == ("admins", [team["admin"].pk])
 
 
 def test_an_inactive_chain_leaves_todays_rule(team):
