@@ -28,6 +28,8 @@ from notifier.privacy import scrub
 TAKEN, SWAPPED = "shift.taken", "shift.swapped"
 # How far ahead a shift may be changed: beyond it a rotation's order is likely to change first.
 HORIZON = dt.timedelta(days=366)
+# A week and a daylight-saving hour: a shift that started before this is over.
+LONGEST_SHIFT = dt.timedelta(days=7, hours=1)
 REASON_MAX_LENGTH = 200
 SHIFT_ROLES = frozenset({ENGINEER, ADMIN})
 
@@ -140,13 +142,16 @@ def _locked_schedule(rotation: Rotation, actor: Any, now: dt.datetime) -> Schedu
 
 
 def _changeable(schedule: Schedule, starts_at: dt.datetime, now: dt.datetime) -> Shift:
+    # Bounds first: a moment near year 1 or 9999 cannot be shifted into the rotation's zone.
+    if starts_at > now + HORIZON:
+        raise NoSuchShift(_("Shifts can be changed at most a year ahead."))
+    if starts_at < now - LONGEST_SHIFT:
+        raise ShiftRefused(_("This shift is over."))
     shift = schedule.shift_starting(starts_at)
     if shift is None or shift.index < 0:
         raise NoSuchShift(_("No shift of this rotation starts at that moment."))
     if shift.ends_at <= now:
         raise ShiftRefused(_("This shift is over."))
-    if shift.starts_at > now + HORIZON:
-        raise NoSuchShift(_("Shifts can be changed at most a year ahead."))
     if shift.scheduled is None:
         raise ShiftRefused(_("This rotation has no members."))
     return shift

@@ -80,6 +80,8 @@ def test_refusals_are_clear_4xx(api, infra):
     assert engineer.post(take, {"shift": odd}, format="json").status_code == 400
     past = shifts(infra).shift(0).starts_at.isoformat()
     assert engineer.post(take, {"shift": past}, format="json").status_code == 409
+    for edge in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00"):
+        assert engineer.post(take, {"shift": edge}, format="json").status_code in (400, 409)
     assert (
         engineer.post("/api/oncall/999999/take/", {"shift": shift}, format="json").status_code
         == 404
