@@ -111,17 +111,13 @@ def swap_shifts(
             raise ShiftRefused(_("That shift is yours already: pick someone else's."))
         if not (is_member(schedule.rotation, other) and may_change_shifts(other)):
             raise ShiftRefused(_("Shifts are swapped with engineers of the same rotation."))
-        given, taken = (
-            RotationOverride.objects.create(
-                rotation=schedule.rotation,
-                user=to,
-                replaced=frm,
-                starts_at=span[0],
-                ends_at=span[1],
-                reason=reason[:REASON_MAX_LENGTH],
-                created_by=actor,
-            )
-            for to, frm, span in ((other, actor, mine_range), (actor, other, theirs_range))
+        record = {"rotation": schedule.rotation, "created_by": actor}
+        record["reason"] = reason[:REASON_MAX_LENGTH]
+        given = RotationOverride.objects.create(
+            user=other, replaced=actor, starts_at=mine_range[0], ends_at=mine_range[1], **record
+        )
+        taken = RotationOverride.objects.create(
+            user=actor, replaced=other, starts_at=theirs_range[0], ends_at=theirs_range[1], **record
         )
         tell = {"actor": actor, "rotation": schedule.rotation, "kind": SWAPPED}
         key = f"swap:{given.pk}"

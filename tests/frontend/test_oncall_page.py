@@ -21,6 +21,7 @@ from tests.notifier.oncall_helpers import rotation
 @pytest.fixture
 def crew(users, settings):
     settings.EMAIL_ALERTS = True
+    settings.LANGUAGE_CODE = "en"  # people are told in English unless a profile says otherwise
     settings.PUBLIC_BASE_URL = "https://desk.example.com"
     people = [users["engineer"], make_user("bahar", "engineer"), make_user("cyrus", "engineer")]
     for person in people:

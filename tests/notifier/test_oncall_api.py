@@ -15,7 +15,8 @@ from tests.notifier.oncall_helpers import rotation
 
 
 @pytest.fixture
-def infra(users):
+def infra(users, settings):
+    settings.LANGUAGE_CODE = "en"
     crew = [users["engineer"], make_user("bahar", "engineer")]
     return rotation("infra", crew, starts_on=timezone.localdate() - dt.timedelta(weeks=3))
 
@@ -96,3 +97,21 @@ def test_refusals_are_clear_4xx(api, infra):
 
 def test_anonymous_callers_are_refused(infra):
     assert client_for(None).get("/api/oncall/").status_code == 401
+
+
+def test_a_swap_needs_another_members_shift(api, users, infra):
+    swap = f"/api/oncall/{infra.pk}/swap/"
+    mine, bahars = upcoming(infra, "engineer"), upcoming(infra, "bahar")
+    engineer = api("engineer")
+    same = engineer.post(swap, {"shift": mine, "with_shift": mine}, format="json")
+    assert same.status_code == 409
+    # An admin put someone from outside the rotation on Bahar's shift: no swap with them.
+    outsider = make_user("dara", "engineer")
+    starts = dt.datetime.fromisoformat(bahars)
+    RotationOverride.objects.create(
+        rotation=infra, user=outsider, starts_at=starts, ends_at=starts + dt.timedelta(weeks=1)
+    )
+    answer = engineer.post(swap, {"shift": mine, "with_shift": bahars}, format="json")
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "Shifts are swapped with engineers of the same rotation."
+    assert RotationOverride.objects.count() == 1
