@@ -224,3 +224,28 @@ def test_the_dashboard_says_who_is_on_call_now_in_one_query(users, crew, django_
         block = page.split('id="on-call-now"')[1].split("</section>")[0]
         assert block.count("<li>") == n and "<b>cyrus</b>" in block
     assert counted[0] == counted[1]
+
+
+def test_the_page_costs_the_same_queries_for_2_or_10_rotations(
+    users, crew, django_assert_max_num_queries
+):
+    client = browser(users["engineer"], HTTP_ACCEPT_LANGUAGE="en")
+    start = timezone.localdate() - dt.timedelta(days=10)
+    counted = []
+    for n in (2, 10):
+        while Rotation.objects.count() < n:
+            made = rotation(f"r{Rotation.objects.count():02}", crew, starts_on=start)
+            RotationOverride.objects.create(
+                rotation=made,
+                user=crew[2],
+                replaced=crew[0],
+                created_by=crew[2],
+                starts_at=timezone.now() + dt.timedelta(days=1),
+                ends_at=timezone.now() + dt.timedelta(days=2),
+            )
+        client.get("/oncall/")  # the session's first reads
+        with django_assert_max_num_queries(20) as served:
+            page = client.get("/oncall/").content.decode()
+        assert page.count('class="card rotation"') == n
+        counted.append(len(served.captured_queries))
+    assert counted[0] == counted[1]
