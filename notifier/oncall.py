@@ -78,7 +78,8 @@ class Schedule:
     ) -> None:
         self.rotation = rotation
         self.members = [user for user in members if user.is_active]
-        self.overrides = list(overrides)
+        # A stand-in whose account was deactivated answers nothing: the order applies again.
+        self.overrides = [o for o in overrides if o.user.is_active]
         self.zone = zoneinfo.ZoneInfo(rotation.time_zone)
         self.days = 7 if rotation.shift == Rotation.WEEKLY else 1
 
@@ -241,7 +242,9 @@ def on_call_brief(now: dt.datetime | None = None) -> list[OnCallBrief]:
     """Who is on call now in every active rotation, for the dashboard: one query whatever the
     number of rotations, members and overrides (the winning override's user is a subquery)."""
     now = now or timezone.now()
-    winner = RotationOverride.objects.covering(now).filter(rotation=OuterRef("rotation"))
+    winner = RotationOverride.objects.covering(now).filter(
+        rotation=OuterRef("rotation"), user__is_active=True
+    )
     rows = (
         RotationMember.objects.filter(rotation__active=True, user__is_active=True)
         .select_related("rotation", "user")

@@ -153,3 +153,15 @@ def test_who_is_on_call_now_across_active_rotations(crew, django_assert_num_quer
     with django_assert_num_queries(1):
         brief = on_call_brief(now)
     assert [(b.rotation, b.username) for b in brief] == [("db", "bahar"), ("infra", "ali")]
+
+
+def test_a_deactivated_member_or_stand_in_is_never_on_call(crew):
+    ali, bahar, cyrus = crew
+    rot = rotation("infra", crew)
+    override(rot, cyrus, at(2026, 1, 4, 0, 0), at(2026, 1, 5, 0, 0))
+    cyrus.is_active = False
+    cyrus.save()
+    schedule = schedule_of(rot)
+    assert schedule.on_call(at(2026, 1, 4, 12, 0)).username == "ali"
+    assert names(schedule.members) == ["ali", "bahar"]
+    assert [b.username for b in on_call_brief(at(2026, 1, 4, 12, 0))] == ["ali"]
