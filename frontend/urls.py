@@ -7,6 +7,7 @@ from frontend.views import (
     incidents,
     legal,
     notices,
+    oncall,
     profile,
     public,
     register,
@@ -27,6 +28,10 @@ urlpatterns = [
     path("profile/", profile.profile, name="profile"),
     path("profile/telegram/", profile.telegram_link, name="telegram_link"),
     path("incidents/", incidents.incident_list, name="incidents"),
+    # On-call rotations (issue 22 section 2; docs/oncall.md)
+    path("oncall/", oncall.oncall, name="oncall"),
+    path("oncall/<int:pk>/take/", oncall.shift_take, name="shift_take"),
+    path("oncall/<int:pk>/swap/", oncall.shift_swap, name="shift_swap"),
     path("incidents/new/", incidents.incident_create, name="incident_create"),
     path("incidents/<str:reference>/", incidents.incident_detail, name="incident"),
     path(

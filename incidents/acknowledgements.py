@@ -6,6 +6,7 @@ notifier calls these (a Telegram button, /ack, its escalation scan); it never wr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -77,21 +78,29 @@ def acknowledge(incident: Incident, actor: Any) -> tuple[Incident, Event | None]
 
 
 def record_escalation(
-    incident: Incident, level: int, *, notified: int = 0
+    incident: Incident,
+    level: int,
+    *,
+    severities: Iterable[str] = (Severity.CRITICAL,),
+    notify: Iterable[int] = (),
+    target: str = "",
+    chain: int | None = None,
 ) -> tuple[Incident, Event | None]:
-    """Record escalation ``level`` of an unacknowledged critical incident, at most once per level.
+    """Record escalation ``level`` of an unacknowledged incident of one of ``severities``, at
+    most once per level. ``notify`` are the ids of the people this level calls (the notifier
+    routes the event to them), ``target`` says who they are, ``chain`` the escalation chain.
 
     Returns no event when the level was already recorded, someone acknowledged meanwhile, or the
-    incident is no longer open and critical: the scan that calls this reads without a lock."""
+    incident is no longer open or of those severities: the scan that calls this reads without a
+    lock."""
     with changing(incident) as locked:
-        if locked.state not in OPEN_STATES or locked.severity != Severity.CRITICAL:
+        if locked.state not in OPEN_STATES or locked.severity not in set(severities):
             return locked, None
         events = Event.objects.filter(incident=locked)
         if events.filter(kind=ACKNOWLEDGED).exists():
             return locked, None
         if events.filter(kind=ESCALATED, data__level=level).exists():
             return locked, None
-        event = append_event(
-            locked, ESCALATED, actor=None, data={"level": level, "notified": notified}
-        )
+        data = {"level": level, "notify": sorted(set(notify)), "target": target, "chain": chain}
+        event = append_event(locked, ESCALATED, actor=None, data=data)
     return locked, event

@@ -59,3 +59,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# Rotations and escalation chains (issue 22 section 2).
+from notifier import admin_oncall  # noqa: E402, F401

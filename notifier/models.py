@@ -258,6 +258,23 @@ class BotUpdate(models.Model):
         return f"{self.channel} update {self.update_id}"
 
 
+class RotationQuerySet(models.QuerySet):
+    def active(self) -> RotationQuerySet:
+        return self.filter(active=True)
+
+    def with_schedule(self, since: dt.datetime) -> RotationQuerySet:
+        """Each rotation with its members in order (users loaded) and the overrides that end
+        after ``since``: three queries, whatever the number of rotations (notifier/oncall.py)."""
+        members = RotationMember.objects.select_related("user").order_by("position")
+        overrides = RotationOverride.objects.filter(ends_at__gt=since).select_related(
+            "user", "replaced", "created_by"
+        )
+        return self.prefetch_related(
+            models.Prefetch("members", queryset=members),
+            models.Prefetch("overrides", queryset=overrides.order_by("starts_at", "id")),
+        )
+
+
 class Rotation(models.Model):
     """An on-call rotation: its members take shifts in order, each ``shift`` long, handing over
     at ``handover_time`` (in ``time_zone``) from ``starts_on``; overrides replace the member for
@@ -273,6 +290,8 @@ class Rotation(models.Model):
     time_zone = models.CharField(max_length=64, default="Asia/Tehran")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RotationQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
@@ -294,6 +313,12 @@ class RotationMember(models.Model):
         return f"{self.rotation} #{self.position}: {self.user}"
 
 
+class RotationOverrideQuerySet(models.QuerySet):
+    def covering(self, moment: dt.datetime) -> RotationOverrideQuerySet:
+        """Overrides in force at ``moment``, the one that wins first (the latest created)."""
+        return self.filter(starts_at__lte=moment, ends_at__gt=moment).order_by("-created_at", "-id")
+
+
 class RotationOverride(models.Model):
     """``user`` is on call instead of whoever the order names, from ``starts_at`` to
     ``ends_at``: a taken or swapped shift, or an admin's change. Kept as the record of who
@@ -312,6 +337,8 @@ class RotationOverride(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = RotationOverrideQuerySet.as_manager()
+
     class Meta:
         ordering = ["starts_at"]
         indexes = [models.Index(fields=["rotation", "starts_at", "ends_at"])]
@@ -325,6 +352,15 @@ class RotationOverride(models.Model):
         return f"{self.user} on {self.rotation} {self.starts_at:%Y-%m-%d %H:%M}"
 
 
+class EscalationChainQuerySet(models.QuerySet):
+    def active(self) -> EscalationChainQuerySet:
+        return self.filter(active=True)
+
+    def with_steps(self) -> EscalationChainQuerySet:
+        steps = EscalationStep.objects.select_related("rotation", "user").order_by("level")
+        return self.prefetch_related(models.Prefetch("steps", queryset=steps)).order_by("id")
+
+
 class EscalationChain(models.Model):
     """Who is called, level by level, when nobody acknowledges an incident of one of
     ``severities`` (a list of Severity values) in time: each step ``ESCALATION_MINUTES`` after
@@ -334,6 +370,8 @@ class EscalationChain(models.Model):
     severities = models.JSONField(default=list)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = EscalationChainQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name

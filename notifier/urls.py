@@ -1,5 +1,6 @@
 from django.urls import path
 
+from notifier.oncall_api import OnCallView, SwapShiftView, TakeShiftView
 from notifier.views import ChatLinkView, SubscriptionsView, SubscriptionView, telegram_webhook
 
 webhook_urlpatterns = [path("telegram/webhook/", telegram_webhook, name="telegram-webhook")]
@@ -11,4 +12,7 @@ api_urlpatterns = [
         SubscriptionView.as_view(),
         name="telegram-subscription",
     ),
+    path("oncall/", OnCallView.as_view(), name="oncall"),
+    path("oncall/<int:pk>/take/", TakeShiftView.as_view(), name="oncall-take"),
+    path("oncall/<int:pk>/swap/", SwapShiftView.as_view(), name="oncall-swap"),
 ]

@@ -17,6 +17,7 @@ from incidents.choices import State
 from incidents.labels import event_labels
 from incidents.legal.record import ensure_may_verify, verify_record
 from incidents.lifecycle import may_write_incidents
+from notifier.oncall import on_call_brief
 
 
 @role_required
@@ -30,6 +31,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         data = {
             "panels": mark_safe(html),  # rendered by our template, escaped there
             "may_create": may_write_incidents(request.user),
+            # Outside the shared panels: a hand-over writes no event to re-render them on.
+            "on_call": on_call_brief(),
             "live_labels": {
                 "events": event_labels(),
                 "states": {s.value: str(s.label) for s in State},
