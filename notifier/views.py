@@ -77,11 +77,11 @@ async def bale_webhook(request: HttpRequest, secret: str = "") -> JsonResponse:
     data = _update(request, bot)
     reply = await sync_to_async(process_update)(BALE, data) if data is not None else None
     if reply is not None:
-        await send_reply(bot, reply)
+        await send_reply_now(bot, reply)
     return JsonResponse({})
 
 
-async def send_reply(bot: BotChannel, reply: Reply) -> None:
+async def send_reply_now(bot: BotChannel, reply: Reply) -> None:
     """Send a bot reply through the channel's API now. A lost reply is asked again by the
     person (it is an answer to a command, not an alert), so a failure is logged, not queued."""
     transport = transport_for(bot)
