@@ -11,7 +11,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifier.channels import bot_channel
 from notifier.models import TELEGRAM, ChatLink, Delivery, LinkAudit, LinkToken
 
 TOKEN_TTL = dt.timedelta(minutes=10)
@@ -38,12 +37,6 @@ def issue_link_token(user: Any, channel: str = TELEGRAM) -> tuple[str, LinkToken
         digest=digest(token), channel=channel, user=user, expires_at=timezone.now() + TOKEN_TTL
     )
     return token, row
-
-
-def deep_link(token: str, channel: str = TELEGRAM) -> str | None:
-    """The link that opens the channel's bot with ``/start <token>``; None without the bot's
-    username."""
-    return bot_channel(channel).deep_link(token)
 
 
 def link_chat(

@@ -1,19 +1,19 @@
 from django.urls import path
 
+from notifier.models import BALE, TELEGRAM
 from notifier.views import (
     BaleLinkView,
     ChatLinkView,
     SubscriptionsView,
     SubscriptionView,
-    bale_webhook,
-    telegram_webhook,
+    bot_webhook,
 )
 
 webhook_urlpatterns = [
-    path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
-    # Bale sends no secret header: the secret is in the path (notifier.views.bale_webhook).
-    path("bale/webhook/", bale_webhook, name="bale-webhook"),
-    path("bale/webhook/<str:secret>/", bale_webhook, name="bale-webhook-secret"),
+    path("telegram/webhook/", bot_webhook, {"channel": TELEGRAM}, name="telegram-webhook"),
+    # Bale sends no secret header: the secret is in the path (notifier.views.bot_webhook).
+    path("bale/webhook/", bot_webhook, {"channel": BALE}, name="bale-webhook"),
+    path("bale/webhook/<str:secret>/", bot_webhook, {"channel": BALE}, name="bale-webhook-secret"),
 ]
 api_urlpatterns = [
     path("me/telegram-link/", ChatLinkView.as_view(), name="telegram-link"),

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from core.roles import AnyRole
 from incidents.models import Incident
 from notifier.bot import Reply, process_update
-from notifier.channels import BotChannel, bot_channel
+from notifier.channels import SECRET_PATH, BotChannel, bot_channel
 from notifier.linking import issue_link_token, unlink
 from notifier.models import BALE, TELEGRAM, ChatLink
 from notifier.subscriptions import follow, followed_references, unfollow
@@ -52,32 +52,22 @@ def _update(request: HttpRequest, bot: BotChannel) -> Any:
 
 @csrf_exempt
 @require_POST
-def telegram_webhook(request: HttpRequest) -> JsonResponse:
-    """Telegram sends the secret given to setWebhook in a header, and takes the reply as the
-    HTTP response."""
-    bot = bot_channel(TELEGRAM)
-    if not _verified(request.headers.get(SECRET_HEADER, ""), bot.webhook_secret):
+async def bot_webhook(request: HttpRequest, channel: str, secret: str = "") -> JsonResponse:
+    """A bot channel's updates. The secret comes the way the channel can send it: Telegram
+    puts the one given to setWebhook in a header; Bale's setWebhook takes a URL only, so its
+    secret is the path's last part (``/bale/webhook/<secret>/``; should Bale send the header
+    one day, ``/bale/webhook/`` takes it). The reply is the HTTP response where the channel
+    reads one there (Telegram), else it is sent through the channel's API (docs/channels.md)."""
+    bot = bot_channel(channel)
+    in_path = bot.secret_in == SECRET_PATH and secret
+    given = secret if in_path else request.headers.get(SECRET_HEADER, "")
+    if not _verified(given, bot.webhook_secret):
         return JsonResponse({"detail": "Forbidden."}, status=403)
     data = _update(request, bot)
-    reply = process_update(TELEGRAM, data) if data is not None else None
-    return JsonResponse(reply or {})
-
-
-@csrf_exempt
-@require_POST
-async def bale_webhook(request: HttpRequest, secret: str = "") -> JsonResponse:
-    """Bale's setWebhook takes a URL only (no secret_token, so no secret header): the secret
-    is the last part of the path (``/bale/webhook/<secret>/``); should Bale send Telegram's
-    header one day, ``/bale/webhook/`` takes it. Its reply is sent through the Bot API, as
-    Bale's documentation does not say it reads a method from the HTTP response
-    (docs/channels.md)."""
-    bot = bot_channel(BALE)
-    if not _verified(secret or request.headers.get(SECRET_HEADER, ""), bot.webhook_secret):
-        return JsonResponse({"detail": "Forbidden."}, status=403)
-    data = _update(request, bot)
-    reply = await sync_to_async(process_update)(BALE, data) if data is not None else None
-    if reply is not None:
-        await send_reply_now(bot, reply)
+    reply = await sync_to_async(process_update)(bot.name, data) if data is not None else None
+    if reply is None or bot.webhook_reply:
+        return JsonResponse(reply or {})
+    await send_reply_now(bot, reply)
     return JsonResponse({})
 
 
