@@ -217,10 +217,18 @@ def test_polling_bale_answers_through_bale_not_telegram(
     assert fake_telegram.calls == []
 
 
-def test_run_bot_refuses_without_the_channels_token(settings):
-    settings.BALE_BOT_TOKEN = ""
-    with pytest.raises(CommandError, match="BALE_BOT_TOKEN is not set"):
-        call_command("run_bot", "--channel", "bale", "--max-seconds", "0.1")
+@pytest.mark.parametrize(
+    ("command", "channel", "name"),
+    [
+        (["run_bot", "--channel", "bale"], "BALE", "Bale"),
+        (["run_bot", "--channel", "telegram"], "TELEGRAM", "Telegram"),
+        (["run_telegram_bot"], "TELEGRAM", "Telegram"),
+    ],
+)
+def test_run_bot_refuses_without_the_channels_token(settings, command, channel, name):
+    setattr(settings, f"{channel}_BOT_TOKEN", "")
+    with pytest.raises(CommandError, match=f"{channel}_BOT_TOKEN is not set; the {name} bot"):
+        call_command(*command, "--max-seconds", "0.1")
 
 
 def test_bale_link_api_unlinks_only_bale(api, users, bale_settings, tg_settings):
@@ -229,3 +237,13 @@ def test_bale_link_api_unlinks_only_bale(api, users, bale_settings, tg_settings)
     assert api("engineer").delete("/api/me/bale-link/").status_code == 204
     assert api("engineer").get("/api/me/bale-link/").json() == {"linked": False}
     assert api("engineer").get("/api/me/telegram-link/").json()["telegram_username"] == "engineer"
+
+
+def test_a_reply_bale_refuses_still_answers_its_webhook(api, users, bale_settings, fake_bale):
+    """The reply is an answer to a command (asked again if lost); the update itself was handled
+    and must not come back."""
+    token = api("engineer").post("/api/me/bale-link/").json()["token"]
+    fake_bale.script_method("sendMessage", "500")
+    assert post_bale(message(f"/start {token}", 2001)).json() == {}
+    assert [c.status for c in fake_bale.attempts("sendMessage")] == [500]
+    assert ChatLink.objects.on(BALE).filter(user=users["engineer"], chat_id=2001).exists()
