@@ -62,7 +62,7 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+    from tests.notifier.fake_botapi import TOKEN, FakeBotAPI
 
     fake = FakeBotAPI(enforce_limits=True, global_limit=30).start()
     env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url)

@@ -308,7 +308,7 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 
-# --- Telegram notifier (issue 4; docs/telegram.md) --------------------------------------------
+# --- Telegram notifier (issue 4; docs/channels.md) --------------------------------------------
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "") or ""
 TELEGRAM_BOT_USERNAME = (env_str("TELEGRAM_BOT_USERNAME", "") or "").lstrip("@")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "") or ""

@@ -26,7 +26,9 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", auth.set_language, name="set_language"),
     path("profile/", profile.profile, name="profile"),
-    path("profile/telegram/", profile.telegram_link, name="telegram_link"),
+    path("profile/telegram/", profile.chat_link, {"channel": "telegram"}, name="telegram_link"),
+    path("profile/chats/<str:channel>/link/", profile.chat_link, name="chat_link"),
+    path("profile/chats/<str:channel>/unlink/", profile.chat_unlink, name="chat_unlink"),
     path("incidents/", incidents.incident_list, name="incidents"),
     # On-call rotations (issue 22 section 2; docs/oncall.md)
     path("oncall/", oncall.oncall, name="oncall"),

@@ -21,7 +21,7 @@ class ChatLinkAdmin(admin.ModelAdmin):
 @admin.register(LinkAudit)
 class LinkAuditAdmin(admin.ModelAdmin):
     list_display = ("at", "channel", "action", "user", "account_id", "detail")
-    list_filter = ("action",)
+    list_filter = ("channel", "action")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

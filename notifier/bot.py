@@ -1,10 +1,12 @@
-"""Bot updates -> replies. Shared by the webhook view and ``run_telegram_bot`` (polling).
+"""Bot updates -> replies, for every bot channel (Telegram, Bale). Shared by the webhook views
+and ``run_bot`` (polling). Links, link tokens and handled update ids are per channel.
 
 Every update is checked against the shape in ``notifier.updates`` first, so the handlers read
 its fields without guarding each lookup.
 
 A handler returns the reply as a Bot API call (``{"method": ..., **params}``): the webhook
-answers with it in the HTTP response, the polling command sends it through the transport.
+answers with it in the HTTP response (or sends it, on a channel that cannot take a reply
+there), the polling command sends it through the transport.
 
 Replies are the catalogue's sentences (STYLE.md rule 18), in the sender's language: handlers
 run under ``translation.override``. A message is HTML (parse mode), so its sentences are
@@ -31,9 +33,10 @@ from incidents.errors import DomainError
 from incidents.labels import EVENT_LABELS, label
 from incidents.lifecycle import TRANSITIONS, apply_transition, create_incident, ready_transitions
 from incidents.models import Incident
+from notifier.channels import BotChannel, bot_channel
 from notifier.linking import LinkRefused, link_chat, unlink
 from notifier.messages import alert_buttons, short_title
-from notifier.models import TELEGRAM, BotUpdate, ChatLink
+from notifier.models import BotUpdate, ChatLink
 from notifier.privacy import scrub
 from notifier.subscriptions import follow, unfollow
 from notifier.task_alerts import my_tasks_text
@@ -49,66 +52,74 @@ LINK_REFUSALS = {
     "used": gettext_lazy("This link code was already used. Create a new one on your profile page."),
     "expired": gettext_lazy("This link code has expired. Create a new one on your profile page."),
     "taken": gettext_lazy(
-        "This Telegram account is already linked to another Breach Desk account."
+        "This %(channel)s account is already linked to another Breach Desk account."
     ),
 }
 
 
-def _link_for(account_id: int) -> ChatLink | None:
-    return ChatLink.objects.active().select_related("user").filter(account_id=account_id).first()
+def _link_for(bot: BotChannel, account_id: int) -> ChatLink | None:
+    links = ChatLink.objects.active().on(bot.name).select_related("user")
+    return links.filter(account_id=account_id).first()
 
 
 def _language(link: ChatLink | None) -> str:
     return Profile.for_user(link.user).effective_language() if link else settings.LANGUAGE_CODE
 
 
-def process_update(data: Any) -> Reply | None:
-    """Handle one update exactly once: a repeated ``update_id`` does nothing. One that is not
-    well-formed (``notifier.updates``) is logged and dropped with nothing written: answering it
-    with an error would only make Telegram deliver it again, and again."""
+def process_update(channel: str, data: Any) -> Reply | None:
+    """Handle one update of ``channel`` exactly once: a repeated ``update_id`` does nothing
+    (the same id on the other channel is another update). One that is not well-formed
+    (``notifier.updates``) is logged and dropped with nothing written: answering it with an
+    error would only make the channel deliver it again, and again."""
+    bot = bot_channel(channel)
     try:
         update = parse_update(data)
     except MalformedUpdate as bad:
         update_id = "without a readable update_id" if bad.update_id is None else bad.update_id
-        log.warning("ignoring malformed Telegram update %s: %s", update_id, bad.reason)
+        log.warning("ignoring malformed %s update %s: %s", bot.label, update_id, bad.reason)
         return None
     with transaction.atomic():
         _, created = BotUpdate.objects.get_or_create(
-            channel=TELEGRAM, update_id=update["update_id"]
+            channel=bot.name, update_id=update["update_id"]
         )
         if not created:
-            log.info("ignoring repeated Telegram update %s", update["update_id"])
+            log.info("ignoring repeated %s update %s", bot.label, update["update_id"])
             return None
         if "callback_query" in update:
-            return _callback(update["callback_query"])
+            return _callback(bot, update["callback_query"])
         if "message" in update:
-            return _message(update["message"])
+            return _message(bot, update["message"])
     return None
 
 
-def _message(msg: dict[str, Any]) -> Reply | None:
+def _message(bot: BotChannel, msg: dict[str, Any]) -> Reply | None:
     text, chat, sender = msg.get("text"), msg["chat"], msg["from"]
     if text is None:  # a photo, a sticker, someone joining: nothing to answer
         return None
     command, arg = (text.split(maxsplit=1) + ["", ""])[:2]  # any whitespace, newlines too
     command = command.split("@")[0].lower()
-    link = _link_for(sender["id"])
+    link = _link_for(bot, sender["id"])
     with translation.override(_language(link)):
-        body, markup = _answer(command, arg, chat, sender, link)
+        body, markup = _answer(bot, command, arg, chat, sender, link)
     message = {"method": "sendMessage", "chat_id": chat["id"], "text": body}
     return {**message, "parse_mode": "HTML", **({"reply_markup": markup} if markup else {})}
 
 
 def _answer(
-    command: str, arg: str, chat: dict[str, Any], sender: dict[str, Any], link: ChatLink | None
+    bot: BotChannel,
+    command: str,
+    arg: str,
+    chat: dict[str, Any],
+    sender: dict[str, Any],
+    link: ChatLink | None,
 ) -> tuple[str, dict[str, Any] | None]:
     """The reply to a command (HTML) and its buttons, in the active language."""
     if command == "/start":
-        return html.escape(_start(chat, sender, arg.strip())), None
+        return html.escape(_start(bot, chat, sender, arg.strip())), None
     if command == "/unlink":
         if link is None:
-            return html.escape(_not_linked()), None
-        unlink(link, "/unlink from Telegram")
+            return html.escape(_not_linked(bot)), None
+        unlink(link, f"/unlink from {bot.label}")
         return html.escape(gettext("Unlinked. No more alerts will be sent here.")), None
     if command not in COMMANDS:
         return html.escape(_help()), None
@@ -116,7 +127,7 @@ def _answer(
         refusal = gettext("Incident commands work only in a private chat with the bot.")
         return html.escape(refusal), None
     if link is None:
-        return html.escape(_not_linked()), None
+        return html.escape(_not_linked(bot)), None
     if command == "/new":
         return _new_incident(arg, link.user)
     if command == "/tasks":  # the open tasks assigned to the sender (issue 20)
@@ -149,8 +160,10 @@ def _help() -> str:
     ) % {"severities": _severity_words()}
 
 
-def _not_linked() -> str:
-    return gettext("This Telegram account is not linked to Breach Desk.")
+def _not_linked(bot: BotChannel) -> str:
+    return gettext("This %(channel)s account is not linked to Breach Desk.") % {
+        "channel": bot.label
+    }
 
 
 def _not_found() -> str:
@@ -195,7 +208,7 @@ def _new_incident(arg: str, user: Any) -> tuple[str, dict[str, Any] | None]:
     return html.escape(logged), buttons
 
 
-def _start(chat: dict[str, Any], sender: dict[str, Any], token: str) -> str:
+def _start(bot: BotChannel, chat: dict[str, Any], sender: dict[str, Any], token: str) -> str:
     if chat.get("type") != "private":
         return gettext("Linking works only in a private chat with the bot.")
     if not token:
@@ -206,9 +219,10 @@ def _start(chat: dict[str, Any], sender: dict[str, Any], token: str) -> str:
             account_id=sender["id"],
             chat_id=chat["id"],
             username=sender.get("username", ""),
+            channel=bot.name,
         )
     except LinkRefused as refused:
-        return str(LINK_REFUSALS[refused.reason])
+        return str(LINK_REFUSALS[refused.reason]) % {"channel": bot.label}
     with translation.override(Profile.for_user(user).effective_language()):
         linked = gettext("Linked to Breach Desk account %(user)s. Alerts will arrive here.")
         return linked % {"user": user.get_username()}
@@ -257,10 +271,10 @@ def _line(incident: Incident) -> str:
     )
 
 
-def _callback(query: dict[str, Any]) -> Reply:
-    link = _link_for(query["from"]["id"])
+def _callback(bot: BotChannel, query: dict[str, Any]) -> Reply:
+    link = _link_for(bot, query["from"]["id"])
     with translation.override(_language(link)):
-        text, alert = _pressed(query, link)
+        text, alert = _pressed(bot, query, link)
     return {
         "method": "answerCallbackQuery",
         "callback_query_id": query["id"],
@@ -269,7 +283,7 @@ def _callback(query: dict[str, Any]) -> Reply:
     }
 
 
-def _pressed(query: dict[str, Any], link: ChatLink | None) -> tuple[str, bool]:
+def _pressed(bot: BotChannel, query: dict[str, Any], link: ChatLink | None) -> tuple[str, bool]:
     """A button press: (the answer, plain text; whether it is a refusal shown as an alert)."""
     # "ack:<reference>" or "run:<transition>:<reference>" (messages.alert_buttons)
     action, _colon, target = query.get("data", "").partition(":")
@@ -279,7 +293,7 @@ def _pressed(query: dict[str, Any], link: ChatLink | None) -> tuple[str, bool]:
     if action not in ("ack", "run") or (action == "run" and name not in TRANSITIONS):
         return _help(), True
     if link is None:
-        return _not_linked(), True
+        return _not_linked(bot), True
     if action == "ack" and not may_acknowledge(link.user):
         return gettext("Your role may not do that."), True
     incident = Incident.objects.visible_to(link.user).filter(reference=reference).first()

@@ -25,8 +25,9 @@ from incidents.lifecycle import ready_transitions
 from incidents.models import Event, Incident, LogHead
 from incidents.workspace.tasks import TASK_EVENTS
 from incidents.workspace.updates import STATUS_UPDATE
+from notifier.linking import deactivate_chat
 from notifier.messages import alert_buttons, alert_text
-from notifier.models import EMAIL, ChatLink, Cursor, Delivery, LinkAudit
+from notifier.models import EMAIL, TELEGRAM, ChatLink, Cursor, Delivery
 from notifier.recipients import active_links, recipients
 from notifier.status_updates import status_update_message
 from notifier.task_alerts import task_alert_message
@@ -321,25 +322,6 @@ def record_failure(
             last_error=message[:2000],
         )
         if chat_gone:
-            deactivate_chat(out.chat_id, message)
+            deactivate_chat(TELEGRAM, out.chat_id, message)  # the worker's channel (issue 22)
     log.warning("delivery %s to chat %s: %s -> %s", out.id, out.chat_id, message, status)
     return status
-
-
-def deactivate_chat(chat_id: int, reason: str) -> None:
-    """Telegram said this chat is gone for good (blocked the bot, deleted): stop sending there.
-    Its other pending deliveries die now rather than each failing once more."""
-    for link in ChatLink.objects.filter(chat_id=chat_id, active=True):
-        link.active = False
-        link.deactivated_reason = reason[:200]
-        link.save(update_fields=["active", "deactivated_reason"])
-        LinkAudit.objects.create(
-            user=link.user,
-            action="deactivated",
-            account_id=link.account_id,
-            chat_id=chat_id,
-            detail=reason[:200],
-        )
-    Delivery.objects.unsent().filter(chat_id=chat_id).update(
-        status=Delivery.DEAD, last_error=f"chat deactivated: {reason}"[:2000]
-    )

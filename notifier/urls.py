@@ -1,11 +1,24 @@
 from django.urls import path
 
+from notifier.models import BALE, TELEGRAM
 from notifier.oncall_api import OnCallView, SwapShiftView, TakeShiftView
-from notifier.views import ChatLinkView, SubscriptionsView, SubscriptionView, telegram_webhook
+from notifier.views import (
+    BaleLinkView,
+    ChatLinkView,
+    SubscriptionsView,
+    SubscriptionView,
+    bot_webhook,
+)
 
-webhook_urlpatterns = [path("telegram/webhook/", telegram_webhook, name="telegram-webhook")]
+webhook_urlpatterns = [
+    path("telegram/webhook/", bot_webhook, {"channel": TELEGRAM}, name="telegram-webhook"),
+    # Bale sends no secret header: the secret is in the path (notifier.views.bot_webhook).
+    path("bale/webhook/", bot_webhook, {"channel": BALE}, name="bale-webhook"),
+    path("bale/webhook/<str:secret>/", bot_webhook, {"channel": BALE}, name="bale-webhook-secret"),
+]
 api_urlpatterns = [
     path("me/telegram-link/", ChatLinkView.as_view(), name="telegram-link"),
+    path("me/bale-link/", BaleLinkView.as_view(), name="bale-link"),
     path("me/subscriptions/", SubscriptionsView.as_view(), name="telegram-subscriptions"),
     path(
         "me/subscriptions/<str:reference>/",

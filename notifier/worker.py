@@ -37,8 +37,8 @@ from notifier.outbox import (
 )
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
+from notifier.transports.botapi import BotApiTransport, LogOnlyTransport
 from notifier.transports.errors import TransportError
-from notifier.transports.telegram import LogOnlyTransport, TelegramTransport
 from notifier.update_reminders import enqueue_update_reminders
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ class Result:
 class Sender:
     """An asyncio loop in a thread that owns the transport and the rate limiter."""
 
-    def __init__(
-        self, transport: TelegramTransport | LogOnlyTransport, limiter: RateLimiter
-    ) -> None:
+    def __init__(self, transport: BotApiTransport | LogOnlyTransport, limiter: RateLimiter) -> None:
         self.transport = transport
         self.limiter = limiter
         self.loop = asyncio.new_event_loop()
@@ -156,15 +154,17 @@ class Waker:
 class Worker:
     def __init__(
         self,
-        transport: TelegramTransport | LogOnlyTransport | None = None,
+        transport: BotApiTransport | LogOnlyTransport | None = None,
         *,
         stop: threading.Event | None = None,
         notices: NoticeSending | None = None,
         codes: CheckCodeSending | None = None,
     ) -> None:
-        from notifier.transports.telegram import transport_from_settings
+        from notifier.channels import bot_channel
+        from notifier.models import TELEGRAM
+        from notifier.transports.botapi import transport_for
 
-        self.transport = transport or transport_from_settings()
+        self.transport = transport or transport_for(bot_channel(TELEGRAM))
         self.stop = stop or threading.Event()
         self.capacity = max(1, int(settings.TELEGRAM_GLOBAL_RATE * 2))
         rate = settings.TELEGRAM_GLOBAL_RATE

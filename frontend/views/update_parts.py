@@ -36,5 +36,5 @@ def status_update_part(request: HttpRequest, incident: Incident) -> dict[str, An
         "may_post_update": may_post,
         "status_update_form": StatusUpdateForm() if may_post else None,
         "following": Subscription.objects.filter(user=user, incident=incident).exists(),
-        "telegram_linked": ChatLink.objects.active().filter(user=user).exists(),
+        "chat_linked": ChatLink.objects.active().filter(user=user).exists(),
     }

@@ -17,7 +17,7 @@ from incidents.affected.register import add_person
 from incidents.legal.obligations import seed_rules
 from incidents.models import Incident, NoticeCampaign
 from notifier.notice_sending import NoticeSending
-from notifier.transports.telegram import LogOnlyTransport
+from notifier.transports.botapi import LogOnlyTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
 from tests.notices.servers import GATEWAY_TOKEN, FakeSmsGateway, SmtpServer

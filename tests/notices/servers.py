@@ -1,6 +1,6 @@
 """Real servers on 127.0.0.1 for the notice tests and the bench: an SMTP server (aiosmtpd) that
 keeps what it is sent and can refuse recipients or drop connections, and a fake SMS gateway
-(aiohttp, in the style of tests/notifier/fake_telegram.py) answering from a script."""
+(aiohttp, in the style of tests/notifier/fake_botapi.py) answering from a script."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from incidents.affected.sending import advance_campaigns
 from incidents.legal.obligations import seed_rules
 from incidents.models import Notice
 from notifier.notices import claim_notices, rate_opens_in, record_notice_sent
-from notifier.transports.telegram import LogOnlyTransport
+from notifier.transports.botapi import LogOnlyTransport
 from notifier.worker import Worker
 from tests.notices.conftest import add_people, approved_campaign, send_notices
 

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from notifier.channels import bot_channel
 from notifier.linking import issue_link_token, link_chat
 from notifier.models import ChatLink
-from notifier.transports.telegram import TelegramTransport
+from notifier.transports.botapi import BotApiTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
-from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+from tests.notifier.fake_botapi import BALE_TOKEN, TOKEN, FakeBotAPI
 
 
 @pytest.fixture
@@ -41,11 +42,33 @@ def tg_settings(settings: Any, fake_telegram: FakeBotAPI) -> Any:
     return settings
 
 
-def link(user: User, chat_id: int) -> ChatLink:
+@pytest.fixture
+def fake_bale() -> Iterator[FakeBotAPI]:
+    """Bale's Bot API, on a port of its own beside the fake Telegram."""
+    fake = FakeBotAPI(dialect="bale", token=BALE_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def bale_settings(settings: Any, fake_bale: FakeBotAPI) -> Any:
+    settings.BALE_BOT_TOKEN = BALE_TOKEN
+    settings.BALE_BOT_USERNAME = "fake_bale_bot"
+    settings.BALE_API_BASE_URL = fake_bale.base_url
+    settings.BALE_WEBHOOK_SECRET = "bale-path-s3cret"
+    settings.BALE_GLOBAL_RATE = 1000.0
+    settings.BALE_CHAT_INTERVAL_SECONDS = 0.0
+    settings.TELEGRAM_TIMEOUT_SECONDS = 1.0
+    settings.PUBLIC_BASE_URL = "https://desk.example.com"
+    settings.LANGUAGE_CODE = "en"
+    return settings
+
+
+def link(user: User, chat_id: int, channel: str = "telegram") -> ChatLink:
     """Link a chat the way a person does: a token from the API, then /start in private."""
-    token, _ = issue_link_token(user)
-    link_chat(token, account_id=chat_id, chat_id=chat_id, username=user.username)
-    return ChatLink.objects.get(user=user)
+    token, _ = issue_link_token(user, channel)
+    link_chat(token, account_id=chat_id, chat_id=chat_id, username=user.username, channel=channel)
+    return ChatLink.objects.on(channel).get(user=user)
 
 
 @pytest.fixture
@@ -72,7 +95,7 @@ def run_worker(tg_settings: Any, fake_telegram: FakeBotAPI) -> Callable[..., Wor
     def run(until: Callable[[], bool] | None = None, max_seconds: float = 10.0) -> Worker:
         end = time.monotonic() + max_seconds
         while True:
-            worker = Worker(TelegramTransport(TOKEN, base_url=fake_telegram.base_url))
+            worker = Worker(BotApiTransport(bot_channel("telegram")))
             worker.run(until_idle=True, max_seconds=max_seconds)
             if until is None or until() or time.monotonic() > end:
                 return worker

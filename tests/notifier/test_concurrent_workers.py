@@ -12,18 +12,19 @@ import pytest
 from django.db import connection
 
 from incidents.lifecycle import create_incident
+from notifier.channels import bot_channel
 from notifier.models import Delivery
 from notifier.outbox import derive_deliveries
-from notifier.transports.telegram import TelegramTransport
+from notifier.transports.botapi import BotApiTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
 from tests.notifier.conftest import link
-from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+from tests.notifier.fake_botapi import FakeBotAPI
 
 
 @contextmanager
 def worker_thread(fake: FakeBotAPI) -> Iterator[Worker]:
-    worker = Worker(TelegramTransport(TOKEN, base_url=fake.base_url))
+    worker = Worker(BotApiTransport(bot_channel("telegram")))
 
     def run() -> None:
         try:

@@ -19,6 +19,7 @@ def start(
     token: str, *, user_id: int = 5001, chat_type: str = "private", chat_id: int | None = None
 ) -> str:
     reply = process_update(
+        "telegram",
         {
             "update_id": next(_update_ids),
             "message": {
@@ -28,7 +29,7 @@ def start(
                 "chat": {"id": chat_id or user_id, "type": chat_type},
                 "from": {"id": user_id, "is_bot": False, "first_name": "x", "username": "tg_user"},
             },
-        }
+        },
     )
     assert reply is not None and reply["method"] == "sendMessage"
     return reply["text"]
@@ -100,6 +101,7 @@ def test_one_telegram_account_links_to_one_user_only(api, users, tg_settings):
 def test_unlink_command_removes_link_and_is_recorded(api, users, tg_settings):
     start(new_token(api))
     reply = process_update(
+        "telegram",
         {
             "update_id": next(_update_ids),
             "message": {
@@ -109,7 +111,7 @@ def test_unlink_command_removes_link_and_is_recorded(api, users, tg_settings):
                 "chat": {"id": 5001, "type": "private"},
                 "from": {"id": 5001, "is_bot": False, "first_name": "x"},
             },
-        }
+        },
     )
     assert "Unlinked" in reply["text"]
     assert not ChatLink.objects.exists()
@@ -130,6 +132,7 @@ def test_alerts_queued_before_unlink_are_not_sent(users, linked, run_worker, fak
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
     derive_deliveries()
     process_update(
+        "telegram",
         {
             "update_id": next(_update_ids),
             "message": {
@@ -139,7 +142,7 @@ def test_alerts_queued_before_unlink_are_not_sent(users, linked, run_worker, fak
                 "chat": {"id": 1001, "type": "private"},
                 "from": {"id": 1001, "is_bot": False, "first_name": "x"},
             },
-        }
+        },
     )
     run_worker()
     assert fake_telegram.sent(1001) == [] and len(fake_telegram.sent(1006)) == 1

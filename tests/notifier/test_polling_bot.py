@@ -6,16 +6,17 @@ import threading
 import time
 
 from incidents.models import Event
+from notifier.channels import bot_channel
 from notifier.management.commands.run_telegram_bot import poll
 from notifier.ratelimit import RateLimiter
-from notifier.transports.telegram import TelegramTransport
+from notifier.transports.botapi import BotApiTransport
 from notifier.worker import Sender
-from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+from tests.notifier.fake_botapi import FakeBotAPI
 
 
 def poll_for_a_second(fake_telegram: FakeBotAPI) -> None:
     """run_telegram_bot's loop, for a second, against the fake Bot API."""
-    transport = TelegramTransport(TOKEN, base_url=fake_telegram.base_url)
+    transport = BotApiTransport(bot_channel("telegram"))
     sender = Sender(transport, RateLimiter(1000, 0))
     sender.start()
     try:

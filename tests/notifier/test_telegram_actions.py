@@ -11,7 +11,7 @@ from incidents.models import Event, Incident
 from notifier.models import Delivery
 from notifier.outbox import derive_deliveries
 from tests.conftest import SCOPE, complete_required_tasks
-from tests.notifier.fake_telegram import FakeBotAPI
+from tests.notifier.fake_botapi import FakeBotAPI
 from tests.notifier.test_polling_bot import poll_for_a_second
 from tests.notifier.test_webhook_and_commands import _ids, post
 

@@ -22,7 +22,7 @@ from notifier.models import Delivery
 from notifier.outbox import derive_deliveries
 from tests.conftest import make_user
 from tests.notifier.conftest import link
-from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+from tests.notifier.fake_botapi import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 

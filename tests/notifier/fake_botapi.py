@@ -1,4 +1,6 @@
-"""A fake Telegram Bot API server on 127.0.0.1 (aiohttp), run in a thread of its own.
+"""A fake Bot API server on 127.0.0.1 (aiohttp), run in a thread of its own: Telegram's, or
+Bale's (``FakeBotAPI(dialect="bale", token=BALE_TOKEN)``: Bale's token and its wording for a
+chat that is gone); a test may run one of each on two ports.
 
 It records every call and answers from a script: per chat or per method, the next answers can be
 "ok", ("429", retry_after), "500", "403" (bot blocked), "400" (chat not found) or
@@ -19,6 +21,13 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "123456:TEST-token"
+BALE_TOKEN = "654321:TEST-bale-token"
+# How each API says "this chat will never take a message" with a 400 (python-bale-bot's
+# NotFound for Bale).
+CHAT_GONE = {
+    "telegram": "Bad Request: chat not found",
+    "bale": "Bad Request: no such group or user",
+}
 
 
 @dataclass
@@ -31,6 +40,8 @@ class Call:
 
 @dataclass
 class FakeBotAPI:
+    dialect: str = "telegram"
+    token: str = TOKEN
     enforce_limits: bool = False
     delay: float = 0.0  # every sendMessage answers this late (a slow Telegram)
     global_limit: int = 30
@@ -108,7 +119,7 @@ class FakeBotAPI:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.match_info["token"] != TOKEN:
+        if request.match_info["token"] != self.token:
             return web.json_response(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
@@ -165,11 +176,7 @@ class FakeBotAPI:
                 "description": "Forbidden: bot was blocked by the user",
             }
         if kind == "400":
-            return 400, {
-                "ok": False,
-                "error_code": 400,
-                "description": "Bad Request: chat not found",
-            }
+            return 400, {"ok": False, "error_code": 400, "description": CHAT_GONE[self.dialect]}
         return 200, {"ok": True, "result": self._result(method, params)}
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:

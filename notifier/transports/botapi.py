@@ -1,13 +1,18 @@
-"""Everything that speaks to the Telegram Bot API (STYLE.md rule 9).
+"""Everything that speaks to a Bot API: Telegram's and Bale's (STYLE.md rule 9).
 
-Async, built on python-telegram-bot 22. Failures become ``TransportError`` and the worker decides
-what to do with them: retry later, wait ``retry_after``, or dead-letter and deactivate the chat.
+One implementation for both: python-telegram-bot 22's ``Bot`` pointed at the channel's base
+URL. What a channel's API lacks (HTML parse mode, link preview options on Bale) is left out of
+the call, and HTML is turned into plain text for it (docs/channels.md). Failures become
+``TransportError`` and the worker decides what to do with them: retry later, wait
+``retry_after``, or dead-letter and deactivate the chat.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
+import re
 import warnings
 from typing import Any
 
@@ -17,22 +22,35 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from notifier.channels import BotChannel
 from notifier.transports.errors import TransportError
 
 log = logging.getLogger(__name__)
 
-# BadRequest descriptions that mean the chat will never accept a message again.
+# Error descriptions that mean the chat will never accept a message again: Telegram's, then
+# Bale's ("no such group or user", as python-bale-bot reads it).
 CHAT_GONE = (
     "chat not found",
     "user is deactivated",
     "bot was kicked",
     "peer_id_invalid",
     "have no rights to send",
+    "no such group or user",
 )
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+_TAG = re.compile(r"</?[a-z]+[^>]*>")
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def plain_text(text: str) -> str:
+    """A message written for HTML parse mode, for a channel without it: a link keeps its
+    address after its words, the other tags go, the escapes are undone. Safe because every
+    value in our messages is escaped: a ``<`` left in the text is always one of our tags."""
+    text = _LINK.sub(lambda m: f"{m.group(2)}: {html.unescape(m.group(1))}", text)
+    return html.unescape(_TAG.sub("", text))
 
 
 def translate(exc: TelegramError) -> TransportError:
@@ -45,24 +63,25 @@ def translate(exc: TelegramError) -> TransportError:
             return TransportError(text, retry_after=_seconds(exc.retry_after))
     if isinstance(exc, Forbidden):  # blocked by the user, kicked from the chat
         return TransportError(text, permanent=True, chat_gone=True)
+    if any(marker in text.lower() for marker in CHAT_GONE):  # whatever status carried it
+        return TransportError(text, permanent=True, chat_gone=True)
     if isinstance(exc, InvalidToken):
         return TransportError(text, permanent=False)  # an operator fixes the token; keep the rows
     if isinstance(exc, BadRequest):
-        gone = any(marker in text.lower() for marker in CHAT_GONE)
-        return TransportError(text, permanent=True, chat_gone=gone)
+        return TransportError(text, permanent=True)
     return TransportError(text or type(exc).__name__)  # NetworkError, TimedOut, 5xx
 
 
-class TelegramTransport:
-    """One Bot per worker process; call ``start`` then ``send``/``call``; ``stop`` at the end."""
+class BotApiTransport:
+    """One Bot per worker process and channel; call ``start`` then ``send``/``call``; ``stop``
+    at the end."""
 
     log_only = False
 
-    def __init__(
-        self, token: str, *, base_url: str | None = None, timeout: float | None = None
-    ) -> None:
+    def __init__(self, channel: BotChannel, *, timeout: float | None = None) -> None:
+        self.channel = channel
         timeout = timeout or settings.TELEGRAM_TIMEOUT_SECONDS
-        base = (base_url or settings.TELEGRAM_API_BASE_URL).rstrip("/")
+        base = channel.base_url.rstrip("/")
         self._request = HTTPXRequest(
             connection_pool_size=64,
             read_timeout=timeout,
@@ -74,7 +93,7 @@ class TelegramTransport:
             connection_pool_size=2, read_timeout=timeout + 30, connect_timeout=timeout
         )
         self.bot = Bot(
-            token,
+            channel.token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
             request=self._request,
@@ -94,40 +113,47 @@ class TelegramTransport:
             await self._updates_request.shutdown()
             self._started = False
 
+    def _message(self, text: str) -> dict[str, Any]:
+        """sendMessage's text and the formatting options this channel takes."""
+        if not self.channel.html:
+            return {"text": plain_text(text)}
+        options: dict[str, Any] = {"text": text, "parse_mode": ParseMode.HTML}
+        if self.channel.link_preview_options:
+            options["link_preview_options"] = LinkPreviewOptions(is_disabled=True)
+        return options
+
+    def _markup(self, reply_markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
+        # Buttons are stored (and arrive in bot replies) as the Bot API's JSON.
+        return InlineKeyboardMarkup.de_json(reply_markup, self.bot) if reply_markup else None
+
     async def send(
         self, chat_id: int, text: str, reply_markup: dict[str, Any] | None = None
     ) -> int:
-        """Send one HTML message; returns Telegram's message id."""
+        """Send one message written in HTML; returns the channel's message id."""
         await self.start()
-        markup = InlineKeyboardMarkup.de_json(reply_markup, self.bot) if reply_markup else None
         try:
             message = await self.bot.send_message(
-                chat_id=chat_id,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                chat_id=chat_id, reply_markup=self._markup(reply_markup), **self._message(text)
             )
         except TelegramError as exc:
             raise translate(exc) from exc
         return message.message_id
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
-        """A raw Bot API call (a bot reply: sendMessage, answerCallbackQuery)."""
+        """A bot reply as the bot handlers write it (sendMessage, answerCallbackQuery)."""
         await self.start()
-        methods = {
-            "sendMessage": self.bot.send_message,
-            "answerCallbackQuery": self.bot.answer_callback_query,
-        }
-        if method not in methods:
+        params = dict(params)
+        if method == "sendMessage":
+            params.pop("parse_mode", None)  # the channel decides (``_message``)
+            params.update(self._message(params.pop("text")))
+            params["reply_markup"] = self._markup(params.get("reply_markup"))
+            action = self.bot.send_message
+        elif method == "answerCallbackQuery":
+            action = self.bot.answer_callback_query
+        else:
             raise TransportError(f"unsupported bot reply {method!r}", permanent=True)
-        if params.get(
-            "reply_markup"
-        ):  # buttons arrive as the Bot API's JSON, as in a webhook reply
-            markup = InlineKeyboardMarkup.de_json(params["reply_markup"], self.bot)
-            params = {**params, "reply_markup": markup}
         try:
-            return await methods[method](**params)
+            return await action(**params)
         except TelegramError as exc:
             raise translate(exc) from exc
 
@@ -147,6 +173,9 @@ class LogOnlyTransport:
 
     log_only = True
 
+    def __init__(self, channel: BotChannel | None = None) -> None:
+        self.channel = channel
+
     async def start(self) -> None:
         return None  # the worker announces log-only mode at start-up
 
@@ -156,15 +185,20 @@ class LogOnlyTransport:
     async def send(
         self, chat_id: int, text: str, reply_markup: dict[str, Any] | None = None
     ) -> int | None:
-        log.info("log-only: would send a %d-character alert to chat %s", len(text), chat_id)
+        name = self.channel.name if self.channel else "bot"
+        log.info(
+            "log-only: would send a %d-character %s alert to chat %s", len(text), name, chat_id
+        )
         return None
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         log.info("log-only: would call %s", method)
         return None
 
+    async def get_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        return []
 
-def transport_from_settings() -> TelegramTransport | LogOnlyTransport:
-    if not settings.TELEGRAM_BOT_TOKEN:
-        return LogOnlyTransport()
-    return TelegramTransport(settings.TELEGRAM_BOT_TOKEN)
+
+def transport_for(channel: BotChannel) -> BotApiTransport | LogOnlyTransport:
+    """The channel's transport: the real one with a token, the log-only one without."""
+    return BotApiTransport(channel) if channel.configured else LogOnlyTransport(channel)
