@@ -98,8 +98,8 @@ class Labels(serializers.DictField):
         value = super().to_internal_value(data)
         if len(value) > MAX_LABELS:
             raise serializers.ValidationError(_("At most %(max)d labels.") % {"max": MAX_LABELS})
-        if any(len(key) > LABEL_MAX_LENGTH for key in value):
-            raise serializers.ValidationError(_("A label's name is too long."))
+        if any(len(key) > LABEL_MAX_LENGTH or "\x00" in key for key in value):
+            raise serializers.ValidationError(_("A label's name is too long or not text."))
         return value
 
 

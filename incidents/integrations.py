@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from incidents.events import append_event
 from incidents.lifecycle import create_incident
 from incidents.models import IncomingAlert, Integration
 
+logger = logging.getLogger(__name__)
 ALERT_REPEATED = "alert.repeated"
 ALERT_RESOLVED = "alert.resolved"
 # The path a sender posts to; the key is the only secret (like Grafana OnCall's integration URLs).
@@ -184,6 +186,7 @@ def _take(integration: Integration, account: Any, alert: Alert, received: Receiv
             received.opened.append(_open(integration, account, alert))
             return
         except IntegrityError:
+            logger.info("alert %s: another request opened it first", alert.fingerprint)
             continue
     received.ignored += 1
 

@@ -245,8 +245,22 @@ def test_body_that_is_not_json_is_a_415(alertmanager):
         {"alerts": [{"status": "firing", "labels": {"a": {"nested": 1}}}]},
         {"alerts": [{"status": "firing", "labels": {"severity": "critical"}}, {"labels": 3}]},
         {"alerts": [{"status": "firing", "fingerprint": "f" * 201}]},
+        {"alerts": [{"status": "firing", "labels": {"a\u0000b": "x"}}]},
+        {"alerts": [{"status": "firing", "annotations": {"summary": "a\u0000b"}}]},
+        {"alerts": [{"status": "firing", "startsAt": 1700000000}]},
     ],
-    ids=["list", "string", "alerts-string", "status", "nested-label", "one-bad", "long-fp"],
+    ids=[
+        "list",
+        "string",
+        "alerts-string",
+        "status",
+        "nested-label",
+        "one-bad",
+        "long-fp",
+        "nul-key",
+        "nul-text",
+        "number-time",
+    ],
 )
 def test_malformed_body_is_a_400_and_nothing_is_written(alertmanager, body):
     _integration, path = alertmanager
@@ -302,6 +316,20 @@ def test_alert_events_are_worded_on_the_timeline(alertmanager, settings):
     for event in Event.objects.filter(kind__in=["created", "alert.repeated"]):
         assert ("Integration", "Prometheus prod") in list(details(event.kind, event.data, names))
     assert "alert.repeated" in EVENT_LABELS and "alert.resolved" in EVENT_LABELS
+
+
+def test_incident_page_says_which_integration_opened_it(alertmanager, client, users, settings):
+    settings.INTEGRATION_REPEAT_NOTE_MINUTES = 0
+    _integration, path = alertmanager
+    [reference] = post(path, payload("alertmanager_v4.json")).json()["opened"]
+    post(path, payload("alertmanager_v4.json"))
+    post(path, resolved(payload("alertmanager_v4.json")))
+    client.force_login(users["engineer"])
+    page = client.get(f"/incidents/{reference}/", HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "integration-prometheus-prod" in text and "Prometheus prod" in text
+    assert "Alert firing again" in text and "Alert resolved at its source" in text
 
 
 def test_service_account_logs_incidents_but_is_no_commander_candidate(alertmanager):
