@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from incidents.integrations import add_integration, path_of, receive_alerts
+from incidents.integrations import add_integration, key_digest, path_of, receive_alerts
 from incidents.lifecycle import apply_transition, commander_candidates
 from incidents.models import Event, Incident, IncomingAlert, Integration
 from tests.incidents.test_concurrency import race
@@ -395,3 +398,45 @@ def test_racing_posts_of_one_new_fingerprint_open_one_incident(require_postgres)
     assert Incident.objects.count() == 4
     assert IncomingAlert.objects.filter(is_open=True).count() == 4
     connections.close_all()
+
+
+LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+JSON = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+TEXTS = st.text(max_size=30) | st.sampled_from(["", "0001-01-01T00:00:00Z", "2024-13-40T25:61"])
+ALERT = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.sampled_from(["firing", "resolved"]) | JSON,
+        "labels": st.dictionaries(st.text(max_size=10), TEXTS | JSON, max_size=4) | JSON,
+        "annotations": st.dictionaries(st.sampled_from(["summary", "description"]), TEXTS),
+        "startsAt": TEXTS | JSON,
+        "endsAt": TEXTS,
+        "fingerprint": TEXTS | JSON,
+        "title": TEXTS | JSON,
+        "severity": TEXTS | JSON,
+    },
+)
+BODIES = JSON | st.fixed_dictionaries({"alerts": st.lists(ALERT, max_size=3) | JSON}) | ALERT
+
+
+@pytest.mark.parametrize("kind", ["alertmanager", "generic"])
+@hyp_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=BODIES)
+def test_random_bodies_get_an_answer_never_a_500(db, kind, body):
+    integration = Integration.objects.filter(kind=kind).first()
+    if integration is None:
+        integration, _key = add_integration(f"fuzz {kind}", kind=kind)
+    key = "fuzz"
+    Integration.objects.filter(pk=integration.pk).update(key_digest=key_digest(key))
+    raw = json.dumps(body)
+    answer = APIClient().post(path_of(key), raw, content_type="application/json")
+    assert answer.status_code in (200, 400, 413), answer.content
+    assert isinstance(answer.json(), dict)
