@@ -132,8 +132,8 @@ def _service_account(name: str) -> Any:
 
 
 def ensure_account(integration: Integration) -> Any:
-    """The integration's service account, made now for one that has none (created in the admin
-    before it could make one, or its account deleted)."""
+    """The integration's service account, made now for one that has none (a row written
+    without ``register``, e.g. by a data migration)."""
     if integration.account_id is None:
         integration.account = _service_account(integration.name)
         Integration.objects.filter(pk=integration.pk).update(account=integration.account)
@@ -188,6 +188,8 @@ def _take(integration: Integration, account: Any, alert: Alert, received: Receiv
         except IntegrityError:
             logger.info("alert %s: another request opened it first", alert.fingerprint)
             continue
+    # Not reached unless other requests keep opening and closing this very fingerprint.
+    logger.warning("alert %s: not taken after three lost races", alert.fingerprint)
     received.ignored += 1
 
 

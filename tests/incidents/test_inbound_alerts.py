@@ -380,6 +380,24 @@ def test_admin_adding_an_integration_shows_its_url_once(client, users):
     assert post(path, {"title": "Disk full"}).status_code == 200
     listing = client.get("/admin/incidents/integration/")
     assert listing.status_code == 200 and path not in listing.content.decode()
+    change = client.get(f"/admin/incidents/integration/{integration.pk}/change/")
+    assert change.status_code == 200 and path not in change.content.decode()
+    assert client.get("/admin/incidents/incomingalert/").status_code == 200
+
+
+def test_admin_action_issues_a_new_key_and_the_old_url_stops(client, users, generic):
+    integration, old = generic
+    client.force_login(users["admin"])
+    answer = client.post(
+        "/admin/incidents/integration/",
+        {"action": "issue_new_key", "_selected_action": [integration.pk]},
+        follow=True,
+    )
+    shown = " ".join(str(m) for m in answer.context["messages"])
+    new = re.search(r"/api/integrations/[^/\s]+/alerts/", shown).group()
+    assert new != old
+    assert post(old, {"title": "Disk full"}).status_code == 404
+    assert post(new, {"title": "Disk full"}).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
