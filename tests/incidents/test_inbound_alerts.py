@@ -305,6 +305,12 @@ def test_zero_time_and_future_start_do_not_break_detection(alertmanager):
     assert len(post(path, body).json()["opened"]) == 2
     for incident in Incident.objects.all():
         assert incident.detected_at <= incident.aware_at
+    # Alertmanager writes nanoseconds (Go's RFC 3339): read to the microsecond.
+    body["alerts"] = [{**body["alerts"][0], "fingerprint": "c"}]
+    body["alerts"][0]["startsAt"] = "2018-08-03T09:52:26.739266876+02:00"
+    [reference] = post(path, body).json()["opened"]
+    detected = Incident.objects.get(reference=reference).detected_at
+    assert detected.isoformat(timespec="microseconds").endswith("07:52:26.739266+00:00")
 
 
 def test_alert_events_are_worded_on_the_timeline(alertmanager, settings):
