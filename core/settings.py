@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "incidents.models.documents.DocumentKind",
         "DocumentStateEnum": "incidents.models.documents.Document.STATES",
         "DocumentAddresseeEnum": "incidents.legal.document_kinds.ADDRESSEE_CHOICES",
+        "AlertStatusEnum": "incidents.alert_formats.ALERT_STATUSES",
     },
     # Every operation's error answers in the schema (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -341,6 +342,9 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1
 # Outbound webhooks to loopback and private addresses are refused (a registered URL must not
 # reach into the company's own network) unless this is set, as tests and a lab may.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Inbound alerts (docs/integrations.md): an alert that keeps firing is noted on its incident's
+# timeline at most once per this many minutes, each note counting the repeats since the last.
+INTEGRATION_REPEAT_NOTE_MINUTES = env_float("INTEGRATION_REPEAT_NOTE_MINUTES", 30.0, minimum=0.0)
 
 # --- The incident workspace (issue 20) -------------------------------------------------------
 # Closing an incident of these severities needs a finished post-incident review.

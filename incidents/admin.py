@@ -187,8 +187,10 @@ class DocumentAdmin(ReadOnlyAdmin):
 
 
 # The workspace (issue 20): the post-incident review and its follow-ups; runbook steps
-# (editable) and tasks (read-only); status updates and their cadence per severity.
+# (editable) and tasks (read-only); status updates and their cadence per severity. Monitoring's
+# integrations and the alerts they sent (issue 22 section 3).
 from incidents import (  # noqa: E402
+    admin_integrations,  # noqa: F401
     admin_review,  # noqa: F401
     admin_tasks,  # noqa: F401
     admin_updates,  # noqa: F401

@@ -114,6 +114,9 @@ EVENT_LABELS = {
     "follow_up.updated": _("Follow-up action edited"),
     "follow_up.done": _("Follow-up action done"),
     "follow_up.reopened": _("Follow-up action reopened"),
+    # Monitoring's alerts (incidents/integrations.py): the integration and the alert's name.
+    "alert.repeated": _("Alert firing again"),
+    "alert.resolved": _("Alert resolved at its source"),
 }
 
 

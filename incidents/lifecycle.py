@@ -94,8 +94,11 @@ def ready_transitions(incident: Incident, user: Any) -> list[str]:
     return ready_names(INCIDENT, incident, user)
 
 
-def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Event]:
-    """Log a new breach in state ``detected``; the caller becomes its reporter."""
+def create_incident(
+    *, actor: Any, data: dict[str, Any], source: dict[str, Any] | None = None
+) -> tuple[Incident, Event]:
+    """Log a new breach in state ``detected``; the caller becomes its reporter. ``source``:
+    what logged it when not a person (a monitoring integration's alert), kept in the event."""
     ensure_may_log(actor)
     data = dict(data)
     now = timezone.now()
@@ -136,6 +139,7 @@ def create_incident(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, Even
                 "title": incident.title,
                 "severity": incident.severity,
                 **({"obligations": obligations} if obligations else {}),
+                **({"source": source} if source else {}),
             },
             to_state=incident.state,
         )
@@ -219,6 +223,8 @@ def commander_candidates() -> Any:
         get_user_model()
         .objects.filter(is_active=True)
         .filter(Q(is_superuser=True) | Q(groups__name=ENGINEER))
+        # An integration's service account logs incidents but commands none.
+        .filter(integration__isnull=True)
         .distinct()
     )
 

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from incidents.api import (
     access,
     decision,
+    integrations,
     legal_documents,
     legal_evidence,
     legal_obligations,
@@ -177,6 +178,12 @@ urlpatterns = [
         "incidents/<str:reference>/follow-ups/<int:pk>/",
         review.FollowUpView.as_view(),
         name="follow-up",
+    ),
+    # Monitoring's alerts in (issue 22 section 3; docs/integrations.md): the key is the secret.
+    path(
+        "integrations/<str:key>/alerts/",
+        integrations.IncomingAlertsView.as_view(),
+        name="integration-alerts",
     ),
     *router.urls,
 ]

@@ -124,6 +124,7 @@ def details(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail]:
         fields = list_separator().join(str(FIELD_LABELS.get(name, name)) for name in named)
         yield _("Changed"), fields
     yield from _cited(data, names)
+    yield from _alerted(kind, data)
     yield from _workspace(kind, data, names)
     for key in ("reason", "restoration_summary", "outcome", "text", "note"):
         value = data.get(key)
@@ -157,6 +158,20 @@ def _workspace(kind: str, data: dict[str, Any], names: Names) -> Iterator[Detail
             yield _("Runbook"), _runbook_moved(key, tasks)
     if kind == STATUS_UPDATE and isinstance(data.get("body"), str) and data["body"]:
         yield str(UPDATE), data["body"]
+
+
+def _alerted(kind: str, data: dict[str, Any]) -> Iterator[Detail]:
+    """Monitoring's part (incidents/integrations.py): which integration logged the incident or
+    sent the alert, the alert's name, how many repeats a note stands for."""
+    source = data.get("source") if kind == "created" else data
+    if not isinstance(source, dict) or not isinstance(source.get("integration"), dict):
+        return
+    yield _("Integration"), str(source["integration"].get("name") or "—")
+    if source.get("alert"):
+        yield _("Alert"), str(source["alert"])
+    repeats = data.get("repeats")
+    if kind.startswith("alert.") and isinstance(repeats, int) and repeats:
+        yield _("Repeats"), digits(repeats)
 
 
 def _runbook_moved(key: str, tasks: list[str]) -> str:

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.choices import Severity
+from incidents.choices import OPEN_STATES, Severity
 
 
 class IntegrationKind(models.TextChoices):
@@ -34,9 +34,26 @@ class Integration(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     last_received_at = models.DateTimeField(null=True, blank=True)
+    # Who the timeline names for what this integration does: a service account of its own with
+    # the engineer role (logging incidents is an engineer's right) and no usable password
+    # (incidents/integrations.py makes it).
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="integration",
+        editable=False,
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+
+class IncomingAlertQuerySet(models.QuerySet):
+    def firing(self) -> IncomingAlertQuerySet:
+        """Open alerts whose incident is open too: what a repeat would be added to."""
+        return self.filter(is_open=True, incident__state__in=OPEN_STATES)
 
 
 class IncomingAlert(models.Model):
@@ -55,6 +72,12 @@ class IncomingAlert(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
     repeats = models.PositiveIntegerField(default=0)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Repeats are noted on the timeline at most once per interval, each note counting the
+    # repeats since the one before (a sender re-posting every minute must not flood it).
+    noted_at = models.DateTimeField(default=timezone.now)
+    noted_repeats = models.PositiveIntegerField(default=0)
+
+    objects = IncomingAlertQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -106,9 +106,25 @@ def tokens(env: dict[str, str], roles: list[str]) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines() if line.count(" ") == 1)
 
 
-def fuzz(base: str, role: str, key: str, report_dir: Path) -> int:
+def integration_config(env: dict[str, str], var_dir: Path) -> Path:
+    """A schemathesis config naming a real integration's key (issue 22): random keys only
+    ever reach the 404, a real one lets the fuzzer's bodies reach the alerts' parsing."""
+    code = (
+        "from incidents.integrations import add_integration\n"
+        "print('key', add_integration('fuzz', kind='generic')[1])\n"
+    )
+    out = manage(env, "shell", "-c", code)
+    key = next(line.split()[1] for line in out.splitlines() if line.startswith("key "))
+    config = var_dir / "schemathesis.toml"
+    config.write_text(f'[parameters]\n"path.key" = "{key}"\n')
+    return config
+
+
+def fuzz(base: str, role: str, key: str, report_dir: Path, config: Path) -> int:
     command = [
         str(BIN / "schemathesis"),
+        "--config-file",
+        str(config),
         "run",
         f"{base}/api/schema/",
         "--url",
@@ -159,11 +175,12 @@ def main() -> int:
     manage(env, "createcachetable")
     manage(env, "seed_demo")
     keys = tokens(env, roles)
+    config = integration_config(env, var_dir)
     with running_daphne(env, var_dir / "daphne.log") as (port, _proc):
         base = f"http://127.0.0.1:{port}"
         status = 0
         for role in roles:
-            status |= fuzz(base, role, keys[role], var_dir / "reports")
+            status |= fuzz(base, role, keys[role], var_dir / "reports", config)
     if status:
         print(f"daphne log and junit reports kept in {var_dir}", flush=True)
     else:
