@@ -290,6 +290,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "incidents.models.documents.DocumentKind",
         "DocumentStateEnum": "incidents.models.documents.Document.STATES",
         "DocumentAddresseeEnum": "incidents.legal.document_kinds.ADDRESSEE_CHOICES",
+        # An incident's severity, and a webhook's minimum severity (issue 22).
+        "SeverityEnum": "incidents.choices.Severity",
     },
     # Every operation's error answers in the schema (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 from django.utils.translation import gettext
 
@@ -53,9 +54,14 @@ def known_kinds() -> list[str]:
 
 
 def clean_url(url: str) -> str:
+    """``url`` trimmed if a webhook may be registered for it, else InvalidWebhook."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = urlsplit(url) if _host_of(url) else None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or any(char.isspace() or not char.isprintable() for char in url)
+    ):
         raise InvalidWebhook(gettext("A webhook URL must be an http or https URL with a host."))
     if parts.username or parts.password:
         # Credentials in a URL end up in logs and in the admin's lists.
@@ -63,6 +69,18 @@ def clean_url(url: str) -> str:
     if len(url) > OutboundWebhook._meta.get_field("url").max_length:
         raise InvalidWebhook(gettext("This webhook URL is too long."))
     return url
+
+
+def _host_of(url: str) -> str:
+    """The URL's host as the transport connects to it (IDNA-encoded), or "" when the URL has
+    none, a port out of range or 0, or a host that cannot be encoded: refused at registration,
+    not at each attempt."""
+    try:
+        port = urlsplit(url).port  # ValueError past 65535
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (ValueError, UnicodeError, httpx.InvalidURL):
+        return ""
+    return "" if port == 0 else host
 
 
 def clean_kinds(kinds: Iterable[str]) -> list[str]:

@@ -112,8 +112,11 @@ class WebhookTransport:
         except Unreadable:
             # A key an operator fixes (PII_ENCRYPTION_KEY_FALLBACKS), not a broken hook.
             raise TransportError("the webhook's secret cannot be unsealed") from None
-        url = httpx.URL(hook.url)
-        target, extensions = self._pinned(url)
+        try:
+            url = httpx.URL(hook.url)
+            target, extensions = self._pinned(url)
+        except (httpx.InvalidURL, UnicodeError):  # registered before the checks of today
+            raise TransportError("the webhook's URL cannot be used", permanent=True) from None
         body = out.text.encode("utf-8")
         headers = {
             "Content-Type": "application/json",
@@ -129,12 +132,12 @@ class WebhookTransport:
         except httpx.TimeoutException as exc:
             raise TransportError(f"{type(exc).__name__}: no answer in {self.timeout:g} s") from None
         except httpx.HTTPError as exc:  # refused, reset or dropped connections, bad TLS
-            raise TransportError(f"{type(exc).__name__}: {url.host} not reached") from None
+            raise TransportError(f"{type(exc).__name__}: {url_of(hook)} not reached") from None
         self._judge(hook, response, answer)
 
     def _pinned(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, str]]:
         """The URL with its host replaced by a checked address, and the TLS name to use."""
-        host = url.host
+        host = url.raw_host.decode("ascii")  # IDNA-encoded: what DNS and SNI take
         try:
             addresses = self.resolver(host, url.port or (443 if url.scheme == "https" else 80))
         except (OSError, UnicodeError) as exc:  # a resolver down is temporary

@@ -149,7 +149,16 @@ def test_registering_keeps_the_secret_sealed_and_returns_it_once(db, users):
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://files.example.com/x", "not a url", "https://", "https://user:pw@example.com/hook"],
+    [
+        "ftp://files.example.com/x",
+        "not a url",
+        "https://",
+        "https://user:pw@example.com/hook",
+        "http://[::1",
+        "https://hooks.example.com:99999/",
+        "https://hooks.example.com/a b",
+        "https://hooks.example.com/\x00",
+    ],
 )
 def test_registering_refuses_what_is_not_a_plain_http_url(db, url):
     with pytest.raises(InvalidWebhook):
