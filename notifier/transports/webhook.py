@@ -19,17 +19,20 @@ Proxies from the environment are not used: they would connect on our behalf, unc
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import ipaddress
 import logging
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import httpx
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from core.pii import Unreadable
@@ -104,7 +107,7 @@ class WebhookTransport:
 
     def send(self, out: Outgoing) -> None:
         """POST the row's body to its hook, or raise TransportError."""
-        hook = OutboundWebhook.objects.filter(pk=out.webhook_id).first()
+        hook = current_hook(out.webhook_id)
         if hook is None or not hook.active:
             raise TransportError("webhook deactivated or removed", permanent=True)
         try:
@@ -173,6 +176,24 @@ class WebhookTransport:
         self.client.close()
 
 
+def current_hook(pk: int | None) -> OutboundWebhook | None:
+    """The hook as it is now (deactivated, deleted, its secret rotated)."""
+    with own_connection():
+        return OutboundWebhook.objects.filter(pk=pk).first()
+
+
+@contextlib.contextmanager
+def own_connection() -> Iterator[None]:
+    """On a sending thread, the database connection a read or write opened is closed after
+    it: nothing else on that thread would ever close it, and each thread left holding one
+    keeps a database session open. The main thread's stays, as Django manages it."""
+    try:
+        yield
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
+
+
 def url_of(hook: OutboundWebhook) -> str:
     """The hook's URL without its query (which may hold a receiver's token) for errors."""
     url = httpx.URL(hook.url)
@@ -181,7 +202,8 @@ def url_of(hook: OutboundWebhook) -> str:
 
 def gone(hook: OutboundWebhook) -> None:
     """410 Gone: the receiver asks us to stop; an admin may switch the hook on again."""
-    OutboundWebhook.objects.filter(pk=hook.pk, active=True).update(active=False)
+    with own_connection():
+        OutboundWebhook.objects.filter(pk=hook.pk, active=True).update(active=False)
     log.warning("webhook %s (%s) answered 410 Gone: deactivated", hook.pk, url_of(hook))
 
 

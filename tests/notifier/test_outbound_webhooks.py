@@ -11,6 +11,7 @@ import io
 import json
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -589,3 +590,24 @@ def test_a_hooks_page_lists_its_deliveries_and_links_to_its_dead_letters(
     assert dead in text
     listed = admin_client.get("/admin/notifier/delivery/" + dead.replace("&amp;", "&"))
     assert listed.status_code == 200 and f">{row.pk}<" in listed.content.decode()
+
+
+def test_a_send_on_a_sending_thread_leaves_no_database_session_open(
+    transactional_db, users, receiver, transport
+):
+    """The worker may send from a thread of its own: the hook's read must not leave that
+    thread holding a database session nobody closes."""
+    from django.db import connection
+
+    row = one_row(users, receiver.url)
+    after: list[Any] = []
+
+    def send() -> None:
+        transport.send(outgoing(row))
+        after.append(connection.connection)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    thread.join(timeout=10)
+    assert after == [None]
+    assert len(receiver.wait_for(1)) == 1
