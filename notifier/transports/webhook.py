@@ -25,6 +25,7 @@ import email.utils
 import ipaddress
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -89,7 +90,10 @@ class WebhookTransport:
         timeout: float | None = None,
         allow_private: bool | None = None,
         resolver: Resolver = resolve,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify``: the certificates trusted (default: the ``certifi`` bundle httpx uses;
+        environment variables are not read)."""
         self.timeout = settings.WEBHOOK_TIMEOUT_SECONDS if timeout is None else timeout
         self.allow_private = (
             settings.WEBHOOK_ALLOW_PRIVATE if allow_private is None else allow_private
@@ -103,6 +107,7 @@ class WebhookTransport:
             trust_env=False,
             limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": USER_AGENT},
+            verify=verify,
         )
 
     def send(self, out: Outgoing) -> None:

@@ -42,6 +42,7 @@ from tests.notifier.webhook_receiver import WebhookReceiver
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 TITLE = "Leak found by sara.karimi@example.com, call 0912 345 6789"
+TLS_NAME = "hooks.breach-desk.test"
 SUMMARY = "Customer Reza Ahmadi (national id 0012345678) reported it"
 
 
@@ -611,3 +612,31 @@ def test_a_send_on_a_sending_thread_leaves_no_database_session_open(
     thread.join(timeout=10)
     assert after == [None]
     assert len(receiver.wait_for(1)) == 1
+
+
+@pytest.mark.parametrize(("certified", "reached"), [(TLS_NAME, True), ("other.test", False)])
+def test_https_to_a_pinned_address_checks_the_certificate_against_the_name(
+    db, users, hook_settings, certified, reached
+):
+    """The connection goes to the resolved address, but TLS sends and checks the URL's name:
+    a certificate for that name (and no address) is accepted, one for another name refused."""
+    tls = WebhookReceiver(tls_name=certified).start()
+    try:
+        row = one_row(users, f"https://{TLS_NAME}:{tls.port}/in")
+        sender = WebhookTransport(
+            resolver=lambda host, port: resolve("127.0.0.1", port), verify=tls.trust()
+        )
+        try:
+            if reached:
+                sender.send(outgoing(row))
+            else:
+                with pytest.raises(TransportError, match="not reached") as failed:
+                    sender.send(outgoing(row))
+                assert not failed.value.permanent
+        finally:
+            sender.close()
+        assert [r.headers["host"] for r in tls.wait_for(1, 1 if not reached else 5)] == (
+            [f"{TLS_NAME}:{tls.port}"] if reached else []
+        )
+    finally:
+        tls.stop()

@@ -3,16 +3,29 @@ webhooks' tests: it records every request and answers from a script, one answer 
 ``200``, ``500``, ``410``, ``(429, retry_after)``, ``("hang", seconds)`` (answers 200 that
 late, or never if the test ends first) or ``("redirect", location)`` (302). With the script
 empty it answers 200.
+
+``WebhookReceiver(tls_name="hooks.example.test")`` speaks HTTPS with a self-signed
+certificate for that name only (no address in it): ``trust()`` is an SSL context that
+trusts it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import ssl
+import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from notifier.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER
 
@@ -33,9 +46,39 @@ class Received:
         return self.headers.get(DELIVERY_HEADER.lower(), "")
 
 
+def self_signed(name: str, folder: Path) -> tuple[Path, Path]:
+    """A certificate for DNS name ``name`` alone, and its key, as PEM files in ``folder``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 @dataclass
 class WebhookReceiver:
     requests: list[Received] = field(default_factory=list)
+    tls_name: str = ""
 
     def __post_init__(self) -> None:
         self.script: deque[Any] = deque()
@@ -45,9 +88,18 @@ class WebhookReceiver:
         self.thread: threading.Thread | None = None
 
     @property
-    def url(self) -> str:
+    def port(self) -> int:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/breach-desk"
+        return self.server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        if self.tls_name:
+            return f"https://{self.tls_name}:{self.port}/hooks/breach-desk"
+        return f"http://127.0.0.1:{self.port}/hooks/breach-desk"
+
+    def trust(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert_file))
 
     def answer(self, *answers: Any) -> None:
         with self.lock:
@@ -78,6 +130,12 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if self.tls_name:
+            self.folder = tempfile.TemporaryDirectory()
+            self.cert_file, key_file = self_signed(self.tls_name, Path(self.folder.name))
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.cert_file, key_file)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
@@ -120,3 +178,5 @@ class WebhookReceiver:
             self.server.server_close()
         if self.thread is not None:
             self.thread.join(timeout=5)
+        if self.tls_name:
+            self.folder.cleanup()
