@@ -47,7 +47,11 @@ def hook_or_404(pk: int) -> OutboundWebhook:
 
 
 class WebhookSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
+    kinds = serializers.ListField(child=serializers.CharField(), read_only=True)
+    url = serializers.CharField(read_only=True)  # may hold a non-ASCII host, not a strict URI
 
     class Meta:
         model = OutboundWebhook
@@ -99,8 +103,12 @@ class SecretSerializer(serializers.Serializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
-    event = serializers.IntegerField(source="event.seq", default=None, read_only=True)
-    incident = serializers.CharField(source="incident.reference", default=None, read_only=True)
+    event = serializers.IntegerField(
+        source="event.seq", default=None, allow_null=True, read_only=True
+    )
+    incident = serializers.CharField(
+        source="incident.reference", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Delivery
