@@ -9,12 +9,19 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from core.formats import moment
 from incidents.labels import EVENT_LABELS
 from notifier.models import ChatLink, Delivery, LinkAudit, OutboundWebhook, Subscription
-from notifier.webhooks import InvalidWebhook, clean_kinds, clean_url, new_secret, rotate_secret
+from notifier.webhooks import (
+    InvalidWebhook,
+    clean_kinds,
+    clean_url,
+    enqueue_ping,
+    new_secret,
+    rotate_secret,
+)
 
 
 @admin.register(ChatLink)
@@ -111,7 +118,7 @@ class OutboundWebhookAdmin(admin.ModelAdmin):
     list_filter = ("active", "min_severity")
     search_fields = ("name", "url")
     readonly_fields = ("created_at", "created_by", "deliveries_shown")
-    actions = ["rotate"]
+    actions = ["rotate", "ping"]
     RECENT = 20
 
     @admin.display(description=gettext_lazy("Event kinds"))
@@ -173,6 +180,22 @@ class OutboundWebhookAdmin(admin.ModelAdmin):
     def rotate(self, request: HttpRequest, queryset: QuerySet[OutboundWebhook]) -> None:
         for hook in queryset:
             self.message_user(request, shown_once(hook, rotate_secret(hook)), messages.WARNING)
+
+    @admin.action(description=gettext_lazy("Send a test delivery (ping) to the selected webhooks"))
+    def ping(self, request: HttpRequest, queryset: QuerySet[OutboundWebhook]) -> None:
+        hooks = list(queryset.filter(active=True))
+        for hook in hooks:
+            enqueue_ping(hook)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s test delivery queued; its answer will be in the deliveries.",
+                "%(count)s test deliveries queued; their answers will be in the deliveries.",
+                len(hooks),
+            )
+            % {"count": len(hooks)},
+            messages.SUCCESS,
+        )
 
 
 def shown_once(hook: OutboundWebhook, secret: str) -> str:

@@ -3,6 +3,7 @@ from django.urls import path
 from notifier.views import ChatLinkView, SubscriptionsView, SubscriptionView, telegram_webhook
 from notifier.webhooks_api import (
     WebhookDeliveriesView,
+    WebhookPingView,
     WebhookSecretView,
     WebhooksView,
     WebhookView,
@@ -20,6 +21,7 @@ api_urlpatterns = [
     path("webhooks/", WebhooksView.as_view(), name="webhooks"),
     path("webhooks/<int:pk>/", WebhookView.as_view(), name="webhook"),
     path("webhooks/<int:pk>/secret/", WebhookSecretView.as_view(), name="webhook-secret"),
+    path("webhooks/<int:pk>/ping/", WebhookPingView.as_view(), name="webhook-ping"),
     path(
         "webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"
     ),

@@ -21,12 +21,14 @@ import hashlib
 import hmac
 import json
 import secrets
+import uuid
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.pii import seal, unseal
@@ -42,6 +44,7 @@ DELIVERY_HEADER = "X-BreachDesk-Delivery"
 EVENT_HEADER = "X-BreachDesk-Event"
 SECRET_BYTES = 32
 ACTOR_CHARS = 64
+PING = "ping"
 
 
 class InvalidWebhook(ValueError):
@@ -179,6 +182,20 @@ def webhook_deliveries(event: Event, hooks: list[OutboundWebhook]) -> list[Deliv
         )
         for hook in chosen
     ]
+
+
+def enqueue_ping(hook: OutboundWebhook) -> Delivery:
+    """A test delivery to the hook, sent by the worker like an event's (an admin checking a
+    receiver): ``{"kind": "ping", "at": ..., "webhook": <hook id>}``, no event, no incident."""
+    at = timezone.now().astimezone(dt.UTC).isoformat(timespec="milliseconds")
+    body = _dump({"kind": PING, "at": at.replace("+00:00", "Z"), "webhook": hook.pk})
+    return Delivery.objects.create(
+        key=f"{PING}:{hook.pk}:{uuid.uuid4().hex}",
+        channel=WEBHOOK,
+        kind=PING,
+        webhook=hook,
+        text=body,
+    )
 
 
 def body_for(event: Event) -> str:

@@ -26,6 +26,7 @@ from notifier.webhooks import (
     InvalidWebhook,
     clean_kinds,
     clean_url,
+    enqueue_ping,
     register_webhook,
     rotate_secret,
 )
@@ -191,6 +192,29 @@ class WebhookSecretView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         secret = rotate_secret(hook_or_404(pk))
         return Response({"secret": secret})
+
+
+class PingSerializer(serializers.Serializer):
+    delivery = serializers.IntegerField(help_text="The test delivery's id (its deliveries).")
+
+
+class WebhookPingView(APIView):
+    """Queue a test delivery (``"kind": "ping"``) to the webhook (admins); the worker sends it
+    like an event's, signed, and its answer is in the hook's deliveries. 409 when the hook is
+    switched off."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={202: PingSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        hook = hook_or_404(pk)
+        if not hook.active:
+            return Response(
+                {"detail": gettext_lazy("This webhook is switched off.")},
+                status=status.HTTP_409_CONFLICT,
+            )
+        delivery = enqueue_ping(hook)
+        return Response({"delivery": delivery.pk}, status=status.HTTP_202_ACCEPTED)
 
 
 class NewestFirst(IdKeysetPagination):

@@ -640,3 +640,16 @@ def test_https_to_a_pinned_address_checks_the_certificate_against_the_name(
         )
     finally:
         tls.stop()
+
+
+def test_the_admins_ping_action_queues_a_test_delivery_for_active_hooks(admin_client):
+    on, _ = register_webhook(name="on", url="https://a.example.com/")
+    off, _ = register_webhook(name="off", url="https://b.example.com/")
+    OutboundWebhook.objects.filter(pk=off.pk).update(active=False)
+    answer = admin_client.post(
+        "/admin/notifier/outboundwebhook/",
+        {"action": "ping", "_selected_action": [on.pk, off.pk]},
+        follow=True,
+    )
+    assert answer.status_code == 200
+    assert list(Delivery.objects.values_list("kind", "webhook_id")) == [("ping", on.pk)]

@@ -15,7 +15,7 @@ import pytest
 from incidents.lifecycle import apply_transition, create_incident
 from incidents.models import Event
 from notifier.models import WEBHOOK, Delivery, OutboundWebhook
-from notifier.webhooks import hook_secret, register_webhook
+from notifier.webhooks import enqueue_ping, hook_secret, register_webhook
 from tests.notifier.test_outbound_webhooks import docs_verify
 from tests.notifier.webhook_receiver import WebhookReceiver
 
@@ -122,3 +122,14 @@ def test_a_redirect_leaves_a_dead_letter_after_one_request(
     [row] = webhook_rows()
     assert row.status == Delivery.DEAD and "302" in row.last_error
     assert len(receiver.requests) == 1
+
+
+def test_a_ping_is_sent_by_the_worker(
+    hooked: OutboundWebhook, receiver: WebhookReceiver, run_worker: Callable
+) -> None:
+    row = enqueue_ping(hooked)
+    run_worker(until=all_sent)
+    row.refresh_from_db()
+    assert row.status == Delivery.SENT
+    [seen] = receiver.wait_for(1)
+    assert json.loads(seen.body)["kind"] == "ping" and seen.delivery == str(row.pk)

@@ -3,6 +3,8 @@ edit, rotate, delete, and read a hook's deliveries and dead letters; bad input a
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,14 +12,24 @@ import pytest
 from incidents.lifecycle import create_incident
 from incidents.models import Event
 from notifier.models import Delivery, OutboundWebhook
+from notifier.transports.webhook import WebhookTransport
 from notifier.webhooks import (
     active_webhooks,
     hook_secret,
     register_webhook,
     webhook_deliveries,
 )
+from tests.notifier.test_outbound_webhooks import docs_verify, outgoing
+from tests.notifier.webhook_receiver import WebhookReceiver
 
 URL = "https://siem.example.com/hooks/breach-desk"
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    fake = WebhookReceiver().start()
+    yield fake
+    fake.stop()
 
 
 def test_an_admin_registers_a_webhook_and_sees_its_secret_only_then(api):
@@ -145,3 +157,35 @@ def test_the_webhooks_api_is_in_the_openapi_schema(api):
         b"/api/webhooks/{id}/deliveries/:",
     ):
         assert path in schema, path
+
+
+def test_a_ping_is_a_signed_test_delivery_without_an_incident(api, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    hook, secret = register_webhook(name="receiver", url=receiver.url)
+    answer = api("admin").post(f"/api/webhooks/{hook.pk}/ping/")
+    assert answer.status_code == 202
+    row = Delivery.objects.get(pk=answer.json()["delivery"])
+    assert (row.channel, row.kind, row.webhook_id, row.event_id) == (
+        "webhook",
+        "ping",
+        hook.pk,
+        None,
+    )
+
+    sender = WebhookTransport()
+    try:
+        sender.send(outgoing(row))
+    finally:
+        sender.close()
+    [seen] = receiver.wait_for(1)
+    body = json.loads(seen.body)
+    assert body == {"kind": "ping", "at": body["at"], "webhook": hook.pk}
+    assert docs_verify()(secret, seen.signature, seen.body)
+
+
+def test_a_switched_off_webhook_is_not_pinged(api):
+    hook, _ = register_webhook(name="SIEM", url=URL)
+    OutboundWebhook.objects.filter(pk=hook.pk).update(active=False)
+    assert api("admin").post(f"/api/webhooks/{hook.pk}/ping/").status_code == 409
+    assert api("engineer").post(f"/api/webhooks/{hook.pk}/ping/").status_code == 403
+    assert not Delivery.objects.exists()
