@@ -1,9 +1,8 @@
-"""Outbound webhooks (issue 22 §3): registration, which events each hook gets, a body without
-personal data, the signature the docs' snippets verify, and the transport against a real
-receiver on loopback (500, a hang, 410, a redirect, a private address).
-
-The transport is driven here with outbox rows turned into ``Outgoing``-shaped values; the same
-flows through the worker are in test_outbound_webhooks_worker.py."""
+"""Outbound webhooks (issue 22 §3): registration (the API's and the admin's are in
+test_webhooks_api.py and test_webhooks_admin.py), which events each hook gets, a body without
+personal data, and a signature the docs' snippets verify. The transport's answers are in
+test_webhook_transport.py; the same flows through the worker in
+test_outbound_webhooks_worker.py."""
 
 from __future__ import annotations
 
@@ -11,11 +10,8 @@ import io
 import json
 import re
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +21,8 @@ from incidents.affected.register import add_person
 from incidents.lifecycle import apply_transition, create_incident, update_incident
 from incidents.models import Event
 from incidents.need_to_know import change_restriction
-from notifier import outbox
-from notifier.models import WEBHOOK, Delivery, OutboundWebhook
-from notifier.transports.errors import TransportError
-from notifier.transports.webhook import WebhookTransport, is_public, resolve
+from notifier.models import OutboundWebhook
+from notifier.transports.webhook import WebhookTransport
 from notifier.webhooks import (
     InvalidWebhook,
     active_webhooks,
@@ -36,62 +30,18 @@ from notifier.webhooks import (
     hook_secret,
     register_webhook,
     signature,
-    webhook_deliveries,
+)
+from tests.notifier.webhook_helpers import (
+    critical_incident,
+    docs_block,
+    docs_verify,
+    outgoing,
+    rows_for,
 )
 from tests.notifier.webhook_receiver import WebhookReceiver
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 TITLE = "Leak found by sara.karimi@example.com, call 0912 345 6789"
-TLS_NAME = "hooks.breach-desk.test"
 SUMMARY = "Customer Reza Ahmadi (national id 0012345678) reported it"
-
-
-@dataclass(frozen=True)
-class _Outgoing:
-    """The worker's claimed row as COMMON.md's interface names it, for a branch where
-    notifier.outbox.Outgoing does not have these fields yet."""
-
-    id: int
-    channel: str
-    claim_token: str
-    attempts: int
-    chat_id: int | None
-    user_id: int | None
-    webhook_id: int | None
-    subject: str
-    text: str
-    reply_markup: dict | None
-
-
-def outgoing(row: Delivery) -> Any:
-    kind = outbox.Outgoing
-    if "webhook_id" not in {f.name for f in fields(kind)}:
-        kind = _Outgoing
-    values = {
-        "id": row.pk,
-        "channel": row.channel,
-        "claim_token": "test",
-        "attempts": row.attempts,
-        "chat_id": row.chat_id,
-        "user_id": row.user_id,
-        "webhook_id": row.webhook_id,
-        "subject": row.subject,
-        "text": row.text,
-        "reply_markup": row.reply_markup,
-    }
-    return kind(**{f.name: values[f.name] for f in fields(kind)})
-
-
-def docs_block(language: str) -> str:
-    found = re.findall(rf"```{language}\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
-    assert found, f"docs/webhooks.md has no {language} block"
-    return found[-1]
-
-
-def docs_verify() -> Any:
-    namespace: dict[str, Any] = {}
-    exec(compile(docs_block("python"), str(DOCS), "exec"), namespace)
-    return namespace["verify"]
 
 
 @pytest.fixture
@@ -114,21 +64,6 @@ def transport(hook_settings: Any) -> Iterator[WebhookTransport]:
     sender = WebhookTransport()
     yield sender
     sender.close()
-
-
-def rows_for(events: list[Event], hooks: list[OutboundWebhook] | None = None) -> list[Delivery]:
-    """What the outbox does in its transaction: the hooks' rows for these events, saved."""
-    hooks = active_webhooks() if hooks is None else hooks
-    rows = [row for event in events for row in webhook_deliveries(event, hooks)]
-    Delivery.objects.bulk_create(rows)
-    return list(Delivery.objects.filter(channel=WEBHOOK).order_by("id"))
-
-
-def critical_incident(users: dict[str, Any], title: str = "Database dump on a forum") -> Any:
-    incident, _ = create_incident(
-        actor=users["engineer"], data={"title": title, "severity": "critical"}
-    )
-    return incident
 
 
 # --- registration ----------------------------------------------------------------------------
@@ -361,295 +296,3 @@ def test_a_delivery_verifies_with_the_docs_openssl_snippet(
 
     assert check(seen.signature) == "valid"
     assert check(seen.signature[:-4] + "0000") == ""
-
-
-# --- the transport's answers ---------------------------------------------------------------
-
-
-def one_row(users: dict[str, Any], url: str) -> Delivery:
-    register_webhook(name="r", url=url)
-    critical_incident(users)
-    [row] = rows_for(list(Event.objects.all()))
-    return row
-
-
-def test_a_500_is_temporary_and_the_retry_is_signed_afresh(db, users, receiver, transport):
-    row = one_row(users, receiver.url)
-    receiver.answer(500)
-
-    with pytest.raises(TransportError) as failed:
-        transport.send(outgoing(row))
-    assert not failed.value.permanent
-    assert "500" in failed.value.message and "receiver says no" in failed.value.message
-    transport.send(outgoing(row))
-
-    first, second = receiver.wait_for(2)
-    assert [first.status, second.status] == [500, 200]
-    assert first.body == second.body and first.delivery == second.delivery == str(row.pk)
-    assert docs_verify()(hook_secret(row.webhook), second.signature, second.body)
-
-
-def test_a_hanging_receiver_times_out_as_a_temporary_failure(db, users, receiver, hook_settings):
-    hook_settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
-    row = one_row(users, receiver.url)
-    receiver.answer(("hang", 30))
-    sender = WebhookTransport()
-    try:
-        with pytest.raises(TransportError) as failed:
-            sender.send(outgoing(row))
-        assert not failed.value.permanent and "no answer in 0.3 s" in failed.value.message
-        sender.send(outgoing(row))
-    finally:
-        sender.close()
-    assert [r.status for r in receiver.wait_for(2)] == [0, 200]
-
-
-@pytest.mark.parametrize(
-    ("answer", "permanent", "retry_after"),
-    [((429, 7), False, 7.0), ((503, 2), False, 2.0), (408, False, None), (400, True, None)],
-)
-def test_answers_that_say_try_later_are_temporary_and_others_permanent(
-    db, users, receiver, transport, answer, permanent, retry_after
-):
-    row = one_row(users, receiver.url)
-    receiver.answer(answer)
-    with pytest.raises(TransportError) as failed:
-        transport.send(outgoing(row))
-    assert failed.value.permanent is permanent
-    assert failed.value.retry_after == retry_after
-
-
-def test_410_is_permanent_and_switches_the_hook_off(db, users, receiver, transport):
-    row = one_row(users, receiver.url)
-    receiver.answer(410)
-    with pytest.raises(TransportError) as failed:
-        transport.send(outgoing(row))
-    assert failed.value.permanent
-    assert not OutboundWebhook.objects.get(pk=row.webhook_id).active
-    with pytest.raises(TransportError, match="deactivated") as again:
-        transport.send(outgoing(row))
-    assert again.value.permanent
-    assert len(receiver.wait_for(1)) == 1
-
-
-def test_a_redirect_is_not_followed(db, users, receiver, transport):
-    elsewhere = WebhookReceiver().start()
-    try:
-        row = one_row(users, receiver.url)
-        receiver.answer(("redirect", elsewhere.url))
-        with pytest.raises(TransportError, match="302") as failed:
-            transport.send(outgoing(row))
-        assert failed.value.permanent
-        assert elsewhere.requests == []
-    finally:
-        elsewhere.stop()
-
-
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_a_private_address_is_refused_without_webhook_allow_private(
-    db, users, receiver, hook_settings, host
-):
-    hook_settings.WEBHOOK_ALLOW_PRIVATE = False
-    row = one_row(users, receiver.url.replace("127.0.0.1", host))
-    sender = WebhookTransport()
-    try:
-        with pytest.raises(TransportError, match="non-public address") as failed:
-            sender.send(outgoing(row))
-    finally:
-        sender.close()
-    assert failed.value.permanent
-    assert receiver.requests == []
-
-
-@pytest.mark.parametrize(
-    "address",
-    [
-        "10.1.2.3",
-        "172.16.0.1",
-        "192.168.1.1",
-        "169.254.169.254",
-        "100.64.0.1",
-        "224.0.0.251",
-        "0.0.0.0",
-        "240.0.0.1",
-        "::1",
-        "fe80::1",
-        "fd00::1",
-        "::ffff:127.0.0.1",
-        "ff02::1",
-    ],
-)
-def test_addresses_inside_or_special_are_not_public(address):
-    [parsed] = resolve(address, 443)
-    assert not is_public(parsed)
-
-
-@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2001:4860:4860::8888"])
-def test_internet_addresses_are_public(address):
-    [parsed] = resolve(address, 443)
-    assert is_public(parsed)
-
-
-def test_the_request_goes_to_the_address_that_was_resolved_once(db, users, receiver, hook_settings):
-    """A name is resolved once per attempt and the connection made to that address, with the
-    name kept in Host: a DNS answer that changes after the check cannot move the request."""
-    port = int(receiver.url.split(":")[2].split("/")[0])
-    asked: list[str] = []
-
-    def resolver(host: str, port: int) -> list[Any]:
-        asked.append(host)
-        return resolve("127.0.0.1", port)
-
-    row = one_row(users, f"http://hooks.breach-desk.test:{port}/in?token=receiver-token")
-    sender = WebhookTransport(resolver=resolver)
-    try:
-        sender.send(outgoing(row))
-    finally:
-        sender.close()
-    [seen] = receiver.wait_for(1)
-    assert asked == ["hooks.breach-desk.test"]
-    assert seen.headers["host"] == f"hooks.breach-desk.test:{port}"
-    assert seen.path == "/in?token=receiver-token"
-
-
-def test_an_error_holds_neither_the_secret_nor_the_urls_query(db, users, receiver, transport):
-    row = one_row(users, receiver.url + "?token=receiver-token")
-    receiver.answer(500)
-    with pytest.raises(TransportError) as failed:
-        transport.send(outgoing(row))
-    assert hook_secret(row.webhook) not in failed.value.message
-    assert "receiver-token" not in failed.value.message
-
-
-def test_a_deleted_hooks_waiting_row_fails_for_good(db, users, receiver, transport):
-    row = one_row(users, receiver.url)
-    shown = outgoing(row)
-    OutboundWebhook.objects.all().delete()
-    with pytest.raises(TransportError) as failed:
-        transport.send(shown)
-    assert failed.value.permanent and receiver.requests == []
-
-
-# --- the admin -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_client(client: Any, users: dict[str, Any]) -> Any:
-    client.force_login(users["admin"])
-    return client
-
-
-def test_the_admin_adds_a_hook_and_shows_its_secret_once(admin_client):
-    answer = admin_client.post(
-        "/admin/notifier/outboundwebhook/add/",
-        {
-            "name": "SIEM",
-            "url": "https://siem.example.com/in",
-            "kinds": ["created", "escalated"],
-            "min_severity": "high",
-            "active": "on",
-        },
-        follow=True,
-    )
-    [hook] = OutboundWebhook.objects.all()
-    secret = hook_secret(hook)
-    assert secret in answer.content.decode()
-    assert hook.kinds == ["created", "escalated"] and hook.created_by.username == "admin"
-    page = admin_client.get(f"/admin/notifier/outboundwebhook/{hook.pk}/change/")
-    assert page.status_code == 200 and secret not in page.content.decode()
-
-
-def test_the_admin_refuses_a_url_that_is_not_http(admin_client):
-    answer = admin_client.post(
-        "/admin/notifier/outboundwebhook/add/",
-        {"name": "x", "url": "ftp://files.example.com/", "min_severity": "low"},
-    )
-    assert answer.status_code == 200 and not OutboundWebhook.objects.exists()
-
-
-def test_rotating_a_secret_shows_the_new_one_once(admin_client):
-    hook, old = register_webhook(name="SIEM", url="https://siem.example.com/in")
-    answer = admin_client.post(
-        "/admin/notifier/outboundwebhook/",
-        {"action": "rotate", "_selected_action": [hook.pk]},
-        follow=True,
-    )
-    hook.refresh_from_db()
-    new = hook_secret(hook)
-    assert new != old and new in answer.content.decode()
-
-
-def test_a_hooks_page_lists_its_deliveries_and_links_to_its_dead_letters(
-    admin_client, users, receiver, hook_settings
-):
-    row = one_row(users, receiver.url)
-    Delivery.objects.filter(pk=row.pk).update(status=Delivery.DEAD, last_error="answered 404")
-    page = admin_client.get(f"/admin/notifier/outboundwebhook/{row.webhook_id}/change/")
-    text = page.content.decode()
-    assert "answered 404" in text
-    dead = f"?webhook__id__exact={row.webhook_id}&amp;status__exact=dead"
-    assert dead in text
-    listed = admin_client.get("/admin/notifier/delivery/" + dead.replace("&amp;", "&"))
-    assert listed.status_code == 200 and f">{row.pk}<" in listed.content.decode()
-
-
-def test_a_send_on_a_sending_thread_leaves_no_database_session_open(
-    transactional_db, users, receiver, transport
-):
-    """The worker may send from a thread of its own: the hook's read must not leave that
-    thread holding a database session nobody closes."""
-    from django.db import connection
-
-    row = one_row(users, receiver.url)
-    after: list[Any] = []
-
-    def send() -> None:
-        transport.send(outgoing(row))
-        after.append(connection.connection)
-
-    thread = threading.Thread(target=send)
-    thread.start()
-    thread.join(timeout=10)
-    assert after == [None]
-    assert len(receiver.wait_for(1)) == 1
-
-
-@pytest.mark.parametrize(("certified", "reached"), [(TLS_NAME, True), ("other.test", False)])
-def test_https_to_a_pinned_address_checks_the_certificate_against_the_name(
-    db, users, hook_settings, certified, reached
-):
-    """The connection goes to the resolved address, but TLS sends and checks the URL's name:
-    a certificate for that name (and no address) is accepted, one for another name refused."""
-    tls = WebhookReceiver(tls_name=certified).start()
-    try:
-        row = one_row(users, f"https://{TLS_NAME}:{tls.port}/in")
-        sender = WebhookTransport(
-            resolver=lambda host, port: resolve("127.0.0.1", port), verify=tls.trust()
-        )
-        try:
-            if reached:
-                sender.send(outgoing(row))
-            else:
-                with pytest.raises(TransportError, match="not reached") as failed:
-                    sender.send(outgoing(row))
-                assert not failed.value.permanent
-        finally:
-            sender.close()
-        assert [r.headers["host"] for r in tls.wait_for(1, 1 if not reached else 5)] == (
-            [f"{TLS_NAME}:{tls.port}"] if reached else []
-        )
-    finally:
-        tls.stop()
-
-
-def test_the_admins_ping_action_queues_a_test_delivery_for_active_hooks(admin_client):
-    on, _ = register_webhook(name="on", url="https://a.example.com/")
-    off, _ = register_webhook(name="off", url="https://b.example.com/")
-    OutboundWebhook.objects.filter(pk=off.pk).update(active=False)
-    answer = admin_client.post(
-        "/admin/notifier/outboundwebhook/",
-        {"action": "ping", "_selected_action": [on.pk, off.pk]},
-        follow=True,
-    )
-    assert answer.status_code == 200
-    assert list(Delivery.objects.values_list("kind", "webhook_id")) == [("ping", on.pk)]

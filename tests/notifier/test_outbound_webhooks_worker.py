@@ -16,7 +16,7 @@ from incidents.lifecycle import apply_transition, create_incident
 from incidents.models import Event
 from notifier.models import WEBHOOK, Delivery, OutboundWebhook
 from notifier.webhooks import enqueue_ping, hook_secret, register_webhook
-from tests.notifier.test_outbound_webhooks import docs_verify
+from tests.notifier.webhook_helpers import docs_verify
 from tests.notifier.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)

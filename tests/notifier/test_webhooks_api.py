@@ -13,13 +13,8 @@ from incidents.lifecycle import create_incident
 from incidents.models import Event
 from notifier.models import Delivery, OutboundWebhook
 from notifier.transports.webhook import WebhookTransport
-from notifier.webhooks import (
-    active_webhooks,
-    hook_secret,
-    register_webhook,
-    webhook_deliveries,
-)
-from tests.notifier.test_outbound_webhooks import docs_verify, outgoing
+from notifier.webhooks import active_webhooks, hook_secret, register_webhook, webhook_deliveries
+from tests.notifier.webhook_helpers import docs_verify, outgoing
 from tests.notifier.webhook_receiver import WebhookReceiver
 
 URL = "https://siem.example.com/hooks/breach-desk"
