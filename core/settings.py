@@ -291,6 +291,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentStateEnum": "incidents.models.documents.Document.STATES",
         "DocumentAddresseeEnum": "incidents.legal.document_kinds.ADDRESSEE_CHOICES",
         "AlertStatusEnum": "incidents.alert_formats.ALERT_STATUSES",
+        # An incident's severity, and a webhook's minimum severity (issue 22).
+        "SeverityEnum": "incidents.choices.Severity",
     },
     # Every operation's error answers in the schema (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [

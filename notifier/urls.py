@@ -9,6 +9,13 @@ from notifier.views import (
     SubscriptionView,
     bot_webhook,
 )
+from notifier.webhooks_api import (
+    WebhookDeliveriesView,
+    WebhookPingView,
+    WebhookSecretView,
+    WebhooksView,
+    WebhookView,
+)
 
 webhook_urlpatterns = [
     path("telegram/webhook/", bot_webhook, {"channel": TELEGRAM}, name="telegram-webhook"),
@@ -28,4 +35,11 @@ api_urlpatterns = [
     path("oncall/", OnCallView.as_view(), name="oncall"),
     path("oncall/<int:pk>/take/", TakeShiftView.as_view(), name="oncall-take"),
     path("oncall/<int:pk>/swap/", SwapShiftView.as_view(), name="oncall-swap"),
+    path("webhooks/", WebhooksView.as_view(), name="webhooks"),
+    path("webhooks/<int:pk>/", WebhookView.as_view(), name="webhook"),
+    path("webhooks/<int:pk>/secret/", WebhookSecretView.as_view(), name="webhook-secret"),
+    path("webhooks/<int:pk>/ping/", WebhookPingView.as_view(), name="webhook-ping"),
+    path(
+        "webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"
+    ),
 ]
