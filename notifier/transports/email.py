@@ -51,7 +51,8 @@ class EmailTransport:
             connection=self.connection,
             headers={"Content-Language": notice.language, "Auto-Submitted": "auto-generated"},
         )
-        message.attach_alternative(notice.html, "text/html")
+        if notice.html:  # an alert to staff is plain text only
+            message.attach_alternative(notice.html, "text/html")
         try:
             # Opened here, not by send(): Django's backend closes a connection it opened itself
             # after each message, and one open connection serves a whole campaign.
