@@ -1,6 +1,7 @@
 from django.urls import path
 
 from frontend.views import (
+    alert_preferences,
     auth,
     dashboard,
     documents,
@@ -26,6 +27,7 @@ urlpatterns = [
     path("i18n/setlang/", auth.set_language, name="set_language"),
     path("profile/", profile.profile, name="profile"),
     path("profile/telegram/", profile.telegram_link, name="telegram_link"),
+    path("profile/alerts/", alert_preferences.alert_preferences, name="alert_preferences"),
     path("incidents/", incidents.incident_list, name="incidents"),
     path("incidents/new/", incidents.incident_create, name="incident_create"),
     path("incidents/<str:reference>/", incidents.incident_detail, name="incident"),

@@ -6,8 +6,8 @@ escalations, and nothing at all with ``EMAIL_ALERTS`` off. A row overrides per c
 off, a severity threshold for every alert about an incident, only the person's own incidents,
 and quiet hours in their time zone (critical alerts and escalations break through).
 
-Pure decisions over values read once per batch (``notifier.recipients``); no queries here
-besides ``preferences_of``.
+The decisions are pure, over values read once per batch (``notifier.recipients``); below them,
+what the preferences API and page read and write.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import SEVERITY_RANK, Severity
-from notifier.models import BOT_CHANNELS, EMAIL, AlertPreference
+from notifier.models import BALE, BOT_CHANNELS, EMAIL, TELEGRAM, AlertPreference, ChatLink
 
 PERSON_CHANNELS = (*BOT_CHANNELS, EMAIL)
 
@@ -123,3 +126,81 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+# --- reading and changing one person's preferences (the API and the page) ----------------------
+
+CHANNEL_LABELS = {TELEGRAM: _("Telegram"), BALE: _("Bale"), EMAIL: _("Email")}
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """One channel as its owner sees it: the effective preference and whether it can reach
+    them at all (a linked chat, an address, email alerts on)."""
+
+    preference: Preference
+    reachable: bool
+    detail: str  # the chat's account name, the address, or why it cannot reach them
+
+    @property
+    def channel(self) -> str:
+        return self.preference.channel
+
+    @property
+    def label(self) -> str:
+        return str(CHANNEL_LABELS[self.channel])
+
+
+def channel_states(user: Any) -> list[ChannelState]:
+    """Telegram, Bale and email for ``user`` (three queries, whatever they have)."""
+    prefs = preferences_of([user.pk])
+    links = {link.channel: link for link in ChatLink.objects.filter(user=user)}
+    states = []
+    for channel in BOT_CHANNELS:
+        link = links.get(channel)
+        reachable = link is not None and link.active
+        if link is None:
+            detail = str(_("not linked"))
+        elif not link.active:
+            detail = str(_("link inactive: %(reason)s") % {"reason": link.deactivated_reason})
+        else:
+            detail = link.username or str(link.chat_id)
+        states.append(ChannelState(prefs.of(user.pk, channel), reachable, detail))
+    if not settings.EMAIL_ALERTS:
+        email = (False, str(_("email alerts are off on this server")))
+    elif not user.email:
+        email = (False, str(_("no email address on your account")))
+    else:
+        email = (True, user.email)
+    states.append(ChannelState(prefs.of(user.pk, EMAIL), *email))
+    return states
+
+
+def quiet_hours_error(quiet_from: dt.time | None, quiet_to: dt.time | None) -> str | None:
+    """Why a pair of quiet-hour bounds is refused, or None: both or neither, and not equal."""
+    if (quiet_from is None) != (quiet_to is None):
+        return str(_("Give both the start and the end of the quiet hours, or neither."))
+    if quiet_from is not None and quiet_from == quiet_to:
+        return str(_("Quiet hours must start and end at different times."))
+    return None
+
+
+def set_preference(user: Any, channel: str, **values: Any) -> Preference:
+    """Store ``user``'s choice on ``channel``: the given fields of ``AlertPreference`` over the
+    effective ones (a first change starts from the channel's default). Validated by the
+    caller's serializer or form (``quiet_hours_error``)."""
+    if channel not in PERSON_CHANNELS:
+        raise ValueError(f"not a person's channel: {channel}")
+    # The stored row, not the effective choice: EMAIL_ALERTS off is the server's switch, and
+    # must not be written into the person's choice.
+    current: Any = AlertPreference.objects.filter(user=user, channel=channel).first()
+    if current is None:
+        current = default_preference(channel)
+        current = Preference(channel, True, current.min_severity)
+    fields = ("enabled", "min_severity", "own_incidents_only", "quiet_from", "quiet_to")
+    defaults = {name: values.get(name, getattr(current, name)) for name in fields}
+    defaults["updated_at"] = timezone.now()
+    row, _created = AlertPreference.objects.update_or_create(
+        user=user, channel=channel, defaults=defaults
+    )
+    return from_row(row)

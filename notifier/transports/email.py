@@ -34,11 +34,12 @@ def email_configured() -> bool:
 class EmailTransport:
     channel = "email"
 
-    def __init__(self, connection: Any = None) -> None:
+    def __init__(self, connection: Any = None, *, what: str = "notices") -> None:
         self.connection = connection or get_connection()
         if settings.EMAIL_BACKEND == FILE_BACKEND:
             log.warning(
-                "EMAIL_HOST is not set: notices by email are written to %s, not sent",
+                "EMAIL_HOST is not set: %s by email are written to %s, not sent",
+                what,
                 settings.EMAIL_FILE_PATH,
             )
 

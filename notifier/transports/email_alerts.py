@@ -32,7 +32,7 @@ class EmailAlertTransport:
     channel = "email"
 
     def __init__(self, connection: Any = None) -> None:
-        self.mail = EmailTransport(connection or get_connection())
+        self.mail = EmailTransport(connection or get_connection(), what="alerts")
         self._to: dict[int, tuple[str, str]] = {}  # delivery id -> (address, language)
         self._lock = threading.Lock()
 
