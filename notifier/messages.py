@@ -71,6 +71,7 @@ def alert_email(*, language: str, **facts: Any) -> tuple[str, str]:
     same scrubbing, nothing more."""
     with translation.override(language):
         context = alert_context(**facts)
+        context["preferences_url"] = f"{settings.PUBLIC_BASE_URL}/profile/alerts/"
         subject = render_to_string("notifier/alert_email_subject.txt", context)
         body = render_to_string("notifier/alert_email.txt", context)
     return " ".join(subject.split())[:SUBJECT_CHARS], body.strip() + "\n"
