@@ -4,15 +4,19 @@ holds the other up; a chat gone on one channel is deactivated on that channel on
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
+from incidents.legal.obligations import seed_rules
 from incidents.lifecycle import create_incident
 from notifier.models import BALE, TELEGRAM, ChatLink, Delivery, LinkAudit
+from notifier.reminders import enqueue_reminders
 from notifier.transports.telegram import TelegramTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
@@ -115,3 +119,25 @@ def test_a_403_on_one_channel_deactivates_only_that_link(users, both, fake_teleg
     create_incident(actor=users["admin"], data={"title": "y", "severity": "high"})
     both()
     assert len(fake_telegram.sent(5005)) == 2 and len(fake_bale.sent(5005)) == 0
+
+
+def test_a_legal_deadline_reminder_goes_to_every_chat_linked(
+    users, linked, incident_in, both, fake_telegram, fake_bale
+):
+    seed_rules()
+    link_bale(users["legal"], 8802)
+    now = timezone.now()
+    incident = incident_in("restoring", aware_at=now, detected_at=now)
+    queued = enqueue_reminders(now + dt.timedelta(minutes=1))
+    assert queued >= 2 and enqueue_reminders(now + dt.timedelta(minutes=1)) == 0
+    keys = set(Delivery.objects.filter(kind="reminder").values_list("channel", "key"))
+    telegram_keys = {k for c, k in keys if c == TELEGRAM}
+    # Telegram's keys as before channels; Bale's the same with the channel after them
+    assert {c for c, _k in keys} == {TELEGRAM, BALE}
+    assert {k for c, k in keys if c == BALE} == {
+        k.replace(":1002", ":8802") + ":bale" for k in telegram_keys
+    }
+    both()
+    for fake, chat in ((fake_telegram, 1002), (fake_bale, 8802)):
+        sent = [c for c in fake.sent(chat) if incident.reference in c.params["text"]]
+        assert sent
