@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from core.models import Profile
 from incidents.acknowledgements import ESCALATED
@@ -18,7 +19,7 @@ from incidents.events import append_event
 from incidents.lifecycle import apply_transition, create_incident
 from incidents.models import Event
 from notifier.models import AlertPreference, ChatLink, Delivery
-from notifier.outbox import derive_deliveries
+from notifier.outbox import derive_deliveries, enqueue_personal
 from notifier.preferences import Preference, quiet_until, set_preference
 from notifier.recipients import personal_routes, reach, recipients
 from notifier.subscriptions import follow
@@ -288,3 +289,28 @@ def test_email_rows_go_to_email_and_keys_name_the_channel(users, linked, setting
     email = Delivery.objects.get(channel="email")
     assert email.key == f"event:{seq}:email:{users['executive'].pk}" and email.chat_id is None
     assert Delivery.objects.filter(key=f"event:{seq}:1003", channel="telegram").exists()
+
+
+def test_personal_message_goes_to_each_channel_left_on_and_waits_out_quiet_hours(
+    users, linked, settings
+):
+    settings.EMAIL_ALERTS = True
+    person = users["engineer"]
+    person.email = "eng@corp.example"
+    person.save()
+    set_preference(person, "email", min_severity="critical")  # not a filter for these
+    now = timezone.now()
+    start = (now - dt.timedelta(hours=1)).astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    end = (now + dt.timedelta(hours=2)).astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    set_preference(person, "telegram", quiet_from=start.time(), quiet_to=end.time())
+
+    def build(language: str, channel: str) -> tuple[str, str, None]:
+        return ("Shift", f"your shift ({channel}, {language})", None)
+
+    assert enqueue_personal(person, kind="shift", key="shift:1", build=build) == 2
+    rows = {d.channel: d for d in Delivery.objects.filter(kind="shift")}
+    assert set(rows) == {"telegram", "email"}
+    assert rows["email"].next_attempt_at <= timezone.now()
+    assert rows["telegram"].next_attempt_at > now + dt.timedelta(hours=1)
+    set_preference(person, "email", enabled=False)
+    assert enqueue_personal(person, kind="shift", key="shift:2", build=build) == 1
