@@ -46,47 +46,51 @@ def bot_limits(name: str) -> BotLimits:
     return BotLimits(name, channel.global_rate, channel.chat_interval)
 
 
-def default_bot_transports() -> dict[str, Any]:
-    """The bot channels this deployment has, each with its transport (telegram first)."""
+def bot_transports(given: dict[str, Any]) -> dict[str, Any]:
+    """The bot channels this deployment has, each with its transport (telegram first): the
+    ``given`` ones, and the defaults of the others."""
     try:
         from notifier.channels import bot_channels
         from notifier.transports.botapi import transport_for
     except ImportError:
-        return _bot_transports_from_settings()
+        return _bot_transports_from_settings(given)
     return {
-        channel.name: transport_for(channel)
+        channel.name: given.get(channel.name) or transport_for(channel)
         for channel in bot_channels()
-        if channel.configured or channel.name == TELEGRAM
+        if channel.name in given or channel.configured or channel.name == TELEGRAM
     }
 
 
-def _bot_transports_from_settings() -> dict[str, Any]:
+def _bot_transports_from_settings(given: dict[str, Any]) -> dict[str, Any]:
     from notifier.transports.telegram import TelegramTransport, transport_from_settings
 
-    transports: dict[str, Any] = {TELEGRAM: transport_from_settings()}
-    if settings.BALE_BOT_TOKEN:
+    transports: dict[str, Any] = {TELEGRAM: given.get(TELEGRAM) or transport_from_settings()}
+    if BALE in given:
+        transports[BALE] = given[BALE]
+    elif settings.BALE_BOT_TOKEN:
         transports[BALE] = TelegramTransport(
             settings.BALE_BOT_TOKEN, base_url=settings.BALE_API_BASE_URL
         )
     return transports
 
 
-def default_sync_transports() -> dict[str, Any]:
+def sync_transports(given: dict[str, Any]) -> dict[str, Any]:
     """Email alerts (when on and mail is configured) and webhooks (once that transport
-    exists); a channel left out keeps its rows queued."""
+    exists), unless ``given``; a channel left out keeps its rows queued."""
     from notifier.transports.email import email_configured
 
-    transports: dict[str, Any] = {}
-    if settings.EMAIL_ALERTS and email_configured():
+    transports: dict[str, Any] = dict(given)
+    if EMAIL not in given and settings.EMAIL_ALERTS and email_configured():
         from notifier.transports.email_alerts import EmailAlertTransport
 
         transports[EMAIL] = EmailAlertTransport()
-    try:
-        from notifier.transports.webhook import WebhookTransport
-    except ImportError:
-        log.debug("no webhook transport: webhook deliveries stay queued")
-    else:
-        transports[WEBHOOK] = WebhookTransport()
+    if WEBHOOK not in given:
+        try:
+            from notifier.transports.webhook import WebhookTransport
+        except ImportError:
+            log.debug("no webhook transport: webhook deliveries stay queued")
+        else:
+            transports[WEBHOOK] = WebhookTransport()
     return transports
 
 

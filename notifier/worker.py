@@ -44,7 +44,7 @@ from notifier.outbox import (
 )
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
-from notifier.senders import SyncSender, bot_limits, default_bot_transports, default_sync_transports
+from notifier.senders import SyncSender, bot_limits, bot_transports, sync_transports
 from notifier.transports.errors import TransportError
 from notifier.transports.telegram import LogOnlyTransport, TelegramTransport
 from notifier.update_reminders import enqueue_update_reminders
@@ -192,8 +192,8 @@ class Worker:
         bots = {name: t for name, t in given.items() if name in BOT_CHANNELS}
         syncs = {name: t for name, t in given.items() if name not in BOT_CHANNELS}
         # Named transports replace the defaults; other configured channels keep theirs.
-        self.bot_transports = {**default_bot_transports(), **bots}
-        self.sync_transports = default_sync_transports() | syncs
+        self.bot_transports = bot_transports(bots)
+        self.sync_transports = sync_transports(syncs)
         self.transport = self.bot_transports.get(TELEGRAM)
         self.stop = stop or threading.Event()
         self.senders: list[Sender] = []
