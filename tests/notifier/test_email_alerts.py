@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -28,6 +28,12 @@ class BusyMailbox(Mailbox):
     """Answers the next ``defer`` recipients 451 (try again later), like a greylisting server."""
 
     defer: int = 0
+    taken_at: list[float] = field(default_factory=list)  # time.monotonic() of each message taken
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        self.taken_at.append(time.monotonic())
+        return answer
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -160,3 +166,16 @@ def test_an_address_removed_after_queueing_is_dead_not_sent_elsewhere(users, lin
     send()
     assert Delivery.objects.get(channel="email").status == Delivery.DEAD
     assert smtp.mailbox.count() == 0
+
+
+def test_a_slow_mail_server_never_holds_up_the_chat_alerts(
+    users, linked, smtp, send, fake_telegram
+):
+    with_email(users["engineer2"], "e2@corp.example")
+    smtp.mailbox.delay = 1.5  # each message waits this long before the server takes it
+    create_incident(actor=users["admin"], data={"title": "C", "severity": "critical"})
+    send()
+    assert smtp.mailbox.taken_at and fake_telegram.sent()
+    # every chat alert was out before the mail server had taken the one email
+    assert max(c.at for c in fake_telegram.sent()) < min(smtp.mailbox.taken_at)
+    assert Delivery.objects.get(channel="email").status == Delivery.SENT
