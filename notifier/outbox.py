@@ -1,4 +1,5 @@
-"""The outbox: turn events into deliveries, claim due ones, record what Telegram answered.
+"""The outbox: turn events into deliveries on every channel (the rows themselves:
+``notifier.event_rows``), claim due ones per channel, record what each channel answered.
 
 All synchronous ORM code; the worker calls it between its async sends (STYLE.md rules 5, 10).
 """
@@ -17,15 +18,9 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core.roles import roles_of
-from incidents.acknowledgements import ACKNOWLEDGED
-from incidents.choices import OPEN_STATES
-from incidents.lifecycle import ready_transitions
 from incidents.models import Event, Incident, LogHead
-from incidents.workspace.tasks import TASK_EVENTS
-from incidents.workspace.updates import STATUS_UPDATE
-from notifier.messages import alert_buttons, alert_email, alert_text
-from notifier.models import BOT_CHANNELS, EMAIL, TELEGRAM, ChatLink, Cursor, Delivery, LinkAudit
+from notifier.event_rows import rows_for, unbuildable
+from notifier.models import BOT_CHANNELS, TELEGRAM, ChatLink, Cursor, Delivery, LinkAudit
 from notifier.recipients import (
     Context,
     Reach,
@@ -33,10 +28,7 @@ from notifier.recipients import (
     context_for,
     personal_routes,
     reach,
-    recipients,
 )
-from notifier.status_updates import status_update_message
-from notifier.task_alerts import task_alert_message
 from notifier.webhooks import active_webhooks, webhook_deliveries
 
 log = logging.getLogger(__name__)
@@ -84,7 +76,7 @@ def _routed(
     event: Event, found: Reach, context: Context, hooks: list[Any], now: dt.datetime
 ) -> list[Delivery]:
     try:
-        rows = _rows_for(event, found, context, now)
+        rows = rows_for(event, found, context, now)
     except DatabaseError:
         raise  # the transaction is broken; the worker reconnects and derives again
     except Exception:
@@ -99,126 +91,6 @@ def _routed(
         except Exception:
             log.exception("event %s: webhook deliveries could not be built", event.seq)
     return rows
-
-
-def event_key(seq: int, channel: str, recipient: int) -> str:
-    """A Telegram alert keeps its key from before channels existed (rows in the outbox)."""
-    if channel == TELEGRAM:
-        return f"event:{seq}:{recipient}"
-    return f"event:{seq}:{channel}:{recipient}"
-
-
-def _rows_for(event: Event, found: Reach, context: Context, now: dt.datetime) -> list[Delivery]:
-    incident = event.incident
-    # The steps a recipient may take depend on the incident and their roles only (the lifecycle's
-    # permissions are role checks), and reading the guards costs queries: once per role set.
-    steps: dict[frozenset[str], list[str]] = {}
-
-    def steps_for(user: Any) -> list[str]:
-        roles = roles_of(user)
-        if roles not in steps:
-            steps[roles] = ready_transitions(incident, user)
-        return steps[roles]
-
-    rows = []
-    for route in recipients(event, found, context, now=now):
-        language = found.language(route.user)
-        recipient = route.user_id if route.chat_id is None else route.chat_id
-        row = Delivery(
-            key=event_key(event.seq, route.channel, recipient),
-            channel=route.channel,
-            kind=event.kind,
-            event=event,
-            incident=incident,
-            user=route.user,
-            chat_id=route.chat_id,
-        )
-        if route.channel == EMAIL:
-            rows.append(_email_row(row, event, language))
-            continue
-        built = _OWN_MESSAGES.get(event.kind)
-        if built is not None:  # a message of its own, not an alert about a change
-            rows.append(_own_message_row(row, built, language, event))
-            continue
-        try:
-            row.text = alert_text(language=language, **_facts(event))
-            row.reply_markup = alert_buttons(
-                language=language,
-                reference=incident.reference,
-                acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
-                # Next steps only while the event's state is the incident's: once it moved on,
-                # an alert offers none (a press would only hear the refusal).
-                transitions=steps_for(route.user) if event.to_state == incident.state else (),
-            )
-        except Exception as exc:
-            log.exception("delivery %s could not be built; dead-lettered", row.key)
-            unbuildable(row, exc)
-        rows.append(row)
-    return rows
-
-
-def _facts(event: Event) -> dict[str, Any]:
-    """What an alert about this event says (``notifier.messages.alert_context``)."""
-    incident = event.incident
-    return {
-        "kind": event.kind,
-        "reference": incident.reference,
-        "severity": incident.severity,
-        "state": event.to_state or incident.state,
-        "title": incident.title,
-        "actor": event.actor_username,
-        "from_state": event.from_state,
-        # what an edit changed the severity from (edits alert only for a new severity)
-        "from_severity": (event.data.get("changes") or {}).get("severity", {}).get("from", ""),
-        "decision_stale": event.data.get("notification") == "stale",
-    }
-
-
-def _email_row(row: Delivery, event: Event, language: str) -> Delivery:
-    """An email alert: subject and plain text, no buttons; the address is read at send time."""
-    try:
-        row.subject, row.text = alert_email(language=language, **_facts(event))
-    except DatabaseError:
-        raise
-    except Exception as exc:
-        log.exception("delivery %s could not be built; dead-lettered", row.key)
-        unbuildable(row, exc)
-    return row
-
-
-# Events whose message is their own (issue 20): the status update itself; a task assigned to
-# the recipient.
-_OWN_MESSAGES: dict[str, Callable[..., tuple[str, Any]]] = {
-    STATUS_UPDATE: status_update_message,
-    **{kind: task_alert_message for kind in TASK_EVENTS},
-}
-
-
-def _own_message_row(
-    row: Delivery, build: Callable[..., tuple[str, Any]], language: str, event: Event
-) -> Delivery:
-    """``row`` with the text and buttons ``build`` makes for the event, in the recipient's
-    language; dead-lettered when they cannot be built (a broken database is raised)."""
-    try:
-        row.text, row.reply_markup = build(language=language, event=event, user=row.user)
-    except DatabaseError:
-        raise
-    except Exception as exc:
-        log.exception("delivery %s could not be built; dead-lettered", row.key)
-        unbuildable(row, exc)
-    return row
-
-
-def unbuildable(row: Delivery, exc: Exception) -> Delivery:
-    """Turn a delivery whose message could not be built into a dead letter: it is kept, with
-    the reason, for the admin's dead-letter list, but never claimed or sent."""
-    row.status, row.text, row.reply_markup = Delivery.DEAD, "", None
-    row.last_error = _build_error(exc)
-    return row
-
-
-def _build_error(exc: Exception) -> str:
-    return f"could not build the message: {exc!r}"[:2000]
 
 
 def enqueue(
