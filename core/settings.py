@@ -282,6 +282,8 @@ SPECTACULAR_SETTINGS = {
         "DataCategory": "incidents.choices.DataCategory",
         # The incident's state, and a task's phase (a state of the incident).
         "IncidentStateEnum": "incidents.choices.State",
+        # An incident's severity, and a severity threshold (alert preferences, webhooks).
+        "SeverityEnum": "incidents.choices.Severity",
         "Sensitivity": "incidents.models.notification.Sensitivity",
         "NotificationOutcome": "incidents.models.notification.Outcome",
         "NoticeExemption": "incidents.models.notification.Exemption",

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from notifier.models import ChatLink, Delivery, LinkAudit, Subscription
+from notifier.models import AlertPreference, ChatLink, Delivery, LinkAudit, Subscription
 
 
 @admin.register(ChatLink)
@@ -16,6 +16,13 @@ class ChatLinkAdmin(admin.ModelAdmin):
     list_filter = ("channel", "active")
     search_fields = ("user__username", "username")
     readonly_fields = ("account_id", "chat_id", "linked_at", "deactivated_reason")
+
+
+@admin.register(AlertPreference)
+class AlertPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel", "enabled", "min_severity", "own_incidents_only")
+    list_filter = ("channel", "enabled", "min_severity")
+    search_fields = ("user__username",)
 
 
 @admin.register(LinkAudit)
@@ -37,6 +44,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
         "id",
+        "channel",
         "kind",
         "incident",
         "user",
@@ -45,7 +53,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "last_error",
     )
-    list_filter = ("status", "kind")
+    list_filter = ("status", "channel", "kind")
     search_fields = ("key", "incident__reference", "user__username")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     actions = ["retry"]
