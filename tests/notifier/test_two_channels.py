@@ -141,3 +141,17 @@ def test_a_legal_deadline_reminder_goes_to_every_chat_linked(
     for fake, chat in ((fake_telegram, 1002), (fake_bale, 8802)):
         sent = [c for c in fake.sent(chat) if incident.reference in c.params["text"]]
         assert sent
+
+
+def test_a_bale_alert_waits_queued_while_bale_has_no_token(
+    users, tg_settings, run_worker, fake_telegram
+):
+    tg_settings.BALE_BOT_TOKEN = ""
+    person = make_user("oncall", "engineer")
+    link(person, 4343)
+    link_bale(person, 4343)
+    create_incident(actor=users["admin"], data={"title": "x", "severity": "high"})
+    run_worker()
+    assert len(fake_telegram.sent(4343)) == 1
+    bale = Delivery.objects.get(channel=BALE)
+    assert bale.status == Delivery.PENDING and bale.attempts == 0  # not dropped, not "sent"
