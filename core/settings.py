@@ -282,6 +282,8 @@ SPECTACULAR_SETTINGS = {
         "DataCategory": "incidents.choices.DataCategory",
         # The incident's state, and a task's phase (a state of the incident).
         "IncidentStateEnum": "incidents.choices.State",
+        # An incident's severity, and a severity threshold (alert preferences, webhooks).
+        "SeverityEnum": "incidents.choices.Severity",
         "Sensitivity": "incidents.models.notification.Sensitivity",
         "NotificationOutcome": "incidents.models.notification.Outcome",
         "NoticeExemption": "incidents.models.notification.Exemption",
@@ -291,8 +293,6 @@ SPECTACULAR_SETTINGS = {
         "DocumentStateEnum": "incidents.models.documents.Document.STATES",
         "DocumentAddresseeEnum": "incidents.legal.document_kinds.ADDRESSEE_CHOICES",
         "AlertStatusEnum": "incidents.alert_formats.ALERT_STATUSES",
-        # An incident's severity, and a webhook's minimum severity (issue 22).
-        "SeverityEnum": "incidents.choices.Severity",
     },
     # Every operation's error answers in the schema (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from frontend.views import (
+    alert_preferences,
     auth,
     dashboard,
     documents,
@@ -29,6 +30,7 @@ urlpatterns = [
     path("profile/telegram/", profile.chat_link, {"channel": "telegram"}, name="telegram_link"),
     path("profile/chats/<str:channel>/link/", profile.chat_link, name="chat_link"),
     path("profile/chats/<str:channel>/unlink/", profile.chat_unlink, name="chat_unlink"),
+    path("profile/alerts/", alert_preferences.alert_preferences, name="alert_preferences"),
     path("incidents/", incidents.incident_list, name="incidents"),
     # On-call rotations (issue 22 section 2; docs/oncall.md)
     path("oncall/", oncall.oncall, name="oncall"),

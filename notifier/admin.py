@@ -13,7 +13,14 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from core.formats import moment
 from incidents.labels import EVENT_LABELS
-from notifier.models import ChatLink, Delivery, LinkAudit, OutboundWebhook, Subscription
+from notifier.models import (
+    AlertPreference,
+    ChatLink,
+    Delivery,
+    LinkAudit,
+    OutboundWebhook,
+    Subscription,
+)
 from notifier.webhooks import (
     InvalidWebhook,
     clean_kinds,
@@ -30,6 +37,13 @@ class ChatLinkAdmin(admin.ModelAdmin):
     list_filter = ("channel", "active")
     search_fields = ("user__username", "username")
     readonly_fields = ("account_id", "chat_id", "linked_at", "deactivated_reason")
+
+
+@admin.register(AlertPreference)
+class AlertPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel", "enabled", "min_severity", "own_incidents_only")
+    list_filter = ("channel", "enabled", "min_severity")
+    search_fields = ("user__username",)
 
 
 @admin.register(LinkAudit)
@@ -51,6 +65,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
         "id",
+        "channel",
         "kind",
         "incident",
         "user",
@@ -59,7 +74,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "last_error",
     )
-    list_filter = ("status", "kind")
+    list_filter = ("status", "channel", "kind")
     search_fields = ("key", "incident__reference", "user__username")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     actions = ["retry"]

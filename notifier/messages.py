@@ -28,6 +28,7 @@ from notifier.privacy import scrub
 
 MAX_TEXT = 4096  # Telegram's limit for sendMessage text, counted after entity parsing
 TITLE_CHARS = 80
+SUBJECT_CHARS = 200  # Delivery.subject
 
 
 def short_title(title: str) -> str:
@@ -56,9 +57,28 @@ def headline(kind: str, *, decision_stale: bool = False) -> str:
     return str(EVENT_LABELS.get(kind, kind))
 
 
-def alert_text(
+def alert_text(*, language: str, **facts: Any) -> str:
+    """The alert for one event in ``language`` (``notifier/alert.html``, HTML parse mode);
+    ``facts`` are ``alert_context``'s arguments."""
+    with translation.override(language):
+        text = render_to_string("notifier/alert.html", alert_context(**facts))
+    return text.strip()[:MAX_TEXT]
+
+
+def alert_email(*, language: str, **facts: Any) -> tuple[str, str]:
+    """The same alert as an email to staff, ``(subject, plain text)``, in ``language``
+    (``notifier/alert_email_subject.txt``, ``notifier/alert_email.txt``): the same facts, the
+    same scrubbing, nothing more."""
+    with translation.override(language):
+        context = alert_context(**facts)
+        context["preferences_url"] = f"{settings.PUBLIC_BASE_URL}/profile/alerts/"
+        subject = render_to_string("notifier/alert_email_subject.txt", context)
+        body = render_to_string("notifier/alert_email.txt", context)
+    return " ".join(subject.split())[:SUBJECT_CHARS], body.strip() + "\n"
+
+
+def alert_context(
     *,
-    language: str,
     kind: str,
     reference: str,
     severity: str,
@@ -68,25 +88,21 @@ def alert_text(
     from_state: str = "",
     from_severity: str = "",
     decision_stale: bool = False,
-) -> str:
-    """The alert for one event in ``language`` (``notifier/alert.html``, HTML parse mode)."""
-    with translation.override(language):
-        text = render_to_string(
-            "notifier/alert.html",
-            {
-                "critical": severity == Severity.CRITICAL,
-                "headline": headline(kind, decision_stale=decision_stale),
-                "reference": reference,
-                "severity": label(Severity, severity),
-                "from_severity": _changed(Severity, from_severity, severity),
-                "state": label(State, state),
-                "from_state": _changed(State, from_state, state),
-                "title": short_title(title) if settings.TELEGRAM_INCLUDE_TITLE and title else "",
-                "actor": scrub(actor)[:64],
-                "url": incident_url(reference),
-            },
-        )
-    return text.strip()[:MAX_TEXT]
+) -> dict[str, Any]:
+    """What an alert may say (DESIGN.md): reference, severity, state, the scrubbed short title,
+    the actor, the link. Call inside the recipient's language."""
+    return {
+        "critical": severity == Severity.CRITICAL,
+        "headline": headline(kind, decision_stale=decision_stale),
+        "reference": reference,
+        "severity": label(Severity, severity),
+        "from_severity": _changed(Severity, from_severity, severity),
+        "state": label(State, state),
+        "from_state": _changed(State, from_state, state),
+        "title": short_title(title) if settings.TELEGRAM_INCLUDE_TITLE and title else "",
+        "actor": scrub(actor)[:64],
+        "url": incident_url(reference),
+    }
 
 
 def _changed(choices: type[models.TextChoices], before: str, after: str) -> str:

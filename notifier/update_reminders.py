@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,8 +20,9 @@ from core.models import Profile
 from core.roles import ADMIN, roles_of
 from incidents.models import Incident, sees
 from incidents.workspace.updates import mark_update_reminded, update_reminder_facts, updates_due
-from notifier.models import ChatLink
-from notifier.recipients import active_links
+from notifier.models import BOT_CHANNELS
+from notifier.outbox import personal_key
+from notifier.recipients import Route, personal_routes, reach
 from notifier.reminders import enqueue_reminder
 from notifier.status_updates import reminder_text
 
@@ -28,52 +30,56 @@ log = logging.getLogger(__name__)
 REMINDER = "update_reminder"
 
 
-def reminded_links(incident: Incident, links: list[ChatLink]) -> list[ChatLink]:
+def reminded_people(incident: Incident, people: list[Any]) -> list[Any]:
     """Who is reminded: the commander, or admins when the incident has none; only people who
     may still read it (need to know)."""
     audience = incident.audience()
     if incident.commander_id is not None:
-        wanted = [lk for lk in links if lk.user_id == incident.commander_id]
+        wanted = [user for user in people if user.pk == incident.commander_id]
     else:
-        wanted = [lk for lk in links if ADMIN in roles_of(lk.user)]
-    return [lk for lk in wanted if sees(roles_of(lk.user), lk.user_id, audience)]
+        wanted = [user for user in people if ADMIN in roles_of(user)]
+    return [user for user in wanted if sees(roles_of(user), user.pk, audience)]
 
 
 def enqueue_update_reminders(now: dt.datetime | None = None) -> int:
-    """Queue a reminder for every status update that fell due; returns how many deliveries.
-    Each due time is reminded once, whether or not anyone is linked to hear it."""
-    due = updates_due(now or timezone.now())
+    """Queue a reminder for every status update that fell due, on every chat channel the person
+    linked; returns how many deliveries. Each due time is reminded once, whether or not anyone
+    is linked to hear it."""
+    now = now or timezone.now()
+    due = updates_due(now)
     if not due:
         return 0
-    links = active_links()
-    profiles = {p.user_id: p for p in Profile.objects.filter(user__in=[lk.user_id for lk in links])}
+    found = reach(email=False)
+    people = list(found.people.values())
     queued = 0
     for incident in due:
         with transaction.atomic():
             if not mark_update_reminded(incident, incident.next_update_at):
                 continue  # another worker took it
-            for link in reminded_links(incident, links):
-                profile = profiles.get(link.user_id) or Profile(user=link.user)
-                queued += _enqueue_one(incident, link, profile)
-            # Email joins here with the channels issue (22): one more delivery per person,
-            # under the same UpdateReminder, so a due time is still reminded once per channel.
+            for user in reminded_people(incident, people):
+                routes = personal_routes(user, found, channels=BOT_CHANNELS, now=now)
+                for route, not_before in routes:
+                    queued += _enqueue_one(incident, route, found.profile(user), not_before)
     if queued:
         log.info("queued %d status-update reminders", queued)
     return queued
 
 
-def _enqueue_one(incident: Incident, link: ChatLink, profile: Profile) -> bool:
+def _enqueue_one(
+    incident: Incident, route: Route, profile: Profile, not_before: dt.datetime | None
+) -> bool:
     """Call inside the transaction of ``mark_update_reminded``; True if a reminder was queued."""
     facts = update_reminder_facts(incident)
     # The due time to the microsecond: two due times of one incident may share a second.
-    key = f"{REMINDER}:{incident.pk}:{facts['due_at'].isoformat()}:{link.chat_id}"
+    key = f"{REMINDER}:{incident.pk}:{facts['due_at'].isoformat()}:{route.chat_id}"
     return enqueue_reminder(
         kind=REMINDER,
-        key=key,
-        link=link,
+        key=personal_key(key, route.channel),
+        route=route,
         profile=profile,
         incident=incident,
         text_of=lambda language, zone: reminder_text(
             language=language, time_zone=zone, facts=facts
         ),
+        not_before=not_before,
     )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from notifier.models import BALE, TELEGRAM
 from notifier.oncall_api import OnCallView, SwapShiftView, TakeShiftView
+from notifier.preferences_api import AlertPreferencesView
 from notifier.views import (
     BaleLinkView,
     ChatLinkView,
@@ -27,6 +28,7 @@ api_urlpatterns = [
     path("me/telegram-link/", ChatLinkView.as_view(), name="telegram-link"),
     path("me/bale-link/", BaleLinkView.as_view(), name="bale-link"),
     path("me/subscriptions/", SubscriptionsView.as_view(), name="telegram-subscriptions"),
+    path("me/alert-preferences/", AlertPreferencesView.as_view(), name="alert-preferences"),
     path(
         "me/subscriptions/<str:reference>/",
         SubscriptionView.as_view(),

@@ -1,10 +1,15 @@
-"""The notifier worker: events -> deliveries -> Telegram, with limits, retries and dead letters.
+"""The notifier worker: events -> deliveries -> every channel, with limits, retries and dead
+letters.
 
-Shape: the ORM runs on the main thread (plain synchronous Django); python-telegram-bot's async
-calls run on one event loop in a helper thread (``Sender``). The main loop derives deliveries from
-the event log, claims due rows, hands them to the sender and records each answer. Sending happens
-outside any transaction, so a crash after Telegram accepted a message but before we recorded it
-resends that one message once its claim expires: at most one duplicate, never a loss.
+Shape: the ORM runs on the main thread (plain synchronous Django). Each bot channel (Telegram,
+Bale) has its own ``Sender``: an event loop in a helper thread with its own transport, rate
+limiter, capacity and busy chats. Email alerts and webhooks are synchronous transports, each on a
+thread of its own (``notifier.notice_sending.ChannelSender``), so a slow SMTP server or a hanging
+webhook never holds up a chat alert. The main loop derives deliveries from the event log, claims
+each channel's due rows, hands them to that channel's sender and records each answer. Sending
+happens outside any transaction, so a crash after a channel accepted a message but before we
+recorded it resends that one message once its claim expires: at most one duplicate, never a
+loss.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from incidents.events import NOTIFY_CHANNEL
 from incidents.legal.record_tsa import stamp_pending
 from notifier.check_codes import CheckCodeSending
 from notifier.escalation import escalate_due
+from notifier.models import BOT_CHANNELS, TELEGRAM
 from notifier.notice_sending import NoticeSending, step_safely
 from notifier.outbox import (
     Outgoing,
@@ -34,9 +40,11 @@ from notifier.outbox import (
     derive_deliveries,
     record_failure,
     record_sent,
+    release,
 )
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
+from notifier.senders import SyncSender, bot_limits, bot_transports, sync_transports
 from notifier.transports.botapi import BotApiTransport, LogOnlyTransport
 from notifier.transports.errors import TransportError
 from notifier.update_reminders import enqueue_update_reminders
@@ -55,14 +63,26 @@ class Result:
 
 
 class Sender:
-    """An asyncio loop in a thread that owns the transport and the rate limiter."""
+    """One bot channel's asyncio loop in a thread that owns its transport and rate limiter;
+    ``capacity`` sends in flight at most, each claim held ``lease`` seconds."""
 
-    def __init__(self, transport: BotApiTransport | LogOnlyTransport, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        transport: Any,
+        limiter: RateLimiter,
+        *,
+        channel: str = TELEGRAM,
+        capacity: int = 1,
+        lease: float = 60.0,
+    ) -> None:
         self.transport = transport
         self.limiter = limiter
+        self.channel = channel
+        self.capacity = capacity
+        self.lease = lease
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
-            target=self.loop.run_forever, name="telegram-sender", daemon=True
+            target=self.loop.run_forever, name=f"{channel}-sender", daemon=True
         )
 
     def start(self) -> None:
@@ -70,7 +90,7 @@ class Sender:
         try:
             self.run(self.transport.start())
         except TransportError:
-            log.warning("Telegram is not reachable yet; will retry with each send", exc_info=True)
+            log.warning("%s is not reachable yet; will retry with each send", self.channel)
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -79,6 +99,7 @@ class Sender:
         return asyncio.run_coroutine_threadsafe(self._send(out), self.loop)
 
     async def _send(self, out: Outgoing) -> Result:
+        assert out.chat_id is not None  # a bot channel's rows always name their chat
         await self.limiter.wait(out.chat_id)
         try:
             message_id = await self.transport.send(out.chat_id, out.text, out.reply_markup)
@@ -152,26 +173,32 @@ class Waker:
 
 
 class Worker:
+    """``Worker(transport)``: ``transport`` is Telegram's (the other channels their defaults);
+    ``Worker(transports={name: transport})`` names any channel's (telegram, bale, email,
+    webhook). A channel not named gets its default (``notifier.senders``)."""
+
     def __init__(
         self,
         transport: BotApiTransport | LogOnlyTransport | None = None,
         *,
+        transports: dict[str, Any] | None = None,
         stop: threading.Event | None = None,
         notices: NoticeSending | None = None,
         codes: CheckCodeSending | None = None,
     ) -> None:
-        from notifier.channels import bot_channel
-        from notifier.models import TELEGRAM
-        from notifier.transports.botapi import transport_for
-
-        self.transport = transport or transport_for(bot_channel(TELEGRAM))
+        given = dict(transports or {})
+        if transport is not None:
+            given[TELEGRAM] = transport
+        bots = {name: t for name, t in given.items() if name in BOT_CHANNELS}
+        syncs = {name: t for name, t in given.items() if name not in BOT_CHANNELS}
+        # Named transports replace the defaults; other configured channels keep theirs.
+        self.bot_transports = bot_transports(bots)
+        self.sync_transports = sync_transports(syncs)
+        self.transport = self.bot_transports.get(TELEGRAM)
         self.stop = stop or threading.Event()
-        self.capacity = max(1, int(settings.TELEGRAM_GLOBAL_RATE * 2))
-        rate = settings.TELEGRAM_GLOBAL_RATE
-        # A claim must outlive the wait for a rate-limit slot plus the request itself.
-        self.lease = settings.NOTIFIER_LEASE_SECONDS + self.capacity / rate
-        self.limiter = RateLimiter(rate, settings.TELEGRAM_CHAT_INTERVAL_SECONDS)
-        self.inflight: dict[cf.Future[Result], Outgoing] = {}
+        self.senders: list[Sender] = []
+        self.sync_senders: list[SyncSender] = []
+        self.inflight: dict[cf.Future[Any], Outgoing] = {}
         self._next_scan = 0.0
         # Notices to the people affected (email, SMS): a step of their own in each cycle, sent
         # on threads of their own (notifier/notice_sending.py).
@@ -179,12 +206,32 @@ class Worker:
         # The public check's one-time codes (notifier/check_codes.py), on the notices' threads.
         self.codes = codes or CheckCodeSending()
 
+    def _bot_sender(self, name: str, transport: Any) -> Sender:
+        limits = bot_limits(name)
+        capacity = max(1, int(limits.global_rate * 2))
+        # A claim must outlive the wait for a rate-limit slot plus the request itself.
+        lease = settings.NOTIFIER_LEASE_SECONDS + capacity / limits.global_rate
+        limiter = RateLimiter(limits.global_rate, limits.chat_interval)
+        return Sender(transport, limiter, channel=name, capacity=capacity, lease=lease)
+
+    def _start_senders(self) -> None:
+        for name, transport in self.bot_transports.items():
+            if getattr(transport, "log_only", False):
+                log.warning("%s has no bot token: log-only mode, nothing reaches it", name)
+            sender = self._bot_sender(name, transport)
+            sender.start()
+            self.senders.append(sender)
+        self.sync_senders = [SyncSender(n, t) for n, t in self.sync_transports.items()]
+
+    def _stop_senders(self) -> None:
+        for sender in self.senders:
+            sender.stop()
+        for sync in self.sync_senders:
+            sync.stop()
+
     def run(self, *, until_idle: bool = False, max_seconds: float | None = None) -> None:
         """Work until ``stop`` is set (SIGTERM), or until nothing is due when ``until_idle``."""
-        if self.transport.log_only:
-            log.warning("TELEGRAM_BOT_TOKEN is not set: log-only mode, nothing reaches Telegram")
-        sender = Sender(self.transport, self.limiter)
-        sender.start()
+        self._start_senders()
         self.notices.start()
         self.codes.start(self.notices.senders)
         waker = Waker(self.stop, settings.NOTIFIER_POLL_SECONDS)
@@ -192,7 +239,7 @@ class Worker:
         try:
             while not self.stop.is_set() and not (deadline and time.monotonic() > deadline):
                 try:
-                    claimed = self.cycle(sender)
+                    claimed = self.cycle()
                     if not claimed and until_idle:
                         # Before the exit: campaigns finished (or planned) now, not at their
                         # next look, so a bounded run leaves none "sending" with all answered.
@@ -225,25 +272,42 @@ class Worker:
             self._drain()
         finally:
             waker.close()
-            sender.stop()
+            self._stop_senders()
             self.notices.stop()
             self.codes.stop()
 
-    def cycle(self, sender: Sender) -> int:
-        """Derive, escalate, claim and submit once, then the notices' and the check codes'
-        steps; returns how many rows were claimed (and notices planned)."""
+    def cycle(self) -> int:
+        """Derive, escalate, claim and submit once per channel, then the notices' and the check
+        codes' steps; returns how many rows were claimed (and notices planned)."""
         derive_deliveries()
         if time.monotonic() >= self._next_scan:
             self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
             self._scan()
-        free = self.capacity - len(self.inflight)
         claimed = 0
-        if free > 0:
-            busy = {out.chat_id for out in self.inflight.values()}
-            batch = claim_due(free, busy_chats=busy, lease_seconds=self.lease)
+        for sender in self.senders:
+            held = [out for out in self.inflight.values() if out.channel == sender.channel]
+            free = sender.capacity - len(held)
+            if free <= 0:
+                continue
+            busy = {out.chat_id for out in held if out.chat_id is not None}
+            batch = claim_due(
+                free, busy_chats=busy, lease_seconds=sender.lease, channel=sender.channel
+            )
             for out in batch:
                 self.inflight[sender.submit(out)] = out
-            claimed = len(batch)
+            claimed += len(batch)
+        # Email and webhooks after the chats: their threads never hold a chat alert up.
+        for sync in self.sync_senders:
+            held_count = sum(1 for out in self.inflight.values() if out.channel == sync.channel)
+            free = sync.capacity - held_count
+            if free <= 0:
+                continue
+            batch = claim_due(
+                free, busy_chats=set(), lease_seconds=sync.lease, channel=sync.channel
+            )
+            for future, out in zip(sync.submit_all(batch), batch, strict=True):
+                self.inflight[future] = out
+            claimed += len(batch)
         # After the alerts, bounded: a notice campaign never holds an alert up.
         return claimed + step_safely(self.notices) + step_safely(self.codes)
 
@@ -287,6 +351,8 @@ class Worker:
             except Exception as exc:  # the send's own bookkeeping failed: retry it like an error
                 log.exception("send of delivery %s failed unexpectedly", out.id)
                 result = Result(out, error=TransportError(repr(exc)))
+            if not isinstance(result, Result):  # a synchronous channel's: None or the error
+                result = Result(out, error=result)
             if result.error is None:
                 record_sent(out, result.message_id)
             else:
@@ -300,7 +366,10 @@ class Worker:
                 )
 
     def _drain(self, timeout: float = 15.0) -> None:
-        """On stop, record the answers of sends already under way; unclaimed rows stay due."""
+        """On stop, record the answers of sends already under way; unclaimed rows stay due, and
+        rows a synchronous channel's thread has not started are given back at once."""
+        waiting = [f for f in self.inflight if f.cancel()]
+        release([self.inflight.pop(f) for f in waiting])
         end = time.monotonic() + timeout
         while self.inflight and time.monotonic() < end:
             self._collect(timeout=0.2)

@@ -34,11 +34,12 @@ def email_configured() -> bool:
 class EmailTransport:
     channel = "email"
 
-    def __init__(self, connection: Any = None) -> None:
+    def __init__(self, connection: Any = None, *, what: str = "notices") -> None:
         self.connection = connection or get_connection()
         if settings.EMAIL_BACKEND == FILE_BACKEND:
             log.warning(
-                "EMAIL_HOST is not set: notices by email are written to %s, not sent",
+                "EMAIL_HOST is not set: %s by email are written to %s, not sent",
+                what,
                 settings.EMAIL_FILE_PATH,
             )
 
@@ -51,7 +52,8 @@ class EmailTransport:
             connection=self.connection,
             headers={"Content-Language": notice.language, "Auto-Submitted": "auto-generated"},
         )
-        message.attach_alternative(notice.html, "text/html")
+        if notice.html:  # an alert to staff is plain text only
+            message.attach_alternative(notice.html, "text/html")
         try:
             # Opened here, not by send(): Django's backend closes a connection it opened itself
             # after each message, and one open connection serves a whole campaign.

@@ -74,7 +74,9 @@ def test_every_transition_reaches_the_commander(
     run_worker()
     kinds_to_commander = [
         Delivery.objects.get(key=f"event:{d.event.seq}:1001").kind
-        for d in Delivery.objects.filter(chat_id=1001).select_related("event")
+        for d in Delivery.objects.filter(chat_id=1001)
+        .select_related("event")
+        .order_by("event__seq")
     ]
     # the engineer's own actions are not echoed back; legal's are
     assert kinds_to_commander == ["refer", "close"]

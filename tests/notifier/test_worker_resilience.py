@@ -111,7 +111,7 @@ def test_alert_that_cannot_be_built_is_dead_and_later_alerts_go_out(
             raise RuntimeError("cannot render this one")
         return real(**kw)
 
-    monkeypatch.setattr("notifier.outbox.alert_text", alert_text)
+    monkeypatch.setattr("notifier.event_rows.alert_text", alert_text)
     bad, _ = create_incident(actor=users["admin"], data={"title": "bad", "severity": "low"})
     good, _ = create_incident(actor=users["admin"], data={"title": "good", "severity": "low"})
     with caplog.at_level(logging.ERROR, logger="notifier.outbox"):
