@@ -2,10 +2,8 @@
 channel's own rate limits, and one thread per synchronous channel (email alerts, webhooks).
 
 The bot channels come from ``notifier.channels.bot_channels()`` and their transports from
-``notifier.transports.botapi.transport_for`` when those exist; before them, Telegram and Bale
-are read straight from the settings (Bale speaks Telegram's Bot API at another base URL, so
-``TelegramTransport`` serves both). A bot channel without a token is left out, and its rows
-wait queued, except Telegram, which keeps its log-only mode for local development.
+``notifier.transports.botapi.transport_for``. A bot channel without a token is left out, and
+its rows wait queued, except Telegram, which keeps its log-only mode for local development.
 """
 
 from __future__ import annotations
