@@ -63,7 +63,7 @@ EVENT_LABELS = {
     "reopen": _("Reopened"),
     "note": _("Note"),
     "acknowledged": _("Alert acknowledged"),
-    "escalated": _("Escalated: critical incident not acknowledged"),
+    "escalated": _("Escalated: nobody acknowledged in time"),
     "referral.created": _("Referral drafted"),
     "referral.updated": _("Referral edited"),
     "referral.submit": _("Referral submitted"),

@@ -23,6 +23,7 @@ from django.utils import timezone
 from core.models import Profile
 from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, load_roles, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
+from incidents.integrations import ALERT_RESOLVED
 from incidents.choices import Severity
 from incidents.lifecycle import TRANSITIONS
 from incidents.models import Event, Task, sees
@@ -158,6 +159,8 @@ def _wanted(event: Event, user: Any, roles: frozenset[str], followers: set[int])
         return bool(roles & {ADMIN, EXECUTIVE})
     if event.kind in CAMPAIGN_EVENTS:
         return LEGAL in roles
+    if event.kind == ALERT_RESOLVED:  # monitoring says the alert that opened it has cleared
+        return user.pk == incident.commander_id or user.pk in followers
     return False
 
 

@@ -14,12 +14,13 @@ from django.contrib.auth.models import User
 
 from core.models import Profile
 from incidents.lifecycle import create_incident
+from notifier.channels import bot_channel
 from notifier.models import ChatLink, Delivery
+from notifier.transports.botapi import BotApiTransport
 from notifier.transports.email_alerts import EmailAlertTransport
-from notifier.transports.telegram import TelegramTransport
 from notifier.worker import Worker
 from tests.notices.servers import Mailbox, SmtpServer
-from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+from tests.notifier.fake_botapi import FakeBotAPI
 from tests.notifier.test_scrubber import assert_no_personal_data
 
 
@@ -68,7 +69,7 @@ def send(smtp: SmtpServer, fake_telegram: FakeBotAPI) -> Callable[..., None]:
         end = time.monotonic() + max_seconds
         while True:
             transports = {
-                "telegram": TelegramTransport(TOKEN, base_url=fake_telegram.base_url),
+                "telegram": BotApiTransport(bot_channel("telegram")),
                 "email": EmailAlertTransport(),
             }
             Worker(transports=transports).run(until_idle=True, max_seconds=max_seconds)

@@ -33,7 +33,7 @@ def test_unacknowledged_critical_incident_escalates_once(
     assert escalations(incident) == [1]
     run_worker()
     assert sorted(int(c.params["chat_id"]) for c in fake_telegram.sent()) == [1003, 1004]
-    assert "Escalated: critical incident not acknowledged" in fake_telegram.sent()[0].params["text"]
+    assert "Escalated: nobody acknowledged in time" in fake_telegram.sent()[0].params["text"]
     assert escalate_due(timezone.now() + dt.timedelta(minutes=21)) == 1
     assert escalations(incident) == [1, 2]
 

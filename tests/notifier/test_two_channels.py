@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,44 +15,31 @@ from django.utils import timezone
 
 from incidents.legal.obligations import seed_rules
 from incidents.lifecycle import create_incident
+from notifier.channels import bot_channel
 from notifier.models import BALE, TELEGRAM, ChatLink, Delivery, LinkAudit
 from notifier.reminders import enqueue_reminders
-from notifier.transports.telegram import TelegramTransport
+from notifier.transports.botapi import BotApiTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
 from tests.notifier.conftest import link
-from tests.notifier.fake_telegram import TOKEN, FakeBotAPI
+from tests.notifier.fake_botapi import FakeBotAPI
 
 
 def link_bale(user: User, chat_id: int) -> ChatLink:
-    """A Bale link as the Bale bot's /start makes one (the linking itself is tested with the
-    bots; here only delivery matters)."""
-    return ChatLink.objects.create(
-        channel=BALE, user=user, account_id=chat_id, chat_id=chat_id, username=user.username
-    )
+    """A Bale link made the way a person makes one: a token, then /start to the Bale bot."""
+    return link(user, chat_id, channel=BALE)
 
 
 @pytest.fixture
-def fake_bale() -> Iterator[FakeBotAPI]:
-    fake = FakeBotAPI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def both(tg_settings: Any, fake_telegram: FakeBotAPI, fake_bale: FakeBotAPI) -> Callable[..., None]:
-    tg_settings.BALE_BOT_TOKEN = TOKEN
-    tg_settings.BALE_API_BASE_URL = fake_bale.base_url
-    tg_settings.BALE_GLOBAL_RATE = 1000.0
-    tg_settings.BALE_CHAT_INTERVAL_SECONDS = 0.0
+def both(tg_settings: Any, bale_settings: Any, fake_telegram: FakeBotAPI) -> Callable[..., None]:
     tg_settings.EMAIL_ALERTS = False
 
     def run(until: Callable[[], bool] | None = None, max_seconds: float = 15.0) -> None:
         end = time.monotonic() + max_seconds
         while True:
             transports = {
-                TELEGRAM: TelegramTransport(TOKEN, base_url=fake_telegram.base_url),
-                BALE: TelegramTransport(TOKEN, base_url=fake_bale.base_url),
+                TELEGRAM: BotApiTransport(bot_channel(TELEGRAM)),
+                BALE: BotApiTransport(bot_channel(BALE)),
             }
             Worker(transports=transports).run(until_idle=True, max_seconds=max_seconds)
             if until is None or until() or time.monotonic() > end:
@@ -72,7 +59,10 @@ def test_a_person_linked_on_both_gets_the_alert_on_both(users, both, fake_telegr
     both()
     (tg,) = fake_telegram.sent(4242)
     (bale,) = fake_bale.sent(9_100_000_001)
-    assert tg.params["text"] == bale.params["text"] and incident.reference in tg.params["text"]
+    # The same alert; Bale gets it as plain text (docs/channels.md: no HTML parse mode there).
+    assert incident.reference in tg.params["text"] and incident.reference in bale.params["text"]
+    assert tg.params["parse_mode"] == "HTML" and "parse_mode" not in bale.params
+    assert "<b>" not in bale.params["text"]
     assert tg.params["reply_markup"] == bale.params["reply_markup"]
     keys = set(Delivery.objects.filter(user=person).values_list("key", "status"))
     assert keys == {
