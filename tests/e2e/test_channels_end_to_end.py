@@ -33,9 +33,11 @@ from notifier.worker import Worker
 from tests.conftest import make_user
 from tests.notices.servers import SmtpServer
 from tests.notifier.conftest import bale_settings as bale_settings
+from tests.notifier.conftest import email_to, link
 from tests.notifier.conftest import fake_bale as fake_bale
 from tests.notifier.conftest import fake_telegram as fake_telegram
-from tests.notifier.conftest import link
+from tests.notifier.conftest import hook_settings as hook_settings
+from tests.notifier.conftest import receiver as receiver
 from tests.notifier.conftest import tg_settings as tg_settings
 from tests.notifier.fake_botapi import FakeBotAPI
 from tests.notifier.oncall_helpers import rotation
@@ -50,25 +52,8 @@ ONCALL_TG, ONCALL_BALE, BACKUP_TG, ADMIN_TG = 5001, 6001, 5002, 5003
 @pytest.fixture
 def smtp(tg_settings: Any) -> Iterator[SmtpServer]:
     with SmtpServer() as server:
-        tg_settings.EMAIL_ALERTS = True
-        tg_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        tg_settings.EMAIL_HOST = "127.0.0.1"
-        tg_settings.EMAIL_PORT = server.port
-        tg_settings.EMAIL_USE_TLS = False
-        tg_settings.EMAIL_HOST_USER = tg_settings.EMAIL_HOST_PASSWORD = ""
-        tg_settings.EMAIL_TIMEOUT = 2.0
-        tg_settings.DEFAULT_FROM_EMAIL = "desk@corp.example"
-        tg_settings.SMS_GATEWAY_URL = tg_settings.SMS_FILE_PATH = ""
+        email_to(tg_settings, server)
         yield server
-
-
-@pytest.fixture
-def receiver(tg_settings: Any) -> Iterator[WebhookReceiver]:
-    tg_settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver listens on loopback
-    tg_settings.WEBHOOK_TIMEOUT_SECONDS = 2.0
-    fake = WebhookReceiver().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -124,6 +109,7 @@ def test_alertmanager_critical_reaches_on_call_everywhere_escalates_and_hooks_ge
     on_call: dict[str, Any],
     send: Callable[..., None],
     smtp: SmtpServer,
+    hook_settings: Any,
     receiver: WebhookReceiver,
     fake_telegram: FakeBotAPI,
     fake_bale: FakeBotAPI,

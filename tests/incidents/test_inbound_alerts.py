@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from django.utils import translation
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -323,7 +324,9 @@ def test_alert_events_are_worded_on_the_timeline(alertmanager, settings):
     post(path, payload("alertmanager_v4.json"))
     names = Names(evidence={}, obligations={})
     for event in Event.objects.filter(kind__in=["created", "alert.repeated"]):
-        assert ("Integration", "Prometheus prod") in list(details(event.kind, event.data, names))
+        with translation.override("en"):
+            worded = list(details(event.kind, event.data, names))
+        assert ("Integration", "Prometheus prod") in worded
     assert "alert.repeated" in EVENT_LABELS and "alert.resolved" in EVENT_LABELS
 
 

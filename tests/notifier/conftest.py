@@ -13,9 +13,12 @@ from notifier.channels import bot_channel
 from notifier.linking import issue_link_token, link_chat
 from notifier.models import ChatLink
 from notifier.transports.botapi import BotApiTransport
+from notifier.transports.webhook import WebhookTransport
 from notifier.worker import Worker
 from tests.conftest import make_user
+from tests.notices.servers import SmtpServer
 from tests.notifier.fake_botapi import BALE_TOKEN, TOKEN, FakeBotAPI
+from tests.notifier.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture
@@ -102,3 +105,41 @@ def run_worker(tg_settings: Any, fake_telegram: FakeBotAPI) -> Callable[..., Wor
             time.sleep(0.02)
 
     return run
+
+
+# --- outbound webhooks: a receiver on loopback, settings that let the transport reach it ---
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    fake = WebhookReceiver().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def hook_settings(settings: Any) -> Any:
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on loopback
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2.0
+    settings.PUBLIC_BASE_URL = "https://desk.example.com"
+    return settings
+
+
+@pytest.fixture
+def transport(hook_settings: Any) -> Iterator[WebhookTransport]:
+    sender = WebhookTransport()
+    yield sender
+    sender.close()
+
+
+def email_to(settings: Any, server: SmtpServer) -> None:
+    """Email alerts on, through Django's SMTP backend, to ``server`` on loopback."""
+    settings.EMAIL_ALERTS = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 2.0
+    settings.DEFAULT_FROM_EMAIL = "desk@corp.example"
+    settings.SMS_GATEWAY_URL = settings.SMS_FILE_PATH = ""

@@ -180,6 +180,7 @@ def channels(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_api_shows_each_channels_defaults_and_reach(api, linked, settings):
     settings.EMAIL_ALERTS = True
+    settings.LANGUAGE_CODE = "en"  # the details' words, as an English reader gets them
     body = api("engineer").get("/api/me/alert-preferences/").json()
     got = channels(body)
     assert list(got) == ["telegram", "bale", "email"]
@@ -260,7 +261,8 @@ def test_page_shows_every_channel_and_saves_a_choice(client, users, linked):
     assert not rows["email"].enabled
 
 
-def test_page_refuses_half_quiet_hours_and_saves_nothing(client, users):
+def test_page_refuses_half_quiet_hours_and_saves_nothing(client, users, settings):
+    settings.LANGUAGE_CODE = "en"
     client.force_login(users["engineer"])
     form = {
         "telegram-min_severity": "low",

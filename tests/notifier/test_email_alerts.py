@@ -20,6 +20,7 @@ from notifier.transports.botapi import BotApiTransport
 from notifier.transports.email_alerts import EmailAlertTransport
 from notifier.worker import Worker
 from tests.notices.servers import Mailbox, SmtpServer
+from tests.notifier.conftest import email_to
 from tests.notifier.fake_botapi import FakeBotAPI
 from tests.notifier.test_scrubber import assert_no_personal_data
 
@@ -48,15 +49,7 @@ class BusyMailbox(Mailbox):
 @pytest.fixture
 def smtp(tg_settings: Any) -> Iterator[SmtpServer]:
     with SmtpServer(BusyMailbox()) as server:
-        tg_settings.EMAIL_ALERTS = True
-        tg_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        tg_settings.EMAIL_HOST = "127.0.0.1"
-        tg_settings.EMAIL_PORT = server.port
-        tg_settings.EMAIL_USE_TLS = False
-        tg_settings.EMAIL_HOST_USER = tg_settings.EMAIL_HOST_PASSWORD = ""
-        tg_settings.EMAIL_TIMEOUT = 2.0
-        tg_settings.DEFAULT_FROM_EMAIL = "desk@corp.example"
-        tg_settings.SMS_GATEWAY_URL = tg_settings.SMS_FILE_PATH = ""
+        email_to(tg_settings, server)
         yield server
 
 

@@ -7,7 +7,7 @@ connection sees only committed rows (the transport reads the hook at each send).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,13 +20,6 @@ from tests.notifier.webhook_helpers import docs_verify
 from tests.notifier.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    fake = WebhookReceiver().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

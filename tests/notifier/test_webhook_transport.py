@@ -7,7 +7,6 @@ turned into ``Outgoing``-shaped values."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,28 +19,6 @@ from tests.notifier.webhook_helpers import docs_verify, one_row, outgoing
 from tests.notifier.webhook_receiver import WebhookReceiver
 
 TLS_NAME = "hooks.breach-desk.test"
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    fake = WebhookReceiver().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def hook_settings(settings: Any) -> Any:
-    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on loopback
-    settings.WEBHOOK_TIMEOUT_SECONDS = 2.0
-    settings.PUBLIC_BASE_URL = "https://desk.example.com"
-    return settings
-
-
-@pytest.fixture
-def transport(hook_settings: Any) -> Iterator[WebhookTransport]:
-    sender = WebhookTransport()
-    yield sender
-    sender.close()
 
 
 def test_a_500_is_temporary_and_the_retry_is_signed_afresh(db, users, receiver, transport):

@@ -3,7 +3,6 @@ refused, the secret rotated, a test delivery queued, a hook's deliveries and dea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,22 +10,6 @@ import pytest
 from notifier.models import Delivery, OutboundWebhook
 from notifier.webhooks import hook_secret, register_webhook
 from tests.notifier.webhook_helpers import one_row
-from tests.notifier.webhook_receiver import WebhookReceiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    fake = WebhookReceiver().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def hook_settings(settings: Any) -> Any:
-    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on loopback
-    settings.WEBHOOK_TIMEOUT_SECONDS = 2.0
-    settings.PUBLIC_BASE_URL = "https://desk.example.com"
-    return settings
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ edit, rotate, delete, and read a hook's deliveries and dead letters; bad input a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,16 +14,8 @@ from notifier.models import Delivery, OutboundWebhook
 from notifier.transports.webhook import WebhookTransport
 from notifier.webhooks import active_webhooks, hook_secret, register_webhook, webhook_deliveries
 from tests.notifier.webhook_helpers import docs_verify, outgoing
-from tests.notifier.webhook_receiver import WebhookReceiver
 
 URL = "https://siem.example.com/hooks/breach-desk"
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    fake = WebhookReceiver().start()
-    yield fake
-    fake.stop()
 
 
 def test_an_admin_registers_a_webhook_and_sees_its_secret_only_then(api):
