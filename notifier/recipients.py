@@ -23,8 +23,8 @@ from django.utils import timezone
 from core.models import Profile
 from core.roles import ADMIN, ENGINEER, EXECUTIVE, LEGAL, load_roles, roles_of
 from incidents.acknowledgements import ACKNOWLEDGED, ESCALATED
-from incidents.integrations import ALERT_RESOLVED
 from incidents.choices import Severity
+from incidents.integrations import ALERT_RESOLVED
 from incidents.lifecycle import TRANSITIONS
 from incidents.models import Event, Task, sees
 from incidents.workspace.tasks import TASK_EVENTS
