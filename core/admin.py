@@ -21,7 +21,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "language", "time_zone")
+    list_display = ("user", "language", "time_zone", "manager")
+    # The manager is whom an escalation calls after the on-call engineers (docs/oncall.md).
+    autocomplete_fields = ("manager",)
 
 
 @admin.register(ApiToken)
