@@ -195,6 +195,8 @@ def test_every_page_has_no_axe_violations(
         check(f"incident-{state}", f"/incidents/{reference}/")
     check("register", f"/incidents/{next(iter(states.values()))}/affected-people/")
     check("profile", "/profile/")
+    check("alert-preferences", "/profile/alerts/")
+    check("on-call", "/oncall/")
     ref, campaign = notice
     check("notice-preview", f"/incidents/{ref}/notice-campaigns/{campaign}/preview/")
     public = re.search(r"/notice/[\w-]+/", page.content())
