@@ -30,6 +30,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_jurisdiction_rules
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_oncall_demo
 	$(BIN)/python -m core.run --host $(HOST) --port $(PORT)
 
 # axe-core for the browser tests' accessibility checks (tests/e2e/test_browser_accessibility.py),

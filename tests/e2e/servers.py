@@ -50,5 +50,9 @@ def demo_app(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
         timeout=120,
     ).stdout
     passwords = dict(re.findall(r"^\s+(\w+)\s+\w+\s+(\S+)$", seeded, re.M))
+    # As `make run` does: the demo rotation, so the on-call page and block have someone on call.
+    subprocess.run(
+        [py, "manage.py", "seed_oncall_demo"], cwd=ROOT, env=env, check=True, timeout=120
+    )
     with running_daphne(env, tmp / "daphne.log") as (port, _proc):
         yield f"http://127.0.0.1:{port}", passwords
