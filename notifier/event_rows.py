@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import DatabaseError
@@ -49,6 +50,32 @@ def rows_for(event: Event, found: Reach, context: Context, now: dt.datetime) -> 
             steps[roles] = ready_transitions(incident, user)
         return steps[roles]
 
+    def chat_alert(language: str, user: Any) -> tuple[str, dict[str, Any]]:
+        text = alert_text(language=language, **_facts(event))
+        buttons = alert_buttons(
+            language=language,
+            reference=incident.reference,
+            acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
+            # Next steps only while the event's state is the incident's: once it moved on, an
+            # alert offers none (a press would only hear the refusal).
+            transitions=steps_for(user) if event.to_state == incident.state else (),
+        )
+        return text, buttons
+
+    def message(channel: str, language: str, user: Any) -> dict[str, Any]:
+        """One recipient's message: an email's subject and plain text (the address is read at
+        send time), else a chat's text and buttons, or the event's own message (a status
+        update, a task) rather than an alert about a change."""
+        if channel == EMAIL:
+            subject, text = alert_email(language=language, **_facts(event))
+            return {"subject": subject, "text": text}
+        own = _OWN_MESSAGES.get(event.kind)
+        if own is not None:
+            text, markup = own(language=language, event=event, user=user)
+        else:
+            text, markup = chat_alert(language, user)
+        return {"text": text, "reply_markup": markup}
+
     rows = []
     for route in recipients(event, found, context, now=now):
         language = found.language(route.user)
@@ -62,27 +89,7 @@ def rows_for(event: Event, found: Reach, context: Context, now: dt.datetime) -> 
             user=route.user,
             chat_id=route.chat_id,
         )
-        if route.channel == EMAIL:
-            rows.append(_email_row(row, event, language))
-            continue
-        built = _OWN_MESSAGES.get(event.kind)
-        if built is not None:  # a message of its own, not an alert about a change
-            rows.append(_own_message_row(row, built, language, event))
-            continue
-        try:
-            row.text = alert_text(language=language, **_facts(event))
-            row.reply_markup = alert_buttons(
-                language=language,
-                reference=incident.reference,
-                acknowledge=event.kind not in (ACKNOWLEDGED,) and incident.state in OPEN_STATES,
-                # Next steps only while the event's state is the incident's: once it moved on,
-                # an alert offers none (a press would only hear the refusal).
-                transitions=steps_for(route.user) if event.to_state == incident.state else (),
-            )
-        except Exception as exc:
-            log.exception("delivery %s could not be built; dead-lettered", row.key)
-            unbuildable(row, exc)
-        rows.append(row)
+        rows.append(_filled(row, partial(message, route.channel, language, route.user)))
     return rows
 
 
@@ -103,18 +110,6 @@ def _facts(event: Event) -> dict[str, Any]:
     }
 
 
-def _email_row(row: Delivery, event: Event, language: str) -> Delivery:
-    """An email alert: subject and plain text, no buttons; the address is read at send time."""
-    try:
-        row.subject, row.text = alert_email(language=language, **_facts(event))
-    except DatabaseError:
-        raise
-    except Exception as exc:
-        log.exception("delivery %s could not be built; dead-lettered", row.key)
-        unbuildable(row, exc)
-    return row
-
-
 # Events whose message is their own (issue 20): the status update itself; a task assigned to
 # the recipient.
 _OWN_MESSAGES: dict[str, Callable[..., tuple[str, Any]]] = {
@@ -123,13 +118,12 @@ _OWN_MESSAGES: dict[str, Callable[..., tuple[str, Any]]] = {
 }
 
 
-def _own_message_row(
-    row: Delivery, build: Callable[..., tuple[str, Any]], language: str, event: Event
-) -> Delivery:
-    """``row`` with the text and buttons ``build`` makes for the event, in the recipient's
-    language; dead-lettered when they cannot be built (a broken database is raised)."""
+def _filled(row: Delivery, build: Callable[[], dict[str, Any]]) -> Delivery:
+    """``row`` with the fields ``build`` returns; dead-lettered when the message cannot be
+    built (a broken database is raised: the transaction must be retried)."""
     try:
-        row.text, row.reply_markup = build(language=language, event=event, user=row.user)
+        for name, value in build().items():
+            setattr(row, name, value)
     except DatabaseError:
         raise
     except Exception as exc:

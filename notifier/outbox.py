@@ -99,6 +99,7 @@ def enqueue(
     kind: str,
     key: str,
     route: Route,
+    subject: str = "",
     text: str = "",
     reply_markup: dict[str, Any] | None = None,
     incident: Incident | None = None,
@@ -118,6 +119,7 @@ def enqueue(
         incident=incident,
         user=route.user,
         chat_id=route.chat_id,
+        subject=subject,
         text=text,
         reply_markup=reply_markup,
         next_attempt_at=not_before or timezone.now(),
@@ -130,6 +132,7 @@ def enqueue(
         "incident",
         "user",
         "chat_id",
+        "subject",
         "text",
         "reply_markup",
         "status",
@@ -165,23 +168,25 @@ def enqueue_personal(
     language = found.language(user)
     added = 0
     for route, not_before in personal_routes(user, found):
-        row = Delivery(
-            channel=route.channel, kind=kind, incident=incident, user=user, chat_id=route.chat_id
-        )
+        message: dict[str, Any] = {}
         try:
-            row.subject, row.text, row.reply_markup = build(language, route.channel)
+            message["subject"], message["text"], message["reply_markup"] = build(
+                language, route.channel
+            )
         except DatabaseError:
             raise
         except Exception as exc:
             log.exception("personal message %s could not be built; dead-lettered", key)
-            unbuildable(row, exc)
-        fields = ("channel", "kind", "incident", "user", "chat_id", "subject", "text")
-        defaults = {name: getattr(row, name) for name in fields}
-        defaults |= {"reply_markup": row.reply_markup, "status": row.status}
-        defaults["last_error"] = row.last_error
-        defaults["next_attempt_at"] = not_before or timezone.now()
-        _, created = Delivery.objects.get_or_create(key=f"{key}:{route.channel}", defaults=defaults)
-        added += created
+            message = {"error": exc}
+        row = enqueue(
+            kind=kind,
+            key=f"{key}:{route.channel}",
+            route=route,
+            incident=incident,
+            not_before=not_before,
+            **message,
+        )
+        added += row is not None
     return added
 
 

@@ -73,9 +73,6 @@ class Reach:
     def time_zone(self, user: Any) -> str:
         return self.profile(user).effective_time_zone()
 
-    def chat_routes(self) -> list[Route]:
-        return [r for routes in self.routes.values() for r in routes if r.chat_id is not None]
-
 
 def reach(*, email: bool = True, users: Iterable[Any] | None = None) -> Reach:
     """Read who can be reached (constant queries, whatever the number of people); only

@@ -9,12 +9,11 @@ its rows wait queued, except Telegram, which keeps its log-only mode for local d
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from notifier.channels import bot_channel, bot_channels
+from notifier.channels import bot_channels
 from notifier.models import EMAIL, TELEGRAM, WEBHOOK
 from notifier.notice_sending import ChannelSender
 from notifier.outbox import Outgoing
@@ -25,19 +24,6 @@ from notifier.transports.webhook import WebhookTransport
 
 log = logging.getLogger(__name__)
 SYNC_IN_FLIGHT = 20  # email alerts or webhook calls claimed and not yet answered, per channel
-
-
-@dataclass(frozen=True)
-class BotLimits:
-    name: str
-    global_rate: float
-    chat_interval: float
-
-
-def bot_limits(name: str) -> BotLimits:
-    """A bot channel's rate limits (``notifier.channels``)."""
-    channel = bot_channel(name)
-    return BotLimits(name, channel.global_rate, channel.chat_interval)
 
 
 def bot_transports(given: dict[str, Any]) -> dict[str, Any]:

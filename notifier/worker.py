@@ -30,6 +30,7 @@ from django.db import DatabaseError, connection
 from incidents.affected.checks import sweep as sweep_checks
 from incidents.events import NOTIFY_CHANNEL
 from incidents.legal.record_tsa import stamp_pending
+from notifier.channels import bot_channel
 from notifier.check_codes import CheckCodeSending
 from notifier.escalation import escalate_due
 from notifier.models import BOT_CHANNELS, TELEGRAM
@@ -44,7 +45,7 @@ from notifier.outbox import (
 )
 from notifier.ratelimit import RateLimiter
 from notifier.reminders import enqueue_reminders
-from notifier.senders import SyncSender, bot_limits, bot_transports, sync_transports
+from notifier.senders import SyncSender, bot_transports, sync_transports
 from notifier.transports.botapi import BotApiTransport, LogOnlyTransport
 from notifier.transports.errors import TransportError
 from notifier.update_reminders import enqueue_update_reminders
@@ -95,8 +96,8 @@ class Sender:
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def submit(self, out: Outgoing) -> cf.Future[Result]:
-        return asyncio.run_coroutine_threadsafe(self._send(out), self.loop)
+    def submit_all(self, batch: list[Outgoing]) -> list[cf.Future[Result]]:
+        return [asyncio.run_coroutine_threadsafe(self._send(out), self.loop) for out in batch]
 
     async def _send(self, out: Outgoing) -> Result:
         assert out.chat_id is not None  # a bot channel's rows always name their chat
@@ -207,7 +208,7 @@ class Worker:
         self.codes = codes or CheckCodeSending()
 
     def _bot_sender(self, name: str, transport: Any) -> Sender:
-        limits = bot_limits(name)
+        limits = bot_channel(name)
         capacity = max(1, int(limits.global_rate * 2))
         # A claim must outlive the wait for a rate-limit slot plus the request itself.
         lease = settings.NOTIFIER_LEASE_SECONDS + capacity / limits.global_rate
@@ -284,29 +285,18 @@ class Worker:
             self._next_scan = time.monotonic() + ESCALATION_SCAN_SECONDS
             self._scan()
         claimed = 0
-        for sender in self.senders:
+        # Email and webhooks after the chats: their threads never hold a chat alert up.
+        for sender in [*self.senders, *self.sync_senders]:
             held = [out for out in self.inflight.values() if out.channel == sender.channel]
             free = sender.capacity - len(held)
             if free <= 0:
                 continue
+            # Chats this worker is still sending to (email and webhook rows name none).
             busy = {out.chat_id for out in held if out.chat_id is not None}
             batch = claim_due(
                 free, busy_chats=busy, lease_seconds=sender.lease, channel=sender.channel
             )
-            for out in batch:
-                self.inflight[sender.submit(out)] = out
-            claimed += len(batch)
-        # Email and webhooks after the chats: their threads never hold a chat alert up.
-        for sync in self.sync_senders:
-            held_count = sum(1 for out in self.inflight.values() if out.channel == sync.channel)
-            free = sync.capacity - held_count
-            if free <= 0:
-                continue
-            batch = claim_due(
-                free, busy_chats=set(), lease_seconds=sync.lease, channel=sync.channel
-            )
-            for future, out in zip(sync.submit_all(batch), batch, strict=True):
-                self.inflight[future] = out
+            self.inflight.update(zip(sender.submit_all(batch), batch, strict=True))
             claimed += len(batch)
         # After the alerts, bounded: a notice campaign never holds an alert up.
         return claimed + step_safely(self.notices) + step_safely(self.codes)
