@@ -31,6 +31,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.errors import DomainError
 from core.pii import seal, unseal
 from incidents.choices import SEVERITY_RANK, Severity
 from incidents.labels import EVENT_LABELS
@@ -51,9 +52,13 @@ class InvalidWebhook(ValueError):
     """A registration refused: the message says what to change, in the active language."""
 
 
-def known_kinds() -> list[str]:
-    """Every event kind a hook may ask for: the timeline's vocabulary (``incidents.labels``)."""
-    return sorted(EVENT_LABELS)
+class SwitchedOff(DomainError):
+    """A switched-off hook is sent nothing, a test delivery included."""
+
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__(gettext("This webhook is switched off."))
 
 
 def clean_url(url: str) -> str:
@@ -122,6 +127,7 @@ def register_webhook(
     url: str,
     kinds: Iterable[str] = (),
     min_severity: str = Severity.LOW,
+    active: bool = True,
     created_by: Any = None,
 ) -> tuple[OutboundWebhook, str]:
     """Register a URL for the events of ``kinds`` (none: every kind) of incidents at least
@@ -134,6 +140,7 @@ def register_webhook(
         secret_sealed=sealed,
         kinds=clean_kinds(kinds),
         min_severity=clean_severity(min_severity),
+        active=active,
         created_by=created_by,
     )
     return hook, secret
@@ -186,9 +193,11 @@ def webhook_deliveries(event: Event, hooks: list[OutboundWebhook]) -> list[Deliv
 
 def enqueue_ping(hook: OutboundWebhook) -> Delivery:
     """A test delivery to the hook, sent by the worker like an event's (an admin checking a
-    receiver): ``{"kind": "ping", "at": ..., "webhook": <hook id>}``, no event, no incident."""
-    at = timezone.now().astimezone(dt.UTC).isoformat(timespec="milliseconds")
-    body = _dump({"kind": PING, "at": at.replace("+00:00", "Z"), "webhook": hook.pk})
+    receiver): ``{"kind": "ping", "at": ..., "webhook": <hook id>}``, no event, no incident.
+    SwitchedOff if the hook is."""
+    if not hook.active:
+        raise SwitchedOff
+    body = _dump({"kind": PING, "at": _utc(timezone.now()), "webhook": hook.pk})
     return Delivery.objects.create(
         key=f"{PING}:{hook.pk}:{uuid.uuid4().hex}",
         channel=WEBHOOK,
@@ -202,14 +211,18 @@ def body_for(event: Event) -> str:
     """The event as compact JSON, the fields of docs/webhooks.md and nothing else."""
     incident = event.incident
     if incident.restricted:
-        summary: dict[str, Any] = {"reference": incident.reference, "restricted": True}
-        body: dict[str, Any] = {"id": event.seq, "kind": event.kind, "at": _utc(event)}
-        body["incident"] = summary
-        return _dump(body)
-    body = {
+        return _dump(
+            {
+                "id": event.seq,
+                "kind": event.kind,
+                "at": _utc(event.created_at),
+                "incident": {"reference": incident.reference, "restricted": True},
+            }
+        )
+    body: dict[str, Any] = {
         "id": event.seq,
         "kind": event.kind,
-        "at": _utc(event),
+        "at": _utc(event.created_at),
         "incident": {
             "reference": incident.reference,
             "severity": incident.severity,
@@ -245,12 +258,8 @@ def _extras(event: Event) -> dict[str, Any]:
     return {}
 
 
-def _utc(event: Event) -> str:
-    return (
-        event.created_at.astimezone(dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _dump(body: dict[str, Any]) -> str:

@@ -148,11 +148,9 @@ class WebhooksView(APIView):
             url=data["url"],
             kinds=data.get("kinds", ()),
             min_severity=data.get("min_severity", Severity.LOW),
+            active=data.get("active", True),
             created_by=request.user,
         )
-        if data.get("active") is False:
-            hook.active = False
-            hook.save(update_fields=["active"])
         hook.secret = secret
         return Response(WebhookRegisteredSerializer(hook).data, status=status.HTTP_201_CREATED)
 
@@ -173,7 +171,7 @@ class WebhookView(APIView):
         given = WebhookWriteSerializer(data=request.data, partial=True)
         given.is_valid(raise_exception=True)
         for name, value in given.validated_data.items():
-            setattr(hook, name, value.strip() if name == "name" else value)
+            setattr(hook, name, value)  # the serializer's CharFields trim whitespace
         hook.save()
         return Response(WebhookSerializer(hook).data)
 
@@ -207,13 +205,7 @@ class WebhookPingView(APIView):
 
     @extend_schema(request=None, responses={202: PingSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        hook = hook_or_404(pk)
-        if not hook.active:
-            return Response(
-                {"detail": gettext_lazy("This webhook is switched off.")},
-                status=status.HTTP_409_CONFLICT,
-            )
-        delivery = enqueue_ping(hook)
+        delivery = enqueue_ping(hook_or_404(pk))
         return Response({"delivery": delivery.pk}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -4,7 +4,6 @@ verification snippets, the rows the outbox makes for events, an incident to make
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,40 +16,20 @@ from notifier.webhooks import active_webhooks, register_webhook, webhook_deliver
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
-@dataclass(frozen=True)
-class _Outgoing:
-    """The worker's claimed row as COMMON.md's interface names it, for a branch where
-    notifier.outbox.Outgoing does not have these fields yet."""
-
-    id: int
-    channel: str
-    claim_token: str
-    attempts: int
-    chat_id: int | None
-    user_id: int | None
-    webhook_id: int | None
-    subject: str
-    text: str
-    reply_markup: dict | None
-
-
-def outgoing(row: Delivery) -> Any:
-    kind = outbox.Outgoing
-    if "webhook_id" not in {f.name for f in fields(kind)}:
-        kind = _Outgoing
-    values = {
-        "id": row.pk,
-        "channel": row.channel,
-        "claim_token": "test",
-        "attempts": row.attempts,
-        "chat_id": row.chat_id,
-        "user_id": row.user_id,
-        "webhook_id": row.webhook_id,
-        "subject": row.subject,
-        "text": row.text,
-        "reply_markup": row.reply_markup,
-    }
-    return kind(**{f.name: values[f.name] for f in fields(kind)})
+def outgoing(row: Delivery) -> outbox.Outgoing:
+    """The row as the worker hands it to the transport once claimed."""
+    return outbox.Outgoing(
+        id=row.pk,
+        channel=row.channel,
+        claim_token="test",
+        attempts=row.attempts,
+        chat_id=row.chat_id,
+        user_id=row.user_id,
+        webhook_id=row.webhook_id,
+        subject=row.subject,
+        text=row.text,
+        reply_markup=row.reply_markup,
+    )
 
 
 def docs_block(language: str) -> str:
