@@ -57,13 +57,15 @@ class Profile(models.Model):
         return self.time_zone or settings.TIME_ZONE
 
 
-def _digest(key: str) -> str:
+def key_digest(key: str) -> str:
+    """The SHA-256 a secret key is stored as (API tokens, integrations' URL keys): the key
+    itself is never kept."""
     return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
 
 
 class ApiTokenQuerySet(models.QuerySet):
     def for_key(self, key: str) -> ApiTokenQuerySet:
-        return self.filter(key_digest=_digest(key))
+        return self.filter(key_digest=key_digest(key))
 
     def live(self) -> ApiTokenQuerySet:
         return self.filter(expires_at__gt=timezone.now())
@@ -103,7 +105,7 @@ class ApiToken(models.Model):
         cls.objects.filter(user=user, expires_at__lte=timezone.now()).delete()
         token = cls.objects.create(
             user=user,
-            key_digest=_digest(key),
+            key_digest=key_digest(key),
             password_digest=user.get_session_auth_hash(),
             expires_at=timezone.now() + dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS),
         )

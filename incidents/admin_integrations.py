@@ -35,13 +35,13 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_filter = ("kind", "active")
     search_fields = ("name",)
     list_select_related = ("account",)
+    fields = ("name", "kind", "default_severity", "active")
     readonly_fields = ("account", "created_by", "created_at", "last_received_at")
     actions = ("issue_new_key",)
 
     def get_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
-        if obj is None:
-            return ("name", "kind", "default_severity", "active")
-        return ("name", "kind", "default_severity", "active", *self.readonly_fields)
+        # A new integration has none of the read-only facts yet (the key's save makes them).
+        return self.fields if obj is None else (*self.fields, *self.readonly_fields)
 
     def get_queryset(self, request: Any) -> QuerySet:
         firing = Q(alerts__is_open=True, alerts__incident__state__in=OPEN_STATES)

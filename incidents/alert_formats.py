@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -74,8 +74,9 @@ class BadAlerts(DomainError):
     status = 400
 
     def __init__(self, errors: Any) -> None:
-        super().__init__(_("The body is not an alert payload this integration reads."))
-        self.extra = {"errors": errors}
+        super().__init__(
+            _("The body is not an alert payload this integration reads."), errors=errors
+        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,6 @@ class Alert:
     starts_at: dt.datetime | None
     ends_at: dt.datetime | None
     summary: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 class Labels(serializers.DictField):
@@ -181,12 +181,12 @@ def read_alerts(kind: str, body: Any) -> list[Alert]:
     TooManyAlerts past MAX_ALERTS."""
     if not isinstance(body, dict):
         raise BadAlerts({"detail": [_("Expected a JSON object.")]})
-    if kind == IntegrationKind.GENERIC and "alerts" not in body:
+    generic = kind == IntegrationKind.GENERIC
+    if generic and "alerts" not in body:
         body = {"alerts": [body]}
     alerts = body.get("alerts")
     if isinstance(alerts, list) and len(alerts) > MAX_ALERTS:
         raise TooManyAlerts(len(alerts))
-    generic = kind == IntegrationKind.GENERIC
     serializer = (GenericBodySerializer if generic else PrometheusBodySerializer)(data=body)
     if not serializer.is_valid():
         raise BadAlerts(serializer.errors)
@@ -199,11 +199,6 @@ def _prometheus(alert: dict[str, Any]) -> Alert:
     name = labels.get("alertname", "")
     said = annotations.get("summary", "")
     title = f"{name}: {said}" if name and said else name or said
-    lines = [annotations.get("description", ""), _labels_text(labels)]
-    if alert.get("generatorURL"):
-        lines.append(_("Source: %(url)s") % {"url": alert["generatorURL"]})
-    if annotations.get("runbook_url"):
-        lines.append(_("Runbook: %(url)s") % {"url": annotations["runbook_url"]})
     fingerprint = alert.get("fingerprint") or digest_of(labels)
     title = title or _("Alert %(fingerprint)s") % {"fingerprint": fingerprint}
     return Alert(
@@ -214,17 +209,18 @@ def _prometheus(alert: dict[str, Any]) -> Alert:
         severity=severity_of(labels.get("severity", "")),
         starts_at=alert.get("startsAt"),
         ends_at=alert.get("endsAt"),
-        summary=_cut("\n\n".join(line for line in lines if line), SUMMARY_MAX_LENGTH),
-        labels=labels,
+        summary=_summary(
+            annotations.get("description", ""),
+            labels,
+            source=alert.get("generatorURL", ""),
+            runbook=annotations.get("runbook_url", ""),
+        ),
     )
 
 
 def _generic(alert: dict[str, Any]) -> Alert:
     labels = alert["labels"]
     title = alert.get("title", "")
-    lines = [alert.get("summary", ""), _labels_text(labels)]
-    if alert.get("url"):
-        lines.append(_("Source: %(url)s") % {"url": alert["url"]})
     fingerprint = alert.get("fingerprint") or digest_of(labels or {"title": title})
     return Alert(
         fingerprint=fingerprint,
@@ -234,8 +230,7 @@ def _generic(alert: dict[str, Any]) -> Alert:
         severity=severity_of(alert.get("severity") or labels.get("severity", "")),
         starts_at=alert.get("starts_at"),
         ends_at=None,
-        summary=_cut("\n\n".join(line for line in lines if line), SUMMARY_MAX_LENGTH),
-        labels=labels,
+        summary=_summary(alert.get("summary", ""), labels, source=alert.get("url", "")),
     )
 
 
@@ -248,6 +243,16 @@ def digest_of(labels: dict[str, str]) -> str:
 def severity_of(word: str) -> str | None:
     """The project's severity for a sender's word, None for one it does not know."""
     return SEVERITY_OF.get(word.strip().lower())
+
+
+def _summary(text: str, labels: dict[str, str], *, source: str = "", runbook: str = "") -> str:
+    """An incident's summary from an alert: the sender's text, its labels, where to look."""
+    lines = [text, _labels_text(labels)]
+    if source:
+        lines.append(_("Source: %(url)s") % {"url": source})
+    if runbook:
+        lines.append(_("Runbook: %(url)s") % {"url": runbook})
+    return _cut("\n\n".join(line for line in lines if line), SUMMARY_MAX_LENGTH)
 
 
 def _labels_text(labels: dict[str, str]) -> str:

@@ -20,7 +20,6 @@ its alert is taken again, now as a repeat of the winner's.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.models import key_digest
 from core.roles import ENGINEER
 from incidents.alert_formats import FIRING, Alert, read_alerts
 from incidents.changing import changing
@@ -57,18 +57,6 @@ class Received:
     repeated: int = 0
     resolved: int = 0
     ignored: int = 0  # resolved alerts that had no open alert here (sent before we knew them)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "opened": self.opened,
-            "repeated": self.repeated,
-            "resolved": self.resolved,
-            "ignored": self.ignored,
-        }
-
-
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def path_of(key: str) -> str:
@@ -101,8 +89,8 @@ def register(integration: Integration) -> str:
 def rotate_key(integration: Integration) -> str:
     """A new key for ``integration``; the old one stops working at once."""
     key = secrets.token_urlsafe(32)
-    Integration.objects.filter(pk=integration.pk).update(key_digest=key_digest(key))
     integration.key_digest = key_digest(key)
+    Integration.objects.filter(pk=integration.pk).update(key_digest=integration.key_digest)
     return key
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -75,4 +75,4 @@ class IncomingAlertsView(APIView):
         if integration is None:
             raise NotFound(_("No integration has this key, or it is switched off."))
         received = receive_alerts(integration, request.data)
-        return Response(received.as_dict(), status=status.HTTP_200_OK)
+        return Response(ReceivedSerializer(received).data)

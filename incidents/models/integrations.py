@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.choices import OPEN_STATES, Severity
+from incidents.choices import Severity
 
 
 class IntegrationKind(models.TextChoices):
@@ -50,12 +50,6 @@ class Integration(models.Model):
         return f"{self.name} ({self.kind})"
 
 
-class IncomingAlertQuerySet(models.QuerySet):
-    def firing(self) -> IncomingAlertQuerySet:
-        """Open alerts whose incident is open too: what a repeat would be added to."""
-        return self.filter(is_open=True, incident__state__in=OPEN_STATES)
-
-
 class IncomingAlert(models.Model):
     """One alert (by fingerprint) of one integration, and the incident it opened. While it is
     open, a repeat adds an event to that incident instead of opening another; once resolved or
@@ -76,8 +70,6 @@ class IncomingAlert(models.Model):
     # repeats since the one before (a sender re-posting every minute must not flood it).
     noted_at = models.DateTimeField(default=timezone.now)
     noted_repeats = models.PositiveIntegerField(default=0)
-
-    objects = IncomingAlertQuerySet.as_manager()
 
     class Meta:
         constraints = [
