@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -204,3 +205,10 @@ def set_preference(user: Any, channel: str, **values: Any) -> Preference:
         user=user, channel=channel, defaults=defaults
     )
     return from_row(row)
+
+
+def set_preferences(user: Any, changes: dict[str, dict[str, Any]]) -> None:
+    """Store ``user``'s choices on several channels (``{channel: values}``): all or none."""
+    with transaction.atomic():
+        for channel, values in changes.items():
+            set_preference(user, channel, **values)

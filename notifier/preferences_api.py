@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,13 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.models import Profile
 from incidents.choices import Severity
 from notifier.preferences import (
     PERSON_CHANNELS,
     ChannelState,
     channel_states,
     quiet_hours_error,
-    set_preference,
+    set_preferences,
 )
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
@@ -98,8 +98,6 @@ def _state(state: ChannelState) -> dict[str, Any]:
 
 
 def preferences_body(user: Any) -> dict[str, Any]:
-    from core.models import Profile
-
     body = {
         "time_zone": Profile.for_user(user).effective_time_zone(),
         "channels": [_state(s) for s in channel_states(user)],
@@ -124,7 +122,5 @@ class AlertPreferencesView(APIView):
             raise serializers.ValidationError(_("Send a JSON object keyed by channel."))
         changes = AlertPreferencesChangeSerializer(data=request.data)
         changes.is_valid(raise_exception=True)
-        with transaction.atomic():
-            for channel, values in changes.validated_data.items():
-                set_preference(request.user, channel, **values)
+        set_preferences(request.user, changes.validated_data)
         return Response(preferences_body(request.user))

@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from core.models import Profile
 from frontend.forms import Form
 from incidents.choices import Severity
-from notifier.preferences import ChannelState, channel_states, quiet_hours_error, set_preference
+from notifier.preferences import ChannelState, channel_states, quiet_hours_error, set_preferences
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
@@ -68,9 +67,9 @@ def alert_preferences(request: HttpRequest) -> HttpResponse:
     channels = [(state, _form(state, data)) for state in states]
     if request.method == "POST":
         if all(form.is_valid() for _state, form in channels):
-            with transaction.atomic():
-                for state, form in channels:
-                    set_preference(request.user, state.channel, **form.cleaned_data)
+            set_preferences(
+                request.user, {state.channel: form.cleaned_data for state, form in channels}
+            )
             messages.success(request, _("Saved."))
             return redirect("frontend:alert_preferences")
     context = {
