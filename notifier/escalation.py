@@ -12,7 +12,9 @@ The escalation event names the people (ids) in ``notify``; the outbox routes it 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -33,34 +35,59 @@ from notifier.oncall import Schedule
 ADMINS, DEFAULT = "admins", "default"
 
 
+@dataclass
+class Plan:
+    """How one severity escalates: its levels, whom a level calls (``target``, ids) and the
+    chain that says so (None for the rule without a chain)."""
+
+    levels: list[int]
+    whom: Callable[[int, Incident, dt.datetime], tuple[str, list[int]]]
+    chain: int | None = None
+
+
 def escalate_due(now: dt.datetime | None = None) -> int:
     """Record the next due escalation level of each incident nobody acknowledged in time; one
     level per incident per scan. Returns how many were recorded."""
     now = now or timezone.now()
     step = dt.timedelta(minutes=settings.ESCALATION_MINUTES)
-    chains = list(EscalationChain.objects.active().with_steps())
-    if not chains:
-        return _escalate_without_chains(now, step)
-    by_severity = chain_by_severity(chains)
+    plans = _plans()
     fired = 0
-    due = Incident.objects.open().filter(severity__in=by_severity, created_at__lte=now - step)
+    due = Incident.objects.open().filter(severity__in=plans, created_at__lte=now - step)
     for incident in due.select_related("commander"):
-        chain = by_severity[incident.severity]
-        levels = {s.level: s for s in chain.steps.all()}
-        level = _next_level(incident, sorted(levels), now, step)
+        plan = plans[incident.severity]
+        level = _next_level(incident, plan.levels, now, step)
         if level is None:
             continue
-        target, notify = whom(levels[level], incident, now)
+        target, notify = plan.whom(level, incident, now)
         _, event = record_escalation(
             incident,
             level,
             severities=[incident.severity],
             notify=notify,
             target=target,
-            chain=chain.pk,
+            chain=plan.chain,
         )
         fired += event is not None
     return fired
+
+
+def _plans() -> dict[str, Plan]:
+    """Each escalating severity's plan: the active chains' (the oldest chain listing a
+    severity), else the rule without a chain."""
+    chains = list(EscalationChain.objects.active().with_steps())
+    if not chains:
+        return {Severity.CRITICAL: _plan_without_chains()}
+    plans = {}
+    for severity, chain in chain_by_severity(chains).items():
+        steps = {s.level: s for s in chain.steps.all()}
+        plans[severity] = Plan(sorted(steps), partial(_step_whom, steps), chain.pk)
+    return plans
+
+
+def _step_whom(
+    steps: dict[int, EscalationStep], level: int, incident: Incident, now: dt.datetime
+) -> tuple[str, list[int]]:
+    return whom(steps[level], incident, now)
 
 
 def chain_by_severity(chains: Iterable[EscalationChain]) -> dict[str, EscalationChain]:
@@ -148,22 +175,18 @@ def _readers(incident: Incident, people: list[Any]) -> list[int]:
     return sorted({p.pk for p in people if sees(roles_of(p), p.pk, audience)})
 
 
-def _escalate_without_chains(now: dt.datetime, step: dt.timedelta) -> int:
+def _plan_without_chains() -> Plan:
     """Without any active chain, today's rule: critical incidents, ``ESCALATION_LEVELS``
-    levels, each calling the admins and executives."""
-    fired = 0
-    levels = list(range(1, settings.ESCALATION_LEVELS + 1))
+    levels, each calling the admins and executives (read once per scan, when a level is
+    due)."""
     everyone: list[Any] | None = None
-    for incident in Incident.objects.open().filter(
-        severity=Severity.CRITICAL, created_at__lte=now - step
-    ):
-        level = _next_level(incident, levels, now, step)
-        if level is None:
-            continue
+
+    def admins_and_executives(
+        level: int, incident: Incident, now: dt.datetime
+    ) -> tuple[str, list[int]]:
+        nonlocal everyone
         if everyone is None:
             everyone = list(_admins_and_executives())
-        _, event = record_escalation(
-            incident, level, notify=_readers(incident, everyone), target=DEFAULT
-        )
-        fired += event is not None
-    return fired
+        return DEFAULT, _readers(incident, everyone)
+
+    return Plan(list(range(1, settings.ESCALATION_LEVELS + 1)), admins_and_executives)
