@@ -41,6 +41,12 @@ class BotChannel:
     def configured(self) -> bool:
         return bool(self.token)
 
+    @property
+    def linkable(self) -> bool:
+        """Whether the profile offers a link: a bot is set up (its token, or at least the
+        username people send /start to)."""
+        return self.configured or bool(self.username)
+
     def deep_link(self, token: str) -> str | None:
         if not self.username:
             return None

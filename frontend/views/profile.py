@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -36,7 +36,7 @@ def chat_channels(user: Any, issued: dict[str, str] | None = None) -> list[dict[
                 "name": bot.name,
                 "label": bot.label,
                 "link": links.get(bot.name),
-                "available": bot.configured or bool(bot.username),
+                "available": bot.linkable,
                 "deep_link": bot.deep_link(token) if token else None,
                 "start_command": f"/start {token}" if token else None,
             }
@@ -44,21 +44,11 @@ def chat_channels(user: Any, issued: dict[str, str] | None = None) -> list[dict[
     return rows
 
 
-def _preferences_url() -> str:
-    # The alert-preferences page is built beside this one (issue 22); until it is wired in,
-    # its address is known.
-    try:
-        return reverse("frontend:alert_preferences")
-    except NoReverseMatch:
-        return "/profile/alerts/"
-
-
 def _context(request: HttpRequest, form: ProfileForm, **issued: str) -> dict[str, Any]:
     return {
         "form": form,
         "chats": chat_channels(request.user, issued),
         "email": request.user.email,
-        "preferences_url": _preferences_url(),
     }
 
 
@@ -103,7 +93,7 @@ def chat_link(request: HttpRequest, channel: str) -> HttpResponse:
     """A fresh single-use deep link for one channel's bot, shown once (only its digest is
     stored)."""
     bot = _bot(channel)
-    if not (bot.configured or bot.username):
+    if not bot.linkable:
         return redirect("frontend:profile")
     token, _row = issue_link_token(request.user, bot.name)
     context = _context(request, _saved_form(request), **{bot.name: token})
