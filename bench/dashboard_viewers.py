@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/dashboard_viewers.py [--viewers 1,100,1000,2000] [--mode auto]
         [--events 12] [--interval 1.5] [--incidents 1000] [--variants 8] [--redis-db 5]
-        [--timeout 600] [--no-storm]
+        [--timeout 600] [--no-storm] [--no-bare]
 
 A fresh PostgreSQL database (1,000 incidents through the domain, as bench/dashboard.py builds
 them), Redis at 127.0.0.1:6379 on a db number of its own (flushed at start), and for each N two
@@ -16,11 +16,14 @@ engineer, legal and admin users, half of them in Persian: eight panel variants),
 ``--mode auto`` picks push when a panels frame follows hello within 3 s, else fetch.
 
 A writer in this process makes K changes through the API (token auth, one every --interval s).
-Per N: daphne CPU per event (both processes, /proc utime+stime over the event phase / K) and
-Redis's (INFO; a shared server, so only indicative), bare push p50/p99 (the event's created_at,
-stamped just before commit, to the event frame at each viewer), panels p50/p99 (created_at to
-the first panels covering that seq at each viewer: the frame in push mode, the HTTP answer in
-fetch mode) and panel requests per event. Then the reconnect storm: both daphne processes are
+Per N, first the baseline: N clients of the event stream alone (``/ws/events/``, no panels), K
+changes, the bare push p50/p99 (the event's created_at, stamped just before commit, to the event
+frame at each client). Then the N dashboards: daphne CPU per event (both processes, /proc
+utime+stime over the event phase / K) and Redis's (INFO; a shared server, so only indicative),
+the dashboards' event frames p50/p99 (they travel with their change's panels, in one ``batch``
+frame), panels p50/p99 (created_at to the first panels covering that seq at each viewer: the
+frame in push mode, the HTTP answer in fetch mode) against the bare push p99, and panel
+requests per event. Then the reconnect storm: both daphne processes are
 stopped (a deploy), one change is made through the domain while they are down, they are started
 again, and we time until every viewer has a new hello and panels covering that change, with the
 CPU it took. Results: bench/results/dashboard_viewers-<stamp>.json, summary rows printed as
@@ -198,6 +201,8 @@ class Viewer:
             raise RuntimeError(f"GET / answered {status}")
         page = body.decode()
         self.ws_path = html.unescape(LIVE.search(page).group(1))
+        if self.world.mode == "bare":  # the event stream alone: the baseline push
+            self.ws_path = "/ws/events/"
         self.feed = html.unescape(FEED.search(page).group(1))
         self.last_seq = self.panels_seq = int(PANELS_SEQ.search(body).group(1))
 
@@ -223,6 +228,17 @@ class Viewer:
 
     def frame(self, now: float, payload: bytes) -> None:
         kind, seq = peek(payload)
+        if kind == "batch":  # a change's event frames and its panels, in one frame
+            for part in json.loads(payload)["frames"]:
+                self.one(now, str(part.get("type")), int(part.get("seq") or 0))
+        else:
+            self.one(now, kind, seq)
+
+    def current(self) -> int:
+        """The newest seq this viewer shows: its panels', or its events' on the bare stream."""
+        return self.last_seq if self.world.mode == "bare" else self.panels_seq
+
+    def one(self, now: float, kind: str, seq: int) -> None:
         if kind == "hello":
             self.retry = 0
             self.hellos.append(now)
@@ -349,7 +365,7 @@ async def wait_current(viewers: list[Viewer], seq: int, since: float, timeout: f
     deadline = time.monotonic() + timeout
     while True:
         behind = sum(
-            1 for v in viewers if v.panels_seq < seq or not v.hellos or v.hellos[-1] < since
+            1 for v in viewers if v.current() < seq or not v.hellos or v.hellos[-1] < since
         )
         if not behind or time.monotonic() > deadline:
             return behind
@@ -653,11 +669,11 @@ class Case:
         self.viewers: subprocess.Popen | None = None
         self.out = var / f"viewers-{n}.json"
 
-    def start_viewers(self) -> str:
+    def start_viewers(self, mode: str, out: Path) -> str:
         spec = self.var / f"setup-{self.n}.json"
         spec.write_text(json.dumps({"ports": self.ports, "cookies": self.setup["cookies"]}))
         command = [PY, __file__, "viewers", "--setup", str(spec), "--n", str(self.n)]
-        command += ["--mode", self.args.mode, "--out", str(self.out)]
+        command += ["--mode", mode, "--out", str(out)]
         command += ["--variants", str(self.args.variants)]
         self.viewers = subprocess.Popen(
             command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -675,17 +691,41 @@ class Case:
             raise RuntimeError(f"viewers stopped answering ({line!r})")
         return int(line[1])
 
+    def quit_viewers(self) -> None:
+        self.viewers.stdin.write("QUIT\n")
+        self.viewers.stdin.flush()
+        self.viewers.wait(timeout=120)
+
+    def bare(self) -> dict[str, Any]:
+        """The baseline: the same N clients on the event stream alone (``/ws/events/``: no
+        panels), the same kind of changes. Its push p99 is what the panels are held to."""
+        out = self.var / f"bare-{self.n}.json"
+        try:
+            self.start_viewers("bare", out)
+            phase = self.events()
+            self.quit_viewers()
+        finally:
+            if self.viewers is not None:
+                stop(self.viewers)
+        records = json.loads(out.read_text())["viewers"]
+        timing = event_phase(records, commit_times(phase["seq0"], phase["seq1"]))
+        keys = ("push_p50_ms", "push_p99_ms", "push_lost")
+        return {
+            **{k: timing[k] for k in keys},
+            "daphne_cpu_ms_per_event": phase["daphne_cpu_ms_per_event"],
+            "errors": sum(v["errors"] for v in records),
+        }
+
     def run(self) -> dict[str, Any]:
         log = self.var / "server.log"
         self.servers = start_servers(self.ports, self.setup["env"], log)
         try:
-            mode = self.start_viewers()
+            bare = self.bare() if self.args.bare else None
+            mode = self.start_viewers(self.args.mode, self.out)
             row = {"viewers": self.n, "mode": mode, **self.events()}
             if self.args.storm:
                 row["storm"] = self.storm(log)
-            self.viewers.stdin.write("QUIT\n")
-            self.viewers.stdin.flush()
-            self.viewers.wait(timeout=120)
+            self.quit_viewers()
             records = json.loads(self.out.read_text())["viewers"]
         finally:
             if self.viewers is not None:
@@ -694,6 +734,13 @@ class Case:
                 stop(proc)
         seq0, seq1 = row.pop("seq0"), row.pop("seq1")
         row.update(event_phase(records, commit_times(seq0, seq1)))
+        if bare is not None:
+            row["bare"] = bare
+            row["panels_p99_over_bare_push_p99"] = (
+                round(row["panels_p99_ms"] / bare["push_p99_ms"], 2)
+                if bare["push_p99_ms"] and row["panels_p99_ms"]
+                else None
+            )
         row["panel_updates_per_viewer_event"] = round(
             sum(sum(1 for t, _ in v["panels"] if row["t0"] <= t <= row["t1"]) for v in records)
             / (self.n * self.args.events),
@@ -769,22 +816,23 @@ def summary(rows: list[dict[str, Any]]) -> None:
     base = next((r["daphne_cpu_ms_per_event"] for r in rows if r["viewers"] == 1), None)
     print(
         "\n| viewers | mode | daphne CPU ms/event | x 1 viewer | redis CPU ms/event"
-        " | push p50/p99 ms | panels p50/p99 ms | panels p99 / push p99"
-        " | storm: all live ms (after listening) | storm CPU ms |"
+        " | bare push p50/p99 ms | dashboard events p50/p99 ms | panels p50/p99 ms"
+        " | panels p99 / bare push p99 | storm: all live ms (after listening) | storm CPU ms |"
     )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         ratio = round(r["daphne_cpu_ms_per_event"] / base, 1) if base else "n/a"
-        s = r.get("storm", {})
+        s, bare = r.get("storm", {}), r.get("bare", {})
         cells = [
             r["viewers"],
             r["mode"],
             r["daphne_cpu_ms_per_event"],
             ratio,
             r["redis_cpu_ms_per_event"],
+            f"{bare.get('push_p50_ms')} / {bare.get('push_p99_ms')}",
             f"{r['push_p50_ms']} / {r['push_p99_ms']}",
             f"{r['panels_p50_ms']} / {r['panels_p99_ms']}",
-            r["panels_p99_over_push_p99"],
+            r.get("panels_p99_over_bare_push_p99"),
             f"{s.get('all_live_ms')} ({s.get('all_live_after_listening_ms')})",
             s.get("daphne_cpu_ms_after_listening"),
         ]
@@ -819,7 +867,7 @@ def main() -> None:
     viewers = sub.add_parser("viewers", help="internal: the viewers' process")
     viewers.add_argument("--setup", required=True)
     viewers.add_argument("--n", type=int, required=True)
-    viewers.add_argument("--mode", required=True)
+    viewers.add_argument("--mode", required=True)  # auto, push, fetch, or bare (/ws/events/)
     viewers.add_argument("--out", required=True)
     viewers.add_argument("--variants", type=int, required=True)
     parser.add_argument("--viewers", default="1,100,1000,2000")
@@ -838,6 +886,12 @@ def main() -> None:
     parser.add_argument("--database", default="bench_dashboard_viewers")
     parser.add_argument("--timeout", type=float, default=600, help="per phase, seconds")
     parser.add_argument("--no-storm", dest="storm", action="store_false")
+    parser.add_argument(
+        "--no-bare",
+        dest="bare",
+        action="store_false",
+        help="skip the baseline phase (N clients of /ws/events/ alone) before the dashboards",
+    )
     args = parser.parse_args()
     if args.role == "viewers":
         client_main(args)

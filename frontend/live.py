@@ -6,6 +6,12 @@ event loop, i.e. per daphne process) starts on the first event of a burst, rende
 its viewers need once (or takes the render another process shared through the cache) and sends
 the same encoded frame to all of them, through each consumer's usual back-pressure path; events
 that come in meanwhile are served by one more push when it ends.
+
+A viewer's event frames wait for the panels of their change and travel with them, as one
+``batch`` frame: one send per viewer and change instead of two (each send is a pass through
+channels', daphne's and autobahn's per-message code, the most of what a viewer costs), and the
+feed and the panels move together. A frame waits at most ``EVENT_WAIT_SECONDS``: a slow or
+failed render never holds the feed up longer.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from incidents.stream.consumers import EventStreamConsumer
 
 log = logging.getLogger("breach_desk.panels")
 
+# How long an event frame may wait for its change's panels before it is sent alone.
+EVENT_WAIT_SECONDS = 0.5
+
 
 class Board:
     """The dashboards open in one process, and the renders they are waiting for."""
@@ -44,10 +53,31 @@ class Board:
         self.pushing = False
         self.again = False
         self.pending: dict[tuple[Variant, Stamp], asyncio.Future] = {}
+        self.holding: asyncio.TimerHandle | None = None  # sends waiting event frames alone
+
+    def hold(self) -> None:
+        """A viewer's event frame waits for the panels of its change (``send_panels``); after
+        EVENT_WAIT_SECONDS every waiting frame goes alone."""
+        if self.holding is None:
+            self.holding = asyncio.get_running_loop().call_later(
+                EVENT_WAIT_SECONDS, lambda: asyncio.ensure_future(self.release())
+            )
+
+    async def release(self) -> None:
+        """Send every viewer the event frames still waiting (no panels came for them: none
+        were due, the render failed, or it took too long)."""
+        if self.holding is not None:
+            self.holding.cancel()
+            self.holding = None
+        for viewer in [v for v in self.viewers if v.waiting]:
+            try:
+                await viewer.send_waiting()
+            except Exception:
+                log.exception("dashboard panels: sending to one client failed")
 
     def changed(self) -> None:
         """An event (or a heartbeat ahead of the panels) reached this process. Called once per
-        viewer: the push starts after the hub's loop has sent every viewer the event frame."""
+        viewer: the push starts after the hub's loop has handed every viewer the event."""
         if self.pushing:
             self.again = True
         elif self.viewers:
@@ -59,9 +89,11 @@ class Board:
             await self.push()
         finally:
             self.pushing = False
-            if self.again:
+            if self.again:  # the next push carries the frames that came meanwhile
                 self.again = False
                 self.changed()
+            else:
+                await self.release()
 
     async def push(self) -> None:
         """Fresh panels to every viewer: one thread trip for the stamp and who reads restricted
@@ -113,6 +145,14 @@ class Board:
             self.pending[key] = pending
             pending.add_done_callback(lambda _: self.pending.pop(key, None))
         return await asyncio.shield(pending)
+
+
+def together(frames: list[str]) -> str:
+    """Frames already encoded, as one: ``{"type": "batch", "frames": [...]}`` (a client handles
+    each in order); a single frame as it is."""
+    if len(frames) == 1:
+        return frames[0]
+    return '{"type": "batch", "frames": [' + ", ".join(frames) + "]}"
 
 
 def panels_frame(seq: int, html: str) -> str:
@@ -189,7 +229,8 @@ def _variant(user_id: int, roles: frozenset[str], language: str) -> tuple[Varian
 
 class DashboardConsumer(EventStreamConsumer):
     """The events of every visible incident, then ``panels`` frames: one after ``hello`` and
-    one after each change (docs/live-stream.md)."""
+    one after each change, each change's event frames sent with its panels as one ``batch``
+    frame (docs/live-stream.md)."""
 
     variant: Variant | None = None
     sent: Variant | None = None  # the variant of the last panels sent, and their seq
@@ -197,6 +238,7 @@ class DashboardConsumer(EventStreamConsumer):
     shown: tuple[int, str] | None = None  # their seq and HTML: what a delta builds on
 
     async def connect(self) -> None:
+        self.waiting: list[str] = []  # event frames waiting for their change's panels
         await super().connect()
         if not getattr(self, "joined", False):
             return
@@ -218,6 +260,18 @@ class DashboardConsumer(EventStreamConsumer):
         board().viewers.discard(self)
         super()._detach()
 
+    async def _forward(self, text: str) -> None:
+        if self not in board().viewers:  # before its first panels: no push would carry it
+            await self._deliver(text)
+            return
+        self.waiting.append(text)
+        board().hold()
+
+    async def send_waiting(self) -> None:
+        frames, self.waiting = self.waiting, []
+        if self.joined and frames:
+            await self._deliver(together(frames))
+
     async def stream_event(self, message: dict[str, Any]) -> None:
         await super().stream_event(message)
         board().changed()
@@ -236,11 +290,17 @@ class DashboardConsumer(EventStreamConsumer):
     async def send_panels(self, variant: Variant, seq: int, frame: str, html: str) -> None:
         """Newer panels than the client was sent, or the same seq for its new variant (its
         roles changed); never older ones (a render that lost a race). ``frame`` is ``html``
-        whole, or as a delta from ``self.shown`` (chosen just before, with no await between)."""
+        whole, or as a delta from ``self.shown`` (chosen just before, with no await between).
+        The event frames waiting for these panels go first, in the same frame."""
+        if not self.joined:
+            return
         fresh = seq > self.panels_seq or (seq == self.panels_seq and variant != self.sent)
-        if self.joined and fresh:
+        frames, self.waiting = self.waiting, []
+        if fresh:
             self.panels_seq, self.sent, self.shown = seq, variant, (seq, html)
-            await self._deliver(frame)
+            frames.append(frame)
+        if frames:
+            await self._deliver(together(frames))
 
 
 websocket_urlpatterns = [re_path(r"^ws/dashboard/$", DashboardConsumer.as_asgi())]

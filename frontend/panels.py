@@ -52,7 +52,7 @@ CACHE_SECONDS = 60
 # often, and how long, the others look for its HTML meanwhile (a process that died holding
 # the lock must not leave dashboards stale).
 LOCK_SECONDS = 10
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.005
 WAIT_SECONDS = 3.0
 # No user has this id: the stand-in for readers of no restricted incident.
 NOBODY = 0

@@ -299,7 +299,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             # Decided from the roles last read (at connect, then by Hub.recheck) and the
             # audience the frame carries: a query per frame per client is too dear.
             if self.reference in (None, message["reference"]) and self._sees(message):
-                await self._deliver(message["text"])
+                await self._forward(message["text"])
         if not self.joined:
             return
         if self.held and self.hold_timer is None:
@@ -310,6 +310,11 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         elif not self.held and self.hold_timer is not None:
             self.hold_timer.cancel()
             self.hold_timer = None
+
+    async def _forward(self, text: str) -> None:
+        """An event frame this client may see, in ``seq`` order: sent now (the dashboard's
+        socket sends it with the panels of its change instead: frontend/live.py)."""
+        await self._deliver(text)
 
     def _sees(self, message: dict[str, Any]) -> bool:
         return sees(self.roles, self.user_id, message.get("audience"))

@@ -55,10 +55,23 @@ async def watching(ws: Any, role: str) -> tuple[Any, dict[str, Any]]:
     return communicator, whole(communicator, first)
 
 
+# Per socket, the frames of a batch not yet handed out.
+_unread: dict[int, list[dict[str, Any]]] = {}
+
+
+async def next_frame(communicator: Any, timeout: float = 3) -> dict[str, Any]:
+    """The next frame, a ``batch`` frame's parts one by one (as live.js reads them)."""
+    unread = _unread.setdefault(id(communicator), [])
+    if not unread:
+        message = await communicator.receive_json_from(timeout=timeout)
+        unread += message["frames"] if message["type"] == "batch" else [message]
+    return unread.pop(0)
+
+
 async def panels_after(communicator: Any, seq: int) -> dict[str, Any]:
     """The first panels frame at ``seq`` or later (event frames come first), made whole."""
     while True:
-        message = await communicator.receive_json_from(timeout=3)
+        message = await next_frame(communicator)
         if message["type"] == "panels":
             message = whole(communicator, message)
             if message["seq"] >= seq:
@@ -134,9 +147,9 @@ async def test_after_the_first_panels_a_change_sends_only_the_lines_it_changed(
         incident, "start_scoping", actor=users["engineer"]
     )
     seq = await head()
-    while (raw := await communicator.receive_from(timeout=3)) and '"panels"' not in raw[:20]:
-        pass
-    delta = json.loads(raw)
+    raw = await communicator.receive_from(timeout=3)  # the change's event and its panels
+    event, delta = json.loads(raw)["frames"]
+    assert event["type"] == "event" and delta["type"] == "panels"
     assert delta["seq"] == seq and delta["base"] == first["seq"] and "html" not in delta
     assert len(raw) < len(json.dumps(first)) / 2
     # A viewer who connects now gets the same panels whole.
@@ -145,6 +158,70 @@ async def test_after_the_first_panels_a_change_sends_only_the_lines_it_changed(
     assert whole(communicator, delta)["html"] == whole_now["html"]
     for viewer in (communicator, late):
         await viewer.disconnect()
+
+
+async def test_a_changes_event_frames_travel_with_its_panels_in_one_frame(ws, incident_in, users):
+    """One send per viewer and change: the event frames first, then the panels that reflect
+    them, as one ``batch`` frame in ASCII."""
+    incident = await database_sync_to_async(incident_in)("detected", title="نشت")
+    communicator, _ = await watching(ws, "executive")
+    await database_sync_to_async(apply_transition)(
+        incident, "start_scoping", actor=users["engineer"]
+    )
+    seq = await head()
+    text = await communicator.receive_from(timeout=3)
+    assert text.isascii()
+    batch = json.loads(text)
+    assert batch["type"] == "batch"
+    assert [(f["type"], f["seq"]) for f in batch["frames"]] == [("event", seq), ("panels", seq)]
+    assert batch["frames"][0]["incident"]["state"] == "scoping"
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_event_frames_do_not_wait_for_panels_that_fail(ws, incident_in, users, monkeypatch):
+    """A failed render costs the panels of that change, never its events."""
+    incident = await database_sync_to_async(incident_in)("detected")
+    communicator, _ = await watching(ws, "executive")
+
+    def broken(variant: Any, at: Any) -> str:
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr(panels, "render", broken)
+    await database_sync_to_async(apply_transition)(
+        incident, "start_scoping", actor=users["engineer"]
+    )
+    frame = await communicator.receive_json_from(timeout=3)
+    assert frame["type"] == "event" and frame["seq"] == await head()
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_event_frames_wait_for_their_panels_at_most_a_bound(ws, incident_in, users):
+    """A render held by another process that never shares it: the event goes alone after
+    EVENT_WAIT_SECONDS, the panels follow when this process renders them itself."""
+    from frontend import live
+
+    incident = await database_sync_to_async(incident_in)("detected")
+    communicator, _ = await watching(ws, "executive")
+
+    def transition_while_another_process_renders() -> int:
+        apply_transition(incident, "start_scoping", actor=users["engineer"])
+        user = users["executive"]
+        variant = panels.variant_of(user.pk, roles_of(user), "en", panels.time_zone_of(user.pk))
+        at = panels.stamp(variant.verifies())
+        panels.cached_or_claim(variant, at)  # taken before this process asks
+        return at.seq
+
+    started = asyncio.get_running_loop().time()
+    seq = await database_sync_to_async(transition_while_another_process_renders)()
+    frame = await communicator.receive_json_from(timeout=3)
+    waited = asyncio.get_running_loop().time() - started
+    assert frame["type"] == "event" and frame["seq"] == seq
+    assert live.EVENT_WAIT_SECONDS * 0.8 <= waited < panels.WAIT_SECONDS
+    later = await communicator.receive_json_from(timeout=panels.WAIT_SECONDS + 3)
+    assert later["type"] == "panels" and later["seq"] == seq
+    await communicator.disconnect()
 
 
 async def test_two_variants_cost_two_renders(ws, incident_in, users):
@@ -209,7 +286,7 @@ async def test_a_render_another_process_holds_is_awaited_not_repeated(ws, incide
     shared = f'<div id="panels" data-seq="{at.seq}">rendered elsewhere</div>'
     key = panels.cache_key(variant, at)
     await database_sync_to_async(cache.set)(key, shared, 60)
-    frame = await communicator.receive_json_from(timeout=3)
+    frame = await next_frame(communicator)
     assert frame == {"type": "panels", "seq": at.seq, "html": shared}
     assert panels.render_count() == before
     await communicator.disconnect()

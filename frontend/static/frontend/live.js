@@ -1,7 +1,8 @@
 // Live dashboard: listens on the dashboard's stream (/ws/dashboard/), which sends the event
 // frames and, after each change, the panels already rendered by the server (one render per
 // kind of reader, shared by everyone watching: frontend/panels.py), whole on connect and then
-// as the lines that changed (docs/live-stream.md). It swaps them in, keeps
+// as the lines that changed (docs/live-stream.md); a change's events and panels come together
+// in one "batch" frame. It swaps them in, keeps
 // its own list of changes, and on (re)connect or a seq gap catches up that list from
 // /api/events/?after=<seq>. It never asks the server for the panels, and has no timer: ages
 // and countdowns tick in relative.js. User text from the stream is only ever set with
@@ -130,7 +131,9 @@
   }
 
   function onMessage(msg) {
-    if (msg.type === "hello") {
+    if (msg.type === "batch") {
+      msg.frames.forEach(onMessage);
+    } else if (msg.type === "hello") {
       received = null;  // a new connection starts with whole panels
       setStatus("live");
       catchUp();
