@@ -861,7 +861,9 @@ def driver_main(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # the viewers' --n is not an abbreviation of --no-...
     )
     sub = parser.add_subparsers(dest="role")
     viewers = sub.add_parser("viewers", help="internal: the viewers' process")

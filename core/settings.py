@@ -395,6 +395,14 @@ else:
             "LOCATION": "breach_desk_cache",
         }
     }
+# The template's {% cache %} fragments (the dashboard's open rows, keyed by everything a row
+# shows): in each process's memory, as a render is (a network trip per row would cost more
+# than rendering it).
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "template-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
 # Keeps several deployments (or parallel test runs) on one Redis apart.
 CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX", "breachdesk") or "breachdesk"
 # Failures from one client address (any usernames) before its attempts wait 1, 2, 4... s.

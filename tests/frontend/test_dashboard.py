@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pytest
 from django.utils import timezone
@@ -248,3 +249,46 @@ def test_ages_countdowns_and_overdue_marks_carry_their_moments_for_the_browser(u
     assert re.search(r'<td class="c-extra"><time class="elapsed" datetime="[^"]+">', row)
     due = incident.next_update_at.isoformat()
     assert f'data-overdue-after="{due}" data-overdue-shows hidden>Update overdue<' in row
+
+
+def test_open_rows_and_entries_kept_between_renders_follow_everything_they_show(users, incident_in):
+    """The panels keep each open row's and latest entry's HTML ({% cache %}, keyed by all they
+    show): a render after a change is the render from scratch, in each language."""
+    from django.core.cache import caches
+    from django.utils import translation
+
+    from frontend import panels
+    from incidents.lifecycle import update_incident
+    from incidents.workspace.updates import post_update
+
+    incident = incident_in("detected", title="Quiet row")
+    other = incident_in("detected", title="Unchanged neighbour")
+    variant = panels.variant_of(users["admin"].pk, frozenset({"admin"}), "en", "Asia/Tehran")
+
+    def fresh_and_kept() -> tuple[str, str]:
+        caches["template_fragments"].clear()
+        with translation.override("en"):
+            fresh = panels.render(variant, panels.stamp(True))
+            kept = panels.render(variant, panels.stamp(True))
+        return fresh, kept
+
+    fresh, kept = fresh_and_kept()
+    assert kept == fresh and "Quiet row" in kept
+    with translation.override("en"):
+        panels.render(variant, panels.stamp(True))  # the rows are kept now
+        incident, _ = update_incident(incident, actor=users["admin"], changes={"title": "Loud"})
+        apply_transition(incident, "start_scoping", actor=users["engineer"])
+        post_update(incident, actor=users["engineer"], body="Backups restored")
+        update_incident(other, actor=users["admin"], changes={"severity": "critical"})
+        after = panels.render(variant, panels.stamp(True))
+    row = after.split(f'data-reference="{incident.reference}"')[1].split("</tr>")[0]
+    assert "Loud" in row and "Quiet row" not in row
+    assert 'class="pill s-scoping"' in row and "Backups restored" in row
+    neighbour = after.split(f'data-reference="{other.reference}"')[1].split("</tr>")[0]
+    assert 'class="pill v-critical"' in neighbour
+    caches["template_fragments"].clear()
+    with translation.override("en"):
+        assert panels.render(variant, panels.stamp(True)) == after
+    with translation.override("fa"):
+        persian = panels.render(replace(variant, language="fa"), panels.stamp(True))
+    assert "بحرانی" in persian.split(f'data-reference="{other.reference}"')[1].split("</tr>")[0]
