@@ -401,7 +401,7 @@ else:
 CACHES["template_fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "template-fragments",
-    "OPTIONS": {"MAX_ENTRIES": 5000},
+    "OPTIONS": {"MAX_ENTRIES": 2000},
 }
 # Keeps several deployments (or parallel test runs) on one Redis apart.
 CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX", "breachdesk") or "breachdesk"
