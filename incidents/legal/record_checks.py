@@ -97,6 +97,8 @@ def _first_off_chain(below: int) -> tuple[int, str] | None:
     hash: the database compares them all and returns one row. Every checkpoint, not only the
     signed ones: one whose signature fails was named at its seq already, and ``noting`` keeps
     the earlier problem of two at the same seq, so the verdict is the same."""
+    if below <= 1:
+        return None
     same = Event.objects.filter(seq=OuterRef("seq"), hash=OuterRef("hash"))
     off = RecordCheckpoint.objects.filter(seq__gt=0, seq__lt=below).filter(~Exists(same))
     seq = off.order_by("seq").values_list("seq", flat=True).first()
@@ -124,37 +126,36 @@ def check_checkpoints() -> CheckpointReport:
     )
     missed = {row[ID] for row in rows if row not in _verified or row[FINGERPRINT] not in keys}
     verdicts = _verdicts(missed, keys)
-    report = CheckpointReport()
-    scheduled: list[tuple[int, int]] = []
-    for row in rows:
-        problem = None
-        if row[ID] in verdicts:
-            row, problem = verdicts[row[ID]]  # as read again and verified
-        elif row[ID] in missed:
-            continue  # deleted since the first read
-        report = _noting_row(report, row, problem, head_seq)
-        if problem is None and row[WHY] == EVERY:
-            scheduled.append((row[SEQ], row[PREV_SEQ]))
-    gone = len(missed - verdicts.keys())
-    return _check_schedule(replace(report, count=len(rows) - gone), scheduled, head_seq)
+    # A missed row is judged as read again (not at all when deleted in between).
+    judged = [
+        verdicts.get(row[ID]) or (row, None)
+        for row in rows
+        if row[ID] in verdicts or row[ID] not in missed
+    ]
+    scheduled = [
+        (row[SEQ], row[PREV_SEQ]) for row, problem in judged if not problem and row[WHY] == EVERY
+    ]
+    return _check_schedule(_signed(judged, head_seq), scheduled, head_seq)
 
 
-def _noting_row(
-    report: CheckpointReport, row: Row, problem: str | None, head_seq: int
-) -> CheckpointReport:
-    seq = row[SEQ]
-    if problem:
-        return report.noting(seq, problem)
-    known = report.signed.get(seq)
-    if known is not None and known != row[HASH]:
-        report = report.noting(seq, f"two signed checkpoints at #{seq} name different hashes")
-    report.signed.setdefault(seq, row[HASH])
-    if seq > head_seq:
-        detail = (
-            f"signed checkpoint #{seq} names an event past the log's end "
-            f"(#{head_seq}): events at the end were deleted"
-        )
-        report = report.noting(head_seq + 1, detail)
+def _signed(judged: list[tuple[Row, str | None]], head_seq: int) -> CheckpointReport:
+    """The signed (seq, hash) of the rows whose signature holds, in (seq, id) order, and the
+    first problem: a failed signature, two signed hashes at one seq, a seq past the head."""
+    report = CheckpointReport(count=len(judged))
+    for row, problem in judged:
+        seq = row[SEQ]
+        if problem:
+            report = report.noting(seq, problem)
+            continue
+        if report.signed.setdefault(seq, row[HASH]) != row[HASH]:
+            detail = f"two signed checkpoints at #{seq} name different hashes"
+            report = report.noting(seq, detail)
+        if seq > head_seq:
+            detail = (
+                f"signed checkpoint #{seq} names an event past the log's end "
+                f"(#{head_seq}): events at the end were deleted"
+            )
+            report = report.noting(head_seq + 1, detail)
     return report
 
 
