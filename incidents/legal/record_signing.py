@@ -82,7 +82,8 @@ def known_public_keys() -> dict[str, Ed25519PublicKey]:
 def signature_problem(
     checkpoint: RecordCheckpoint, keys: dict[str, Ed25519PublicKey]
 ) -> str | None:
-    """Why the checkpoint's signature does not hold, or None when it does."""
+    """Why the checkpoint's signature does not hold, or None when it does (a check each call:
+    incidents/legal/record_checks.py remembers the rows it verified)."""
     key = keys.get(checkpoint.key_fingerprint)
     if key is None:
         return (
