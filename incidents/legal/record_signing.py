@@ -82,7 +82,8 @@ def known_public_keys() -> dict[str, Ed25519PublicKey]:
 def signature_problem(
     checkpoint: RecordCheckpoint, keys: dict[str, Ed25519PublicKey]
 ) -> str | None:
-    """Why the checkpoint's signature does not hold, or None when it does."""
+    """Why the checkpoint's signature does not hold, or None when it does (a check each call:
+    incidents/legal/record_checks.py remembers the rows it verified)."""
     key = keys.get(checkpoint.key_fingerprint)
     if key is None:
         return (
@@ -90,33 +91,11 @@ def signature_problem(
             f"({checkpoint.key_fingerprint or 'none'}); a retired key belongs in "
             "RECORD_SIGNING_PUBLIC_KEYS"
         )
-    message = signed_bytes(checkpoint)
-    known = _verified_digest(checkpoint.key_fingerprint, checkpoint.signature, message)
-    if known in _verified:
-        return None
     try:
-        key.verify(bytes.fromhex(checkpoint.signature), message)
+        key.verify(bytes.fromhex(checkpoint.signature), signed_bytes(checkpoint))
     except (InvalidSignature, ValueError):
         return f"signed checkpoint #{checkpoint.seq} has a signature that does not verify"
-    if len(_verified) >= VERIFIED_KEPT:
-        _verified.clear()
-    _verified.add(known)
     return None
-
-
-# Signatures this process has verified, by a digest of (key, signature, signed bytes): the same
-# three always verify the same way, so each verification (a dossier's, the daily one) checks
-# only the signatures it has not met, not all of the years' (bench/README.md, "Scale"). A
-# changed field or signature is another digest, checked afresh. 32 bytes each; the bound is
-# some 50 million events' worth of scheduled checkpoints.
-VERIFIED_KEPT = 50_000
-_verified: set[bytes] = set()
-
-
-def _verified_digest(fingerprint: str, signature: str, message: bytes) -> bytes:
-    digest = hashlib.sha256(f"{fingerprint}\n{signature}\n".encode())
-    digest.update(message)
-    return digest.digest()
 
 
 def _make(

@@ -5,6 +5,7 @@ with raw SQL, as an attacker with database access would (the ORM refuses it)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from io import StringIO
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from incidents.events import GENESIS_HASH, event_hash
 from incidents.legal.record import walk_chain
@@ -254,3 +256,56 @@ def test_an_empty_log_verifies_and_signs_the_genesis(db):
     checkpoint = sign_checkpoint(CheckpointReason.MANUAL)
     assert (checkpoint.seq, checkpoint.hash) == (0, GENESIS_HASH)
     assert verify()[0] == 0
+
+
+def test_a_verified_checkpoints_time_changed_afterwards_no_longer_verifies(log):
+    """The memo holds each row as read, its time as the database's text: a moved time is a row
+    not verified yet, so its signature is checked again and fails."""
+    assert verify()[0] == 0
+    victim = RecordCheckpoint.objects.get(seq=15, why=CheckpointReason.EVERY)
+    later = victim.created_at + dt.timedelta(microseconds=1)
+    RecordCheckpoint.objects.filter(pk=victim.pk).update(created_at=later)
+    code, _, err = verify()
+    assert code == 1 and "checkpoint #15 has a signature that does not verify" in err
+
+
+def test_an_event_of_a_checkpoint_behind_the_start_deleted_is_named(log):
+    assert verify()[0] == 0
+    sql(f"DELETE FROM {Event._meta.db_table} WHERE seq = 10")
+    code, _, err = verify()  # walks from #20: only the stored hashes see #10
+    assert code == 1 and "event #10 of signed checkpoint #10 is missing" in err
+
+
+def test_a_forged_checkpoint_off_the_chain_is_named_for_its_signature(log):
+    """The comparison with the stored events reads every checkpoint, signed or not; at the
+    seq of a forged one its failed signature is the problem named."""
+    assert verify()[0] == 0
+    forged = RecordCheckpoint.objects.get(seq=5, why=CheckpointReason.EVERY)
+    sql(
+        f"INSERT INTO {RecordCheckpoint._meta.db_table} (seq, prev_seq, hash, created_at, why, "
+        "incident_reference, events_digest, signature, key_fingerprint) "
+        "VALUES (7, 0, %s, %s, 'manual', '', '', %s, %s)",
+        "f" * 64,
+        forged.created_at,
+        forged.signature,
+        forged.key_fingerprint,
+    )
+    code, _, err = verify()
+    assert code == 1 and "BROKEN at event #7" in err
+    assert "checkpoint #7 has a signature that does not verify" in err
+
+
+def test_verification_queries_do_not_grow_with_the_checkpoints(
+    log, users, django_assert_max_num_queries
+):
+    """Every checkpoint is checked by every run, in one read of them and one comparison with
+    the stored events, not a query per checkpoint (issue 21)."""
+    assert verify()[0] == 0
+    with CaptureQueriesContext(connection) as few:
+        assert verify()[0] == 0
+    incident = Event.objects.get(seq=23).incident
+    while Event.objects.count() < 60:
+        add_note(incident, actor=users["engineer"], text="later")
+    assert verify()[0] == 0 and RecordCheckpoint.objects.count() == 13
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert verify()[0] == 0
