@@ -29,6 +29,7 @@ from core.roles import roles_of
 from incidents.affected.campaigns import with_left_to_plan
 from incidents.choices import OPEN_STATES, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
+from incidents.models.events import EventQuerySet
 from incidents.models.incident import (
     IsOpen,
     SeverityRank,
@@ -64,6 +65,9 @@ OPEN_ROWS = 50
 # How long the shared figures stay in the cache: their key names the minute, so this is only
 # how long a stale one lingers.
 FIGURES_SECONDS = 120
+# The closed months' restore medians do not move with time, only with the events that move
+# them: kept longer (the check then reads up to this long a stretch of the log, by its seq).
+CLOSED_MONTHS_SECONDS = 3600
 # What a dashboard row shows of the newest status update: its opening words, on one line.
 UPDATE_LINE_CHARS = 140
 
@@ -260,27 +264,49 @@ def _month_starts(now: dt.datetime, months: int, jalali: bool) -> list[dt.date]:
     return [_first_day(i // 12, i % 12 + 1, jalali) for i in range(index - months + 1, index + 2)]
 
 
-def restore_months(now: dt.datetime, months: int = 6, *, jalali: bool = False) -> list[dict]:
+def restore_months(
+    now: dt.datetime,
+    months: int = 6,
+    *,
+    jalali: bool = False,
+    keep_closed: Callable[[str, Callable[[], Any]], Any] | None = None,
+) -> list[dict]:
     """Median hours from detection to restoration for each of the last ``months`` months, in
     the reader's calendar: Persian readers count Jalali months, so a bar labelled Azar holds
-    what was restored in Azar. ``month`` is the Gregorian date the month starts on."""
+    what was restored in Azar. ``month`` is the Gregorian date the month starts on.
+
+    The months before the current one are read through ``keep_closed`` when given (called
+    with a name for them and their reading): only a restoration or an edit of a detection time
+    moves them (``Event.objects.that_move_closed_months``), not the transitions and edits that
+    move the other figures, so they need not be sorted again after each of those (at 100,000
+    incidents, ~10,000 rows: most of the figures' time)."""
     starts = _month_starts(now, months, jalali)
     # A month runs from local midnight of its first day: what the reader calls that month.
     bounds = [timezone.make_aware(dt.datetime.combine(day, dt.time())) for day in starts]
-    span = Span("restored_at", "detected_at")
-    windows = {
-        str(i): (Q(restored_at__gte=bounds[i], restored_at__lt=bounds[i + 1]), span)
-        for i in range(months)
-    }
-    # One range over all the months, which an index on restored_at serves.
-    restored = Incident.objects.filter(restored_at__gte=bounds[0], restored_at__lt=bounds[-1])
-    found = medians_by(restored, windows)
+
+    def closed() -> list[tuple[dt.timedelta | None, int]]:
+        return _restore_medians(bounds[:-1])
+
+    past = closed() if keep_closed is None else keep_closed(f"{starts[0]}:{starts[-2]}", closed)
     bars = []
-    for i in range(months):
-        median, n = found[str(i)]
+    for i, (median, n) in enumerate([*past, *_restore_medians(bounds[-2:])]):
         hours = median.total_seconds() / 3600 if median is not None else 0.0
         bars.append({"month": starts[i], "hours": hours, "n": n})
     return bars
+
+
+def _restore_medians(bounds: list[dt.datetime]) -> list[tuple[dt.timedelta | None, int]]:
+    """(median, count) of the time from detection to restoration for the incidents restored
+    between each two consecutive ``bounds``. Each month is its own range of the index on
+    restored_at (a range over all of them as well made SQLite count every month's rows for
+    each month)."""
+    span = Span("restored_at", "detected_at")
+    windows = {
+        str(i): (Q(restored_at__gte=bounds[i], restored_at__lt=bounds[i + 1]), span)
+        for i in range(len(bounds) - 1)
+    }
+    found = medians_by(Incident.objects.all(), windows)
+    return [found[str(i)] for i in range(len(bounds) - 1)]
 
 
 def next_deadlines(reader: Any, limit: int = 8) -> list[Any] | None:
@@ -314,35 +340,46 @@ def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeC
     return list(ordered[:limit])
 
 
-def figures(now: dt.datetime, jalali: bool) -> dict[str, Any]:
+def figures(
+    now: dt.datetime,
+    jalali: bool,
+    keep_closed: Callable[[str, Callable[[], Any]], Any] | None = None,
+) -> dict[str, Any]:
     """What every reader's dashboard shows alike, read from every incident: the counts by
-    state and severity, the medians and the restore months (in the active time zone)."""
+    state and severity, the medians and the restore months (in the active time zone; the
+    closed months through ``keep_closed``, see ``restore_months``)."""
     return {
         "pairs": state_severity_counts(),
         "medians": medians(now),
-        "restore_months": restore_months(now, jalali=jalali),
+        "restore_months": restore_months(now, jalali=jalali, keep_closed=keep_closed),
     }
 
 
-def kept(key: str, log: tuple[int, str], read: Callable[[], Any]) -> Any:
+def kept(
+    key: str,
+    log: tuple[int, str],
+    read: Callable[[], Any],
+    moves: Callable[[Any], Any] = EventQuerySet.that_move_figures,
+    seconds: int = FIGURES_SECONDS,
+) -> Any:
     """What ``read`` returns as of the log at ``log`` (its seq and the start of its hash, read
-    before), kept in the cache under ``key`` (which names the minute: the medians' windows move
-    with it, as the panels' own render may be a minute old, panels.CACHE_SECONDS) and reused
-    while no event since the one it was read at moves them (``Event.objects.that_move_figures``):
-    a change of another kind does not pay for it (at 100,000 incidents, most of a render). One
-    query checks that (the log since then, by its seq: the events of a minute at most), and
-    that it is the same log."""
+    before), kept in the cache under ``key`` (which names the minute where the value moves
+    with time: the medians' windows, as the panels' own render may be a minute old,
+    panels.CACHE_SECONDS) and reused while no event since the one it was read at ``moves`` it
+    (by default ``Event.objects.that_move_figures``): a change of another kind does not pay for
+    it (at 100,000 incidents, most of a render). One query checks that (the log since then, by
+    its seq: the events of ``seconds`` at most), and that it is the same log."""
     seq, head = log
     found = cache.get(key)
     if found is not None and found["seq"] <= seq:
         same = Event.objects.filter(seq=found["seq"], hash__startswith=found["head"])
-        since = Event.objects.filter(seq__gt=found["seq"], seq__lte=seq).that_move_figures()
+        since = moves(Event.objects.filter(seq__gt=found["seq"], seq__lte=seq))
         seqs = (same | since).order_by("seq").values_list("seq", flat=True)
         if list(seqs[:2]) == [found["seq"]]:
             return found["value"]
     value = read()
     if seq:
-        cache.set(key, {"seq": seq, "head": head, "value": value}, FIGURES_SECONDS)
+        cache.set(key, {"seq": seq, "head": head, "value": value}, seconds)
     return value
 
 
@@ -365,10 +402,18 @@ def dashboard(
         minute = f"{now:%Y%m%d%H%M}"
         zone = timezone.get_current_timezone_name()
         key = f"dashboard-figures:{minute}:{int(jalali)}:{zone}"
-        shared = kept(key, log, lambda: figures(now, jalali))
+
+        def keep_closed(months: str, read: Callable[[], Any]) -> Any:
+            closed = f"dashboard-closed-months:{months}:{int(jalali)}:{zone}"
+            moves = EventQuerySet.that_move_closed_months
+            return kept(closed, log, read, moves, CLOSED_MONTHS_SECONDS)
+
+        shared = kept(key, log, lambda: figures(now, jalali, keep_closed))
         roles = ",".join(sorted(roles_of(reader)))
         mine = f"dashboard-hidden:{minute}:{getattr(reader, 'pk', None)}:{roles}"
-        hidden = open_hidden(reader, lambda read: kept(mine, log, read))
+        hidden = open_hidden(
+            reader, lambda read: kept(mine, log, read, EventQuerySet.that_move_readers)
+        )
     return {
         "now": now,
         **counts(shared["pairs"], hidden),
