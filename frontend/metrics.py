@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from core.roles import roles_of
 from incidents.affected.campaigns import with_left_to_plan
-from incidents.choices import OPEN_STATES, Severity, State
+from incidents.choices import OPEN_STATES, SETTLED_STATES, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
 from incidents.models.events import EventQuerySet
 from incidents.models.incident import (
@@ -65,9 +65,10 @@ OPEN_ROWS = 50
 # How long the shared figures stay in the cache: their key names the minute, so this is only
 # how long a stale one lingers.
 FIGURES_SECONDS = 120
-# The closed months' restore medians do not move with time, only with the events that move
-# them: kept longer (the check then reads up to this long a stretch of the log, by its seq).
-CLOSED_MONTHS_SECONDS = 3600
+# The figures that do not move with time, only with the events that move them (the settled
+# states' counts, the closed months' restore medians): kept longer (their check then reads up
+# to this long a stretch of the log, by its seq).
+SETTLED_SECONDS = 3600
 # What a dashboard row shows of the newest status update: its opening words, on one line.
 UPDATE_LINE_CHARS = 140
 
@@ -82,11 +83,29 @@ class OpenIncident:
     update_overdue: bool = False
 
 
-def state_severity_counts() -> list[tuple[str, str, int]]:
-    """How many incidents there are of each (state, severity) pair: one query, which the index
-    on those columns answers alone; every count of the dashboard adds these up."""
+# How a figure that moves only with some events is read: ``keep(name, moves, read)`` returns
+# what ``read`` returns, or what it returned before while no event since ``moves`` it
+# (``dashboard``'s ``kept`` entries); the default reads it.
+Keep = Callable[[str, Callable[[Any], Any], Callable[[], Any]], Any]
+
+
+def _read(name: str, moves: Callable[[Any], Any], read: Callable[[], Any]) -> Any:
+    return read()
+
+
+def state_severity_counts(keep: Keep = _read) -> list[tuple[str, str, int]]:
+    """How many incidents there are of each (state, severity) pair, which the index on those
+    columns answers alone; every count of the dashboard adds these up. The settled states'
+    through ``keep``: only their transitions and severity edits move them
+    (``Event.objects.that_move_settled_counts``), and they are most of the rows."""
     pairs = Incident.objects.values_list("state", "severity").annotate(n=Count("*")).order_by()
-    return list(pairs)
+    others = [state for state in State.values if state not in SETTLED_STATES]
+
+    def settled() -> list[tuple[str, str, int]]:
+        return list(pairs.filter(state__in=SETTLED_STATES))
+
+    moves = EventQuerySet.that_move_settled_counts
+    return [*keep("settled-counts", moves, settled), *pairs.filter(state__in=others)]
 
 
 def counts(pairs: list[tuple[str, str, int]], hidden: int | None) -> dict[str, Any]:
@@ -269,17 +288,16 @@ def restore_months(
     months: int = 6,
     *,
     jalali: bool = False,
-    keep_closed: Callable[[str, Callable[[], Any]], Any] | None = None,
+    keep: Keep = _read,
 ) -> list[dict]:
     """Median hours from detection to restoration for each of the last ``months`` months, in
     the reader's calendar: Persian readers count Jalali months, so a bar labelled Azar holds
     what was restored in Azar. ``month`` is the Gregorian date the month starts on.
 
-    The months before the current one are read through ``keep_closed`` when given (called
-    with a name for them and their reading): only a restoration or an edit of a detection time
-    moves them (``Event.objects.that_move_closed_months``), not the transitions and edits that
-    move the other figures, so they need not be sorted again after each of those (at 100,000
-    incidents, ~10,000 rows: most of the figures' time)."""
+    The months before the current one are read through ``keep``: only a restoration or an
+    edit of a detection time moves them (``Event.objects.that_move_closed_months``), not the
+    transitions and edits that move the other figures, so they need not be sorted again after
+    each of those (at 100,000 incidents, ~10,000 rows: most of the figures' time)."""
     starts = _month_starts(now, months, jalali)
     # A month runs from local midnight of its first day: what the reader calls that month.
     bounds = [timezone.make_aware(dt.datetime.combine(day, dt.time())) for day in starts]
@@ -287,7 +305,8 @@ def restore_months(
     def closed() -> list[tuple[dt.timedelta | None, int]]:
         return _restore_medians(bounds[:-1])
 
-    past = closed() if keep_closed is None else keep_closed(f"{starts[0]}:{starts[-2]}", closed)
+    name = f"closed-months:{starts[0]}:{starts[-2]}"
+    past = keep(name, EventQuerySet.that_move_closed_months, closed)
     bars = []
     for i, (median, n) in enumerate([*past, *_restore_medians(bounds[-2:])]):
         hours = median.total_seconds() / 3600 if median is not None else 0.0
@@ -343,15 +362,15 @@ def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeC
 def figures(
     now: dt.datetime,
     jalali: bool,
-    keep_closed: Callable[[str, Callable[[], Any]], Any] | None = None,
+    keep: Keep = _read,
 ) -> dict[str, Any]:
     """What every reader's dashboard shows alike, read from every incident: the counts by
-    state and severity, the medians and the restore months (in the active time zone; the
-    closed months through ``keep_closed``, see ``restore_months``)."""
+    state and severity, the medians and the restore months (in the active time zone; what
+    moves with fewer events than the rest through ``keep``)."""
     return {
-        "pairs": state_severity_counts(),
+        "pairs": state_severity_counts(keep),
         "medians": medians(now),
-        "restore_months": restore_months(now, jalali=jalali, keep_closed=keep_closed),
+        "restore_months": restore_months(now, jalali=jalali, keep=keep),
     }
 
 
@@ -403,12 +422,11 @@ def dashboard(
         zone = timezone.get_current_timezone_name()
         key = f"dashboard-figures:{minute}:{int(jalali)}:{zone}"
 
-        def keep_closed(months: str, read: Callable[[], Any]) -> Any:
-            closed = f"dashboard-closed-months:{months}:{int(jalali)}:{zone}"
-            moves = EventQuerySet.that_move_closed_months
-            return kept(closed, log, read, moves, CLOSED_MONTHS_SECONDS)
+        def keep(name: str, moves: Callable[[Any], Any], read: Callable[[], Any]) -> Any:
+            key = f"dashboard-{name}:{int(jalali)}:{zone}"
+            return kept(key, log, read, moves, SETTLED_SECONDS)
 
-        shared = kept(key, log, lambda: figures(now, jalali, keep_closed))
+        shared = kept(key, log, lambda: figures(now, jalali, keep))
         roles = ",".join(sorted(roles_of(reader)))
         mine = f"dashboard-hidden:{minute}:{getattr(reader, 'pk', None)}:{roles}"
         hidden = open_hidden(

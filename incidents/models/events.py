@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from incidents.choices import State
+from incidents.choices import SETTLED_STATES, State
 from incidents.models.incident import Incident, of_visible_incidents
 
 # What an event records beside its seq, incident and actor: the columns every view of the log
@@ -51,6 +51,14 @@ class EventQuerySet(models.QuerySet):
         neither moment."""
         edits = models.Q(kind="updated", data__changes__has_key="detected_at")
         return self.filter(models.Q(to_state=State.RESTORED) | edits)
+
+    def that_move_settled_counts(self) -> EventQuerySet:
+        """The events that may change how many incidents of each severity are referred,
+        closed or dismissed: a transition into or out of one of those states, an edit of the
+        severity."""
+        edits = models.Q(kind="updated", data__changes__has_key="severity")
+        moves = models.Q(from_state__in=SETTLED_STATES) | models.Q(to_state__in=SETTLED_STATES)
+        return self.filter(moves | edits)
 
     def that_move_readers(self) -> EventQuerySet:
         """The events that may change which open incidents a reader may not read: a

@@ -57,10 +57,10 @@ def test_a_render_costs_the_same_queries_whatever_the_data(
     for more in (1, 3):  # 2, then 5 of each shape
         grow(incident_in, users, more)
         with translation.override("en"):
-            with django_assert_max_num_queries(45) as first:
+            with django_assert_max_num_queries(50) as first:
                 panels.render(*render_for(users[role], role))
             add_note(noted, actor=users["engineer"], text="noted")
-            with django_assert_max_num_queries(45) as second:
+            with django_assert_max_num_queries(50) as second:
                 html = panels.render(*render_for(users[role], role))
         moved.append(len(first.captured_queries))
         kept.append(len(second.captured_queries))
@@ -220,6 +220,40 @@ def test_the_closed_months_are_kept_until_a_restoration_or_a_detection_edit(
     assert len(reads) == 7
     gone, came = [(a["n"], b["n"]) for a, b in zip(edited, again, strict=True) if a["n"] != b["n"]]
     assert gone[0] - 1 == gone[1] and came[0] + 1 == came[1]
+
+
+def test_the_settled_states_counts_are_kept_until_one_of_their_transitions_or_a_severity_edit(
+    users, incident_in
+):
+    """Referred, closed and dismissed incidents (most of the years' rows) are counted again
+    only after a transition into or out of those states or an edit of a severity; what is kept
+    is what a fresh count finds."""
+    from django.core.cache import cache
+
+    referred = incident_in("referred", severity="low")
+    spare = incident_in("detected")
+    now = timezone.now()
+    reader = users["executive"]
+    key = f"dashboard-settled-counts:0:{timezone.get_current_timezone_name()}"
+
+    def counted() -> tuple[dict, int]:
+        found = dashboard_at(reader, now)
+        fresh = metrics.dashboard(now, reader=reader)
+        for name in ("by_state", "all_states", "by_severity", "open_total", "critical_open"):
+            assert found[name] == fresh[name]
+        return found, cache.get(key)["seq"]
+
+    first, read_at = counted()
+    apply_transition(spare, "start_scoping", actor=users["engineer"], payload={})
+    scoped, again = counted()
+    assert again == read_at and scoped["all_states"] != first["all_states"]
+
+    update_incident(referred, actor=users["engineer"], changes={"severity": "critical"})
+    edited, read_at = counted()
+    assert read_at > again and edited["critical_open"] == 1
+    apply_transition(spare, "dismiss", actor=users["engineer"], payload={"reason": "no breach"})
+    dismissed, again = counted()
+    assert again > read_at and dismissed["open_total"] == 1
 
 
 def test_a_readers_hidden_count_is_kept_across_transitions_of_unrestricted_incidents(
