@@ -214,11 +214,13 @@ def _middle(queryset: Any, span: Any, count: int) -> dt.timedelta | None:
 
 
 def medians_by(
-    queryset: Any, windows: dict[str, tuple[Q, Any]]
+    queryset: Any, windows: dict[str, tuple[Q, Any]], within: Q | None = None
 ) -> dict[str, tuple[dt.timedelta | None, int]]:
     """For each name, the median duration ``span`` of the rows matching its condition, and how
     many there are: computed in the database over every row, in a constant number of queries
-    (one on PostgreSQL; elsewhere one for the counts and one per median)."""
+    (one on PostgreSQL; elsewhere one for the counts and one per median). ``within``: a
+    condition every window implies, one range by which PostgreSQL reads them all (rather than
+    the windows' ``OR``); elsewhere each window is read by its own."""
     if connections[queryset.db].vendor != "postgresql":
         found = _counts(queryset, {name: where for name, (where, _) in windows.items()})
         return {
@@ -229,7 +231,7 @@ def medians_by(
     for name, (where, span) in windows.items():
         figures[f"m_{name}"] = Median(span, filter=where, output_field=DurationField())
     either = reduce(operator.or_, (where for where, _ in windows.values()))
-    found = queryset.filter(either).aggregate(**figures)
+    found = queryset.filter(either if within is None else within).aggregate(**figures)
     return {name: (found[f"m_{name}"], found[f"n_{name}"]) for name in windows}
 
 
@@ -318,13 +320,14 @@ def _restore_medians(bounds: list[dt.datetime]) -> list[tuple[dt.timedelta | Non
     """(median, count) of the time from detection to restoration for the incidents restored
     between each two consecutive ``bounds``. Each month is its own range of the index on
     restored_at (a range over all of them as well made SQLite count every month's rows for
-    each month)."""
+    each month); PostgreSQL reads them in one range."""
     span = Span("restored_at", "detected_at")
     windows = {
         str(i): (Q(restored_at__gte=bounds[i], restored_at__lt=bounds[i + 1]), span)
         for i in range(len(bounds) - 1)
     }
-    found = medians_by(Incident.objects.all(), windows)
+    within = Q(restored_at__gte=bounds[0], restored_at__lt=bounds[-1])
+    found = medians_by(Incident.objects.all(), windows, within)
     return [found[str(i)] for i in range(len(bounds) - 1)]
 
 
