@@ -132,13 +132,18 @@ def timed_get(
     return _summary(samples, queries)
 
 
-def timed_call(fn: Any, n: int) -> dict[str, Any]:
+def timed_call(fn: Any, n: int, setup: Any = None) -> dict[str, Any]:
+    """``fn`` timed ``n`` times (its queries counted once), each after ``setup`` (untimed)."""
+    setup = setup or (lambda: None)
+    setup()
     fn()
+    setup()
     before = COUNTER.count
     fn()
     queries = COUNTER.count - before
     samples = []
     for _ in range(n):
+        setup()
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
@@ -221,21 +226,60 @@ def _measure_renders(requests: int) -> dict[str, Any]:
         label = f"dashboard panels render, uncached ({name})"
         if wanted(label):
             out[label] = timed_call(lambda v=variant, a=at: panels.render(v, a), requests)
-        # After a change that moves the counts and medians (a transition, an edit): the
-        # figures kept between such changes (frontend/metrics.py ``kept``) are read again.
+        # After a transition: the figures it moves (counts, medians, the current month's
+        # restore median) are read again, those it cannot move are kept (frontend/metrics.py
+        # ``kept``): the render at the transition's seq with the cache as the render just
+        # before it left it.
         label = f"dashboard panels render, figures moved ({name})"
         if wanted(label):
-            out[label] = timed_call(lambda v=variant, a=at: _moved(v, a), requests)
+            before, after = _around_transition(at)
+            out[label] = timed_call(
+                lambda v=variant, a=after: panels.render(v, a),
+                requests,
+                setup=lambda v=variant, b=before: _cleared_then(v, b),
+            )
+        # Nothing kept (a cache emptied, the first render of a month): every figure read.
+        label = f"dashboard panels render, all figures read ({name})"
+        if wanted(label):
+            out[label] = timed_call(
+                lambda v=variant, a=at: panels.render(v, a),
+                requests,
+                setup=lambda v=variant, a=at: _cleared_then(v, None),
+            )
     return out
 
 
-def _moved(variant: Any, at: Any) -> str:
+def _around_transition(at: Any) -> tuple[Any, Any]:
+    """Stamps of the log just before and at its newest start of scoping or restoration (of an
+    unrestricted incident): a change that moves the counts of the states in progress and the
+    90-day medians, as most transitions do during a breach. A restoration also reads the
+    closed months again, a refer, close, dismiss or reopen the settled states' counts (the
+    "all figures read" row bounds those)."""
+    from dataclasses import replace
+
+    from incidents.models import Event
+
+    moves = Event.objects.filter(
+        from_state__in=("detected", "scoping"),
+        to_state__in=("scoping", "restoring"),
+        incident__restricted=False,
+    )
+    event = moves.order_by("-seq").first()
+    previous = Event.objects.get(seq=event.seq - 1)
+    return (
+        replace(at, seq=previous.seq, head=previous.hash[:16]),
+        replace(at, seq=event.seq, head=event.hash[:16]),
+    )
+
+
+def _cleared_then(variant: Any, before: Any) -> None:
     from django.core.cache import cache
 
     from frontend import panels
 
     cache.clear()
-    return panels.render(variant, at)
+    if before is not None:
+        panels.render(variant, before)
 
 
 def _measure_record(facts: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,9 @@ from django.utils import timezone
 
 from core.roles import roles_of
 from incidents.affected.campaigns import with_left_to_plan
-from incidents.choices import OPEN_STATES, Severity, State
+from incidents.choices import OPEN_STATES, SETTLED_STATES, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
+from incidents.models.events import EventQuerySet
 from incidents.models.incident import (
     IsOpen,
     SeverityRank,
@@ -64,6 +65,10 @@ OPEN_ROWS = 50
 # How long the shared figures stay in the cache: their key names the minute, so this is only
 # how long a stale one lingers.
 FIGURES_SECONDS = 120
+# The figures that do not move with time, only with the events that move them (the settled
+# states' counts, the closed months' restore medians): kept longer (their check then reads up
+# to this long a stretch of the log, by its seq).
+SETTLED_SECONDS = 3600
 # What a dashboard row shows of the newest status update: its opening words, on one line.
 UPDATE_LINE_CHARS = 140
 
@@ -78,11 +83,29 @@ class OpenIncident:
     update_overdue: bool = False
 
 
-def state_severity_counts() -> list[tuple[str, str, int]]:
-    """How many incidents there are of each (state, severity) pair: one query, which the index
-    on those columns answers alone; every count of the dashboard adds these up."""
+# How a figure that moves only with some events is read: ``keep(name, moves, read)`` returns
+# what ``read`` returns, or what it returned before while no event since ``moves`` it
+# (``dashboard``'s ``kept`` entries); the default reads it.
+Keep = Callable[[str, Callable[[Any], Any], Callable[[], Any]], Any]
+
+
+def _read(name: str, moves: Callable[[Any], Any], read: Callable[[], Any]) -> Any:
+    return read()
+
+
+def state_severity_counts(keep: Keep = _read) -> list[tuple[str, str, int]]:
+    """How many incidents there are of each (state, severity) pair, which the index on those
+    columns answers alone; every count of the dashboard adds these up. The settled states'
+    through ``keep``: only their transitions and severity edits move them
+    (``Event.objects.that_move_settled_counts``), and they are most of the rows."""
     pairs = Incident.objects.values_list("state", "severity").annotate(n=Count("*")).order_by()
-    return list(pairs)
+    others = [state for state in State.values if state not in SETTLED_STATES]
+
+    def settled() -> list[tuple[str, str, int]]:
+        return list(pairs.filter(state__in=SETTLED_STATES))
+
+    moves = EventQuerySet.that_move_settled_counts
+    return [*keep("settled-counts", moves, settled), *pairs.filter(state__in=others)]
 
 
 def counts(pairs: list[tuple[str, str, int]], hidden: int | None) -> dict[str, Any]:
@@ -191,11 +214,13 @@ def _middle(queryset: Any, span: Any, count: int) -> dt.timedelta | None:
 
 
 def medians_by(
-    queryset: Any, windows: dict[str, tuple[Q, Any]]
+    queryset: Any, windows: dict[str, tuple[Q, Any]], within: Q | None = None
 ) -> dict[str, tuple[dt.timedelta | None, int]]:
     """For each name, the median duration ``span`` of the rows matching its condition, and how
     many there are: computed in the database over every row, in a constant number of queries
-    (one on PostgreSQL; elsewhere one for the counts and one per median)."""
+    (one on PostgreSQL; elsewhere one for the counts and one per median). ``within``: a
+    condition every window implies, one range by which PostgreSQL reads them all (rather than
+    the windows' ``OR``); elsewhere each window is read by its own."""
     if connections[queryset.db].vendor != "postgresql":
         found = _counts(queryset, {name: where for name, (where, _) in windows.items()})
         return {
@@ -206,7 +231,7 @@ def medians_by(
     for name, (where, span) in windows.items():
         figures[f"m_{name}"] = Median(span, filter=where, output_field=DurationField())
     either = reduce(operator.or_, (where for where, _ in windows.values()))
-    found = queryset.filter(either).aggregate(**figures)
+    found = queryset.filter(either if within is None else within).aggregate(**figures)
     return {name: (found[f"m_{name}"], found[f"n_{name}"]) for name in windows}
 
 
@@ -260,27 +285,50 @@ def _month_starts(now: dt.datetime, months: int, jalali: bool) -> list[dt.date]:
     return [_first_day(i // 12, i % 12 + 1, jalali) for i in range(index - months + 1, index + 2)]
 
 
-def restore_months(now: dt.datetime, months: int = 6, *, jalali: bool = False) -> list[dict]:
+def restore_months(
+    now: dt.datetime,
+    months: int = 6,
+    *,
+    jalali: bool = False,
+    keep: Keep = _read,
+) -> list[dict]:
     """Median hours from detection to restoration for each of the last ``months`` months, in
     the reader's calendar: Persian readers count Jalali months, so a bar labelled Azar holds
-    what was restored in Azar. ``month`` is the Gregorian date the month starts on."""
+    what was restored in Azar. ``month`` is the Gregorian date the month starts on.
+
+    The months before the current one are read through ``keep``: only a restoration or an
+    edit of a detection time moves them (``Event.objects.that_move_closed_months``), not the
+    transitions and edits that move the other figures, so they need not be sorted again after
+    each of those (at 100,000 incidents, ~10,000 rows: most of the figures' time)."""
     starts = _month_starts(now, months, jalali)
     # A month runs from local midnight of its first day: what the reader calls that month.
     bounds = [timezone.make_aware(dt.datetime.combine(day, dt.time())) for day in starts]
-    span = Span("restored_at", "detected_at")
-    windows = {
-        str(i): (Q(restored_at__gte=bounds[i], restored_at__lt=bounds[i + 1]), span)
-        for i in range(months)
-    }
-    # One range over all the months, which an index on restored_at serves.
-    restored = Incident.objects.filter(restored_at__gte=bounds[0], restored_at__lt=bounds[-1])
-    found = medians_by(restored, windows)
+
+    def closed() -> list[tuple[dt.timedelta | None, int]]:
+        return _restore_medians(bounds[:-1])
+
+    name = f"closed-months:{starts[0]}:{starts[-2]}"
+    past = keep(name, EventQuerySet.that_move_closed_months, closed)
     bars = []
-    for i in range(months):
-        median, n = found[str(i)]
+    for i, (median, n) in enumerate([*past, *_restore_medians(bounds[-2:])]):
         hours = median.total_seconds() / 3600 if median is not None else 0.0
         bars.append({"month": starts[i], "hours": hours, "n": n})
     return bars
+
+
+def _restore_medians(bounds: list[dt.datetime]) -> list[tuple[dt.timedelta | None, int]]:
+    """(median, count) of the time from detection to restoration for the incidents restored
+    between each two consecutive ``bounds``. Each month is its own range of the index on
+    restored_at (a range over all of them as well made SQLite count every month's rows for
+    each month); PostgreSQL reads them in one range."""
+    span = Span("restored_at", "detected_at")
+    windows = {
+        str(i): (Q(restored_at__gte=bounds[i], restored_at__lt=bounds[i + 1]), span)
+        for i in range(len(bounds) - 1)
+    }
+    within = Q(restored_at__gte=bounds[0], restored_at__lt=bounds[-1])
+    found = medians_by(Incident.objects.all(), windows, within)
+    return [found[str(i)] for i in range(len(bounds) - 1)]
 
 
 def next_deadlines(reader: Any, limit: int = 8) -> list[Any] | None:
@@ -314,35 +362,46 @@ def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeC
     return list(ordered[:limit])
 
 
-def figures(now: dt.datetime, jalali: bool) -> dict[str, Any]:
+def figures(
+    now: dt.datetime,
+    jalali: bool,
+    keep: Keep = _read,
+) -> dict[str, Any]:
     """What every reader's dashboard shows alike, read from every incident: the counts by
-    state and severity, the medians and the restore months (in the active time zone)."""
+    state and severity, the medians and the restore months (in the active time zone; what
+    moves with fewer events than the rest through ``keep``)."""
     return {
-        "pairs": state_severity_counts(),
+        "pairs": state_severity_counts(keep),
         "medians": medians(now),
-        "restore_months": restore_months(now, jalali=jalali),
+        "restore_months": restore_months(now, jalali=jalali, keep=keep),
     }
 
 
-def kept(key: str, log: tuple[int, str], read: Callable[[], Any]) -> Any:
+def kept(
+    key: str,
+    log: tuple[int, str],
+    read: Callable[[], Any],
+    moves: Callable[[Any], Any] = EventQuerySet.that_move_figures,
+    seconds: int = FIGURES_SECONDS,
+) -> Any:
     """What ``read`` returns as of the log at ``log`` (its seq and the start of its hash, read
-    before), kept in the cache under ``key`` (which names the minute: the medians' windows move
-    with it, as the panels' own render may be a minute old, panels.CACHE_SECONDS) and reused
-    while no event since the one it was read at moves them (``Event.objects.that_move_figures``):
-    a change of another kind does not pay for it (at 100,000 incidents, most of a render). One
-    query checks that (the log since then, by its seq: the events of a minute at most), and
-    that it is the same log."""
+    before), kept in the cache under ``key`` (which names the minute where the value moves
+    with time: the medians' windows, as the panels' own render may be a minute old,
+    panels.CACHE_SECONDS) and reused while no event since the one it was read at ``moves`` it
+    (by default ``Event.objects.that_move_figures``): a change of another kind does not pay for
+    it (at 100,000 incidents, most of a render). One query checks that (the log since then, by
+    its seq: the events of ``seconds`` at most), and that it is the same log."""
     seq, head = log
     found = cache.get(key)
     if found is not None and found["seq"] <= seq:
         same = Event.objects.filter(seq=found["seq"], hash__startswith=found["head"])
-        since = Event.objects.filter(seq__gt=found["seq"], seq__lte=seq).that_move_figures()
+        since = moves(Event.objects.filter(seq__gt=found["seq"], seq__lte=seq))
         seqs = (same | since).order_by("seq").values_list("seq", flat=True)
         if list(seqs[:2]) == [found["seq"]]:
             return found["value"]
     value = read()
     if seq:
-        cache.set(key, {"seq": seq, "head": head, "value": value}, FIGURES_SECONDS)
+        cache.set(key, {"seq": seq, "head": head, "value": value}, seconds)
     return value
 
 
@@ -365,10 +424,17 @@ def dashboard(
         minute = f"{now:%Y%m%d%H%M}"
         zone = timezone.get_current_timezone_name()
         key = f"dashboard-figures:{minute}:{int(jalali)}:{zone}"
-        shared = kept(key, log, lambda: figures(now, jalali))
+
+        def keep(name: str, moves: Callable[[Any], Any], read: Callable[[], Any]) -> Any:
+            key = f"dashboard-{name}:{int(jalali)}:{zone}"
+            return kept(key, log, read, moves, SETTLED_SECONDS)
+
+        shared = kept(key, log, lambda: figures(now, jalali, keep))
         roles = ",".join(sorted(roles_of(reader)))
         mine = f"dashboard-hidden:{minute}:{getattr(reader, 'pk', None)}:{roles}"
-        hidden = open_hidden(reader, lambda read: kept(mine, log, read))
+        hidden = open_hidden(
+            reader, lambda read: kept(mine, log, read, EventQuerySet.that_move_readers)
+        )
     return {
         "now": now,
         **counts(shared["pairs"], hidden),

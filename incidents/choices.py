@@ -24,6 +24,9 @@ class State(models.TextChoices):
 
 OPEN_STATES = (State.DETECTED, State.SCOPING, State.RESTORING, State.RESTORED, State.REFERRED)
 TERMINAL_STATES = (State.CLOSED, State.DISMISSED)
+# The states an incident reaches late and leaves rarely (refer, close, dismiss, reopen), which
+# the years fill: the dashboard keeps their counts apart (frontend/metrics.py).
+SETTLED_STATES = (State.REFERRED, *TERMINAL_STATES)
 
 
 class Severity(models.TextChoices):

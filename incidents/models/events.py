@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from incidents.choices import SETTLED_STATES, State
 from incidents.models.incident import Incident, of_visible_incidents
 
 # What an event records beside its seq, incident and actor: the columns every view of the log
@@ -41,6 +42,34 @@ class EventQuerySet(models.QuerySet):
         access = (RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
         edits = models.Q(kind="updated", data__changes__has_any_keys=EDITS_THAT_MOVE_FIGURES)
         return self.filter(~models.Q(to_state="") | models.Q(kind__in=access) | edits)
+
+    def that_move_closed_months(self) -> EventQuerySet:
+        """The events that may change a past month's restore median: a restoration (a
+        reopened incident restored again leaves the month it was first restored in) or an edit
+        of a detection time. No other change reaches a month that is over: restoration stamps
+        the present, and the other figures' events (the rest of ``that_move_figures``) touch
+        neither moment."""
+        edits = models.Q(kind="updated", data__changes__has_key="detected_at")
+        return self.filter(models.Q(to_state=State.RESTORED) | edits)
+
+    def that_move_settled_counts(self) -> EventQuerySet:
+        """The events that may change how many incidents of each severity are referred,
+        closed or dismissed: a transition into or out of one of those states, an edit of the
+        severity."""
+        edits = models.Q(kind="updated", data__changes__has_key="severity")
+        moves = models.Q(from_state__in=SETTLED_STATES) | models.Q(to_state__in=SETTLED_STATES)
+        return self.filter(moves | edits)
+
+    def that_move_readers(self) -> EventQuerySet:
+        """The events that may change which open incidents a reader may not read: a
+        restriction or its members, an edit of the commander, a transition (or the logging) of
+        an incident restricted now (one restricted or unrestricted since has that event too)."""
+        from incidents.need_to_know import MEMBERS_ADDED, MEMBERS_REMOVED, RESTRICTED, UNRESTRICTED
+
+        access = (RESTRICTED, UNRESTRICTED, MEMBERS_ADDED, MEMBERS_REMOVED)
+        edits = models.Q(kind="updated", data__changes__has_key="commander")
+        moves = ~models.Q(to_state="") & models.Q(incident__restricted=True)
+        return self.filter(moves | models.Q(kind__in=access) | edits)
 
 
 # The edited fields the dashboard's figures read: the counts by severity, the medians from

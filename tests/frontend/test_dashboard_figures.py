@@ -57,10 +57,10 @@ def test_a_render_costs_the_same_queries_whatever_the_data(
     for more in (1, 3):  # 2, then 5 of each shape
         grow(incident_in, users, more)
         with translation.override("en"):
-            with django_assert_max_num_queries(40) as first:
+            with django_assert_max_num_queries(50) as first:
                 panels.render(*render_for(users[role], role))
             add_note(noted, actor=users["engineer"], text="noted")
-            with django_assert_max_num_queries(40) as second:
+            with django_assert_max_num_queries(50) as second:
                 html = panels.render(*render_for(users[role], role))
         moved.append(len(first.captured_queries))
         kept.append(len(second.captured_queries))
@@ -163,6 +163,119 @@ def test_figures_kept_for_another_log_are_not_reused(users, incident_in, monkeyp
     cache.set(key, {**kept, "head": "f" * 16})
     metrics.dashboard(now, reader=users["executive"], log=(at.seq, at.head))
     assert len(reads) == 2
+
+
+def closed_months_read(monkeypatch) -> list[int]:
+    """Counts each reading of the closed restore months (every month but the current one)."""
+    calls = []
+    real = metrics._restore_medians
+
+    def counted(bounds):
+        calls.extend([1] if len(bounds) > 2 else [])
+        return real(bounds)
+
+    monkeypatch.setattr(metrics, "_restore_medians", counted)
+    return calls
+
+
+def test_the_closed_months_are_kept_until_a_restoration_or_a_detection_edit(
+    users, incident_in, monkeypatch
+):
+    """A month that is over changes only when an incident restored in it is restored again or
+    its detection time is edited: the transitions and other edits that move the counts and the
+    90-day medians leave it kept, and what is kept is what a fresh reading finds."""
+    # Seen from two months on, what is restored today lies in a closed month.
+    later = timezone.now() + dt.timedelta(days=62)
+    restored = incident_in("restored", detected_at=timezone.now() - dt.timedelta(hours=3))
+    # Restored (and closed) 40 days ago: another month than a restoration today.
+    before = timezone.now() - dt.timedelta(days=40)
+    with monkeypatch.context() as past:
+        past.setattr(timezone, "now", lambda: before)
+        closed = incident_in("closed", detected_at=before - dt.timedelta(hours=1))
+    spare = incident_in("detected")
+    reads = closed_months_read(monkeypatch)
+    reader = users["executive"]
+
+    def bars_at() -> list[dict]:
+        kept = dashboard_at(reader, later)["restore_months"]
+        assert kept == metrics.restore_months(later)
+        return kept
+
+    first = bars_at()
+    assert len(reads) == 2  # kept, and the fresh reading
+    apply_transition(spare, "start_scoping", actor=users["engineer"], payload={})
+    update_incident(restored, actor=users["engineer"], changes={"severity": "critical"})
+    assert bars_at() == first and len(reads) == 3  # the fresh reading only
+
+    earlier = restored.detected_at - dt.timedelta(hours=5)
+    update_incident(restored, actor=users["engineer"], changes={"detected_at": earlier})
+    edited = bars_at()
+    assert len(reads) == 5 and edited != first
+
+    # Reopened and restored again: it leaves the month it was first restored in.
+    apply_transition(closed, "reopen", actor=users["admin"], payload={"reason": "not over"})
+    for name in ("start_restoration", "mark_restored"):
+        apply_transition(closed, name, actor=users["engineer"], payload={})
+    again = bars_at()
+    assert len(reads) == 7
+    gone, came = [(a["n"], b["n"]) for a, b in zip(edited, again, strict=True) if a["n"] != b["n"]]
+    assert gone[0] - 1 == gone[1] and came[0] + 1 == came[1]
+
+
+def test_the_settled_states_counts_are_kept_until_one_of_their_transitions_or_a_severity_edit(
+    users, incident_in
+):
+    """Referred, closed and dismissed incidents (most of the years' rows) are counted again
+    only after a transition into or out of those states or an edit of a severity; what is kept
+    is what a fresh count finds."""
+    from django.core.cache import cache
+
+    referred = incident_in("referred", severity="low")
+    spare = incident_in("detected")
+    now = timezone.now()
+    reader = users["executive"]
+    key = f"dashboard-settled-counts:0:{timezone.get_current_timezone_name()}"
+
+    def counted() -> tuple[dict, int]:
+        found = dashboard_at(reader, now)
+        fresh = metrics.dashboard(now, reader=reader)
+        for name in ("by_state", "all_states", "by_severity", "open_total", "critical_open"):
+            assert found[name] == fresh[name]
+        return found, cache.get(key)["seq"]
+
+    first, read_at = counted()
+    apply_transition(spare, "start_scoping", actor=users["engineer"], payload={})
+    scoped, again = counted()
+    assert again == read_at and scoped["all_states"] != first["all_states"]
+
+    update_incident(referred, actor=users["engineer"], changes={"severity": "critical"})
+    edited, read_at = counted()
+    assert read_at > again and edited["critical_open"] == 1
+    apply_transition(spare, "dismiss", actor=users["engineer"], payload={"reason": "no breach"})
+    dismissed, again = counted()
+    assert again > read_at and dismissed["open_total"] == 1
+
+
+def test_a_readers_hidden_count_is_kept_across_transitions_of_unrestricted_incidents(
+    users, incident_in
+):
+    secret = incident_in("scoping", title="secret")
+    change_restriction(secret, actor=users["admin"], restricted=True)
+    plain = incident_in("detected")
+    now = timezone.now()
+    reader = users["legal"]
+    assert dashboard_at(reader, now)["open_hidden"] == 1
+    from django.core.cache import cache
+
+    key = f"dashboard-hidden:{now:%Y%m%d%H%M}:{reader.pk}:legal"
+    read_at = cache.get(key)["seq"]
+    apply_transition(plain, "start_scoping", actor=users["engineer"], payload={})
+    assert dashboard_at(reader, now)["open_hidden"] == 1
+    assert cache.get(key)["seq"] == read_at  # reused, not read again
+
+    apply_transition(secret, "dismiss", actor=users["engineer"], payload={"reason": "no breach"})
+    assert dashboard_at(reader, now)["open_hidden"] == 0 == metrics.open_hidden(reader)
+    assert cache.get(key)["seq"] > read_at
 
 
 def kept_keys(now: dt.datetime) -> list[str]:
