@@ -22,6 +22,8 @@ FTS_TABLE = "incidents_incident_fts"
 # shorter text cannot use it and is matched with LIKE alone.
 TRIGRAM_MIN_LENGTH = 3
 TRIGRAM_SQLITE = (3, 34, 0)
+# How every reference begins (incidents/lifecycle.py ``create_incident``).
+REFERENCE_PREFIX = "INC-"
 # A text in this many incidents or more is searched with LIKE alone (``is_common``): a
 # page's rows then lie at most a few thousand index entries apart.
 COMMON = 1000
@@ -90,8 +92,18 @@ def fts_phrase(text: str) -> str:
 
 def title_or_reference(title: str, reference: str) -> models.Q:
     """The search condition: the title contains ``title`` or the reference contains
-    ``reference`` (both ignoring case)."""
-    condition = models.Q(title__icontains=title) | models.Q(reference__icontains=reference)
+    ``reference`` (both ignoring case; ``reference`` comes uppercased).
+
+    A reference is ``INC-<year>-<number>`` (incidents/lifecycle.py), uppercase, and nothing
+    but its start can hold ``INC-``: a text that begins with it lies in a reference only at
+    its start. So it is asked as a prefix, which the reference's B-tree pattern index (the
+    ``_like`` one Django makes for a unique CharField on PostgreSQL) answers in a few pages;
+    through the trigram index, a reference's trigrams (``INC``, ``-20``, ``202``...) are in
+    every reference, and their lists grow with the table (bench/README.md, "Scale")."""
+    in_reference = models.Q(reference__icontains=reference)
+    if reference.startswith(REFERENCE_PREFIX):
+        in_reference = models.Q(reference__startswith=reference)
+    condition = models.Q(title__icontains=title) | in_reference
     if connection.vendor != "sqlite" or len(title) < TRIGRAM_MIN_LENGTH:
         return condition
     if not sqlite_has_trigram():

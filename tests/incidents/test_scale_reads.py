@@ -137,6 +137,7 @@ TITLES = [
     "نشت پایگاه دادهٔ مشتریان",
     "phishing: «رمز» عبور",
     'quote "marks" and 100% _under_',
+    "follow-up of INC-2026-0001 and inc-2020-0007",
 ]
 
 
@@ -156,6 +157,10 @@ TITLES = [
         "_under",
         "۲۰",
         "inc-",
+        "INC-2",
+        "inc-20",
+        "Inc-2026-000",
+        "INC-۲۰",
         "zzz",
         "ed b",
     ],
@@ -204,6 +209,17 @@ def plan_of(queryset: Any) -> str:
             cursor.execute("SET LOCAL enable_sort = off")
             return queryset.explain()
     return queryset.explain()
+
+
+def test_a_reference_is_searched_by_its_prefix_index(incident_in):
+    """A text shaped like a reference's start is a prefix of the reference (PostgreSQL: the
+    reference's varchar_pattern_ops index, not the trigram lists every reference shares)."""
+    incident = incident_in("detected", title="Leaked backup")
+    searched = IncidentFilter({"search": incident.reference.lower()}, Incident.objects.all()).qs
+    assert list(searched) == [incident]
+    if connection.vendor == "postgresql":
+        plan = plan_of(searched.order_by())
+        assert "_like" in plan and "incident_reference_trgm" not in plan
 
 
 def test_search_is_served_by_the_text_index(incident_in):
