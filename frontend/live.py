@@ -39,6 +39,9 @@ log = logging.getLogger("breach_desk.panels")
 
 # How long an event frame may wait for its change's panels before it is sent alone.
 EVENT_WAIT_SECONDS = 0.5
+# A variant's HTML as a push found it: the HTML, True (this process holds its render), False
+# (another process does), or the error its render raised here.
+Found = str | bool | Exception
 
 
 class Board:
@@ -51,9 +54,11 @@ class Board:
         # in during one (the rest of the burst) are served by one more, so renders never pile
         # up behind a fast stream of events, and a burst read whole by the first costs no more.
         self.pushing = False
+        self.read = False  # the push under way has read the log's head
         self.again = False
         self.pending: dict[tuple[Variant, Stamp], asyncio.Future] = {}
         self.holding: asyncio.TimerHandle | None = None  # sends waiting event frames alone
+        self.warmed: set[Variant] = set()
 
     def hold(self) -> None:
         """A viewer's event frame waits for the panels of its change (``send_panels``); after
@@ -77,12 +82,15 @@ class Board:
 
     def changed(self) -> None:
         """An event (or a heartbeat ahead of the panels) reached this process. Called once per
-        viewer: the push starts after the hub's loop has handed every viewer the event."""
-        if self.pushing:
+        viewer: the push starts after the hub's loop has handed every viewer the event. An
+        event that comes before the push reads the log's head is in its panels; one after it,
+        in those of one more push."""
+        if not self.pushing:
+            if self.viewers:
+                self.pushing, self.read = True, False
+                asyncio.ensure_future(self._push_then_again())
+        elif self.read:
             self.again = True
-        elif self.viewers:
-            self.pushing = True
-            asyncio.ensure_future(self._push_then_again())
 
     async def _push_then_again(self) -> None:
         try:
@@ -96,30 +104,36 @@ class Board:
                 await self.release()
 
     async def push(self) -> None:
-        """Fresh panels to every viewer: one thread trip for the stamp and who reads restricted
-        incidents (memberships change with events), then one render per variant."""
+        """Fresh panels to every viewer: one thread trip for the stamp, who reads restricted
+        incidents (memberships change with events) and the HTML of the variants they need
+        (``_prepare``), then one send per viewer."""
         viewers = [v for v in self.viewers if v.joined and v.variant is not None]
         if not viewers:
             return
-        ids = {v.user_id for v in viewers if ADMIN not in v.roles}
-        verifies = any(variant.verifies() for variant in {v.variant for v in viewers})
+        self.read = True
+        seen = {(v.variant, v.roles, v.user_id) for v in viewers}  # a few, for thousands
         try:
-            at, readers = await database_sync_to_async(_inputs)(ids, verifies)
+            at, readers, found = await database_sync_to_async(_prepare)(seen)
         except Exception:
             log.exception("dashboard panels: cannot read the log head")
             return
         groups: dict[Variant, list[DashboardConsumer]] = collections.defaultdict(list)
         for viewer in viewers:
-            member = viewer.user_id if viewer.user_id in readers else None
-            if (viewer.variant.roles, viewer.variant.member) != (viewer.roles, member):
-                viewer.variant = replace(viewer.variant, roles=viewer.roles, member=member)
+            viewer.variant = _current(viewer.variant, viewer.roles, viewer.user_id, readers)
             if (viewer.panels_seq, viewer.sent) != (at.seq, viewer.variant):  # not up to date
                 groups[viewer.variant].append(viewer)
-        await asyncio.gather(*(self._send(variant, at, group) for variant, group in groups.items()))
+        sends = [self._send(v, at, group, found.get(v)) for v, group in groups.items()]
+        await asyncio.gather(*sends)
 
-    async def _send(self, variant: Variant, at: Stamp, viewers: list[DashboardConsumer]) -> None:
+    async def _send(
+        self,
+        variant: Variant,
+        at: Stamp,
+        viewers: list[DashboardConsumer],
+        found: Found | None = None,
+    ) -> None:
         try:
-            html = await self.html(variant, at)
+            html = await self.html(variant, at, found)
         except Exception:
             log.exception("dashboard panels: rendering failed")
             return
@@ -136,15 +150,32 @@ class Board:
             except Exception:
                 log.exception("dashboard panels: sending to one client failed")
 
-    async def html(self, variant: Variant, at: Stamp) -> str:
-        """The variant's HTML as of ``at``: every local viewer awaits the same render."""
+    async def html(self, variant: Variant, at: Stamp, found: Found | None = None) -> str:
+        """The variant's HTML as of ``at``: every local viewer awaits the same render.
+        ``found``: what ``_prepare`` found of it, if it looked."""
         key = (variant, at)
         pending = self.pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(_shared(variant, at))
+            pending = asyncio.ensure_future(_shared(variant, at, found))
             self.pending[key] = pending
             pending.add_done_callback(lambda _: self.pending.pop(key, None))
-        return await asyncio.shield(pending)
+        html = await asyncio.shield(pending)
+        if variant not in self.warmed:
+            self.warmed.add(variant)
+            if not panels.rendered_here(variant):
+                asyncio.ensure_future(self.warm(variant, at))
+        return html
+
+    async def warm(self, variant: Variant, at: Stamp) -> None:
+        """Render once a variant whose panels this process so far took from another's render:
+        the kept fragments (frontend/panels.py) are per process, and without them this
+        process's first render of the variant would cost a change's viewers the whole
+        template (~3x a render that keeps them). Once per variant, when its first viewer here
+        gets its panels; the HTML is not shared (another process's is)."""
+        try:
+            await database_sync_to_async(panels.render)(variant, at)
+        except Exception:
+            log.exception("dashboard panels: rendering failed")
 
 
 def together(frames: list[str]) -> str:
@@ -184,16 +215,56 @@ def delta_frame(seq: int, html: str, base: tuple[int, str], full: str) -> str:
     return delta if len(delta) < len(full) // 2 else full
 
 
-def _inputs(user_ids: set[int], verifies: bool) -> tuple[Stamp, set[int]]:
-    return panels.stamp(verifies), panels.readers_of_restricted(user_ids)
+def _current(variant: Variant, roles: frozenset[str], user_id: int, readers: set[int]) -> Variant:
+    """A viewer's variant, with its roles and its reading of restricted incidents as they are
+    now."""
+    member = user_id if user_id in readers else None
+    if (variant.roles, variant.member) != (roles, member):
+        return replace(variant, roles=roles, member=member)
+    return variant
 
 
-async def _shared(variant: Variant, at: Stamp) -> str:
+def _prepare(
+    viewers: set[tuple[Variant, frozenset[str], int]],
+) -> tuple[Stamp, set[int], dict[Variant, Found]]:
+    """A push's reads in one trip to the thread (a trip waits for the event loop and for
+    whatever else this process's one database thread runs: several ms each under load). From
+    the viewers' variants, roles and user ids: the log's stamp, which of them read restricted
+    incidents, and each variant's HTML as ``_shared`` starts it: the shared copy, else True
+    (this process now holds its render), False (another process does) or the error its
+    render raised. The first variant
+    this process holds is rendered here; any others in trips of their own, so that the first
+    goes out without waiting for them."""
+    ids = {user_id for _, roles, user_id in viewers if ADMIN not in roles}
+    # Whether any variant verifies: asked of each variant once (it builds a stand-in reader),
+    # not of each of a thousand viewers.
+    at = panels.stamp(any(variant.verifies() for variant in {v for v, _, _ in viewers}))
+    readers = panels.readers_of_restricted(ids)
+    found: dict[Variant, Found] = {}
+    rendered = False
+    for variant, roles, user_id in viewers:
+        now = _current(variant, roles, user_id, readers)
+        if now not in found:
+            found[now] = panels.cached_or_claim(now, at)
+            if found[now] is True and not rendered:
+                rendered = True
+                try:
+                    found[now] = panels.render_and_share(now, at)
+                except Exception as exc:  # that variant's panels fail; the others go on
+                    found[now] = exc
+    return at, readers, found
+
+
+async def _shared(variant: Variant, at: Stamp, found: Found | None = None) -> str:
     """One render per variant and stamp across processes: the cache's copy, else this process
     renders it (holding the cache's lock), else it waits a bounded time for the one that does.
+    ``found``: what ``panels.cached_or_claim`` answered, if it was asked already.
     ``panels.shared_now`` for the event loop: it waits here, not in the one thread every
     database call of this process goes through."""
-    found = await database_sync_to_async(panels.cached_or_claim)(variant, at)
+    if found is None:
+        found = await database_sync_to_async(panels.cached_or_claim)(variant, at)
+    if isinstance(found, Exception):
+        raise found
     if isinstance(found, str):
         return found
     if found is False:

@@ -19,7 +19,9 @@ Ages, countdowns and "overdue" marks carry their moments (``<time datetime>``,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import time
 import zoneinfo
 from collections.abc import Iterable
@@ -28,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
@@ -43,6 +46,16 @@ from incidents.legal.record import may_verify
 from incidents.models import Incident, LogHead, VerificationRun
 
 TEMPLATE = "frontend/partials/dashboard_panels.html"
+# What the summary tiles, the counts and the two charts show: one kept fragment.
+FIGURES = (
+    "open_total",
+    "critical_open",
+    "medians",
+    "by_state",
+    "by_severity",
+    "state_chart",
+    "restore_chart",
+)
 CSRF_SLOT = "csrf-slot"
 # A render serves its seq until the next change; this bounds how old the figures that change
 # without an event (dead deliveries, the 90-day medians, follow-ups falling overdue) may be
@@ -85,11 +98,17 @@ class Stamp:
 
 
 _renders = 0
+_rendered: set[Variant] = set()
 
 
 def render_count() -> int:
     """Panels rendered by this process since it started (the benchmarks read it)."""
     return _renders
+
+
+def rendered_here(variant: Variant) -> bool:
+    """Whether this process has rendered ``variant``, so holds its kept fragments."""
+    return variant in _rendered
 
 
 def reader_for(variant: Variant) -> Any:
@@ -156,8 +175,17 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
         [(str(m["month"]), m["month"], round(m["hours"], 1)) for m in data["restore_months"]],
         rtl=rtl,
     )
-    # When each row entered its state, so that the browser can count the time in it on.
-    data["open_rows"] = [(row, now - row.in_state) for row in data["open_rows"]]
+    # When each row entered its state, so that the browser can count the time in it on; and
+    # the keys of the kept fragments (``kept_as``).
+    written = (translation.get_language(), timezone.get_current_timezone_name())
+    data["figures_key"] = kept_as(*written, *(data[name] for name in FIGURES))
+    data["open_rows"] = [
+        (row, now - row.in_state, kept_as(*written, *open_row(row, now)))
+        for row in data["open_rows"]
+    ]
+    data["latest_events"] = [
+        (event, kept_as(*written, *latest_entry(event, now))) for event in data["latest_events"]
+    ]
     data["campaigns_in_flight"] = progress_rows(metrics.campaigns_in_flight(reader))
     data["may_verify"] = may_verify(reader)
     data["overdue_follow_ups"] = overdue_follow_ups(reader)
@@ -166,11 +194,61 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
     return data
 
 
+def kept_as(*shown: Any) -> str:
+    """The key of a kept fragment of the panels (``{% cache %}`` in the template): what it shows,
+    unambiguously (JSON; moments, durations and lazy labels as their text). Each fragment's key
+    holds everything the fragment shows, and the language and time zone it is written in: a
+    fragment whose key left something out would be served stale."""
+    return json.dumps(shown, default=_text, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(value: Any) -> Any:
+    return vars(value) if dataclasses.is_dataclass(value) else str(value)
+
+
+def open_row(row: metrics.OpenIncident, now: dt.datetime) -> tuple[Any, ...]:
+    """What an open row shows: the incident's fields, its age and time in the state (shown in
+    whole minutes), the update line, and the latest update's moment as said ``now``."""
+    incident = row.incident
+    return (
+        incident.pk,
+        incident.reference,
+        incident.title,
+        incident.severity,
+        incident.state,
+        incident.detected_at,
+        now - row.in_state,
+        _minutes(row.age),
+        _minutes(row.in_state),
+        row.update_line,
+        _said(incident.latest_update_at),
+        incident.next_update_at,
+        row.update_overdue,
+    )
+
+
+def latest_entry(event: Any, now: dt.datetime) -> tuple[Any, ...]:
+    """What a latest timeline entry shows: the event (its seq and hash), its moment as said
+    ``now``, and its incident's title."""
+    return (event.seq, event.hash, _said(event.created_at), event.incident.title)
+
+
+def _minutes(span: dt.timedelta) -> int:
+    return int(span.total_seconds() // 60)  # what ``duration`` writes
+
+
+def _said(moment: dt.datetime | None) -> tuple[Any, str] | None:
+    """A moment and its words now (``ago``; the rest of what it writes follows from the moment,
+    the language and the time zone)."""
+    return None if moment is None else (moment, naturaltime(moment))
+
+
 def render(variant: Variant, at: Stamp) -> str:
     """The panels' HTML for ``variant``, reflecting at least ``at`` (read before the numbers:
     an event committed in between is in the HTML and pushed again with its own seq)."""
     global _renders
     _renders += 1
+    _rendered.add(variant)
     with translation.override(variant.language):
         with timezone.override(zoneinfo.ZoneInfo(variant.time_zone)):
             data = context(reader_for(variant), at, timezone.now())
@@ -193,9 +271,11 @@ def cached_or_claim(variant: Variant, at: Stamp) -> str | bool:
 
 def render_and_share(variant: Variant, at: Stamp) -> str:
     key = cache_key(variant, at)
-    html = render(variant, at)
-    cache.set(key, html, CACHE_SECONDS)
-    cache.delete(f"{key}:lock")
+    try:
+        html = render(variant, at)
+        cache.set(key, html, CACHE_SECONDS)
+    finally:  # a render that failed here may succeed in another process
+        cache.delete(f"{key}:lock")
     return html
 
 

@@ -292,3 +292,26 @@ def test_open_rows_and_entries_kept_between_renders_follow_everything_they_show(
     with translation.override("fa"):
         persian = panels.render(replace(variant, language="fa"), panels.stamp(True))
     assert "بحرانی" in persian.split(f'data-reference="{other.reference}"')[1].split("</tr>")[0]
+
+
+def test_kept_fragments_are_kept_per_time_zone(users, incident_in):
+    """A row's and an entry's moments are written in the reader's time zone: a variant in
+    another zone never gets the fragments kept for the first."""
+    from django.core.cache import caches
+    from django.utils import translation
+
+    from frontend import panels
+    from incidents.workspace.updates import post_update
+
+    incident = incident_in("detected", title="Zoned")
+    post_update(incident, actor=users["engineer"], body="Contained")
+    tehran = panels.variant_of(users["admin"].pk, frozenset({"admin"}), "en", "Asia/Tehran")
+    utc = replace(tehran, time_zone="UTC")
+    with translation.override("en"):
+        caches["template_fragments"].clear()
+        fresh_utc = panels.render(utc, panels.stamp(True))
+        caches["template_fragments"].clear()
+        kept_tehran = panels.render(tehran, panels.stamp(True))
+        kept_utc = panels.render(utc, panels.stamp(True))
+    assert kept_utc == fresh_utc
+    assert kept_tehran != kept_utc  # the same rows and entries, their moments 3:30 apart

@@ -105,6 +105,36 @@ async def test_one_change_many_viewers_of_one_variant_cost_one_render(ws, incide
         await viewer.disconnect()
 
 
+async def test_one_change_reads_the_log_once_however_many_viewers(
+    ws, incident_in, users, monkeypatch
+):
+    """Each viewer hands the change to the process's board; the push that starts reads the
+    log's head, who reads restricted incidents and the HTML in one trip to the thread, once,
+    not again for the viewers that came after the first."""
+    from frontend import live
+
+    incident = await database_sync_to_async(incident_in)("detected", title="Storm")
+    viewers = [(await watching(ws, "executive"))[0] for _ in range(4)]
+    trips: list[Any] = []
+    prepare = live._prepare
+
+    def counted(seen: Any) -> Any:
+        trips.append(seen)
+        return prepare(seen)
+
+    monkeypatch.setattr(live, "_prepare", counted)
+    await database_sync_to_async(apply_transition)(
+        incident, "start_scoping", actor=users["engineer"]
+    )
+    seq = await head()
+    for viewer in viewers:
+        assert (await panels_after(viewer, seq))["seq"] == seq
+    for viewer in viewers:
+        assert await viewer.receive_nothing(timeout=0.3)
+        await viewer.disconnect()
+    assert len(trips) == 1 and len(trips[0]) == 1  # the four share a user and a variant
+
+
 async def test_panels_frames_travel_in_ascii_in_persian_too(ws, incident_in):
     """daphne encodes each frame to UTF-8 once per viewer: ~2 µs for an ASCII string of 50 KB,
     ~100 µs when a single character outside ASCII widens it (frontend.live.panels_frame)."""
