@@ -411,11 +411,13 @@ def dashboard(
     jalali: bool = False,
     reader: Any = None,
     log: tuple[int, str] | None = None,
+    lists: bool = True,
 ) -> dict[str, Any]:
     """The numbers count every incident (restricted ones included: an executive must see how
     much is open); what names an incident (rows, deadlines, events) is what ``reader`` may see,
     so a restricted incident is counted without its title or reference. With ``log`` (the
-    seq and hash start the caller read before), the numbers are ``kept``."""
+    seq and hash start the caller read before), the numbers are ``kept``. Without ``lists``,
+    not the deadlines and the dead deliveries (the caller reads them: frontend/panels.py)."""
     now = now or timezone.now()
     if log is None:
         shared = figures(now, jalali)
@@ -435,14 +437,14 @@ def dashboard(
         hidden = open_hidden(
             reader, lambda read: kept(mine, log, read, EventQuerySet.that_move_readers)
         )
+    listed = {"deadlines": next_deadlines(reader), "dead": dead_deliveries(reader)} if lists else {}
     return {
         "now": now,
         **counts(shared["pairs"], hidden),
         "open_rows": open_incidents(now, reader),
         "medians": shared["medians"],
         "restore_months": shared["restore_months"],
-        "deadlines": next_deadlines(reader),
-        "dead": dead_deliveries(reader),
+        **listed,
         "latest_events": list(
             Event.objects.visible_to(reader).select_related("incident").order_by("-seq")[:12]
         ),

@@ -71,6 +71,22 @@ class EventQuerySet(models.QuerySet):
         moves = ~models.Q(to_state="") & models.Q(incident__restricted=True)
         return self.filter(moves | models.Q(kind__in=access) | edits)
 
+    def that_move_lists(self) -> EventQuerySet:
+        """The events that may change the dashboard's legal deadlines, overdue follow-ups or
+        dead deliveries of a reader (they name incidents by their reference, which never
+        changes): all but the quiet kinds, the most of a breach's log: notes, status updates,
+        runbook tasks, and edits that neither moved a legal deadline (an edit of the scope
+        records the obligations it moved in its event) nor the commander (who reads a
+        restricted incident)."""
+        from incidents.notes import NOTE
+        from incidents.workspace.tasks import TASK_KINDS
+        from incidents.workspace.updates import STATUS_UPDATE
+
+        edits = models.Q(kind="updated") & ~(
+            models.Q(data__has_key="obligations") | models.Q(data__changes__has_key="commander")
+        )
+        return self.exclude(models.Q(kind__in=(NOTE, STATUS_UPDATE, *TASK_KINDS)) | edits)
+
 
 # The edited fields the dashboard's figures read: the counts by severity, the medians from
 # detection, who commands a restricted incident (and so reads it).

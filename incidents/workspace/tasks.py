@@ -37,6 +37,8 @@ RUNBOOK_PHASE_NAMES = frozenset(phase for phase, _label in RUNBOOK_PHASES)
 # The key of a task event naming its new assignee (a username), whom the notifier alerts.
 ASSIGNED = "assigned_to"
 TASK_EVENTS = frozenset({"task.added", "task.updated"})
+# Every kind of event a runbook task writes.
+TASK_KINDS = frozenset({*TASK_EVENTS, "task.done", "task.reopened", "task.deleted"})
 
 
 class TaskNotDeletable(DomainError):

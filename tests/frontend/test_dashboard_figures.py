@@ -45,7 +45,8 @@ def test_a_render_costs_the_same_queries_whatever_the_data(
     users, incident_in, role, monkeypatch, django_assert_max_num_queries
 ):
     """After a change that moves the figures (they are read again) and after one that does not
-    (reused): the same number of queries at 2 and at 5 incidents of each shape."""
+    (reused): the same number of queries at 2 and at 5 incidents of each shape. (The tests'
+    cache is the database's: each kept entry written is five of these queries.)"""
     # One minute for every render (the figures' key names it), with figures already kept.
     later = timezone.now() + dt.timedelta(hours=1)
     monkeypatch.setattr(panels.timezone, "now", lambda: later)
@@ -57,7 +58,7 @@ def test_a_render_costs_the_same_queries_whatever_the_data(
     for more in (1, 3):  # 2, then 5 of each shape
         grow(incident_in, users, more)
         with translation.override("en"):
-            with django_assert_max_num_queries(50) as first:
+            with django_assert_max_num_queries(60) as first:
                 panels.render(*render_for(users[role], role))
             add_note(noted, actor=users["engineer"], text="noted")
             with django_assert_max_num_queries(50) as second:

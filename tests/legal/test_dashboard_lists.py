@@ -1,0 +1,112 @@
+"""The dashboard's legal deadlines, dead deliveries and overdue follow-ups are kept for the
+minute across the quiet events of a breach's log (notes, status updates, title edits) and read
+again after any other: an edit that moved a deadline, a change of commander, a restriction
+(frontend/panels.py ``kept_lists``, ``Event.objects.that_move_lists``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.cache import cache, caches
+from django.utils import timezone, translation
+
+from frontend import metrics, panels
+from incidents.lifecycle import update_incident
+from incidents.models import Event
+from incidents.need_to_know import change_restriction
+from incidents.notes import add_note
+from incidents.workspace.updates import post_update
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_deadlines_are_kept_across_quiet_events_and_read_after_the_others(
+    rules, users, incident_in, monkeypatch
+):
+    aware = timezone.now() - dt.timedelta(hours=2)
+    incident = incident_in("restoring", aware_at=aware, detected_at=aware)
+    later = timezone.now()
+    monkeypatch.setattr(panels.timezone, "now", lambda: later)  # one minute throughout
+    reads: list[int] = []
+    real = metrics.next_deadlines
+
+    def counted(reader: Any, *args: Any) -> Any:
+        reads.append(1)
+        return real(reader, *args)
+
+    monkeypatch.setattr(metrics, "next_deadlines", counted)
+    variant = panels.variant_of(users["legal"].pk, frozenset({"legal"}), "en", "UTC")
+
+    def render() -> str:
+        with translation.override("en"):
+            return panels.render(variant, panels.stamp(variant.verifies()))
+
+    def deadlines(html: str) -> str:
+        return html.split('id="deadlines">')[1].split("</ul>")[0]
+
+    def due_shown(html: str) -> set[str]:
+        return {part.split('"')[0] for part in html.split('data-overdue-after="')[1:]}
+
+    first = render()
+    gdpr = incident.obligations.get(step_key="notify_authority").due_at
+    assert gdpr.isoformat() in due_shown(first) and len(reads) == 1
+
+    # The quiet events: kept.
+    add_note(incident, actor=users["engineer"], text="looked at the logs")
+    post_update(incident, actor=users["engineer"], body="Contained")
+    incident, _ = update_incident(incident, actor=users["engineer"], changes={"title": "Renamed"})
+    quiet = render()
+    assert len(reads) == 1 and "Renamed" in quiet
+    assert due_shown(quiet) >= {gdpr.isoformat()}
+
+    # An edit that moved the deadlines (its event records them): read again, the new due time.
+    earlier = aware - dt.timedelta(hours=5)
+    incident, event = update_incident(
+        incident, actor=users["legal"], changes={"aware_at": earlier, "detected_at": earlier}
+    )
+    assert "obligations" in event.data
+    moved = render()
+    assert len(reads) == 2
+    assert (earlier + dt.timedelta(hours=72)).isoformat() in due_shown(moved)
+    assert gdpr.isoformat() not in due_shown(moved)
+    # What was kept is what a fresh reading shows (the list; the rows' "ago" moves on).
+    again = render()
+    cache.clear()
+    caches["template_fragments"].clear()
+    assert deadlines(render()) == deadlines(again) == deadlines(moved)
+    assert len(reads) == 3
+    reads.clear()
+
+    # A new commander, a restriction (who reads the incident): read again.
+    incident, event = update_incident(
+        incident, actor=users["admin"], changes={"commander": make_user("second", "engineer")}
+    )
+    assert event is not None and "obligations" not in event.data
+    render()
+    assert len(reads) == 1
+    change_restriction(incident, actor=users["admin"], restricted=True)
+    render()
+    assert len(reads) == 2
+    # A new minute: read again.
+    monkeypatch.setattr(panels.timezone, "now", lambda: later + dt.timedelta(minutes=1))
+    render()
+    assert len(reads) == 3
+
+
+def test_which_events_move_the_lists(users, incident_in):
+    incident = incident_in("scoping")
+    start = Event.objects.latest("seq").seq
+    add_note(incident, actor=users["engineer"], text="n")
+    post_update(incident, actor=users["engineer"], body="u")
+    update_incident(incident, actor=users["engineer"], changes={"title": "t"})
+    quiet = Event.objects.filter(seq__gt=start)
+    assert quiet.count() == 3 and not quiet.that_move_lists().exists()
+    since = Event.objects.latest("seq").seq
+    second = make_user("second", "engineer")
+    update_incident(incident, actor=users["admin"], changes={"commander": second})
+    change_restriction(incident, actor=users["admin"], restricted=True)
+    moving = Event.objects.filter(seq__gt=since)
+    assert moving.count() == moving.that_move_lists().count() == 2
