@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from core.formats import is_persian
+from core.formats import duration, is_persian
 from core.models import Profile
 from core.roles import ADMIN, holding, roles_of
 from frontend import charts, metrics
@@ -230,8 +230,9 @@ def _text(value: Any) -> Any:
 
 
 def open_row(row: metrics.OpenIncident, now: dt.datetime) -> tuple[Any, ...]:
-    """What an open row shows: the incident's fields, its age and time in the state (shown in
-    whole minutes), the update line, and the latest update's moment as said ``now``."""
+    """What an open row shows: the incident's fields, its age and time in the state in words
+    (whole minutes below a day, so most rows' words move once an hour, not each minute), the
+    update line, and the latest update's moment as said ``now``."""
     incident = row.incident
     return (
         incident.pk,
@@ -241,8 +242,8 @@ def open_row(row: metrics.OpenIncident, now: dt.datetime) -> tuple[Any, ...]:
         incident.state,
         incident.detected_at,
         now - row.in_state,
-        _minutes(row.age),
-        _minutes(row.in_state),
+        duration(row.age),
+        duration(row.in_state),
         row.update_line,
         _said(incident.latest_update_at),
         incident.next_update_at,
@@ -254,10 +255,6 @@ def latest_entry(event: Any, now: dt.datetime) -> tuple[Any, ...]:
     """What a latest timeline entry shows: the event (its seq and hash), its moment as said
     ``now``, and its incident's title."""
     return (event.seq, event.hash, _said(event.created_at), event.incident.title)
-
-
-def _minutes(span: dt.timedelta) -> int:
-    return int(span.total_seconds() // 60)  # what ``duration`` writes
 
 
 def _said(moment: dt.datetime | None) -> tuple[Any, str] | None:
