@@ -29,6 +29,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.urls import re_path
+from django.utils import timezone
 
 from core.roles import ADMIN
 from frontend import panels
@@ -39,6 +40,8 @@ log = logging.getLogger("breach_desk.panels")
 
 # How long an event frame may wait for its change's panels before it is sent alone.
 EVENT_WAIT_SECONDS = 0.5
+# How long after a minute begins its kept figures are read (``Board._each_minute``).
+MINUTE_OFFSET = 0.05
 # A variant's HTML as a push found it: the HTML, True (this process holds its render), False
 # (another process does), or the error its render raised here.
 Found = str | bool | Exception
@@ -59,6 +62,7 @@ class Board:
         self.pending: dict[tuple[Variant, Stamp], asyncio.Future] = {}
         self.holding: asyncio.TimerHandle | None = None  # sends waiting event frames alone
         self.warmed: set[Variant] = set()
+        self.ticking: asyncio.Task | None = None  # refreshes what is kept at each minute
 
     def hold(self) -> None:
         """A viewer's event frame waits for the panels of its change (``send_panels``); after
@@ -166,6 +170,33 @@ class Board:
                 asyncio.ensure_future(self.warm(variant, at))
         return html
 
+    def watch(self, viewer: DashboardConsumer) -> None:
+        self.viewers.add(viewer)
+        if self.ticking is None:
+            self.ticking = asyncio.ensure_future(self._each_minute())
+
+    def unwatch(self, viewer: DashboardConsumer) -> None:
+        self.viewers.discard(viewer)
+        if not self.viewers and self.ticking is not None:
+            self.ticking.cancel()
+            self.ticking = None
+
+    async def _each_minute(self) -> None:
+        """Just after each minute begins, render once (not sent, not shared) each variant
+        watched here: what the panels keep for the minute (the figures, whose 90-day windows
+        move with it; the lists; the rows whose age words moved) is read then, not by the
+        first change of the minute, which would make that change's viewers wait for it. One
+        render per variant and process a minute, however many watch; a change that comes
+        meanwhile waits for it in this process's database thread, as it would for a change
+        before it."""
+        while True:
+            await asyncio.sleep(_until_next_minute())
+            variants = {v.variant for v in self.viewers if v.joined and v.variant is not None}
+            try:
+                await database_sync_to_async(_refresh)(variants)
+            except Exception:
+                log.exception("dashboard panels: the minute's refresh failed")
+
     async def warm(self, variant: Variant, at: Stamp) -> None:
         """Render once a variant whose panels this process so far took from another's render:
         the kept fragments (frontend/panels.py) are per process, and without them this
@@ -213,6 +244,17 @@ def delta_frame(seq: int, html: str, base: tuple[int, str], full: str) -> str:
             parts.append("\n".join(new[j1:j2]))
     delta = json.dumps({"type": "panels", "seq": seq, "base": base[0], "parts": parts})
     return delta if len(delta) < len(full) // 2 else full
+
+
+def _until_next_minute() -> float:
+    now = timezone.now()
+    return 60 - now.second - now.microsecond / 1e6 + MINUTE_OFFSET
+
+
+def _refresh(variants: set[Variant]) -> None:
+    at = panels.stamp(any(variant.verifies() for variant in variants))
+    for variant in variants:
+        panels.render(variant, at, counted=False)
 
 
 def _current(variant: Variant, roles: frozenset[str], user_id: int, readers: set[int]) -> Variant:
@@ -322,7 +364,7 @@ class DashboardConsumer(EventStreamConsumer):
         )
         if not self.joined:  # left while its variant was read
             return
-        board().viewers.add(self)
+        board().watch(self)
         try:
             html = await board().html(self.variant, at)
         except Exception:  # the page's own panels stay; the next change brings fresh ones
@@ -331,7 +373,7 @@ class DashboardConsumer(EventStreamConsumer):
         await self.send_panels(self.variant, at.seq, panels_frame(at.seq, html), html)
 
     def _detach(self) -> None:
-        board().viewers.discard(self)
+        board().unwatch(self)
         super()._detach()
 
     async def _forward(self, text: str) -> None:

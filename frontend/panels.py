@@ -263,11 +263,13 @@ def _said(moment: dt.datetime | None) -> tuple[Any, str] | None:
     return None if moment is None else (moment, naturaltime(moment))
 
 
-def render(variant: Variant, at: Stamp) -> str:
+def render(variant: Variant, at: Stamp, *, counted: bool = True) -> str:
     """The panels' HTML for ``variant``, reflecting at least ``at`` (read before the numbers:
-    an event committed in between is in the HTML and pushed again with its own seq)."""
+    an event committed in between is in the HTML and pushed again with its own seq).
+    ``counted``: a render for viewers (``render_count``), not one that only refreshes what is
+    kept (frontend/live.py ``Board.refresh``)."""
     global _renders
-    _renders += 1
+    _renders += counted
     _rendered.add(variant)
     with translation.override(variant.language):
         with timezone.override(zoneinfo.ZoneInfo(variant.time_zone)):

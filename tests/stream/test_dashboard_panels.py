@@ -298,28 +298,98 @@ async def test_restricted_incidents_reach_only_readers_who_may_see_them(ws, inci
         await viewer.disconnect()
 
 
-async def test_a_render_another_process_holds_is_awaited_not_repeated(ws, incident_in, users):
-    await database_sync_to_async(incident_in)("scoping")
+def _claim_as_another_process(users: dict[str, Any]) -> tuple[Any, Any]:
+    user = users["executive"]
+    variant = panels.variant_of(user.pk, roles_of(user), "en", panels.time_zone_of(user.pk))
+    at = panels.stamp(variant.verifies())
+    assert panels.cached_or_claim(variant, at) is True  # that process's lock
+    return variant, at
 
-    def claim_as_another_process() -> tuple[Any, Any]:
-        user = users["executive"]
-        variant = panels.variant_of(user.pk, roles_of(user), "en", panels.time_zone_of(user.pk))
-        at = panels.stamp(variant.verifies())
-        assert panels.cached_or_claim(variant, at) is True  # that process's lock
-        return variant, at
 
-    variant, at = await database_sync_to_async(claim_as_another_process)()
-    before = panels.render_count()
+async def _shared_elsewhere(ws: Any, variant: Any, at: Any) -> tuple[Any, str]:
+    """A viewer whose panels another process renders: it waits, then gets that HTML."""
     communicator = await ws("executive", path=PATH)
     await hello(communicator)
     await asyncio.sleep(0.2)  # this process is now waiting for the other's render
     shared = f'<div id="panels" data-seq="{at.seq}">rendered elsewhere</div>'
     key = panels.cache_key(variant, at)
     await database_sync_to_async(cache.set)(key, shared, 60)
+    return communicator, shared
+
+
+async def test_a_render_another_process_holds_is_awaited_not_repeated(
+    ws, incident_in, users, monkeypatch
+):
+    await database_sync_to_async(incident_in)("scoping")
+    variant, at = await database_sync_to_async(_claim_as_another_process)(users)
+    monkeypatch.setattr(panels, "_rendered", {variant})  # this process holds its fragments
+    before = panels.render_count()
+    communicator, shared = await _shared_elsewhere(ws, variant, at)
     frame = await next_frame(communicator)
     assert frame == {"type": "panels", "seq": at.seq, "html": shared}
+    await asyncio.sleep(0.3)
     assert panels.render_count() == before
     await communicator.disconnect()
+
+
+async def test_a_process_renders_once_a_variant_it_took_from_another(
+    ws, incident_in, users, monkeypatch
+):
+    """Its kept fragments are its own: it renders the variant once in the background (not
+    shared, not sent), so that its first render after a change is not a cold one."""
+    await database_sync_to_async(incident_in)("scoping")
+    variant, at = await database_sync_to_async(_claim_as_another_process)(users)
+    monkeypatch.setattr(panels, "_rendered", set())
+    before = panels.render_count()
+    communicator, shared = await _shared_elsewhere(ws, variant, at)
+    assert await next_frame(communicator) == {"type": "panels", "seq": at.seq, "html": shared}
+    for _ in range(100):
+        if panels.rendered_here(variant):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert panels.render_count() == before + 1 and panels.rendered_here(variant)
+    assert await database_sync_to_async(cache.get)(panels.cache_key(variant, at)) == shared
+    second = await ws("executive", path=PATH)  # another viewer of the variant: no more
+    await hello(second)
+    assert (await next_frame(second))["html"] == shared
+    await asyncio.sleep(0.3)
+    assert panels.render_count() == before + 1
+    assert await communicator.receive_nothing(timeout=0.2)
+    for viewer in (communicator, second):
+        await viewer.disconnect()
+
+
+async def test_each_minute_the_watched_variants_are_rendered_once_unsent(
+    ws, incident_in, users, monkeypatch
+):
+    """What the panels keep for a minute is read just after it begins, by one render per
+    variant and process (uncounted, not sent), not by the minute's first change."""
+    from frontend import live
+
+    await database_sync_to_async(incident_in)("scoping")
+    refreshed: list[set[Any]] = []
+    real = live._refresh
+
+    def recorded(variants: set[Any]) -> None:
+        refreshed.append(set(variants))
+        real(variants)
+
+    monkeypatch.setattr(live, "_refresh", recorded)
+    monkeypatch.setattr(live, "_until_next_minute", lambda: 0.3)
+    viewers = [(await watching(ws, "executive"))[0] for _ in range(3)]
+    before = panels.render_count()
+    for _ in range(40):
+        if refreshed:
+            break
+        await asyncio.sleep(0.05)
+    assert refreshed and len(refreshed[0]) == 1  # three viewers, one variant
+    assert panels.render_count() == before
+    for viewer in viewers:
+        assert await viewer.receive_nothing(timeout=0.1)
+        await viewer.disconnect()
+    await asyncio.sleep(0.1)
+    assert live.board().ticking is None  # no viewer left here: no more refreshes
 
 
 async def test_the_events_route_sends_no_panels(ws, incident_in, users):
