@@ -23,6 +23,7 @@ import json
 import logging
 import weakref
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -202,9 +203,9 @@ class Board:
         the kept fragments (frontend/panels.py) are per process, and without them this
         process's first render of the variant would cost a change's viewers the whole
         template (~3x a render that keeps them). Once per variant, when its first viewer here
-        gets its panels; the HTML is not shared (another process's is)."""
+        gets its panels; the HTML is neither shared (another process's is) nor counted."""
         try:
-            await database_sync_to_async(panels.render)(variant, at)
+            await database_sync_to_async(partial(panels.render, counted=False))(variant, at)
         except Exception:
             log.exception("dashboard panels: rendering failed")
 

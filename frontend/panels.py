@@ -267,7 +267,7 @@ def render(variant: Variant, at: Stamp, *, counted: bool = True) -> str:
     """The panels' HTML for ``variant``, reflecting at least ``at`` (read before the numbers:
     an event committed in between is in the HTML and pushed again with its own seq).
     ``counted``: a render for viewers (``render_count``), not one that only refreshes what is
-    kept (frontend/live.py ``Board.refresh``)."""
+    kept (frontend/live.py: ``Board.warm``, ``Board._each_minute``)."""
     global _renders
     _renders += counted
     _rendered.add(variant)
