@@ -353,13 +353,41 @@ def dead_deliveries(reader: Any, limit: int = 8) -> tuple[int, list[Any]] | None
         return None
 
 
-def campaigns_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[NoticeCampaign]:
+def campaigns_in_flight(
+    reader: Any, limit: int = CAMPAIGN_ROWS, among: list[int] | None = None
+) -> list[NoticeCampaign]:
     """Notice campaigns approved or being sent, of the incidents ``reader`` may see, oldest
     first, each annotated ``left_to_plan``: one query, whatever their number (their counts are
-    one more: ``tally``)."""
+    one more: ``tally``). ``among``: only these (``campaign_ids_in_flight`` read earlier; none,
+    no query)."""
+    if among is not None and not among:
+        return []
     campaigns = of_visible_incidents(NoticeCampaign.objects.in_flight(), reader)
+    if among is not None:
+        campaigns = campaigns.filter(pk__in=among)
     ordered = with_left_to_plan(campaigns.select_related("incident")).order_by("created_at", "id")
     return list(ordered[:limit])
+
+
+def campaign_ids_in_flight(reader: Any, limit: int = CAMPAIGN_ROWS) -> list[int]:
+    """Which campaigns ``campaigns_in_flight`` lists: they enter and leave it by their
+    transitions, all of them events; their progress moves without any."""
+    campaigns = of_visible_incidents(NoticeCampaign.objects.in_flight(), reader)
+    return list(campaigns.order_by("created_at", "id").values_list("pk", flat=True)[:limit])
+
+
+def readers_parts(
+    reader: Any, keep_hidden: Callable[[Callable[[], int]], int] | None = None
+) -> dict[str, Any]:
+    """What the dashboard reads for ``reader`` alone besides its rows and entries: how many open
+    incidents they may not read (``hidden``: ``open_hidden``, through ``keep_hidden``), their
+    legal deadlines and the dead deliveries they see. ``dashboard`` reads them itself unless
+    given them."""
+    return {
+        "hidden": open_hidden(reader, keep_hidden),
+        "deadlines": next_deadlines(reader),
+        "dead": dead_deliveries(reader),
+    }
 
 
 def figures(
@@ -411,17 +439,17 @@ def dashboard(
     jalali: bool = False,
     reader: Any = None,
     log: tuple[int, str] | None = None,
-    lists: bool = True,
+    parts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The numbers count every incident (restricted ones included: an executive must see how
     much is open); what names an incident (rows, deadlines, events) is what ``reader`` may see,
     so a restricted incident is counted without its title or reference. With ``log`` (the
-    seq and hash start the caller read before), the numbers are ``kept``. Without ``lists``,
-    not the deadlines and the dead deliveries (the caller reads them: frontend/panels.py)."""
+    seq and hash start the caller read before), the numbers are ``kept``. ``parts``: the
+    reader's own parts (``readers_parts``) as the caller read or kept them
+    (frontend/panels.py); else they are read here, the hidden count ``kept`` with ``log``."""
     now = now or timezone.now()
     if log is None:
         shared = figures(now, jalali)
-        hidden = open_hidden(reader)
     else:
         minute = f"{now:%Y%m%d%H%M}"
         zone = timezone.get_current_timezone_name()
@@ -432,19 +460,24 @@ def dashboard(
             return kept(key, log, read, moves, SETTLED_SECONDS)
 
         shared = kept(key, log, lambda: figures(now, jalali, keep))
+    if parts is None and log is None:
+        parts = readers_parts(reader)
+    elif parts is None:
         roles = ",".join(sorted(roles_of(reader)))
-        mine = f"dashboard-hidden:{minute}:{getattr(reader, 'pk', None)}:{roles}"
-        hidden = open_hidden(
-            reader, lambda read: kept(mine, log, read, EventQuerySet.that_move_readers)
-        )
-    listed = {"deadlines": next_deadlines(reader), "dead": dead_deliveries(reader)} if lists else {}
+        mine = f"dashboard-hidden:{now:%Y%m%d%H%M}:{getattr(reader, 'pk', None)}:{roles}"
+
+        def keep_hidden(read: Callable[[], int]) -> int:
+            return kept(mine, log, read, EventQuerySet.that_move_readers)
+
+        parts = readers_parts(reader, keep_hidden)
     return {
         "now": now,
-        **counts(shared["pairs"], hidden),
+        **counts(shared["pairs"], parts["hidden"]),
         "open_rows": open_incidents(now, reader),
         "medians": shared["medians"],
         "restore_months": shared["restore_months"],
-        **listed,
+        "deadlines": parts["deadlines"],
+        "dead": parts["dead"],
         "latest_events": list(
             Event.objects.visible_to(reader).select_related("incident").order_by("-seq")[:12]
         ),

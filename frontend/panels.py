@@ -167,8 +167,10 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
     """What the panels template shows ``reader`` (in the active language and time zone) as of
     the log at ``at``."""
     log = (at.seq, at.head)
-    data = metrics.dashboard(now, jalali=is_persian(), reader=reader, log=log, lists=False)
-    data.update(kept_lists(reader, log, now))
+    mine = kept_parts(reader, log, now)
+    data = metrics.dashboard(now, jalali=is_persian(), reader=reader, log=log, parts=mine)
+    data["overdue_follow_ups"] = {**mine["overdue_follow_ups"], "now": now}  # its countdowns
+    campaigns = metrics.campaigns_in_flight(reader, among=mine["campaigns"])
     data["seq"] = at.seq
     rtl = translation.get_language_bidi()
     data["state_chart"] = charts.bars(
@@ -189,32 +191,33 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
     data["latest_events"] = [
         (event, kept_as(*written, *latest_entry(event, now))) for event in data["latest_events"]
     ]
-    data["campaigns_in_flight"] = progress_rows(metrics.campaigns_in_flight(reader))
+    data["campaigns_in_flight"] = progress_rows(campaigns)
     data["may_verify"] = may_verify(reader)
     data["verification"] = VerificationRun.objects.latest_run() if data["may_verify"] else None
     data["csrf_slot"] = CSRF_SLOT
     return data
 
 
-def kept_lists(reader: Any, log: tuple[int, str], now: dt.datetime) -> dict[str, Any]:
-    """The reader's legal deadlines, dead deliveries and overdue follow-ups, kept for the
-    minute (``metrics.kept``: one query instead of five) while no event since moves them
-    (``Event.objects.that_move_lists``: a note, a status update, a task or a title edit does
-    not). A dead delivery or a follow-up falling overdue, which no event marks, shows in the
-    panels of the next minute, as the page's shared render already allows (CACHE_SECONDS)."""
+def kept_parts(reader: Any, log: tuple[int, str], now: dt.datetime) -> dict[str, Any]:
+    """The reader's own parts of the panels (``metrics.readers_parts``: the count of open
+    incidents they may not read, their legal deadlines, the dead deliveries), their overdue
+    follow-ups and which notice campaigns are in flight, kept for the minute (``metrics.kept``:
+    one query instead of seven to nine) while no event since moves them
+    (``Event.objects.that_move_lists``, of which ``that_move_readers`` is a part: a note, a
+    status update, a task or a title edit does not). A dead delivery or a follow-up falling
+    overdue, which no event marks, shows in the panels of the next minute, as the page's
+    shared render already allows (CACHE_SECONDS); the campaigns' progress is read fresh."""
     roles = ",".join(sorted(roles_of(reader)))
-    found = metrics.kept(
-        f"dashboard-lists:{now:%Y%m%d%H%M}:{reader.pk}:{roles}",
+    return metrics.kept(
+        f"dashboard-parts:{now:%Y%m%d%H%M}:{reader.pk}:{roles}",
         log,
         lambda: {
-            "deadlines": metrics.next_deadlines(reader),
-            "dead": metrics.dead_deliveries(reader),
+            **metrics.readers_parts(reader),
             "overdue_follow_ups": overdue_follow_ups(reader),
+            "campaigns": metrics.campaign_ids_in_flight(reader),
         },
         EventQuerySet.that_move_lists,
     )
-    # Their countdowns are written as of now (they tick on in the browser).
-    return {**found, "overdue_follow_ups": {**found["overdue_follow_ups"], "now": now}}
 
 
 def kept_as(*shown: Any) -> str:

@@ -1,7 +1,7 @@
 """The dashboard's legal deadlines, dead deliveries and overdue follow-ups are kept for the
 minute across the quiet events of a breach's log (notes, status updates, title edits) and read
 again after any other: an edit that moved a deadline, a change of commander, a restriction
-(frontend/panels.py ``kept_lists``, ``Event.objects.that_move_lists``)."""
+(frontend/panels.py ``kept_parts``, ``Event.objects.that_move_lists``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from frontend import metrics, panels
 from incidents.lifecycle import update_incident
-from incidents.models import Event
+from incidents.models import Event, Notice
 from incidents.need_to_know import change_restriction
 from incidents.notes import add_note
 from incidents.workspace.updates import post_update
@@ -110,3 +110,53 @@ def test_which_events_move_the_lists(users, incident_in):
     change_restriction(incident, actor=users["admin"], restricted=True)
     moving = Event.objects.filter(seq__gt=since)
     assert moving.count() == moving.that_move_lists().count() == 2
+
+
+def test_campaigns_listed_are_kept_their_progress_read_fresh(
+    users, incident_in, legal2, monkeypatch
+):
+    """Which campaigns are in flight changes only by their transitions (events); how far each
+    has gone changes without any, so it is read at every render."""
+    from incidents.affected.campaigns import approve_campaign, draft_campaign
+    from incidents.affected.register import add_person
+    from incidents.affected.sending import advance_campaigns
+
+    incident = incident_in("scoping", title="Leak")
+    for n in range(3):
+        person = {"customer_id": f"D-{n}", "email": f"d{n}@example.com", "language": "fa"}
+        add_person(incident, person, actor=users["legal"])
+    campaign, _ = draft_campaign(incident, actor=users["legal"])
+    later = timezone.now()
+    monkeypatch.setattr(panels.timezone, "now", lambda: later)  # one minute throughout
+    listed: list[int] = []
+    real = metrics.campaign_ids_in_flight
+
+    def counted(reader: Any, *args: Any) -> Any:
+        listed.append(1)
+        return real(reader, *args)
+
+    monkeypatch.setattr(metrics, "campaign_ids_in_flight", counted)
+    variant = panels.variant_of(users["executive"].pk, frozenset({"executive"}), "en", "UTC")
+
+    def campaigns() -> str:
+        with translation.override("en"):
+            html = panels.render(variant, panels.stamp(variant.verifies()))
+        return html.split('id="campaigns-in-flight"')[1].split("</section>")[0]
+
+    assert "No notice is being sent." in campaigns() and len(listed) == 1
+    approve_campaign(campaign, actor=legal2)  # a transition: listed again
+    approved = campaigns()
+    assert f'data-campaign="{campaign.pk}"' in approved and len(listed) == 2
+    add_note(incident, actor=users["engineer"], text="quiet")
+    assert campaigns() == approved and len(listed) == 2
+    advance_campaigns()  # starts sending (an event) and plans the three notices
+    advance_campaigns()
+    sending = campaigns()
+    assert len(listed) == 3 and sending != approved
+    add_note(incident, actor=users["engineer"], text="quiet again")
+    Notice.objects.filter(campaign=campaign).update(status="sent")  # no event
+    sent = campaigns()
+    assert len(listed) == 3 and sent != sending  # kept list, fresh progress
+    cache.clear()
+    caches["template_fragments"].clear()
+    assert campaigns() == sent
