@@ -199,12 +199,11 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
 
 
 def kept_parts(reader: Any, log: tuple[int, str], now: dt.datetime) -> dict[str, Any]:
-    """The reader's own parts of the panels (``metrics.readers_parts``: the count of open
-    incidents they may not read, their legal deadlines, the dead deliveries), their overdue
-    follow-ups and which notice campaigns are in flight, kept for the minute (``metrics.kept``:
-    one query instead of seven to nine) while no event since moves them
-    (``Event.objects.that_move_lists``, of which ``that_move_readers`` is a part: a note, a
-    status update, a task or a title edit does not). A dead delivery or a follow-up falling
+    """The reader's own lists in the panels (``metrics.readers_parts``: their legal deadlines,
+    the dead deliveries), their overdue follow-ups and which notice campaigns are in flight,
+    kept for the minute (``metrics.kept``: one query instead of five to seven) while no event
+    since moves them (``Event.objects.that_move_lists``: a note, a status update, a task or a
+    title edit does not). A dead delivery or a follow-up falling
     overdue, which no event marks, shows in the panels of the next minute, as the page's
     shared render already allows (CACHE_SECONDS); the campaigns' progress is read fresh."""
     roles = ",".join(sorted(roles_of(reader)))
