@@ -23,21 +23,28 @@ from tests.conftest import make_user
 pytestmark = pytest.mark.django_db
 
 
+def one_minute_counting(monkeypatch: Any, reading: str) -> list[int]:
+    """Every render in one minute (the kept parts' key names it), and each call of
+    ``metrics.<reading>`` counted."""
+    later = timezone.now()
+    monkeypatch.setattr(panels.timezone, "now", lambda: later)
+    calls: list[int] = []
+    real = getattr(metrics, reading)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, reading, counted)
+    return calls
+
+
 def test_deadlines_are_kept_across_quiet_events_and_read_after_the_others(
     rules, users, incident_in, monkeypatch
 ):
     aware = timezone.now() - dt.timedelta(hours=2)
     incident = incident_in("restoring", aware_at=aware, detected_at=aware)
-    later = timezone.now()
-    monkeypatch.setattr(panels.timezone, "now", lambda: later)  # one minute throughout
-    reads: list[int] = []
-    real = metrics.next_deadlines
-
-    def counted(reader: Any, *args: Any) -> Any:
-        reads.append(1)
-        return real(reader, *args)
-
-    monkeypatch.setattr(metrics, "next_deadlines", counted)
+    reads = one_minute_counting(monkeypatch, "next_deadlines")
     variant = panels.variant_of(users["legal"].pk, frozenset({"legal"}), "en", "UTC")
 
     def render() -> str:
@@ -91,7 +98,8 @@ def test_deadlines_are_kept_across_quiet_events_and_read_after_the_others(
     render()
     assert len(reads) == 2
     # A new minute: read again.
-    monkeypatch.setattr(panels.timezone, "now", lambda: later + dt.timedelta(minutes=1))
+    later = panels.timezone.now() + dt.timedelta(minutes=1)
+    monkeypatch.setattr(panels.timezone, "now", lambda: later)
     render()
     assert len(reads) == 3
 
@@ -126,16 +134,7 @@ def test_campaigns_listed_are_kept_their_progress_read_fresh(
         person = {"customer_id": f"D-{n}", "email": f"d{n}@example.com", "language": "fa"}
         add_person(incident, person, actor=users["legal"])
     campaign, _ = draft_campaign(incident, actor=users["legal"])
-    later = timezone.now()
-    monkeypatch.setattr(panels.timezone, "now", lambda: later)  # one minute throughout
-    listed: list[int] = []
-    real = metrics.campaign_ids_in_flight
-
-    def counted(reader: Any, *args: Any) -> Any:
-        listed.append(1)
-        return real(reader, *args)
-
-    monkeypatch.setattr(metrics, "campaign_ids_in_flight", counted)
+    listed = one_minute_counting(monkeypatch, "campaign_ids_in_flight")
     variant = panels.variant_of(users["executive"].pk, frozenset({"executive"}), "en", "UTC")
 
     def campaigns() -> str:
