@@ -189,7 +189,7 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
         for row in data["open_rows"]
     ]
     data["latest_events"] = [
-        (event, kept_as(*written, *latest_entry(event, now))) for event in data["latest_events"]
+        (event, kept_as(*written, *latest_entry(event))) for event in data["latest_events"]
     ]
     data["campaigns_in_flight"] = progress_rows(campaigns)
     data["may_verify"] = may_verify(reader)
@@ -253,10 +253,11 @@ def open_row(row: metrics.OpenIncident, now: dt.datetime) -> tuple[Any, ...]:
     )
 
 
-def latest_entry(event: Any, now: dt.datetime) -> tuple[Any, ...]:
-    """What a latest timeline entry shows: the event (its seq and hash), its moment as said
-    ``now``, and its incident's title."""
-    return (event.seq, event.hash, _said(event.created_at), event.incident.title)
+def latest_entry(event: Any) -> tuple[Any, ...]:
+    """What a latest timeline entry's kept part shows: the event (its seq and hash) and its
+    incident's title. Its moment's words ("12 seconds ago"), which move each second, are
+    written outside it: a change's render would otherwise write every recent entry again."""
+    return (event.seq, event.hash, event.incident.title)
 
 
 def _said(moment: dt.datetime | None) -> tuple[Any, str] | None:

@@ -315,3 +315,47 @@ def test_kept_fragments_are_kept_per_time_zone(users, incident_in):
         kept_utc = panels.render(utc, panels.stamp(True))
     assert kept_utc == fresh_utc
     assert kept_tehran != kept_utc  # the same rows and entries, their moments 3:30 apart
+
+
+def test_an_entry_whose_moment_only_moved_is_not_written_again(users, incident_in, monkeypatch):
+    """A latest timeline entry's moment ("12 seconds ago") moves each second; the rest of it
+    does not. A change's render writes the moment of every entry and the body of its own new
+    entry only: the others' bodies are kept fragments, whatever their words say now."""
+    from django.core.cache import caches
+    from django.test.signals import template_rendered
+    from django.utils import translation
+
+    from frontend import panels
+    from frontend.templatetags import frontend_tags
+    from incidents.notes import add_note
+
+    ENTRY_BODY = "frontend/partials/event_body.html"  # noqa: N806
+    incident = incident_in("detected", title="Quiet")
+    for n in range(3):
+        add_note(incident, actor=users["engineer"], text=f"note {n}")
+    variant = panels.variant_of(users["admin"].pk, frozenset({"admin"}), "en", "UTC")
+    bodies: list[str] = []
+
+    def rendered(sender, template, **kwargs):
+        if template.name in ("frontend/partials/event_item.html", ENTRY_BODY):
+            bodies.append(template.name)
+
+    template_rendered.connect(rendered)
+    try:
+        with translation.override("en"):
+            caches["template_fragments"].clear()
+            panels.render(variant, panels.stamp(True))
+            written_first = len(bodies)
+            # Time passes: every entry's words move (the moments are those of the log).
+            monkeypatch.setattr(frontend_tags, "naturaltime", lambda value: "a while ago")
+            monkeypatch.setattr(panels, "naturaltime", lambda value: "a while ago")
+            add_note(incident, actor=users["engineer"], text="one more")
+            bodies.clear()
+            html = panels.render(variant, panels.stamp(True))
+    finally:
+        template_rendered.disconnect(rendered)
+    entries = html.split('id="latest-events"')[1].split("</ol>")[0]
+    assert written_first >= 4
+    assert bodies == [ENTRY_BODY]  # the new entry's alone
+    assert entries.count("a while ago") == entries.count("<li data-seq=")  # all words current
+    assert "one more" in entries
