@@ -313,6 +313,8 @@ def tally(campaign_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each campaign's notices counted per status and per channel, and its first and last sent
     time: one GROUP BY query for any number of campaigns."""
     result = {pk: _empty_counts() for pk in campaign_ids}
+    if not campaign_ids:  # the dashboard's usual case: no query to build
+        return result
     for row in Notice.objects.filter(campaign_id__in=campaign_ids).tally():
         counts = result[row["campaign_id"]]
         counts["planned"] += row["count"]
