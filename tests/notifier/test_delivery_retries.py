@@ -32,9 +32,14 @@ def test_429_waits_retry_after_then_delivers(users, linked, run_worker, fake_tel
 def test_server_error_and_timeout_back_off_then_deliver(users, linked, run_worker, fake_telegram):
     fake_telegram.script_chat(1001, "500", ("hang", 3.0))
     create_incident(actor=users["admin"], data={"title": "t", "severity": "low"})
+    before = timezone.now()
     run_worker()
     d = only_delivery()
-    assert d.status == "failed" and d.attempts == 1 and d.next_attempt_at > timezone.now()
+    # Backed off by at least half the first delay (TELEGRAM_RETRY_BASE_SECONDS, 50 ms here)
+    # after the failure, which came after ``before``. (Against the clock after the worker ran,
+    # the 25-50 ms could already have passed on a loaded machine.)
+    assert d.status == "failed" and d.attempts == 1
+    assert d.next_attempt_at >= before + dt.timedelta(seconds=0.025)
     run_worker(until=lambda: only_delivery().status == "sent", max_seconds=8)
     d = only_delivery()
     assert d.status == "sent" and d.attempts == 3
