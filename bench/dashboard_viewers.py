@@ -833,10 +833,10 @@ class Case:
 
     def settle(self, window: float = 0.5, busy: float = 0.05, limit: float = 60.0) -> float:
         """Wait until the servers are idle (both together under ``busy`` of a core over a
-        ``window``) before the first change: the tail of N connections' set-up (page loads,
-        catch-ups, the first panels) was still running a fixed second after the last connected,
-        and it made the phase's first change the slowest in both the bare and the dashboard
-        phases. Returns the seconds waited (at most ``limit``)."""
+        ``window``) before the first change, instead of a fixed second: the phase's first
+        change was its slowest in every run, and this rules out the tail of N connections'
+        set-up (page loads, catch-ups, the first panels) as the cause. Returns the seconds
+        waited (at most ``limit``)."""
         started = time.monotonic()
         while time.monotonic() - started < limit:
             before = cpu(self.servers)
