@@ -11,7 +11,6 @@ from functools import reduce
 from typing import Any
 
 import jdatetime
-from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     Aggregate,
@@ -26,6 +25,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from core.roles import roles_of
+from frontend.kept import Checked, kept
 from incidents.affected.campaigns import with_left_to_plan
 from incidents.choices import OPEN_STATES, SETTLED_STATES, Severity, State
 from incidents.models import Event, Incident, NoticeCampaign, Obligation
@@ -62,9 +62,6 @@ CAMPAIGN_ROWS = 20
 # An executive reads a screenful; the full list is one click away (and each row costs render
 # time on every live refresh: bench/README.md, "Dashboard").
 OPEN_ROWS = 50
-# How long the shared figures stay in the cache: their key names the minute, so this is only
-# how long a stale one lingers.
-FIGURES_SECONDS = 120
 # The figures that do not move with time, only with the events that move them (the settled
 # states' counts, the closed months' restore medians): kept longer (their check then reads up
 # to this long a stretch of the log, by its seq).
@@ -400,32 +397,25 @@ def figures(
     }
 
 
-def kept(
-    key: str,
-    log: tuple[int, str],
-    read: Callable[[], Any],
-    moves: Callable[[Any], Any] = EventQuerySet.that_move_figures,
-    seconds: int = FIGURES_SECONDS,
-) -> Any:
-    """What ``read`` returns as of the log at ``log`` (its seq and the start of its hash, read
-    before), kept in the cache under ``key`` (which names the minute where the value moves
-    with time: the medians' windows, as the panels' own render may be a minute old,
-    panels.CACHE_SECONDS) and reused while no event since the one it was read at ``moves`` it
-    (by default ``Event.objects.that_move_figures``): a change of another kind does not pay for
-    it (at 100,000 incidents, most of a render). One query checks that (the log since then, by
-    its seq: the events of ``seconds`` at most), and that it is the same log."""
-    seq, head = log
-    found = cache.get(key)
-    if found is not None and found["seq"] <= seq:
-        same = Event.objects.filter(seq=found["seq"], hash__startswith=found["head"])
-        since = moves(Event.objects.filter(seq__gt=found["seq"], seq__lte=seq))
-        seqs = (same | since).order_by("seq").values_list("seq", flat=True)
-        if list(seqs[:2]) == [found["seq"]]:
-            return found["value"]
-    value = read()
-    if seq:
-        cache.set(key, {"seq": seq, "head": head, "value": value}, seconds)
-    return value
+def figures_key(now: dt.datetime, jalali: bool) -> str:
+    """The kept figures' cache key: the minute (the medians' windows move with it), the
+    calendar and the time zone they are written in."""
+    zone = timezone.get_current_timezone_name()
+    return f"dashboard-figures:{now:%Y%m%d%H%M}:{int(jalali)}:{zone}"
+
+
+def hidden_key(now: dt.datetime, reader: Any) -> str:
+    roles = ",".join(sorted(roles_of(reader)))
+    return f"dashboard-hidden:{now:%Y%m%d%H%M}:{getattr(reader, 'pk', None)}:{roles}"
+
+
+def kept_entries(now: dt.datetime, jalali: bool, reader: Any) -> dict[str, Callable[[Any], Any]]:
+    """What ``dashboard`` keeps for ``reader`` with a ``log``, and the events that move each:
+    for a caller that checks them together with its own (``frontend.kept.check``)."""
+    return {
+        figures_key(now, jalali): EventQuerySet.that_move_figures,
+        hidden_key(now, reader): EventQuerySet.that_move_readers,
+    }
 
 
 def dashboard(
@@ -435,33 +425,33 @@ def dashboard(
     reader: Any = None,
     log: tuple[int, str] | None = None,
     parts: dict[str, Any] | None = None,
+    checked: Checked | None = None,
 ) -> dict[str, Any]:
     """The numbers count every incident (restricted ones included: an executive must see how
     much is open); what names an incident (rows, deadlines, events) is what ``reader`` may see,
     so a restricted incident is counted without its title or reference. With ``log`` (the
     seq and hash start the caller read before), the numbers and the reader's hidden count are
-    ``kept``. ``parts``: the reader's own lists (``readers_parts``) as the caller read or kept
-    them (frontend/panels.py); else they are read here."""
+    ``kept`` (``checked``: the caller looked them up already, ``kept_entries``). ``parts``: the
+    reader's own lists (``readers_parts``) as the caller read or kept them
+    (frontend/panels.py); else they are read here."""
     now = now or timezone.now()
     if log is None:
         shared = figures(now, jalali)
+        hidden = open_hidden(reader)
     else:
-        minute = f"{now:%Y%m%d%H%M}"
         zone = timezone.get_current_timezone_name()
-        key = f"dashboard-figures:{minute}:{int(jalali)}:{zone}"
 
         def keep(name: str, moves: Callable[[Any], Any], read: Callable[[], Any]) -> Any:
             key = f"dashboard-{name}:{int(jalali)}:{zone}"
             return kept(key, log, read, moves, SETTLED_SECONDS)
 
-        shared = kept(key, log, lambda: figures(now, jalali, keep))
-    if log is None:
-        hidden = open_hidden(reader)
-    else:
-        roles = ",".join(sorted(roles_of(reader)))
-        mine = f"dashboard-hidden:{now:%Y%m%d%H%M}:{getattr(reader, 'pk', None)}:{roles}"
+        def read_figures() -> dict[str, Any]:
+            return figures(now, jalali, keep)
+
+        shared = kept(figures_key(now, jalali), log, read_figures, checked=checked)
+        moves = EventQuerySet.that_move_readers
         hidden = open_hidden(
-            reader, lambda read: kept(mine, log, read, EventQuerySet.that_move_readers)
+            reader, lambda read: kept(hidden_key(now, reader), log, read, moves, checked=checked)
         )
     if parts is None:
         parts = readers_parts(reader)

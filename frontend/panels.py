@@ -40,6 +40,7 @@ from core.formats import duration, is_persian
 from core.models import Profile
 from core.roles import ADMIN, holding, roles_of
 from frontend import charts, metrics
+from frontend.kept import Checked, check, kept
 from frontend.views.affected_parts import progress_rows
 from frontend.views.review_parts import overdue_follow_ups
 from incidents.legal.record import may_verify
@@ -167,8 +168,14 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
     """What the panels template shows ``reader`` (in the active language and time zone) as of
     the log at ``at``."""
     log = (at.seq, at.head)
-    mine = kept_parts(reader, log, now)
-    data = metrics.dashboard(now, jalali=is_persian(), reader=reader, log=log, parts=mine)
+    jalali = is_persian()
+    # Everything this render keeps, checked in one query (``frontend.kept.check``).
+    entries = {parts_key(reader, now): EventQuerySet.that_move_lists}
+    checked = check(log, {**entries, **metrics.kept_entries(now, jalali, reader)})
+    mine = kept_parts(reader, log, now, checked)
+    data = metrics.dashboard(
+        now, jalali=jalali, reader=reader, log=log, parts=mine, checked=checked
+    )
     data["overdue_follow_ups"] = {**mine["overdue_follow_ups"], "now": now}  # its countdowns
     campaigns = metrics.campaigns_in_flight(reader, among=mine["campaigns"])
     data["seq"] = at.seq
@@ -198,17 +205,24 @@ def context(reader: Any, at: Stamp, now: dt.datetime) -> dict[str, Any]:
     return data
 
 
-def kept_parts(reader: Any, log: tuple[int, str], now: dt.datetime) -> dict[str, Any]:
+def parts_key(reader: Any, now: dt.datetime) -> str:
+    roles = ",".join(sorted(roles_of(reader)))
+    return f"dashboard-parts:{now:%Y%m%d%H%M}:{reader.pk}:{roles}"
+
+
+def kept_parts(
+    reader: Any, log: tuple[int, str], now: dt.datetime, checked: Checked | None = None
+) -> dict[str, Any]:
     """The reader's own lists in the panels (``metrics.readers_parts``: their legal deadlines,
     the dead deliveries), their overdue follow-ups and which notice campaigns are in flight,
-    kept for the minute (``metrics.kept``: one query instead of five to seven) while no event
-    since moves them (``Event.objects.that_move_lists``: a note, a status update, a task or a
-    title edit does not). A dead delivery or a follow-up falling
-    overdue, which no event marks, shows in the panels of the next minute, as the page's
-    shared render already allows (CACHE_SECONDS); the campaigns' progress is read fresh."""
-    roles = ",".join(sorted(roles_of(reader)))
-    return metrics.kept(
-        f"dashboard-parts:{now:%Y%m%d%H%M}:{reader.pk}:{roles}",
+    kept for the minute (``frontend.kept.kept``: one query instead of five to seven) while no
+    event since moves them (``Event.objects.that_move_lists``: a note, a status update, a task
+    or a title edit does not); ``checked``: looked up with the render's other kept entries.
+    A dead delivery or a follow-up falling overdue, which no event marks, shows in the panels
+    of the next minute, as the page's shared render already allows (CACHE_SECONDS); the
+    campaigns' progress is read fresh."""
+    return kept(
+        parts_key(reader, now),
         log,
         lambda: {
             **metrics.readers_parts(reader),
@@ -216,6 +230,7 @@ def kept_parts(reader: Any, log: tuple[int, str], now: dt.datetime) -> dict[str,
             "campaigns": metrics.campaign_ids_in_flight(reader),
         },
         EventQuerySet.that_move_lists,
+        checked=checked,
     )
 
 
