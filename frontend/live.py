@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from core.roles import ADMIN
 from frontend import panels
-from frontend.panels import Stamp, Variant
+from frontend.panels import Readers, Stamp, Variant
 from incidents.stream.consumers import EventStreamConsumer
 
 log = logging.getLogger("breach_desk.panels")
@@ -64,6 +64,7 @@ class Board:
         self.holding: asyncio.TimerHandle | None = None  # sends waiting event frames alone
         self.warmed: set[Variant] = set()
         self.ticking: asyncio.Task | None = None  # refreshes what is kept at each minute
+        self.readers: Readers | None = None  # who read restricted incidents, as the last push saw
 
     def hold(self) -> None:
         """A viewer's event frame waits for the panels of its change (``send_panels``); after
@@ -118,13 +119,15 @@ class Board:
         self.read = True
         seen = {(v.variant, v.roles, v.user_id) for v in viewers}  # a few, for thousands
         try:
-            at, readers, found = await database_sync_to_async(_prepare)(seen)
+            at, self.readers, found = await database_sync_to_async(_prepare)(seen, self.readers)
         except Exception:
             log.exception("dashboard panels: cannot read the log head")
             return
         groups: dict[Variant, list[DashboardConsumer]] = collections.defaultdict(list)
         for viewer in viewers:
-            viewer.variant = _current(viewer.variant, viewer.roles, viewer.user_id, readers)
+            viewer.variant = _current(
+                viewer.variant, viewer.roles, viewer.user_id, self.readers.found
+            )
             if (viewer.panels_seq, viewer.sent) != (at.seq, viewer.variant):  # not up to date
                 groups[viewer.variant].append(viewer)
         sends = [self._send(v, at, group, found.get(v)) for v, group in groups.items()]
@@ -258,7 +261,9 @@ def _refresh(variants: set[Variant]) -> None:
         panels.render(variant, at, counted=False)
 
 
-def _current(variant: Variant, roles: frozenset[str], user_id: int, readers: set[int]) -> Variant:
+def _current(
+    variant: Variant, roles: frozenset[str], user_id: int, readers: frozenset[int]
+) -> Variant:
     """A viewer's variant, with its roles and its reading of restricted incidents as they are
     now."""
     member = user_id if user_id in readers else None
@@ -268,25 +273,25 @@ def _current(variant: Variant, roles: frozenset[str], user_id: int, readers: set
 
 
 def _prepare(
-    viewers: set[tuple[Variant, frozenset[str], int]],
-) -> tuple[Stamp, set[int], dict[Variant, Found]]:
+    viewers: set[tuple[Variant, frozenset[str], int]], known: Readers | None
+) -> tuple[Stamp, Readers, dict[Variant, Found]]:
     """A push's reads in one trip to the thread (a trip waits for the event loop and for
     whatever else this process's one database thread runs: several ms each under load). From
     the viewers' variants, roles and user ids: the log's stamp, which of them read restricted
-    incidents, and each variant's HTML as ``_shared`` starts it: the shared copy, else True
-    (this process now holds its render), False (another process does) or the error its
-    render raised. The first variant
-    this process holds is rendered here; any others in trips of their own, so that the first
-    goes out without waiting for them."""
+    incidents (``known`` as the push before saw it, checked in the stamp's query:
+    ``panels.stamp_and_readers``), and each variant's HTML as ``_shared`` starts it: the
+    shared copy, else True (this process now holds its render), False (another process does)
+    or the error its render raised. The first variant this process holds is rendered here;
+    any others in trips of their own, so that the first goes out without waiting for them."""
     ids = {user_id for _, roles, user_id in viewers if ADMIN not in roles}
     # Whether any variant verifies: asked of each variant once (it builds a stand-in reader),
     # not of each of a thousand viewers.
-    at = panels.stamp(any(variant.verifies() for variant in {v for v, _, _ in viewers}))
-    readers = panels.readers_of_restricted(ids)
+    verifies = any(variant.verifies() for variant in {v for v, _, _ in viewers})
+    at, readers = panels.stamp_and_readers(verifies, ids, known)
     found: dict[Variant, Found] = {}
     rendered = False
     for variant, roles, user_id in viewers:
-        now = _current(variant, roles, user_id, readers)
+        now = _current(variant, roles, user_id, readers.found)
         if now not in found:
             found[now] = panels.cached_or_claim(now, at)
             if found[now] is True and not rendered:

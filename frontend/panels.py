@@ -44,7 +44,7 @@ from frontend.kept import Checked, check, kept
 from frontend.views.affected_parts import progress_rows
 from frontend.views.review_parts import overdue_follow_ups
 from incidents.legal.record import may_verify
-from incidents.models import Incident, LogHead, VerificationRun
+from incidents.models import Event, Incident, LogHead, VerificationRun
 from incidents.models.events import EventQuerySet
 
 TEMPLATE = "frontend/partials/dashboard_panels.html"
@@ -153,10 +153,51 @@ def time_zone_of(user_id: int) -> str:
 
 def stamp(verifies: bool) -> Stamp:
     seq, head = LogHead.objects.filter(id=1).values_list("seq", "hash").first() or (0, "")
+    return _stamp(seq, head, verifies)
+
+
+def _stamp(seq: int, head: str, verifies: bool) -> Stamp:
     if not verifies:
         return Stamp(seq, head[:16])
     run = VerificationRun.objects.latest_run()
     return Stamp(seq, head[:16], run.pk if run is not None else 0)
+
+
+@dataclass(frozen=True)
+class Readers:
+    """Which of ``ids`` command or are members of a restricted incident (``found``), as of the
+    log at ``seq`` (whose event's hash begins with ``head``)."""
+
+    ids: frozenset[int]
+    found: frozenset[int]
+    seq: int
+    head: str
+
+
+def stamp_and_readers(
+    verifies: bool, ids: set[int], known: Readers | None
+) -> tuple[Stamp, Readers]:
+    """The log's stamp and which of ``ids`` read restricted incidents: ``known`` (the answer a
+    process's board kept from its push before) checked in the stamp's own query while it covers
+    ``ids`` (an ``EXISTS`` probe of its event, and one of the events since that may move who
+    reads them, ``Event.objects.that_move_readers``: a restriction, its members, a commander
+    edit), else read again. Each push asked it in a query of its own: 2-8 ms of a change's path
+    under load (bench/README.md, "Dashboard viewers")."""
+    head_row = LogHead.objects.filter(id=1)
+    if known is None or not ids or not ids <= known.ids:
+        seq, head = head_row.values_list("seq", "hash").first() or (0, "")
+        found = frozenset(readers_of_restricted(ids))
+        return _stamp(seq, head, verifies), Readers(frozenset(ids), found, seq, head[:16])
+    same = Event.objects.filter(seq=known.seq, hash__startswith=known.head)
+    since = Event.objects.filter(seq__gt=known.seq, seq__lte=OuterRef("seq"))
+    row = head_row.values(
+        "seq", "hash", same=Exists(same), moved=Exists(since.that_move_readers())
+    ).first() or {"seq": 0, "hash": "", "same": False, "moved": True}
+    seq, head = row["seq"], row["hash"]
+    found = known.found
+    if not row["same"] or row["moved"]:
+        found = frozenset(readers_of_restricted(known.ids))
+    return _stamp(seq, head, verifies), replace(known, found=found, seq=seq, head=head[:16])
 
 
 def cache_key(variant: Variant, at: Stamp) -> str:

@@ -118,9 +118,9 @@ async def test_one_change_reads_the_log_once_however_many_viewers(
     trips: list[Any] = []
     prepare = live._prepare
 
-    def counted(seen: Any) -> Any:
+    def counted(seen: Any, known: Any) -> Any:
         trips.append(seen)
-        return prepare(seen)
+        return prepare(seen, known)
 
     monkeypatch.setattr(live, "_prepare", counted)
     await database_sync_to_async(apply_transition)(
@@ -296,6 +296,24 @@ async def test_restricted_incidents_reach_only_readers_who_may_see_them(ws, inci
     assert html["commander"] != html["engineer"]  # the commander's variant is their own
     for viewer in viewers.values():
         await viewer.disconnect()
+
+
+async def test_a_reader_made_a_member_while_watching_gets_their_own_variant(ws, incident_in, users):
+    """Who reads restricted incidents is kept between pushes (frontend.panels.stamp_and_readers):
+    the event that adds a member makes the next push read it again."""
+    secret = await database_sync_to_async(_restricted)(users, incident_in)
+    public = await database_sync_to_async(incident_in)("detected", title="Phishing wave")
+    viewer, first = await watching(ws, "engineer")
+    assert "Insider exfiltration" not in first["html"]
+    await database_sync_to_async(apply_transition)(public, "start_scoping", actor=users["engineer"])
+    before = (await panels_after(viewer, await head()))["html"]
+    assert "Insider exfiltration" not in before
+    await database_sync_to_async(change_restriction)(
+        secret, actor=users["commander"], members=["engineer"]
+    )
+    after = (await panels_after(viewer, await head()))["html"]
+    assert "Insider exfiltration" in after and secret.reference in after
+    await viewer.disconnect()
 
 
 def _claim_as_another_process(users: dict[str, Any]) -> tuple[Any, Any]:
