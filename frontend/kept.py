@@ -5,8 +5,9 @@ frontend/metrics.py, frontend/panels.py).
 A kept entry is checked against the log: the event it was read at is still the log's (same seq,
 same hash: not a log rebuilt or restored), and no event since is one of those that move it.
 ``kept`` checks one entry; ``check`` checks a render's entries together, one read of the cache
-and one query for all of them, where each alone costs both (~1.2 ms of ORM, database and cache
-a check, most of a render after a quiet change: bench/README.md, "Dashboard viewers").
+and one query for all of them, where each alone costs both: the same CPU (the ORM builds the
+same filters), but two round trips fewer to each, which under load wait for the process's
+database thread and the interpreter lock (bench/README.md, "Dashboard viewers").
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class Checked:
     """Kept entries looked up together (``check``): the values that still stand, by key, and
     every key looked up (one not standing is read again without another check)."""
 
-    log: tuple[int, str]
     standing: dict[str, Any] = field(default_factory=dict)
     looked: set[str] = field(default_factory=set)
 
@@ -44,7 +44,7 @@ def check(log: tuple[int, str], entries: dict[str, Moves]) -> Checked:
     if any was found, one query of ``EXISTS`` probes, each an index range of the log since the
     entry's seq."""
     seq, _ = log
-    checked = Checked(log, looked=set(entries))
+    checked = Checked(looked=set(entries))
     found = {
         key: entry for key, entry in cache.get_many(list(entries)).items() if entry["seq"] <= seq
     }
