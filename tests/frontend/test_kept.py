@@ -30,15 +30,26 @@ def keep_all(log: tuple[int, str]) -> None:
 
 
 def test_a_renders_entries_are_checked_in_one_query_and_one_cache_read(
-    users, incident_in, django_assert_num_queries
+    users, incident_in, django_assert_num_queries, django_assert_max_num_queries, monkeypatch
 ):
     incident_in("detected")
     keep_all(log_now())
     log = log_now()
-    # The tests' cache is the database's: its read of the three keys is one query.
-    with django_assert_num_queries(2):
+    reads = []
+
+    class Counted:  # the project's cache, with its reads counted
+        def get_many(self, keys: list[str]) -> dict:
+            reads.append(keys)
+            return cache.get_many(keys)
+
+    monkeypatch.setattr("frontend.kept.cache", Counted())
+    with django_assert_max_num_queries(2) as queries:
         checked = check(log, ENTRIES)
     assert checked.standing == {key: f"value of {key}" for key in ENTRIES}
+    assert reads == [list(ENTRIES)]
+    # Without Redis the tests' cache is the database's: its read is one query more.
+    on_the_log = [q for q in queries.captured_queries if "breach_desk_cache" not in q["sql"]]
+    assert len(on_the_log) == 1
     with django_assert_num_queries(0):  # looked up already: no check of its own
         assert kept("test-kept-lists", log, lambda: "read again", checked=checked) == (
             "value of test-kept-lists"
