@@ -45,6 +45,7 @@ import random
 import re
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -782,6 +783,7 @@ class Case:
                 if bare["push_p99_ms"] and row["panels_p99_ms"]
                 else None
             )
+            row["typical_change_ratio"] = typical_change_ratio(row, bare)
         row["panel_updates_per_viewer_event"] = round(
             sum(sum(1 for t, _ in v["panels"] if row["t0"] <= t <= row["t1"]) for v in records)
             / (self.n * self.args.events),
@@ -868,6 +870,17 @@ class Case:
         }
 
 
+def typical_change_ratio(row: dict[str, Any], bare: dict[str, Any]) -> float | None:
+    """The median change's slowest panels over the median change's slowest bare push. A
+    phase's p99 is its slowest change or two (``per_change``), so one slow change on either
+    side decides the p99 ratio; this one says what a usual change costs."""
+    panels = [c["panels_max_ms"] for c in row["per_change"] if c["panels_max_ms"] is not None]
+    pushes = [c["push_max_ms"] for c in bare["per_change"] if c["push_max_ms"] is not None]
+    if not panels or not pushes:
+        return None
+    return round(statistics.median(panels) / statistics.median(pushes), 2)
+
+
 def summary(rows: list[dict[str, Any]]) -> None:
     base = next((r["daphne_cpu_ms_per_event"] for r in rows if r["viewers"] == 1), None)
     print(
@@ -893,6 +906,12 @@ def summary(rows: list[dict[str, Any]]) -> None:
             s.get("daphne_cpu_ms_after_listening"),
         ]
         print("| " + " | ".join(str(c) for c in cells) + " |")
+    for r in rows:
+        if r.get("typical_change_ratio") is not None:
+            print(
+                f"{r['viewers']} viewers: a typical change's slowest panels / slowest bare push"
+                f" (medians over the changes): {r['typical_change_ratio']}"
+            )
 
 
 def driver_main(args: argparse.Namespace) -> None:
