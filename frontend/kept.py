@@ -38,6 +38,19 @@ class Checked:
     looked: set[str] = field(default_factory=set)
 
 
+def read_at(seq: int, head: str) -> Exists:
+    """Whether the log still holds the event a value was read at (same seq, same hash): a log
+    rebuilt or restored holds another."""
+    return Exists(Event.objects.filter(seq=seq, hash__startswith=head))
+
+
+def moved_since(seq: int, upto: Any, moves: Moves) -> Exists:
+    """Whether an event after ``seq`` and up to ``upto`` (a seq, or the log head's own column
+    in a query of that row) is one of those that ``moves`` a kept value: an index range of the
+    log, by seq."""
+    return Exists(moves(Event.objects.filter(seq__gt=seq, seq__lte=upto)))
+
+
 def check(log: tuple[int, str], entries: dict[str, Moves]) -> Checked:
     """Which of ``entries`` (cache keys, each with the events that move it) still stand as of
     the log at ``log`` (its seq and the start of its hash, read before): one ``get_many`` and,
@@ -56,10 +69,8 @@ def check(log: tuple[int, str], entries: dict[str, Moves]) -> Checked:
         at = (entry["seq"], entry["head"])
         if at not in reads:
             reads[at] = f"same_{len(reads)}"
-            same = Event.objects.filter(seq=at[0], hash__startswith=at[1])
-            probes[reads[at]] = Exists(same)
-        since = Event.objects.filter(seq__gt=entry["seq"], seq__lte=seq)
-        probes[f"moved_{i}"] = Exists(entries[key](since))
+            probes[reads[at]] = read_at(*at)
+        probes[f"moved_{i}"] = moved_since(entry["seq"], seq, entries[key])
     answers = LogHead.objects.filter(id=1).values(**probes).first()
     if answers is None:  # no log at all: nothing kept stands
         return checked

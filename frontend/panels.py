@@ -40,11 +40,11 @@ from core.formats import duration, is_persian
 from core.models import Profile
 from core.roles import ADMIN, holding, roles_of
 from frontend import charts, metrics
-from frontend.kept import Checked, check, kept
+from frontend.kept import Checked, check, kept, moved_since, read_at
 from frontend.views.affected_parts import progress_rows
 from frontend.views.review_parts import overdue_follow_ups
 from incidents.legal.record import may_verify
-from incidents.models import Event, Incident, LogHead, VerificationRun
+from incidents.models import Incident, LogHead, VerificationRun
 from incidents.models.events import EventQuerySet
 
 TEMPLATE = "frontend/partials/dashboard_panels.html"
@@ -183,15 +183,16 @@ def stamp_and_readers(
     reads them, ``Event.objects.that_move_readers``: a restriction, its members, a commander
     edit), else read again. Each push asked it in a query of its own: 2-8 ms of a change's path
     under load (bench/README.md, "Dashboard viewers")."""
-    head_row = LogHead.objects.filter(id=1)
     if known is None or not ids or not ids <= known.ids:
-        seq, head = head_row.values_list("seq", "hash").first() or (0, "")
+        at = stamp(verifies)
         found = frozenset(readers_of_restricted(ids))
-        return _stamp(seq, head, verifies), Readers(frozenset(ids), found, seq, head[:16])
-    same = Event.objects.filter(seq=known.seq, hash__startswith=known.head)
-    since = Event.objects.filter(seq__gt=known.seq, seq__lte=OuterRef("seq"))
-    row = head_row.values(
-        "seq", "hash", same=Exists(same), moved=Exists(since.that_move_readers())
+        return at, Readers(frozenset(ids), found, at.seq, at.head)
+    moves = EventQuerySet.that_move_readers
+    row = LogHead.objects.filter(id=1).values(
+        "seq",
+        "hash",
+        same=read_at(known.seq, known.head),
+        moved=moved_since(known.seq, OuterRef("seq"), moves),
     ).first() or {"seq": 0, "hash": "", "same": False, "moved": True}
     seq, head = row["seq"], row["hash"]
     found = known.found
