@@ -3,9 +3,10 @@ and change for every dashboard open in every process (frontend/panels.py, docs/l
 
 The stream's hub already hands each event to every local consumer; the ``Board`` (one per
 event loop, i.e. per daphne process) starts on the first event of a burst, renders each variant
-its viewers need once (or takes the render another process shared through the cache) and sends
-the same encoded frame to all of them, through each consumer's usual back-pressure path; events
-that come in meanwhile are served by one more push when it ends.
+its viewers need once (or takes the render another process announced: frontend/sharing.py)
+and sends the same encoded frame to all of them, through each consumer's usual back-pressure
+path; events that come in meanwhile and are not in its panels are served by one more push when
+it ends.
 
 A viewer's event frames wait for the panels of their change and travel with them, as one
 ``batch`` frame: one send per viewer and change instead of two (each send is a pass through
@@ -35,6 +36,7 @@ from django.utils import timezone
 from core.roles import ADMIN
 from frontend import panels
 from frontend.panels import Readers, Stamp, Variant
+from frontend.sharing import Found, Fresh, announcements, shared
 from incidents.stream.consumers import EventStreamConsumer
 
 log = logging.getLogger("breach_desk.panels")
@@ -43,9 +45,6 @@ log = logging.getLogger("breach_desk.panels")
 EVENT_WAIT_SECONDS = 0.5
 # How long after a minute begins its kept figures are read (``Board._each_minute``).
 MINUTE_OFFSET = 0.05
-# A variant's HTML as a push found it: the HTML, True (this process holds its render), False
-# (another process does), or the error its render raised here.
-Found = str | bool | Exception
 
 
 class Board:
@@ -55,11 +54,13 @@ class Board:
         self.viewers: set[DashboardConsumer] = set()
         # One push at a time per process, started by the first event of a burst (the 80 ms
         # this used to wait for a burst to settle delayed every update); the events that come
-        # in during one (the rest of the burst) are served by one more, so renders never pile
-        # up behind a fast stream of events, and a burst read whole by the first costs no more.
+        # in during one and are not in its panels (the rest of the burst) are served by one
+        # more, so renders never pile up behind a fast stream of events, and a burst read
+        # whole by the first costs no more.
         self.pushing = False
-        self.read = False  # the push under way has read the log's head
-        self.again = False
+        self.newest = 0  # the newest seq an event or heartbeat brought
+        self.covered = 0  # the newest seq the last push's panels cover
+        self.again = False  # a viewer's roles changed: one more push whatever the seqs
         self.pending: dict[tuple[Variant, Stamp], asyncio.Future] = {}
         self.holding: asyncio.TimerHandle | None = None  # sends waiting event frames alone
         self.warmed: set[Variant] = set()
@@ -86,43 +87,57 @@ class Board:
             except Exception:
                 log.exception("dashboard panels: sending to one client failed")
 
-    def changed(self) -> None:
-        """An event (or a heartbeat ahead of the panels) reached this process. Called once per
-        viewer: the push starts after the hub's loop has handed every viewer the event. An
-        event that comes before the push reads the log's head is in its panels; one after it,
-        in those of one more push."""
-        if not self.pushing:
-            if self.viewers:
-                self.pushing, self.read = True, False
-                asyncio.ensure_future(self._push_then_again())
-        elif self.read:
+    def changed(self, seq: int | None = None) -> bool:
+        """An event or a heartbeat ahead of the panels (``seq``), or a viewer's new roles (no
+        seq), reached this process; called once per viewer. True if this call started a push:
+        the caller (the hub's loop, handing every viewer the event) then yields once, so that
+        the push's reads begin in the database thread while the loop hands the others their
+        frames (4-7 ms at 500 viewers a process), not after. The frames are handed out before
+        the push sends: its reads take longer, and the loop runs nothing else meanwhile. An
+        event the push's panels do not cover (its seq is past the head the push read) is in
+        those of one more push."""
+        if seq is None:
             self.again = True
+        else:
+            self.newest = max(self.newest, seq)
+        return self._start()
+
+    def _start(self) -> bool:
+        if self.pushing or not self.viewers:
+            return False
+        self.pushing = True
+        asyncio.ensure_future(self._push_then_again())
+        return True
 
     async def _push_then_again(self) -> None:
         try:
-            await self.push()
+            # The events received so far are under the head the push reads (each was
+            # committed first); if it reads none, they are given up on (the next event or
+            # heartbeat brings them): a failing read is not retried in a loop.
+            self.again, self.covered = False, max(self.covered, self.newest)
+            at = await self.push()
+            if at is not None:
+                self.covered = max(self.covered, at.seq)
         finally:
             self.pushing = False
-            if self.again:  # the next push carries the frames that came meanwhile
-                self.again = False
-                self.changed()
+            if self.again or self.newest > self.covered:  # frames that came meanwhile
+                self._start()
             else:
                 await self.release()
 
-    async def push(self) -> None:
+    async def push(self) -> Stamp | None:
         """Fresh panels to every viewer: one thread trip for the stamp, who reads restricted
         incidents (memberships change with events) and the HTML of the variants they need
-        (``_prepare``), then one send per viewer."""
+        (``_prepare``), then one send per viewer. The stamp they reflect, if it was read."""
         viewers = [v for v in self.viewers if v.joined and v.variant is not None]
         if not viewers:
-            return
-        self.read = True
+            return None
         seen = {(v.variant, v.roles, v.user_id) for v in viewers}  # a few, for thousands
         try:
             at, self.readers, found = await database_sync_to_async(_prepare)(seen, self.readers)
         except Exception:
             log.exception("dashboard panels: cannot read the log head")
-            return
+            return None
         groups: dict[Variant, list[DashboardConsumer]] = collections.defaultdict(list)
         for viewer in viewers:
             viewer.variant = _current(
@@ -132,6 +147,7 @@ class Board:
                 groups[viewer.variant].append(viewer)
         sends = [self._send(v, at, group, found.get(v)) for v, group in groups.items()]
         await asyncio.gather(*sends)
+        return at
 
     async def _send(
         self,
@@ -164,7 +180,7 @@ class Board:
         key = (variant, at)
         pending = self.pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(_shared(variant, at, found))
+            pending = asyncio.ensure_future(shared(variant, at, found))
             self.pending[key] = pending
             pending.add_done_callback(lambda _: self.pending.pop(key, None))
         html = await asyncio.shield(pending)
@@ -176,6 +192,7 @@ class Board:
 
     def watch(self, viewer: DashboardConsumer) -> None:
         self.viewers.add(viewer)
+        announcements().start()
         if self.ticking is None:
             self.ticking = asyncio.ensure_future(self._each_minute())
 
@@ -184,6 +201,7 @@ class Board:
         if not self.viewers and self.ticking is not None:
             self.ticking.cancel()
             self.ticking = None
+            announcements().stop()
 
     async def _each_minute(self) -> None:
         """Just after each minute begins, render once (not sent, not shared) each variant
@@ -279,10 +297,9 @@ def _prepare(
     whatever else this process's one database thread runs: several ms each under load). From
     the viewers' variants, roles and user ids: the log's stamp, which of them read restricted
     incidents (``known`` as the push before saw it, checked in the stamp's query:
-    ``panels.stamp_and_readers``), and each variant's HTML as ``_shared`` starts it: the
-    shared copy, else True (this process now holds its render), False (another process does)
-    or the error its render raised. The first variant this process holds is rendered here;
-    any others in trips of their own, so that the first goes out without waiting for them."""
+    ``panels.stamp_and_readers``), and each variant's HTML as ``sharing.shared`` starts it
+    (``sharing.Found``). The first variant this process holds is rendered here; any others in
+    trips of their own, so that the first goes out without waiting for them."""
     ids = {user_id for _, roles, user_id in viewers if ADMIN not in roles}
     # Whether any variant verifies: asked of each variant once (it builds a stand-in reader),
     # not of each of a thousand viewers.
@@ -293,38 +310,14 @@ def _prepare(
     for variant, roles, user_id in viewers:
         now = _current(variant, roles, user_id, readers.found)
         if now not in found:
-            found[now] = panels.cached_or_claim(now, at)
+            found[now] = panels.cached_or_claim(now, at, fresh=True)
             if found[now] is True and not rendered:
                 rendered = True
                 try:
-                    found[now] = panels.render_and_share(now, at)
+                    found[now] = Fresh(panels.render_and_share(now, at))
                 except Exception as exc:  # that variant's panels fail; the others go on
                     found[now] = exc
     return at, readers, found
-
-
-async def _shared(variant: Variant, at: Stamp, found: Found | None = None) -> str:
-    """One render per variant and stamp across processes: the cache's copy, else this process
-    renders it (holding the cache's lock), else it waits a bounded time for the one that does.
-    ``found``: what ``panels.cached_or_claim`` answered, if it was asked already.
-    ``panels.shared_now`` for the event loop: it waits here, not in the one thread every
-    database call of this process goes through."""
-    if found is None:
-        found = await database_sync_to_async(panels.cached_or_claim)(variant, at)
-    if isinstance(found, Exception):
-        raise found
-    if isinstance(found, str):
-        return found
-    if found is False:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + panels.WAIT_SECONDS
-        while loop.time() < deadline:
-            await asyncio.sleep(panels.POLL_SECONDS)
-            html = await database_sync_to_async(panels.cached)(variant, at)
-            if html is not None:
-                return html
-        log.warning("dashboard panels: no shared render in %ss; rendering it", panels.WAIT_SECONDS)
-    return await database_sync_to_async(panels.render_and_share)(variant, at)
 
 
 _boards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Board] = weakref.WeakKeyDictionary()
@@ -396,12 +389,13 @@ class DashboardConsumer(EventStreamConsumer):
 
     async def stream_event(self, message: dict[str, Any]) -> None:
         await super().stream_event(message)
-        board().changed()
+        if self.joined and board().changed(message["seq"]):
+            await asyncio.sleep(0)  # the push starts its reads now (Board.changed)
 
     async def heartbeat(self, seq: int) -> None:
         await super().heartbeat(seq)
         if self.joined and seq > self.panels_seq:  # an event was not broadcast
-            board().changed()
+            board().changed(seq)
 
     async def reauthorise(self, refusal: int | None, roles: frozenset[str]) -> None:
         before = self.roles

@@ -341,23 +341,33 @@ def cached(variant: Variant, at: Stamp) -> str | None:
     return cache.get(cache_key(variant, at))
 
 
-def cached_or_claim(variant: Variant, at: Stamp) -> str | bool:
+def cached_or_claim(variant: Variant, at: Stamp, *, fresh: bool = False) -> str | bool:
     """The shared HTML if some process rendered it; else True if this caller now holds the
-    render (a short lock in the cache), False if another process does."""
+    render (a lock in the cache, kept as long as the HTML once it is shared), False if another
+    process holds it. ``fresh``: the caller comes right after the change (a push), when no
+    process has rendered it yet: the claim is tried first, so the process that then renders
+    makes one trip to the cache before it starts, not two (each waits for the process's one
+    database thread under load: bench/README.md, "Dashboard viewers")."""
     key = cache_key(variant, at)
+    if fresh and cache.add(f"{key}:lock", 1, LOCK_SECONDS):
+        return True
     html = cache.get(key)
-    if html is not None:
-        return html
+    if html is not None or fresh:
+        return False if html is None else html
     return cache.add(f"{key}:lock", 1, LOCK_SECONDS)
 
 
 def render_and_share(variant: Variant, at: Stamp) -> str:
+    """Render, then share the HTML and keep the render's lock as long (one trip: a claim
+    that finds the lock finds the HTML). A render that failed frees the lock at once: it may
+    succeed in another process."""
     key = cache_key(variant, at)
     try:
         html = render(variant, at)
-        cache.set(key, html, CACHE_SECONDS)
-    finally:  # a render that failed here may succeed in another process
+    except BaseException:
         cache.delete(f"{key}:lock")
+        raise
+    cache.set_many({key: html, f"{key}:lock": 1}, CACHE_SECONDS)
     return html
 
 
