@@ -116,9 +116,7 @@ async def test_one_change_is_one_push_however_many_viewers_it_reaches(
         await viewer.disconnect()
 
 
-async def test_an_event_past_a_pushs_panels_gets_one_more_push(
-    ws, incident_in, users, monkeypatch
-):
+async def test_an_event_past_a_pushs_panels_gets_one_more_push(ws, incident_in, users, monkeypatch):
     """An event that reaches the process while a push reads, past the head it read, is served
     by one more push; that one covers it, and none follows."""
     await database_sync_to_async(incident_in)("detected")
