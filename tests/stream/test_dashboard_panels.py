@@ -396,12 +396,12 @@ async def test_each_minute_the_watched_variants_are_rendered_once_unsent(
     from frontend import live
 
     await database_sync_to_async(incident_in)("scoping")
-    refreshed: list[set[Any]] = []
+    refreshed: list[Any] = []
     real = live._refresh
 
-    def recorded(variants: set[Any]) -> None:
-        refreshed.append(set(variants))
-        real(variants)
+    def recorded(variant: Any) -> None:
+        refreshed.append(variant)
+        real(variant)
 
     monkeypatch.setattr(live, "_refresh", recorded)
     monkeypatch.setattr(live, "_until_next_minute", lambda: 0.3)
@@ -411,7 +411,8 @@ async def test_each_minute_the_watched_variants_are_rendered_once_unsent(
         if refreshed:
             break
         await asyncio.sleep(0.05)
-    assert refreshed and len(refreshed[0]) == 1  # three viewers, one variant
+    variants = {viewer.variant for viewer in live.board().viewers}
+    assert len(variants) == 1 and refreshed == list(variants)  # three viewers, one render
     assert panels.render_count() == before
     for viewer in viewers:
         assert await viewer.receive_nothing(timeout=0.1)
