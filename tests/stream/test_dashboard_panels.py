@@ -108,9 +108,9 @@ async def test_one_change_many_viewers_of_one_variant_cost_one_render(ws, incide
 async def test_one_change_reads_the_log_once_however_many_viewers(
     ws, incident_in, users, monkeypatch
 ):
-    """Each viewer hands the change to the process's board; the push that starts reads the
-    log's head, who reads restricted incidents and the HTML in one trip to the thread, once,
-    not again for the viewers that came after the first."""
+    """Each viewer hands the change to the process's board; the push that starts with the
+    first reads the log's head, who reads restricted incidents and the HTML in one trip to the
+    thread, once, not again for the viewers the hub hands the change to while it reads."""
     from frontend import live
 
     incident = await database_sync_to_async(incident_in)("detected", title="Storm")

@@ -1,7 +1,7 @@
 """One render per variant and change across processes (frontend/sharing.py): the process that
 renders announces it through the channel layer, the others send the announced HTML; and one
-push per change in a process, however many of its viewers the change reaches
-(frontend/live.py, ``Board.changed``)."""
+more push only for an event past the head a push read (frontend/live.py, ``Board.changed``;
+one push per change however many viewers: tests/stream/test_dashboard_panels.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from frontend import live, panels, sharing
-from incidents.lifecycle import apply_transition
 from tests.stream.test_dashboard_panels import (
     PATH,
     _claim_as_another_process,
-    head,
     next_frame,
-    panels_after,
     watching,
 )
 from tests.stream.test_websocket_stream import hello
@@ -87,33 +84,6 @@ async def test_the_process_that_renders_announces_its_render(ws, incident_in, us
     }
     await layer.group_discard(sharing.GROUP, listener)
     await communicator.disconnect()
-
-
-async def test_one_change_is_one_push_however_many_viewers_it_reaches(
-    ws, incident_in, users, monkeypatch
-):
-    """The push starts with the first viewer the hub hands the event to; the others' frames,
-    handed out while its reads run, are in its panels, and start no second push."""
-    incident = await database_sync_to_async(incident_in)("detected")
-    viewers = [(await watching(ws, role))[0] for role in ("executive", "engineer", "legal")]
-    trips: list[int] = []
-    real = live._prepare
-
-    def counted(*args: Any) -> Any:
-        trips.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(live, "_prepare", counted)
-    await database_sync_to_async(apply_transition)(
-        incident, "start_scoping", actor=users["engineer"]
-    )
-    seq = await head()
-    for viewer in viewers:
-        assert (await panels_after(viewer, seq))["seq"] == seq
-    await asyncio.sleep(0.3)
-    assert len(trips) == 1
-    for viewer in viewers:
-        await viewer.disconnect()
 
 
 async def test_an_event_past_a_pushs_panels_gets_one_more_push(ws, incident_in, users, monkeypatch):
