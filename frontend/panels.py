@@ -352,9 +352,9 @@ def cached_or_claim(variant: Variant, at: Stamp, *, fresh: bool = False) -> str 
     if fresh and cache.add(f"{key}:lock", 1, LOCK_SECONDS):
         return True
     html = cache.get(key)
-    if html is not None or fresh:
-        return False if html is None else html
-    return cache.add(f"{key}:lock", 1, LOCK_SECONDS)
+    if html is not None:
+        return html
+    return False if fresh else cache.add(f"{key}:lock", 1, LOCK_SECONDS)
 
 
 def render_and_share(variant: Variant, at: Stamp) -> str:
