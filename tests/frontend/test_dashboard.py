@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from frontend import metrics
+from frontend import metrics, panels
 from incidents.lifecycle import apply_transition
 from incidents.models import Incident
 from tests.frontend.helpers import browser
@@ -321,41 +324,77 @@ def test_an_entry_whose_moment_only_moved_is_not_written_again(users, incident_i
     """A latest timeline entry's moment ("12 seconds ago") moves each second; the rest of it
     does not. A change's render writes the moment of every entry and the body of its own new
     entry only: the others' bodies are kept fragments, whatever their words say now."""
-    from django.core.cache import caches
-    from django.test.signals import template_rendered
     from django.utils import translation
 
-    from frontend import panels
     from frontend.templatetags import frontend_tags
     from incidents.notes import add_note
 
-    ENTRY_BODY = "frontend/partials/event_body.html"  # noqa: N806
-    incident = incident_in("detected", title="Quiet")
-    for n in range(3):
-        add_note(incident, actor=users["engineer"], text=f"note {n}")
-    variant = panels.variant_of(users["admin"].pk, frozenset({"admin"}), "en", "UTC")
-    bodies: list[str] = []
-
-    def rendered(sender, template, **kwargs):
-        if template.name in ("frontend/partials/event_item.html", ENTRY_BODY):
-            bodies.append(template.name)
-
-    template_rendered.connect(rendered)
-    try:
-        with translation.override("en"):
-            caches["template_fragments"].clear()
-            panels.render(variant, panels.stamp(True))
-            written_first = len(bodies)
-            # Time passes: every entry's words move (the moments are those of the log).
-            monkeypatch.setattr(frontend_tags, "naturaltime", lambda value: "a while ago")
-            monkeypatch.setattr(panels, "naturaltime", lambda value: "a while ago")
-            add_note(incident, actor=users["engineer"], text="one more")
-            bodies.clear()
-            html = panels.render(variant, panels.stamp(True))
-    finally:
-        template_rendered.disconnect(rendered)
+    incident, variant = _noted_incident(users, incident_in, "Quiet")
+    with _entries_written() as bodies, translation.override("en"):
+        panels.render(variant, panels.stamp(True))
+        written_first = len(bodies)
+        # Time passes: every entry's words move (the moments are those of the log).
+        monkeypatch.setattr(frontend_tags, "naturaltime", lambda value: "a while ago")
+        monkeypatch.setattr(panels, "naturaltime", lambda value: "a while ago")
+        add_note(incident, actor=users["engineer"], text="one more")
+        bodies.clear()
+        html = panels.render(variant, panels.stamp(True))
     entries = html.split('id="latest-events"')[1].split("</ol>")[0]
     assert written_first >= 4
     assert bodies == [ENTRY_BODY]  # the new entry's alone
     assert entries.count("a while ago") == entries.count("<li data-seq=")  # all words current
     assert "one more" in entries
+
+
+def test_a_title_edit_writes_its_own_entry_and_every_entry_shows_the_new_title(users, incident_in):
+    """An entry's kept part is the event alone (frontend.panels.latest_entry); its incident's
+    reference and title are written outside it, so an edit of the title writes the edit's own
+    entry, not every entry of that incident again, and none shows the old title."""
+    from django.utils import translation
+
+    from incidents.lifecycle import update_incident
+
+    incident, variant = _noted_incident(users, incident_in, "Old name")
+    with _entries_written() as bodies, translation.override("en"):
+        panels.render(variant, panels.stamp(True))
+        update_incident(incident, actor=users["admin"], changes={"title": "New name"})
+        bodies.clear()
+        html = panels.render(variant, panels.stamp(True))
+    entries = html.split('id="latest-events"')[1].split("</ol>")[0].split("<li data-seq=")[1:]
+    assert len(entries) >= 5 and bodies == [ENTRY_BODY]  # the edit's entry alone
+    for entry in entries:
+        assert f">{incident.reference}</a> <bdi>New name</bdi> ·" in entry
+        assert "Old name" not in entry
+
+
+ENTRY_BODY = "frontend/partials/event_body.html"
+
+
+def _noted_incident(users: Any, incident_in: Any, title: str) -> tuple[Any, Any]:
+    """An incident with three notes, and the admin's variant of the panels."""
+    from incidents.notes import add_note
+
+    incident = incident_in("detected", title=title)
+    for n in range(3):
+        add_note(incident, actor=users["engineer"], text=f"note {n}")
+    return incident, panels.variant_of(users["admin"].pk, frozenset({"admin"}), "en", "UTC")
+
+
+@contextlib.contextmanager
+def _entries_written() -> Iterator[list[str]]:
+    """The entries' templates rendered meanwhile (their kept fragments cleared first)."""
+    from django.core.cache import caches
+    from django.test.signals import template_rendered
+
+    bodies: list[str] = []
+
+    def rendered(sender: Any, template: Any, **kwargs: Any) -> None:
+        if template.name in ("frontend/partials/event_item.html", ENTRY_BODY):
+            bodies.append(template.name)
+
+    caches["template_fragments"].clear()
+    template_rendered.connect(rendered)
+    try:
+        yield bodies
+    finally:
+        template_rendered.disconnect(rendered)
