@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from core.authentication import Credential, user_for_credential
+from core.gc_tuning import QuietCollector
 from core.roles import roles_of
 from incidents.models import Incident, LogHead, sees
 from incidents.stream import push
@@ -62,6 +63,8 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         self.access_changed = asyncio.Event()
         self.ended_sessions: set[str] = set()  # signed out; closed by the next re-check
+        # Collects what a storm of connections left due once it is over (core/gc_tuning.py).
+        self.quiet = QuietCollector(settings.WEB_GC_TUNING)
 
     async def join(self, consumer: EventStreamConsumer) -> None:
         """Return once frames committed from now on will reach ``consumer``."""
@@ -71,6 +74,7 @@ class Hub:
             started = self._listen(self.ready), self._beat(), self._guard(), self._recheck_timer()
             self.tasks = [loop.create_task(task) for task in started]
         self.consumers.add(consumer)
+        self.quiet.busy()
         try:
             await asyncio.wait_for(asyncio.shield(self.ready), JOIN_TIMEOUT)
         except BaseException:
@@ -79,6 +83,7 @@ class Hub:
 
     def leave(self, consumer: EventStreamConsumer) -> None:
         self.consumers.discard(consumer)
+        self.quiet.busy()
         if not self.consumers:
             for task in self.tasks:
                 task.cancel()
