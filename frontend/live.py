@@ -36,7 +36,7 @@ from django.utils import timezone
 from core.roles import ADMIN
 from frontend import panels
 from frontend.panels import Readers, Stamp, Variant
-from frontend.sharing import Found, Fresh, announcements, shared
+from frontend.sharing import Announcements, Found, Fresh, shared
 from incidents.stream.consumers import EventStreamConsumer
 
 log = logging.getLogger("breach_desk.panels")
@@ -65,6 +65,8 @@ class Board:
         self.warmed: set[Variant] = set()
         self.ticking: asyncio.Task | None = None  # refreshes what is kept at each minute
         self.readers: Readers | None = None  # who read restricted incidents, as the last push saw
+        # The renders other processes announce, heard while this process has viewers.
+        self.announcements = Announcements()
 
     def hold(self) -> None:
         """A viewer's event frame waits for the panels of its change (``send_panels``); after
@@ -176,7 +178,7 @@ class Board:
         key = (variant, at)
         pending = self.pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(shared(variant, at, found))
+            pending = asyncio.ensure_future(shared(variant, at, self.announcements, found))
             self.pending[key] = pending
             pending.add_done_callback(lambda _: self.pending.pop(key, None))
         html = await asyncio.shield(pending)
@@ -188,7 +190,7 @@ class Board:
 
     def watch(self, viewer: DashboardConsumer) -> None:
         self.viewers.add(viewer)
-        announcements().start()
+        self.announcements.start()
         if self.ticking is None:
             self.ticking = asyncio.ensure_future(self._each_minute())
 
@@ -197,7 +199,7 @@ class Board:
         if not self.viewers and self.ticking is not None:
             self.ticking.cancel()
             self.ticking = None
-            announcements().stop()
+            self.announcements.stop()
 
     async def _each_minute(self) -> None:
         """Just after each minute begins, render once (not sent, not shared) each variant

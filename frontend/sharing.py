@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +50,8 @@ Found = str | Fresh | bool | Exception
 
 class Announcements:
     """The renders other processes announced, by cache key, kept while one may still be
-    awaited here: one can arrive before this process learns that it needs it."""
+    awaited here: one can arrive before this process learns that it needs it. Each process's
+    board holds one (frontend/live.py), listening while it has viewers."""
 
     def __init__(self) -> None:
         self.token = secrets.token_hex(8)  # this process's own announcements come back too
@@ -103,21 +103,10 @@ class Announcements:
                     log.warning("dashboard panels: leaving the announcements' group failed")
 
 
-_announcements: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Announcements] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def announcements() -> Announcements:
-    loop = asyncio.get_running_loop()
-    if loop not in _announcements:
-        _announcements[loop] = Announcements()
-    return _announcements[loop]
-
-
-async def announce(variant: Variant, at: Stamp, html: str) -> None:
-    """Tell the other processes the HTML this one shared; awaited before this process sends
-    it to its own viewers, whose sends take the event loop for milliseconds."""
+async def announce(variant: Variant, at: Stamp, html: str, heard: Announcements) -> None:
+    """Tell the other processes the HTML this one shared (``heard``: this process's
+    announcements, whose token marks its own); awaited before this process sends it to its own
+    viewers, whose sends take the event loop for milliseconds."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -125,7 +114,7 @@ async def announce(variant: Variant, at: Stamp, html: str) -> None:
         "type": TYPE,
         "key": panels.cache_key(variant, at),
         "html": html,
-        "from": announcements().token,
+        "from": heard.token,
     }
     try:
         await asyncio.wait_for(layer.group_send(GROUP, message), ANNOUNCE_SECONDS)
@@ -133,11 +122,14 @@ async def announce(variant: Variant, at: Stamp, html: str) -> None:
         log.warning("dashboard panels: announcing a render failed (%s)", exc)
 
 
-async def shared(variant: Variant, at: Stamp, found: Found | None = None) -> str:
+async def shared(
+    variant: Variant, at: Stamp, heard: Announcements, found: Found | None = None
+) -> str:
     """The variant's HTML as of ``at``, rendered once across processes: the cache's copy, else
     this process renders it (holding the cache's lock) and announces it, else it awaits the
-    one that does for a bounded time. ``found``: what ``panels.cached_or_claim`` answered (or
-    the render it started), if it was asked already. ``panels.shared_now`` for the event loop:
+    one that does (``heard``: this process's announcements, the board's) for a bounded time.
+    ``found``: what ``panels.cached_or_claim`` answered (or the render it started), if it was
+    asked already. ``panels.shared_now`` for the event loop:
     it waits here, not in the one thread every database call of this process goes through."""
     if found is None:
         found = await database_sync_to_async(panels.cached_or_claim)(variant, at)
@@ -146,20 +138,20 @@ async def shared(variant: Variant, at: Stamp, found: Found | None = None) -> str
     if isinstance(found, str):
         return found
     if found is False:
-        html = await _rendered_elsewhere(variant, at)
+        html = await _rendered_elsewhere(variant, at, heard)
         if html is not None:
             return html
         log.warning("dashboard panels: no shared render in %ss; rendering it", panels.WAIT_SECONDS)
     if not isinstance(found, Fresh):
         found = Fresh(await database_sync_to_async(panels.render_and_share)(variant, at))
-    await announce(variant, at, found.html)
+    await announce(variant, at, found.html, heard)
     return found.html
 
 
-async def _rendered_elsewhere(variant: Variant, at: Stamp) -> str | None:
+async def _rendered_elsewhere(variant: Variant, at: Stamp, heard: Announcements) -> str | None:
     """Another process's render of the variant: announced, or found in the cache (looked at
     every LOOK_SECONDS); None after panels.WAIT_SECONDS without it."""
-    arrived = announcements().expect(panels.cache_key(variant, at))
+    arrived = heard.expect(panels.cache_key(variant, at))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + panels.WAIT_SECONDS
     while loop.time() < deadline:

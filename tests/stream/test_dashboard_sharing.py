@@ -54,7 +54,7 @@ async def test_an_announcement_that_comes_before_it_is_awaited_is_kept(ws, incid
     render (its own trip to the database thread was slower)."""
     await database_sync_to_async(incident_in)("scoping")
     variant, at = await database_sync_to_async(_claim_as_another_process)(users)
-    sharing.announcements().start()
+    live.board().announcements.start()
     await asyncio.sleep(0.1)  # subscribed
     html = f'<div id="panels" data-seq="{at.seq}">announced early</div>'
     layer = get_channel_layer()
@@ -64,7 +64,7 @@ async def test_an_announcement_that_comes_before_it_is_awaited_is_kept(ws, incid
     await hello(communicator)
     assert await next_frame(communicator) == {"type": "panels", "seq": at.seq, "html": html}
     await communicator.disconnect()
-    sharing.announcements().stop()
+    live.board().announcements.stop()
 
 
 async def test_the_process_that_renders_announces_its_render(ws, incident_in, users):
@@ -80,7 +80,7 @@ async def test_the_process_that_renders_announces_its_render(ws, incident_in, us
         "type": sharing.TYPE,
         "key": panels.cache_key(variant, at),
         "html": first["html"],
-        "from": sharing.announcements().token,
+        "from": live.board().announcements.token,
     }
     await layer.group_discard(sharing.GROUP, listener)
     await communicator.disconnect()
