@@ -129,8 +129,8 @@ async def shared(
     this process renders it (holding the cache's lock) and announces it, else it awaits the
     one that does (``heard``: this process's announcements, the board's) for a bounded time.
     ``found``: what ``panels.cached_or_claim`` answered (or the render it started), if it was
-    asked already. ``panels.shared_now`` for the event loop:
-    it waits here, not in the one thread every database call of this process goes through."""
+    asked already. ``panels.shared_now`` for the event loop: it waits here, not in the one
+    thread every database call of this process goes through."""
     if found is None:
         found = await database_sync_to_async(panels.cached_or_claim)(variant, at)
     if isinstance(found, Exception):
