@@ -13,8 +13,9 @@ import pytest
 from django.utils import timezone
 
 from frontend import metrics, panels
-from incidents.lifecycle import apply_transition
+from incidents.lifecycle import apply_transition, update_incident
 from incidents.models import Incident
+from incidents.notes import add_note
 from tests.frontend.helpers import browser
 
 
@@ -203,7 +204,6 @@ def test_a_page_load_at_an_unchanged_seq_is_served_from_the_shared_render(
 ):
     """One render per variant and change: the first reader renders, every later page load
     (any reader of that variant) at the same seq is a cache hit, whatever the data's size."""
-    from frontend import panels
 
     counted = []
     for n in (10, 40):
@@ -224,8 +224,6 @@ def test_a_page_load_at_an_unchanged_seq_is_served_from_the_shared_render(
 
 def test_shared_panels_carry_no_csrf_token_and_the_page_puts_its_own(users, incident_in):
     from django.utils import translation
-
-    from frontend import panels
 
     client = browser(users["legal"], HTTP_ACCEPT_LANGUAGE="en")
     html = client.get("/").content.decode()
@@ -260,8 +258,6 @@ def test_open_rows_and_entries_kept_between_renders_follow_everything_they_show(
     from django.core.cache import caches
     from django.utils import translation
 
-    from frontend import panels
-    from incidents.lifecycle import update_incident
     from incidents.workspace.updates import post_update
 
     incident = incident_in("detected", title="Quiet row")
@@ -303,7 +299,6 @@ def test_kept_fragments_are_kept_per_time_zone(users, incident_in):
     from django.core.cache import caches
     from django.utils import translation
 
-    from frontend import panels
     from incidents.workspace.updates import post_update
 
     incident = incident_in("detected", title="Zoned")
@@ -327,7 +322,6 @@ def test_an_entry_whose_moment_only_moved_is_not_written_again(users, incident_i
     from django.utils import translation
 
     from frontend.templatetags import frontend_tags
-    from incidents.notes import add_note
 
     incident, variant = _noted_incident(users, incident_in, "Quiet")
     with _entries_written() as bodies, translation.override("en"):
@@ -352,8 +346,6 @@ def test_a_title_edit_writes_its_own_entry_and_every_entry_shows_the_new_title(u
     entry, not every entry of that incident again, and none shows the old title."""
     from django.utils import translation
 
-    from incidents.lifecycle import update_incident
-
     incident, variant = _noted_incident(users, incident_in, "Old name")
     with _entries_written() as bodies, translation.override("en"):
         panels.render(variant, panels.stamp(True))
@@ -372,7 +364,6 @@ ENTRY_BODY = "frontend/partials/event_body.html"
 
 def _noted_incident(users: Any, incident_in: Any, title: str) -> tuple[Any, Any]:
     """An incident with three notes, and the admin's variant of the panels."""
-    from incidents.notes import add_note
 
     incident = incident_in("detected", title=title)
     for n in range(3):
