@@ -7,10 +7,11 @@ import logging
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any
 
 import jdatetime
+from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import (
     Aggregate,
@@ -19,12 +20,13 @@ from django.db.models import (
     F,
     Func,
     Q,
+    QuerySet,
     Subquery,
     Value,
 )
 from django.utils import timezone
 
-from core.roles import roles_of
+from core.roles import holding, roles_of
 from frontend.kept import Checked, kept
 from incidents.affected.campaigns import with_left_to_plan
 from incidents.choices import OPEN_STATES, SETTLED_STATES, Severity, State
@@ -68,6 +70,10 @@ OPEN_ROWS = 50
 SETTLED_SECONDS = 3600
 # What a dashboard row shows of the newest status update: its opening words, on one line.
 UPDATE_LINE_CHARS = 140
+# The latest timeline entries on the dashboard.
+LATEST_ENTRIES = 12
+# How many readers' queries a process keeps built (``_shaped``): one per variant that renders.
+SHAPES = 256
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,21 @@ def open_incidents(now: dt.datetime, reader: Any, limit: int = OPEN_ROWS) -> lis
     """The most severe open incidents ``reader`` may see, first; oldest first within a
     severity."""
     rows = []
+    for inc in _shaped(_open_rows, roles_of(reader), getattr(reader, "pk", None), limit).all():
+        entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
+        line = " ".join((inc.latest_update_start or "").split())[:UPDATE_LINE_CHARS]
+        overdue = is_overdue(inc, now)
+        rows.append(OpenIncident(inc, now - inc.detected_at, now - entered, line, overdue))
+    return rows
+
+
+def latest_events(reader: Any, limit: int = LATEST_ENTRIES) -> list[Event]:
+    """The newest events ``reader`` may see, newest first, with their incidents."""
+    query = _shaped(_latest_events, roles_of(reader), getattr(reader, "pk", None), limit)
+    return list(query.all())
+
+
+def _open_rows(reader: Any, limit: int) -> QuerySet[Incident]:
     fields = ("reference", "title", "severity", "state", "next_update_at", *ENTERED_AT.values())
     visible = Incident.objects.visible_to(reader).filter(IsOpen())
     # The newest update of each row comes in the same query (subqueries), not one per row; the
@@ -161,12 +182,25 @@ def open_incidents(now: dt.datetime, reader: Any, limit: int = OPEN_ROWS) -> lis
     ordered = with_latest_update(visible.only(*fields)).order_by(
         SeverityRank().desc(), "detected_at"
     )
-    for inc in ordered[:limit]:
-        entered = getattr(inc, ENTERED_AT[inc.state]) or inc.detected_at
-        line = " ".join((inc.latest_update_start or "").split())[:UPDATE_LINE_CHARS]
-        overdue = is_overdue(inc, now)
-        rows.append(OpenIncident(inc, now - inc.detected_at, now - entered, line, overdue))
-    return rows
+    return ordered[:limit]
+
+
+def _latest_events(reader: Any, limit: int) -> QuerySet[Event]:
+    return Event.objects.visible_to(reader).select_related("incident").order_by("-seq")[:limit]
+
+
+@lru_cache(maxsize=SHAPES)
+def _shaped(
+    build: Callable[[Any, int], QuerySet], roles: frozenset[str], reader_id: int | None, limit: int
+) -> QuerySet:
+    """The query ``build`` makes for a reader of ``roles`` and id ``reader_id`` (all that
+    ``visible_to`` reads of a reader), built once per process and reader; each caller reads a
+    copy (``.all()``: unevaluated, read anew), never this one. Nothing of the moment or the
+    data is in it, only its shape: building the open rows' and latest entries' (the visibility
+    condition, the update subqueries) was ~3 ms of a dashboard render, each time
+    (bench/README.md, "Dashboard viewers")."""
+    reader = holding(get_user_model()(pk=reader_id, is_active=True), roles)
+    return build(reader, limit)
 
 
 class Span(Func):
@@ -463,9 +497,7 @@ def dashboard(
         "restore_months": shared["restore_months"],
         "deadlines": parts["deadlines"],
         "dead": parts["dead"],
-        "latest_events": list(
-            Event.objects.visible_to(reader).select_related("incident").order_by("-seq")[:12]
-        ),
+        "latest_events": latest_events(reader),
         # get_FOO_display() rebuilds its lookup (forcing every lazy label) on each call: with
         # hundreds of rows that was a third of the render (bench/README.md, "Dashboard").
         "state_labels": {value: str(label) for value, label in State.choices},

@@ -15,7 +15,9 @@ from django.utils import timezone
 from frontend import metrics, panels
 from incidents.lifecycle import apply_transition, update_incident
 from incidents.models import Incident
+from incidents.need_to_know import change_restriction
 from incidents.notes import add_note
+from tests.conftest import make_user
 from tests.frontend.helpers import browser
 
 
@@ -113,6 +115,33 @@ def test_dashboard_lists_the_most_severe_open_incidents_first(users, incident_in
     assert [r.incident.pk for r in rows] == [critical.pk, low.pk]
     first = metrics.open_incidents(timezone.now(), users["executive"], limit=1)
     assert [r.incident.pk for r in first] == [critical.pk]
+
+
+def test_each_reader_has_a_query_of_their_own_built_once_and_read_anew(users, incident_in):
+    """The open rows' and latest entries' queries are built once per reader (their roles and
+    id) and read anew each time: one built for another reader of the same roles would show
+    them the other's restricted incidents, one read once would not show a change."""
+    public = incident_in("scoping")
+    secret = incident_in("detected")
+    change_restriction(secret, actor=users["admin"], restricted=True, members=["legal"])
+    outsider = make_user("legal-outsider", "legal")
+    now = timezone.now()
+
+    def seen(reader: Any) -> tuple[set[int], set[int]]:
+        rows = {row.incident.pk for row in metrics.open_incidents(now, reader)}
+        return rows, {event.incident_id for event in metrics.latest_events(reader)}
+
+    metrics._shaped.cache_clear()
+    both = {public.pk, secret.pk}
+    assert seen(users["legal"]) == (both, both)
+    assert seen(outsider) == ({public.pk}, {public.pk})
+    assert seen(users["legal"]) == (both, both)
+    assert metrics._shaped.cache_info().misses == 4  # two readers, two queries each
+    change_restriction(secret, actor=users["admin"], members=[])
+    assert seen(users["legal"]) == ({public.pk}, {public.pk})
+    later = incident_in("detected")
+    assert seen(outsider)[0] == {public.pk, later.pk}
+    assert metrics._shaped.cache_info().misses == 4
 
 
 def test_persian_restore_chart_counts_jalali_months(users, incident_in):
