@@ -93,3 +93,18 @@ def test_nothing_stands_that_was_read_of_another_log_or_ahead_of_this_one(users,
     assert check((seq - 1, head), ENTRIES).standing == {}
     cache.set("test-kept-lists", {**cache.get("test-kept-lists"), "head": "f" * 16})
     assert set(check((seq, head), ENTRIES).standing) == {"test-kept-figures", "test-kept-readers"}
+
+
+def test_each_entry_is_checked_from_the_seq_it_was_read_at(users, incident_in):
+    """A render's entries were read at different seqs: each probe reads the log from its own
+    (the probes' filters are built once; the seqs are the query's own)."""
+    incident = incident_in("detected")
+    keep_all(log_now())
+    apply_transition(incident, "start_scoping", actor=users["engineer"], payload={})
+    later = log_now()
+    kept("test-kept-lists", later, lambda: "read later", EventQuerySet.that_move_lists)
+    add_note(incident, actor=users["engineer"], text="a quiet change")
+    assert check(log_now(), ENTRIES).standing == {
+        "test-kept-lists": "read later",
+        "test-kept-readers": "value of test-kept-readers",
+    }
