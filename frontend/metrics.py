@@ -197,8 +197,9 @@ def _shaped(
     ``visible_to`` reads of a reader), built once per process and reader; each caller reads a
     copy (``.all()``: unevaluated, read anew), never this one. Nothing of the moment or the
     data is in it, only its shape: building the open rows' and latest entries' (the visibility
-    condition, the update subqueries) was ~3 ms of a dashboard render, each time
-    (bench/README.md, "Dashboard viewers")."""
+    condition, the update subqueries) was ~3 ms of a ~25 ms dashboard render, each time
+    (bench/README.md, "Dashboard viewers"). Django REST framework's views keep their
+    ``queryset`` the same way."""
     reader = holding(get_user_model()(pk=reader_id, is_active=True), roles)
     return build(reader, limit)
 
