@@ -55,6 +55,12 @@ def holding(user: Any, roles: frozenset[str]) -> Any:
     return user
 
 
+def stand_in(user_id: int | None, roles: frozenset[str]) -> Any:
+    """An unsaved, active user of id ``user_id`` holding ``roles``: a reader built from what
+    the read rules look at (the roles and the id), never loaded."""
+    return holding(get_user_model()(pk=user_id, is_active=True), roles)
+
+
 def has_any_role(user: Any, allowed: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
     return bool(roles_of(user) & set(allowed))
 

@@ -45,20 +45,14 @@ def read_at(seq: int, head: str) -> Exists:
     return Exists(Event.objects.filter(seq=seq, hash__startswith=head))
 
 
-def moved_since(seq: int, upto: Any, moves: Moves) -> Exists:
-    """Whether an event after ``seq`` and up to ``upto`` (a seq, or the log head's own column
-    in a query of that row) is one of those that ``moves`` a kept value: an index range of the
-    log, by seq."""
-    return Exists(moves(Event.objects.filter(seq__gt=seq, seq__lte=upto)))
-
-
 @lru_cache(maxsize=64)
-def _moved_between(moves: Moves, since: str, upto: str) -> Exists:
-    """``moved_since`` with both bounds named: columns of the query it is read in (``check``
-    annotates them with the seqs), so this probe's filters, the same in every check, are built
-    once per process: building them each time was ~1.4 ms of a ~20 ms dashboard render
-    (bench/README.md, "Dashboard viewers"). Each use resolves a copy; this one is never
-    changed."""
+def moved_between(moves: Moves, since: str, upto: str) -> Exists:
+    """Whether an event after the seq in column ``since`` and up to the one in column ``upto``
+    of the query it is read in (a log head row; ``check`` annotates its bounds as ``Value``s) is
+    one of those that ``moves`` a kept value: an index range of the log, by seq. The bounds
+    being columns, the probe's filters are the same in every query and built once per process:
+    building them each time was ~1.4 ms of a ~20 ms dashboard render (bench/README.md,
+    "Dashboard viewers"). Each use resolves a copy; this one is never changed."""
     return Exists(moves(Event.objects.filter(seq__gt=OuterRef(since), seq__lte=OuterRef(upto))))
 
 
@@ -83,7 +77,7 @@ def check(log: tuple[int, str], entries: dict[str, Moves]) -> Checked:
             reads[at] = f"same_{len(reads)}"
             probes[reads[at]] = read_at(*at)
         bounds[f"since_{i}"] = Value(entry["seq"])
-        probes[f"moved_{i}"] = _moved_between(entries[key], f"since_{i}", "upto")
+        probes[f"moved_{i}"] = moved_between(entries[key], f"since_{i}", "upto")
     answers = LogHead.objects.filter(id=1).annotate(**bounds).values(**probes).first()
     if answers is None:  # no log at all: nothing kept stands
         return checked

@@ -7,7 +7,7 @@ production: shared by every web process) for the live dashboards (frontend/live.
 page (``GET /``). Nothing personal is in it: the "Verify now" form carries ``CSRF_SLOT``, which
 the page replaces with the request's token and live.js with the page's own.
 
-The render reads as a stand-in reader (``core.roles.holding``) built from the variant alone,
+The render reads as a stand-in reader (``core.roles.stand_in``) built from the variant alone,
 never as a live user: a reader of no restricted incident is the stand-in with no id (user 0,
 which matches no commander and no member), so an incident restricted while the render runs
 cannot slip into HTML that others of the variant receive. A non-admin who reads restricted
@@ -32,15 +32,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Value
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from core.formats import duration, is_persian
 from core.models import Profile
-from core.roles import ADMIN, holding, roles_of
+from core.roles import ADMIN, roles_of, stand_in
 from frontend import charts, metrics
-from frontend.kept import Checked, check, kept, moved_since, read_at
+from frontend.kept import Checked, check, kept, moved_between, read_at
 from frontend.views.affected_parts import progress_rows
 from frontend.views.review_parts import overdue_follow_ups
 from incidents.legal.record import may_verify
@@ -114,8 +114,7 @@ def rendered_here(variant: Variant) -> bool:
 
 
 def reader_for(variant: Variant) -> Any:
-    user = get_user_model()(pk=variant.member or NOBODY, is_active=True)
-    return holding(user, variant.roles)
+    return stand_in(variant.member or NOBODY, variant.roles)
 
 
 def readers_of_restricted(user_ids: Iterable[int]) -> set[int]:
@@ -188,11 +187,11 @@ def stamp_and_readers(
         found = frozenset(readers_of_restricted(ids))
         return at, Readers(frozenset(ids), found, at.seq, at.head)
     moves = EventQuerySet.that_move_readers
-    row = LogHead.objects.filter(id=1).values(
+    row = LogHead.objects.filter(id=1).annotate(since=Value(known.seq)).values(
         "seq",
         "hash",
         same=read_at(known.seq, known.head),
-        moved=moved_since(known.seq, OuterRef("seq"), moves),
+        moved=moved_between(moves, "since", "seq"),
     ).first() or {"seq": 0, "hash": "", "same": False, "moved": True}
     seq, head = row["seq"], row["hash"]
     found = known.found

@@ -233,7 +233,6 @@ def test_a_page_load_at_an_unchanged_seq_is_served_from_the_shared_render(
 ):
     """One render per variant and change: the first reader renders, every later page load
     (any reader of that variant) at the same seq is a cache hit, whatever the data's size."""
-
     counted = []
     for n in (10, 40):
         while Incident.objects.count() < n:
@@ -393,7 +392,6 @@ ENTRY_BODY = "frontend/partials/event_body.html"
 
 def _noted_incident(users: Any, incident_in: Any, title: str) -> tuple[Any, Any]:
     """An incident with three notes, and the admin's variant of the panels."""
-
     incident = incident_in("detected", title=title)
     for n in range(3):
         add_note(incident, actor=users["engineer"], text=f"note {n}")
