@@ -42,6 +42,10 @@ CLOSE_UNAVAILABLE = 1011
 # reconnect at once, and refusing them on a short timeout would only make them come back.
 # A Redis that is down refuses at once; this only bounds a Redis that hangs.
 JOIN_TIMEOUT = 10.0
+# How long a heartbeat waits when the log's head is newer than the hub has heard: an event's
+# broadcast leaves after its commit, so a head read in between names an event still on its
+# way, and announcing it sent every client of the process to the feed for nothing.
+BEAT_GRACE_SECONDS = 1.0
 
 
 def _incident_exists(user: Any, reference: str) -> bool:
@@ -60,6 +64,7 @@ class Hub:
     def __init__(self) -> None:
         self.consumers: set[EventStreamConsumer] = set()
         self.ready: asyncio.Future | None = None
+        self.heard = 0  # the newest seq the channel layer brought
         self.tasks: list[asyncio.Task] = []
         self.access_changed = asyncio.Event()
         self.ended_sessions: set[str] = set()  # signed out; closed by the next re-check
@@ -118,6 +123,7 @@ class Hub:
                 await layer.group_discard(push.GROUP, channel)
 
     async def _fan_out(self, message: dict[str, Any]) -> None:
+        self.heard = max(self.heard, message["seq"])
         if message.get("audience") is not None:  # once per frame, not once per client
             message = {**message, "audience": frozenset(message["audience"])}
         await self._each("forwarding", lambda consumer: consumer.stream_event(message))
@@ -133,7 +139,9 @@ class Hub:
     async def _beat(self) -> None:
         """A broadcast lost while Redis was down would leave an idle client stale until the
         next event; the heartbeat lets it notice and resync within one beat. One query per
-        process per beat, not one per client."""
+        process per beat, not one per client. A head the hub has not heard of yet is
+        announced BEAT_GRACE_SECONDS later: by then an event that was on its way has come
+        (and its clients are not behind it), and one that was lost has not."""
         while True:
             await asyncio.sleep(settings.STREAM_HEARTBEAT_SECONDS)
             try:
@@ -141,6 +149,8 @@ class Hub:
             except Exception as exc:
                 log.warning("live stream: heartbeat cannot read the log head (%s)", exc)
                 continue
+            if seq > self.heard:
+                await asyncio.sleep(BEAT_GRACE_SECONDS)
             await self._each("heartbeat", partial(_heartbeat, seq=seq))
 
     async def _recheck_timer(self) -> None:

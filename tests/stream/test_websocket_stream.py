@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ from incidents.lifecycle import apply_transition, update_incident
 from incidents.models import LogHead
 from incidents.stream import push as stream
 from incidents.stream.consumers import (
+    BEAT_GRACE_SECONDS,
     CLOSE_NO_ROLE,
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHENTICATED,
@@ -243,6 +245,35 @@ async def test_heartbeat_tells_a_client_about_an_event_that_was_not_broadcast(
         incident, "start_scoping", actor=users["engineer"]
     )
     assert await communicator.receive_json_from(timeout=2) == {"type": "heartbeat", "seq": 2}
+    await communicator.disconnect()
+
+
+async def test_a_heartbeat_never_overtakes_an_event_on_its_way(
+    ws, incident_in, users, settings, monkeypatch
+):
+    """A beat that reads the log's head between an event's commit and its broadcast names an
+    event still on its way: announcing it would send every client to the feed for nothing (a
+    thousand catch-ups at once: bench/README.md, "Dashboard viewers")."""
+    settings.STREAM_HEARTBEAT_SECONDS = 0.05
+    incident = await database_sync_to_async(incident_in)("detected")
+    communicator = await ws("executive")
+    assert await hello(communicator) == 1
+    layer = get_channel_layer()
+    held: list[dict[str, Any]] = []
+
+    class Held:  # the publishing side's layer only: the broadcast is held back, then sent
+        async def group_send(self, group: str, message: dict[str, Any]) -> None:
+            held.append(message)
+
+    monkeypatch.setattr(stream, "get_channel_layer", lambda: Held())
+    await database_sync_to_async(apply_transition)(
+        incident, "start_scoping", actor=users["engineer"]
+    )
+    await asyncio.sleep(0.3)  # beats read a head newer than anything the hub has heard
+    await layer.group_send(stream.GROUP, held[0])  # the broadcast arrives, late
+    frame = await communicator.receive_json_from(timeout=2)
+    assert (frame["type"], frame["seq"]) == ("event", 2)
+    assert await communicator.receive_nothing(timeout=BEAT_GRACE_SECONDS + 0.3)
     await communicator.disconnect()
 
 
