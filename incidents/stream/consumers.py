@@ -44,7 +44,7 @@ CLOSE_UNAVAILABLE = 1011
 JOIN_TIMEOUT = 10.0
 # How long a heartbeat waits when the log's head is newer than the hub has heard: an event's
 # broadcast leaves after its commit, so a head read in between names an event still on its
-# way, and announcing it sent every client of the process to the feed for nothing.
+# way, and announcing it would send every client of the process to the feed for nothing.
 BEAT_GRACE_SECONDS = 1.0
 
 
