@@ -19,16 +19,18 @@ A writer in this process makes K changes through the API (token auth, one every 
 Per N, first the baseline: N clients of the event stream alone (``/ws/events/``, no panels), K
 changes, the bare push p50/p99 (the event's created_at, stamped just before commit, to the event
 frame at each client). Then the N dashboards: daphne CPU per event (both processes, /proc
-utime+stime over the event phase / K) and Redis's (INFO; a shared server, so only indicative),
-the dashboards' event frames p50/p99 (they travel with their change's panels, in one ``batch``
-frame), panels p50/p99 (created_at to the first panels covering that seq at each viewer: the
-frame in push mode, the HTTP answer in fetch mode) against the bare push p99, and panel
-requests per event; each change's own push and panels p50/max (``per_change`` in the JSON: a
-phase's p99 is its slowest change or two). Then the reconnect storm: both daphne processes are
-stopped (a deploy), one change is made through the domain while they are down, they are started
-again, and we time until every viewer has a new hello and panels covering that change, with the
-CPU it took. Results: bench/results/dashboard_viewers-<stamp>.json, summary rows printed as
-Markdown. Every process started here is stopped by PID; everything binds 127.0.0.1.
+utime+stime over the event phase / K), PostgreSQL's (the bench database's backends) and Redis's
+(INFO; a shared server, so only indicative), and every server process's together (daphne's and
+that against the same at N = 1); the dashboards' event frames p50/p99 (they travel with their
+change's panels, in one ``batch`` frame), panels p50/p99 (created_at to the first panels
+covering that seq at each viewer: the frame in push mode, the HTTP answer in fetch mode) against
+the bare push p99, and panel requests per event; each change's own push and panels p50/max
+(``per_change`` in the JSON: a phase's p99 is its slowest change or two). Then the reconnect
+storm: both daphne processes are stopped (a deploy), one change is made through the domain while
+they are down, they are started again, and we time until every viewer has a new hello and panels
+covering that change, with the CPU it took. Results:
+bench/results/dashboard_viewers-<stamp>.json, summary rows printed as Markdown. Every process
+started here is stopped by PID; everything binds 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -881,23 +883,38 @@ def typical_change_ratio(row: dict[str, Any], bare: dict[str, Any]) -> float | N
     return round(statistics.median(panels) / statistics.median(pushes), 2)
 
 
+def server_cpu(row: dict[str, Any]) -> float:
+    """Every server process's CPU per event: both daphne processes, the PostgreSQL backends of
+    the bench database and Redis (the clients are the load, not the server)."""
+    keys = ("daphne_cpu_ms_per_event", "postgres_cpu_ms_per_event", "redis_cpu_ms_per_event")
+    return round(sum(row[k] for k in keys), 1)
+
+
 def summary(rows: list[dict[str, Any]]) -> None:
-    base = next((r["daphne_cpu_ms_per_event"] for r in rows if r["viewers"] == 1), None)
+    one = next((r for r in rows if r["viewers"] == 1), None)
     print(
-        "\n| viewers | mode | daphne CPU ms/event | x 1 viewer | redis CPU ms/event"
-        " | bare push p50/p99 ms | dashboard events p50/p99 ms | panels p50/p99 ms"
-        " | panels p99 / bare push p99 | storm: all live ms (after listening) | storm CPU ms |"
+        "\n| viewers | mode | daphne CPU ms/event | x 1 viewer | every server process ms/event"
+        " (x 1 viewer) | the bare push's daphne CPU ms/event | bare push p50/p99 ms"
+        " | dashboard events p50/p99 ms | panels p50/p99 ms | panels p99 / bare push p99"
+        " | storm: all live ms (after listening) | storm CPU ms |"
     )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        ratio = round(r["daphne_cpu_ms_per_event"] / base, 1) if base else "n/a"
+        ratio = (
+            round(r["daphne_cpu_ms_per_event"] / one["daphne_cpu_ms_per_event"], 1)
+            if one
+            else "n/a"
+        )
+        server = server_cpu(r)
+        server_ratio = round(server / server_cpu(one), 2) if one else "n/a"
         s, bare = r.get("storm", {}), r.get("bare", {})
         cells = [
             r["viewers"],
             r["mode"],
             r["daphne_cpu_ms_per_event"],
             ratio,
-            r["redis_cpu_ms_per_event"],
+            f"{server} ({server_ratio})",
+            bare.get("daphne_cpu_ms_per_event"),
             f"{bare.get('push_p50_ms')} / {bare.get('push_p99_ms')}",
             f"{r['push_p50_ms']} / {r['push_p99_ms']}",
             f"{r['panels_p50_ms']} / {r['panels_p99_ms']}",
