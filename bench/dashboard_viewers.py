@@ -892,6 +892,7 @@ def server_cpu(row: dict[str, Any]) -> float:
 
 def summary(rows: list[dict[str, Any]]) -> None:
     one = next((r for r in rows if r["viewers"] == 1), None)
+    base, base_server = (one["daphne_cpu_ms_per_event"], server_cpu(one)) if one else (None, None)
     print(
         "\n| viewers | mode | daphne CPU ms/event | x 1 viewer | every server process ms/event"
         " (x 1 viewer) | the bare push's daphne CPU ms/event | bare push p50/p99 ms"
@@ -900,13 +901,9 @@ def summary(rows: list[dict[str, Any]]) -> None:
     )
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        ratio = (
-            round(r["daphne_cpu_ms_per_event"] / one["daphne_cpu_ms_per_event"], 1)
-            if one
-            else "n/a"
-        )
+        ratio = round(r["daphne_cpu_ms_per_event"] / base, 1) if base else "n/a"
         server = server_cpu(r)
-        server_ratio = round(server / server_cpu(one), 2) if one else "n/a"
+        server_ratio = round(server / base_server, 2) if base_server else "n/a"
         s, bare = r.get("storm", {}), r.get("bare", {})
         cells = [
             r["viewers"],
